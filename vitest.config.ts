@@ -1,0 +1,17 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      'snakepit-rx/operators': fileURLToPath(new URL('./lib/operators/index.ts', import.meta.url)),
+      'snakepit-rx': fileURLToPath(new URL('./lib/index.ts', import.meta.url)),
+    },
+  },
+  test: {
+    include: ['spec/**/*.spec.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    typecheck: { enabled: true, include: ['spec/**/*.test-d.ts'] },
+  },
+});

@@ -1,0 +1,1 @@
+"""Code generated from proto/bridge.proto by `npm run proto`; do not edit."""

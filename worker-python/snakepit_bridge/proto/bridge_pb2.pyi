@@ -1,0 +1,146 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Encoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ENCODING_JSON: _ClassVar[Encoding]
+    ENCODING_BYTES: _ClassVar[Encoding]
+    ENCODING_NDARRAY: _ClassVar[Encoding]
+ENCODING_JSON: Encoding
+ENCODING_BYTES: Encoding
+ENCODING_NDARRAY: Encoding
+
+class PingRequest(_message.Message):
+    __slots__ = ("message",)
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    def __init__(self, message: _Optional[str] = ...) -> None: ...
+
+class PingResponse(_message.Message):
+    __slots__ = ("message", "worker_id", "pid")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    worker_id: str
+    pid: int
+    def __init__(self, message: _Optional[str] = ..., worker_id: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
+
+class ParameterSpec(_message.Message):
+    __slots__ = ("name", "type", "required", "default_json")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_JSON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    type: str
+    required: bool
+    default_json: str
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., required: _Optional[bool] = ..., default_json: _Optional[str] = ...) -> None: ...
+
+class ToolSpec(_message.Message):
+    __slots__ = ("name", "description", "parameters", "supports_streaming")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    SUPPORTS_STREAMING_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    parameters: _containers.RepeatedCompositeFieldContainer[ParameterSpec]
+    supports_streaming: bool
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ParameterSpec, _Mapping]]] = ..., supports_streaming: _Optional[bool] = ...) -> None: ...
+
+class ListToolsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListToolsResponse(_message.Message):
+    __slots__ = ("tools", "adapter")
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_FIELD_NUMBER: _ClassVar[int]
+    tools: _containers.RepeatedCompositeFieldContainer[ToolSpec]
+    adapter: str
+    def __init__(self, tools: _Optional[_Iterable[_Union[ToolSpec, _Mapping]]] = ..., adapter: _Optional[str] = ...) -> None: ...
+
+class ExecuteToolRequest(_message.Message):
+    __slots__ = ("tool_name", "arguments", "session_id", "call_id")
+    TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    tool_name: str
+    arguments: bytes
+    session_id: str
+    call_id: str
+    def __init__(self, tool_name: _Optional[str] = ..., arguments: _Optional[bytes] = ..., session_id: _Optional[str] = ..., call_id: _Optional[str] = ...) -> None: ...
+
+class ArrayInfo(_message.Message):
+    __slots__ = ("dtype", "shape")
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    dtype: str
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class ExecuteToolResponse(_message.Message):
+    __slots__ = ("result", "encoding", "array")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    ARRAY_FIELD_NUMBER: _ClassVar[int]
+    result: bytes
+    encoding: Encoding
+    array: ArrayInfo
+    def __init__(self, result: _Optional[bytes] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., array: _Optional[_Union[ArrayInfo, _Mapping]] = ...) -> None: ...
+
+class ToolChunk(_message.Message):
+    __slots__ = ("chunk_id", "data", "is_final", "metadata", "encoding", "array")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CHUNK_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    IS_FINAL_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    ARRAY_FIELD_NUMBER: _ClassVar[int]
+    chunk_id: str
+    data: bytes
+    is_final: bool
+    metadata: _containers.ScalarMap[str, str]
+    encoding: Encoding
+    array: ArrayInfo
+    def __init__(self, chunk_id: _Optional[str] = ..., data: _Optional[bytes] = ..., is_final: _Optional[bool] = ..., metadata: _Optional[_Mapping[str, str]] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., array: _Optional[_Union[ArrayInfo, _Mapping]] = ...) -> None: ...
+
+class ChunkBatch(_message.Message):
+    __slots__ = ("json_run", "chunks")
+    JSON_RUN_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    json_run: bytes
+    chunks: _containers.RepeatedCompositeFieldContainer[ToolChunk]
+    def __init__(self, json_run: _Optional[bytes] = ..., chunks: _Optional[_Iterable[_Union[ToolChunk, _Mapping]]] = ...) -> None: ...
+
+class ErrorDetail(_message.Message):
+    __slots__ = ("code", "message", "python_type", "python_traceback", "hint", "worker_id")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PYTHON_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PYTHON_TRACEBACK_FIELD_NUMBER: _ClassVar[int]
+    HINT_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    python_type: str
+    python_traceback: str
+    hint: str
+    worker_id: str
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., python_type: _Optional[str] = ..., python_traceback: _Optional[str] = ..., hint: _Optional[str] = ..., worker_id: _Optional[str] = ...) -> None: ...
