@@ -823,6 +823,7 @@ export namespace snakepit.bridge {
     export class ExecuteToolResponse extends pb_1.Message {
         #one_of_decls: number[][] = [];
         constructor(data?: any[] | {
+            padding?: Uint8Array;
             result?: Uint8Array;
             encoding?: Encoding;
             array?: ArrayInfo;
@@ -830,6 +831,9 @@ export namespace snakepit.bridge {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
+                if ("padding" in data && data.padding != undefined) {
+                    this.padding = data.padding;
+                }
                 if ("result" in data && data.result != undefined) {
                     this.result = data.result;
                 }
@@ -841,33 +845,43 @@ export namespace snakepit.bridge {
                 }
             }
         }
-        get result() {
+        get padding() {
             return pb_1.Message.getFieldWithDefault(this, 1, new Uint8Array(0)) as Uint8Array;
         }
-        set result(value: Uint8Array) {
+        set padding(value: Uint8Array) {
             pb_1.Message.setField(this, 1, value);
         }
-        get encoding() {
-            return pb_1.Message.getFieldWithDefault(this, 2, Encoding.ENCODING_JSON) as Encoding;
+        get result() {
+            return pb_1.Message.getFieldWithDefault(this, 2, new Uint8Array(0)) as Uint8Array;
         }
-        set encoding(value: Encoding) {
+        set result(value: Uint8Array) {
             pb_1.Message.setField(this, 2, value);
         }
+        get encoding() {
+            return pb_1.Message.getFieldWithDefault(this, 3, Encoding.ENCODING_JSON) as Encoding;
+        }
+        set encoding(value: Encoding) {
+            pb_1.Message.setField(this, 3, value);
+        }
         get array() {
-            return pb_1.Message.getWrapperField(this, ArrayInfo, 3) as ArrayInfo;
+            return pb_1.Message.getWrapperField(this, ArrayInfo, 4) as ArrayInfo;
         }
         set array(value: ArrayInfo) {
-            pb_1.Message.setWrapperField(this, 3, value);
+            pb_1.Message.setWrapperField(this, 4, value);
         }
         get has_array() {
-            return pb_1.Message.getField(this, 3) != null;
+            return pb_1.Message.getField(this, 4) != null;
         }
         static fromObject(data: {
+            padding?: Uint8Array;
             result?: Uint8Array;
             encoding?: Encoding;
             array?: ReturnType<typeof ArrayInfo.prototype.toObject>;
         }): ExecuteToolResponse {
             const message = new ExecuteToolResponse({});
+            if (data.padding != null) {
+                message.padding = data.padding;
+            }
             if (data.result != null) {
                 message.result = data.result;
             }
@@ -881,10 +895,14 @@ export namespace snakepit.bridge {
         }
         toObject() {
             const data: {
+                padding?: Uint8Array;
                 result?: Uint8Array;
                 encoding?: Encoding;
                 array?: ReturnType<typeof ArrayInfo.prototype.toObject>;
             } = {};
+            if (this.padding != null) {
+                data.padding = this.padding;
+            }
             if (this.result != null) {
                 data.result = this.result;
             }
@@ -900,12 +918,14 @@ export namespace snakepit.bridge {
         serialize(w: pb_1.BinaryWriter): void;
         serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
             const writer = w || new pb_1.BinaryWriter();
+            if (this.padding.length)
+                writer.writeBytes(1, this.padding);
             if (this.result.length)
-                writer.writeBytes(1, this.result);
+                writer.writeBytes(2, this.result);
             if (this.encoding != Encoding.ENCODING_JSON)
-                writer.writeEnum(2, this.encoding);
+                writer.writeEnum(3, this.encoding);
             if (this.has_array)
-                writer.writeMessage(3, this.array, () => this.array.serialize(writer));
+                writer.writeMessage(4, this.array, () => this.array.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -916,12 +936,15 @@ export namespace snakepit.bridge {
                     break;
                 switch (reader.getFieldNumber()) {
                     case 1:
-                        message.result = reader.readBytes();
+                        message.padding = reader.readBytes();
                         break;
                     case 2:
-                        message.encoding = reader.readEnum();
+                        message.result = reader.readBytes();
                         break;
                     case 3:
+                        message.encoding = reader.readEnum();
+                        break;
+                    case 4:
                         reader.readMessage(message.array, () => message.array = ArrayInfo.deserialize(reader));
                         break;
                     default: reader.skipField();
@@ -1134,12 +1157,16 @@ export namespace snakepit.bridge {
     export class ChunkBatch extends pb_1.Message {
         #one_of_decls: number[][] = [];
         constructor(data?: any[] | {
+            padding?: Uint8Array;
             json_run?: Uint8Array;
             chunks?: ToolChunk[];
         }) {
             super();
-            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [2], this.#one_of_decls);
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [3], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
+                if ("padding" in data && data.padding != undefined) {
+                    this.padding = data.padding;
+                }
                 if ("json_run" in data && data.json_run != undefined) {
                     this.json_run = data.json_run;
                 }
@@ -1148,23 +1175,33 @@ export namespace snakepit.bridge {
                 }
             }
         }
-        get json_run() {
+        get padding() {
             return pb_1.Message.getFieldWithDefault(this, 1, new Uint8Array(0)) as Uint8Array;
         }
-        set json_run(value: Uint8Array) {
+        set padding(value: Uint8Array) {
             pb_1.Message.setField(this, 1, value);
         }
+        get json_run() {
+            return pb_1.Message.getFieldWithDefault(this, 2, new Uint8Array(0)) as Uint8Array;
+        }
+        set json_run(value: Uint8Array) {
+            pb_1.Message.setField(this, 2, value);
+        }
         get chunks() {
-            return pb_1.Message.getRepeatedWrapperField(this, ToolChunk, 2) as ToolChunk[];
+            return pb_1.Message.getRepeatedWrapperField(this, ToolChunk, 3) as ToolChunk[];
         }
         set chunks(value: ToolChunk[]) {
-            pb_1.Message.setRepeatedWrapperField(this, 2, value);
+            pb_1.Message.setRepeatedWrapperField(this, 3, value);
         }
         static fromObject(data: {
+            padding?: Uint8Array;
             json_run?: Uint8Array;
             chunks?: ReturnType<typeof ToolChunk.prototype.toObject>[];
         }): ChunkBatch {
             const message = new ChunkBatch({});
+            if (data.padding != null) {
+                message.padding = data.padding;
+            }
             if (data.json_run != null) {
                 message.json_run = data.json_run;
             }
@@ -1175,9 +1212,13 @@ export namespace snakepit.bridge {
         }
         toObject() {
             const data: {
+                padding?: Uint8Array;
                 json_run?: Uint8Array;
                 chunks?: ReturnType<typeof ToolChunk.prototype.toObject>[];
             } = {};
+            if (this.padding != null) {
+                data.padding = this.padding;
+            }
             if (this.json_run != null) {
                 data.json_run = this.json_run;
             }
@@ -1190,10 +1231,12 @@ export namespace snakepit.bridge {
         serialize(w: pb_1.BinaryWriter): void;
         serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
             const writer = w || new pb_1.BinaryWriter();
+            if (this.padding.length)
+                writer.writeBytes(1, this.padding);
             if (this.json_run.length)
-                writer.writeBytes(1, this.json_run);
+                writer.writeBytes(2, this.json_run);
             if (this.chunks.length)
-                writer.writeRepeatedMessage(2, this.chunks, (item: ToolChunk) => item.serialize(writer));
+                writer.writeRepeatedMessage(3, this.chunks, (item: ToolChunk) => item.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1204,10 +1247,13 @@ export namespace snakepit.bridge {
                     break;
                 switch (reader.getFieldNumber()) {
                     case 1:
-                        message.json_run = reader.readBytes();
+                        message.padding = reader.readBytes();
                         break;
                     case 2:
-                        reader.readMessage(message.chunks, () => pb_1.Message.addToRepeatedWrapperField(message, 2, ToolChunk.deserialize(reader), ToolChunk));
+                        message.json_run = reader.readBytes();
+                        break;
+                    case 3:
+                        reader.readMessage(message.chunks, () => pb_1.Message.addToRepeatedWrapperField(message, 3, ToolChunk.deserialize(reader), ToolChunk));
                         break;
                     default: reader.skipField();
                 }

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"snakepit_bridge/proto/bridge.proto\x12\x0fsnakepit.bridge\"\x1e\n\x0bPingRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"?\n\x0cPingResponse\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\"S\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\t\"}\n\x08ToolSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x32\n\nparameters\x18\x03 \x03(\x0b\x32\x1e.snakepit.bridge.ParameterSpec\x12\x1a\n\x12supports_streaming\x18\x04 \x01(\x08\"\x12\n\x10ListToolsRequest\"N\n\x11ListToolsResponse\x12(\n\x05tools\x18\x01 \x03(\x0b\x32\x19.snakepit.bridge.ToolSpec\x12\x0f\n\x07\x61\x64\x61pter\x18\x02 \x01(\t\"_\n\x12\x45xecuteToolRequest\x12\x11\n\ttool_name\x18\x01 \x01(\t\x12\x11\n\targuments\x18\x02 \x01(\x0c\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\")\n\tArrayInfo\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x04\"}\n\x13\x45xecuteToolResponse\x12\x0e\n\x06result\x18\x01 \x01(\x0c\x12+\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32\x19.snakepit.bridge.Encoding\x12)\n\x05\x61rray\x18\x03 \x01(\x0b\x32\x1a.snakepit.bridge.ArrayInfo\"\x82\x02\n\tToolChunk\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x10\n\x08is_final\x18\x03 \x01(\x08\x12:\n\x08metadata\x18\x04 \x03(\x0b\x32(.snakepit.bridge.ToolChunk.MetadataEntry\x12+\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x19.snakepit.bridge.Encoding\x12)\n\x05\x61rray\x18\x06 \x01(\x0b\x32\x1a.snakepit.bridge.ArrayInfo\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\nChunkBatch\x12\x10\n\x08json_run\x18\x01 \x01(\x0c\x12*\n\x06\x63hunks\x18\x02 \x03(\x0b\x32\x1a.snakepit.bridge.ToolChunk\"|\n\x0b\x45rrorDetail\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bpython_type\x18\x03 \x01(\t\x12\x18\n\x10python_traceback\x18\x04 \x01(\t\x12\x0c\n\x04hint\x18\x05 \x01(\t\x12\x11\n\tworker_id\x18\x06 \x01(\t*G\n\x08\x45ncoding\x12\x11\n\rENCODING_JSON\x10\x00\x12\x12\n\x0e\x45NCODING_BYTES\x10\x01\x12\x14\n\x10\x45NCODING_NDARRAY\x10\x02\x32\xc0\x03\n\rBridgeService\x12\x43\n\x04Ping\x12\x1c.snakepit.bridge.PingRequest\x1a\x1d.snakepit.bridge.PingResponse\x12R\n\tListTools\x12!.snakepit.bridge.ListToolsRequest\x1a\".snakepit.bridge.ListToolsResponse\x12X\n\x0b\x45xecuteTool\x12#.snakepit.bridge.ExecuteToolRequest\x1a$.snakepit.bridge.ExecuteToolResponse\x12Y\n\x14\x45xecuteStreamingTool\x12#.snakepit.bridge.ExecuteToolRequest\x1a\x1a.snakepit.bridge.ToolChunk0\x01\x12\x61\n\x1b\x45xecuteStreamingToolBatched\x12#.snakepit.bridge.ExecuteToolRequest\x1a\x1b.snakepit.bridge.ChunkBatch0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"snakepit_bridge/proto/bridge.proto\x12\x0fsnakepit.bridge\"\x1e\n\x0bPingRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"?\n\x0cPingResponse\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\"S\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\t\"}\n\x08ToolSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x32\n\nparameters\x18\x03 \x03(\x0b\x32\x1e.snakepit.bridge.ParameterSpec\x12\x1a\n\x12supports_streaming\x18\x04 \x01(\x08\"\x12\n\x10ListToolsRequest\"N\n\x11ListToolsResponse\x12(\n\x05tools\x18\x01 \x03(\x0b\x32\x19.snakepit.bridge.ToolSpec\x12\x0f\n\x07\x61\x64\x61pter\x18\x02 \x01(\t\"_\n\x12\x45xecuteToolRequest\x12\x11\n\ttool_name\x18\x01 \x01(\t\x12\x11\n\targuments\x18\x02 \x01(\x0c\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\")\n\tArrayInfo\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x04\"\x8e\x01\n\x13\x45xecuteToolResponse\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12+\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32\x19.snakepit.bridge.Encoding\x12)\n\x05\x61rray\x18\x04 \x01(\x0b\x32\x1a.snakepit.bridge.ArrayInfo\"\x82\x02\n\tToolChunk\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x10\n\x08is_final\x18\x03 \x01(\x08\x12:\n\x08metadata\x18\x04 \x03(\x0b\x32(.snakepit.bridge.ToolChunk.MetadataEntry\x12+\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x19.snakepit.bridge.Encoding\x12)\n\x05\x61rray\x18\x06 \x01(\x0b\x32\x1a.snakepit.bridge.ArrayInfo\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"[\n\nChunkBatch\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x10\n\x08json_run\x18\x02 \x01(\x0c\x12*\n\x06\x63hunks\x18\x03 \x03(\x0b\x32\x1a.snakepit.bridge.ToolChunk\"|\n\x0b\x45rrorDetail\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bpython_type\x18\x03 \x01(\t\x12\x18\n\x10python_traceback\x18\x04 \x01(\t\x12\x0c\n\x04hint\x18\x05 \x01(\t\x12\x11\n\tworker_id\x18\x06 \x01(\t*G\n\x08\x45ncoding\x12\x11\n\rENCODING_JSON\x10\x00\x12\x12\n\x0e\x45NCODING_BYTES\x10\x01\x12\x14\n\x10\x45NCODING_NDARRAY\x10\x02\x32\xc0\x03\n\rBridgeService\x12\x43\n\x04Ping\x12\x1c.snakepit.bridge.PingRequest\x1a\x1d.snakepit.bridge.PingResponse\x12R\n\tListTools\x12!.snakepit.bridge.ListToolsRequest\x1a\".snakepit.bridge.ListToolsResponse\x12X\n\x0b\x45xecuteTool\x12#.snakepit.bridge.ExecuteToolRequest\x1a$.snakepit.bridge.ExecuteToolResponse\x12Y\n\x14\x45xecuteStreamingTool\x12#.snakepit.bridge.ExecuteToolRequest\x1a\x1a.snakepit.bridge.ToolChunk0\x01\x12\x61\n\x1b\x45xecuteStreamingToolBatched\x12#.snakepit.bridge.ExecuteToolRequest\x1a\x1b.snakepit.bridge.ChunkBatch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TOOLCHUNK_METADATAENTRY']._loaded_options = None
   _globals['_TOOLCHUNK_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_ENCODING']._serialized_start=1194
-  _globals['_ENCODING']._serialized_end=1265
+  _globals['_ENCODING']._serialized_start=1229
+  _globals['_ENCODING']._serialized_end=1300
   _globals['_PINGREQUEST']._serialized_start=55
   _globals['_PINGREQUEST']._serialized_end=85
   _globals['_PINGRESPONSE']._serialized_start=87
@@ -51,16 +51,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXECUTETOOLREQUEST']._serialized_end=559
   _globals['_ARRAYINFO']._serialized_start=561
   _globals['_ARRAYINFO']._serialized_end=602
-  _globals['_EXECUTETOOLRESPONSE']._serialized_start=604
-  _globals['_EXECUTETOOLRESPONSE']._serialized_end=729
-  _globals['_TOOLCHUNK']._serialized_start=732
-  _globals['_TOOLCHUNK']._serialized_end=990
-  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_start=943
-  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_end=990
-  _globals['_CHUNKBATCH']._serialized_start=992
-  _globals['_CHUNKBATCH']._serialized_end=1066
-  _globals['_ERRORDETAIL']._serialized_start=1068
-  _globals['_ERRORDETAIL']._serialized_end=1192
-  _globals['_BRIDGESERVICE']._serialized_start=1268
-  _globals['_BRIDGESERVICE']._serialized_end=1716
+  _globals['_EXECUTETOOLRESPONSE']._serialized_start=605
+  _globals['_EXECUTETOOLRESPONSE']._serialized_end=747
+  _globals['_TOOLCHUNK']._serialized_start=750
+  _globals['_TOOLCHUNK']._serialized_end=1008
+  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_start=961
+  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_end=1008
+  _globals['_CHUNKBATCH']._serialized_start=1010
+  _globals['_CHUNKBATCH']._serialized_end=1101
+  _globals['_ERRORDETAIL']._serialized_start=1103
+  _globals['_ERRORDETAIL']._serialized_end=1227
+  _globals['_BRIDGESERVICE']._serialized_start=1303
+  _globals['_BRIDGESERVICE']._serialized_end=1751
 # @@protoc_insertion_point(module_scope)

@@ -89,14 +89,16 @@ class ArrayInfo(_message.Message):
     def __init__(self, dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class ExecuteToolResponse(_message.Message):
-    __slots__ = ("result", "encoding", "array")
+    __slots__ = ("padding", "result", "encoding", "array")
+    PADDING_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     ARRAY_FIELD_NUMBER: _ClassVar[int]
+    padding: bytes
     result: bytes
     encoding: Encoding
     array: ArrayInfo
-    def __init__(self, result: _Optional[bytes] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., array: _Optional[_Union[ArrayInfo, _Mapping]] = ...) -> None: ...
+    def __init__(self, padding: _Optional[bytes] = ..., result: _Optional[bytes] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., array: _Optional[_Union[ArrayInfo, _Mapping]] = ...) -> None: ...
 
 class ToolChunk(_message.Message):
     __slots__ = ("chunk_id", "data", "is_final", "metadata", "encoding", "array")
@@ -122,12 +124,14 @@ class ToolChunk(_message.Message):
     def __init__(self, chunk_id: _Optional[str] = ..., data: _Optional[bytes] = ..., is_final: _Optional[bool] = ..., metadata: _Optional[_Mapping[str, str]] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., array: _Optional[_Union[ArrayInfo, _Mapping]] = ...) -> None: ...
 
 class ChunkBatch(_message.Message):
-    __slots__ = ("json_run", "chunks")
+    __slots__ = ("padding", "json_run", "chunks")
+    PADDING_FIELD_NUMBER: _ClassVar[int]
     JSON_RUN_FIELD_NUMBER: _ClassVar[int]
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    padding: bytes
     json_run: bytes
     chunks: _containers.RepeatedCompositeFieldContainer[ToolChunk]
-    def __init__(self, json_run: _Optional[bytes] = ..., chunks: _Optional[_Iterable[_Union[ToolChunk, _Mapping]]] = ...) -> None: ...
+    def __init__(self, padding: _Optional[bytes] = ..., json_run: _Optional[bytes] = ..., chunks: _Optional[_Iterable[_Union[ToolChunk, _Mapping]]] = ...) -> None: ...
 
 class ErrorDetail(_message.Message):
     __slots__ = ("code", "message", "python_type", "python_traceback", "hint", "worker_id")

@@ -1,0 +1,46 @@
+"""Command line of a worker.
+
+    python -m snakepit_bridge worker --adapter module.Class
+        A pool's child: serves on 127.0.0.1 at a port the OS chooses, reports
+        it on stdout, and exits when its parent does (stdin closes).
+
+    python -m snakepit_bridge serve --adapter module.Class --host 0.0.0.0 --port 50051
+        A standalone worker for a pool on another host (`endpoints`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from snakepit_bridge.worker_main import run
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m snakepit_bridge", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--adapter", required=True, help="the adapter class, as module.Class or module:Class")
+        command.add_argument("--worker-id", default="", help="the name this worker reports (default: host:pid)")
+        command.add_argument("--max-message-bytes", type=int, default=64 * 1024 * 1024)
+        command.add_argument("--max-workers", type=int, default=16, help="threads serving concurrent calls")
+        command.add_argument("--log-level", default=None, help="Python logging level (default: $SNAKEPIT_LOG_LEVEL or WARNING)")
+
+    worker = commands.add_parser("worker", help="run as a pool's child process")
+    common(worker)
+    worker.add_argument("--host", default="127.0.0.1")
+
+    serve = commands.add_parser("serve", help="run standalone, for pools on other hosts")
+    common(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=50051)
+    serve.add_argument("--token-env", default="SNAKEPIT_TOKEN", help="environment variable holding the token")
+    serve.add_argument("--token-file", default=None, help="file holding the token (overrides --token-env)")
+    serve.add_argument("--tls-cert", default=None, help="PEM certificate chain; serves TLS with --tls-key")
+    serve.add_argument("--tls-key", default=None, help="PEM private key")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(run(parse_arguments(sys.argv[1:])))

@@ -1,0 +1,1 @@
+"""The showcase adapter's helpers, importable as in the streaming guide."""

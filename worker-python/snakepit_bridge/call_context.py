@@ -1,0 +1,72 @@
+"""The call a tool is running for, so that a long-running tool can notice that it was cancelled.
+
+Sync tools poll ``is_cancelled()`` or wait on ``current_call().cancelled_event``;
+async tools ``await current_call().wait_cancelled()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+@dataclass
+class CallContext:
+    call_id: str
+    tool_name: str
+    session_id: str
+    cancelled_event: threading.Event = field(default_factory=threading.Event)
+    _async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cancelled(self) -> bool:
+        return self.cancelled_event.is_set()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled_event.set()
+            waiters, self._async_waiters = self._async_waiters, []
+        for loop, event in waiters:
+            loop.call_soon_threadsafe(event.set)
+
+    async def wait_cancelled(self) -> None:
+        """Returns once the call is cancelled (by the client, a timeout or the pool closing)."""
+        event = asyncio.Event()
+        with self._lock:
+            if self.cancelled_event.is_set():
+                return
+            self._async_waiters.append((asyncio.get_running_loop(), event))
+        await event.wait()
+
+    def activate(self) -> None:
+        """Makes this the current call of a thread or task that serves only this call."""
+        _current.set(self)
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """Makes this the current call for the duration of a block, in a thread that serves many calls."""
+        token = _current.set(self)
+        try:
+            yield
+        finally:
+            _current.reset(token)
+
+
+_current: ContextVar[CallContext | None] = ContextVar("snakepit_call", default=None)
+
+
+def current_call() -> CallContext:
+    """The call the running tool serves; raises LookupError outside a tool call."""
+    call = _current.get()
+    if call is None:
+        raise LookupError("not inside a snakepit tool call")
+    return call
+
+
+def is_cancelled() -> bool:
+    """True when the running tool's call was cancelled; False outside a tool call."""
+    call = _current.get()
+    return call is not None and call.cancelled()

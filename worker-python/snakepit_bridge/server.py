@@ -1,0 +1,78 @@
+"""Builds the gRPC server that serves an adapter."""
+
+from __future__ import annotations
+
+import hmac
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import grpc
+
+from snakepit_bridge.errors import ERROR_METADATA_KEY
+from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.proto import bridge_pb2_grpc
+from snakepit_bridge.servicer import BridgeServicer
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    certificate_chain: bytes
+    private_key: bytes
+
+
+class TokenInterceptor(grpc.ServerInterceptor):
+    """Refuses every call that does not carry ``authorization: Bearer <token>``."""
+
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+        self._refusal = grpc.unary_unary_rpc_method_handler(self._refuse)
+
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Any], handler_call_details: grpc.HandlerCallDetails
+    ) -> Any:
+        for key, value in handler_call_details.invocation_metadata or ():
+            if key == "authorization" and hmac.compare_digest(
+                value.encode() if isinstance(value, str) else value, self._expected
+            ):
+                return continuation(handler_call_details)
+        return self._refusal
+
+    @staticmethod
+    def _refuse(request: Any, context: grpc.ServicerContext) -> None:
+        detail = pb.ErrorDetail(code="unauthenticated", message="missing or wrong token")
+        context.set_trailing_metadata(((ERROR_METADATA_KEY, detail.SerializeToString()),))
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token")
+
+
+def start_server(
+    servicer: BridgeServicer,
+    *,
+    host: str,
+    port: int,
+    token: str | None,
+    max_message_bytes: int,
+    max_workers: int,
+    tls: TlsFiles | None = None,
+) -> tuple[grpc.Server, int]:
+    """Starts serving; returns the server and the port it bound (chosen by the OS when port is 0)."""
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="snakepit-rpc"),
+        interceptors=[TokenInterceptor(token)] if token else [],
+        options=[
+            ("grpc.max_send_message_length", max_message_bytes),
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    bridge_pb2_grpc.add_BridgeServiceServicer_to_server(servicer, server)
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if tls is None:
+        bound = server.add_insecure_port(address)
+    else:
+        credentials = grpc.ssl_server_credentials([(tls.private_key, tls.certificate_chain)])
+        bound = server.add_secure_port(address, credentials)
+    if bound == 0:
+        raise OSError(f"cannot listen on {address}")
+    server.start()
+    return server, bound

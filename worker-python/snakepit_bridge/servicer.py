@@ -1,0 +1,212 @@
+"""BridgeService: lists the adapter's tools and runs them for gRPC clients."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import json
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from snakepit_bridge.base_adapter import BaseAdapter, ToolInfo
+from snakepit_bridge.call_context import CallContext
+from snakepit_bridge.chunk_pump import ChunkPump
+from snakepit_bridge.encoding import encode_binary, encode_json
+from snakepit_bridge.errors import CallFailure, abort, from_exception
+from snakepit_bridge.event_loop import worker_loop
+from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.proto import bridge_pb2_grpc
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    # Both sides refuse gRPC messages above this size.
+    max_message_bytes: int = 64 * 1024 * 1024
+    # How much one message of a batched stream takes from the pump.
+    max_batch_bytes: int = 256 * 1024
+    # How far a tool may run ahead of the client.
+    max_buffered_bytes: int = 4 * 1024 * 1024
+
+
+def _json_array(texts: list[str]) -> bytes:
+    return ("[" + ",".join(texts) + "]").encode() if texts else b""
+
+
+class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
+    def __init__(self, adapter: BaseAdapter, adapter_name: str, worker_id: str, limits: Limits) -> None:
+        self._tools = adapter.tools()
+        self._adapter_name = adapter_name
+        self._worker_id = worker_id
+        self._limits = limits
+        self._active_pumps: set[ChunkPump] = set()
+        self._idle = threading.Condition()
+
+    def Ping(self, request: pb.PingRequest, context: grpc.ServicerContext) -> pb.PingResponse:
+        return pb.PingResponse(message=request.message or "pong", worker_id=self._worker_id, pid=os.getpid())
+
+    def ListTools(self, request: pb.ListToolsRequest, context: grpc.ServicerContext) -> pb.ListToolsResponse:
+        return pb.ListToolsResponse(
+            adapter=self._adapter_name,
+            tools=[
+                pb.ToolSpec(
+                    name=info.name,
+                    description=info.description,
+                    supports_streaming=info.supports_streaming,
+                    parameters=[
+                        pb.ParameterSpec(
+                            name=p.name, type=p.type, required=p.required, default_json=p.default_json
+                        )
+                        for p in info.parameters
+                    ],
+                )
+                for info in self._tools.values()
+            ],
+        )
+
+    def ExecuteTool(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> pb.ExecuteToolResponse:
+        try:
+            tool, arguments, call = self._prepare(request, streaming=False)
+            if not context.add_callback(call.cancel):
+                call.cancel()
+            with call.active():
+                result = tool.function(**arguments)
+                if inspect.isawaitable(result):
+                    result = self._await(result, call, context)
+            return _unary_response(tool.name, result)
+        except CallFailure as failure:
+            error = failure
+        except Exception as exception:  # noqa: BLE001 - every failure of a tool goes to the client
+            error = from_exception(exception)
+        abort(context, error, self._worker_id)
+        raise AssertionError("unreachable: abort raises")
+
+    def ExecuteStreamingTool(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> Iterator[pb.ToolChunk]:
+        for batch, call_id in self._stream(request, context):
+            for offset, text in enumerate(batch.json_texts):
+                yield pb.ToolChunk(
+                    chunk_id=f"{call_id}-{batch.first_index + offset}", data=text.encode(), encoding=pb.ENCODING_JSON
+                )
+            yield from batch.chunks
+
+    def ExecuteStreamingToolBatched(
+        self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.ChunkBatch]:
+        for batch, _ in self._stream(request, context):
+            yield pb.ChunkBatch(json_run=_json_array(batch.json_texts), chunks=batch.chunks)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Waits for running tools to be closed, so that their finally blocks run before the process exits."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._active_pumps, timeout)
+
+    def _stream(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> Iterator[tuple[Any, str]]:
+        try:
+            tool, arguments, call = self._prepare(request, streaming=True)
+        except CallFailure as failure:
+            abort(context, failure, self._worker_id)
+            return
+        pump = ChunkPump(
+            lambda: tool.function(**arguments),
+            call,
+            max_buffered_bytes=self._limits.max_buffered_bytes,
+            max_chunk_bytes=self._limits.max_message_bytes - 1024,
+        )
+        with self._idle:
+            self._active_pumps.add(pump)
+        pump.on_finished(lambda: self._release(pump))
+        if not context.add_callback(pump.cancel):
+            pump.cancel()
+        pump.start()
+        while (batch := pump.take(self._limits.max_batch_bytes)) is not None:
+            yield batch, call.call_id
+        if pump.failure is not None:
+            abort(context, pump.failure, self._worker_id)
+
+    def _release(self, pump: ChunkPump) -> None:
+        with self._idle:
+            self._active_pumps.discard(pump)
+            self._idle.notify_all()
+
+    def _await(self, awaitable: Any, call: CallContext, context: grpc.ServicerContext) -> Any:
+        async def run() -> Any:
+            call.activate()
+            return await awaitable
+
+        future = asyncio.run_coroutine_threadsafe(run(), worker_loop())
+        if not context.add_callback(future.cancel):
+            future.cancel()
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError as cancelled:
+            raise CallFailure(code="cancelled", message="the call was cancelled") from cancelled
+
+    def _prepare(
+        self, request: pb.ExecuteToolRequest, *, streaming: bool
+    ) -> tuple[ToolInfo, dict[str, Any], CallContext]:
+        tool = self._tools.get(request.tool_name)
+        if tool is None:
+            raise CallFailure(
+                code="tool_not_found",
+                message=f"no tool named {request.tool_name!r} in {self._adapter_name}",
+                hint=f"available tools: {', '.join(sorted(self._tools)) or 'none'}",
+            )
+        if streaming and not tool.supports_streaming:
+            raise CallFailure(
+                code="not_streaming",
+                message=f"tool {tool.name!r} does not support streaming",
+                hint="call it with execute(), or mark it @tool(supports_streaming=True) and make it a generator",
+            )
+        if not streaming and tool.supports_streaming:
+            raise CallFailure(
+                code="not_unary",
+                message=f"tool {tool.name!r} is a streaming tool",
+                hint="call it with stream() or executeStream()",
+            )
+        return tool, self._arguments(tool, request.arguments), CallContext(
+            call_id=request.call_id or uuid.uuid4().hex, tool_name=tool.name, session_id=request.session_id
+        )
+
+    @staticmethod
+    def _arguments(tool: ToolInfo, raw: bytes) -> dict[str, Any]:
+        try:
+            arguments = json.loads(raw) if raw else {}
+        except ValueError as error:
+            raise CallFailure(code="invalid_arguments", message=f"arguments are not valid JSON: {error}") from error
+        if not isinstance(arguments, dict):
+            raise CallFailure(
+                code="invalid_arguments",
+                message=f"arguments must be a JSON object of keyword arguments, got {type(arguments).__name__}",
+            )
+        try:
+            tool.bind(arguments)
+        except TypeError as error:
+            raise CallFailure(
+                code="invalid_arguments",
+                message=f"{tool.name}(): {error}",
+                python_type="TypeError",
+                hint=f"parameters: {', '.join(p.name for p in tool.parameters) or 'none'}",
+            ) from error
+        return arguments
+
+
+def _unary_response(tool_name: str, result: Any) -> pb.ExecuteToolResponse:
+    if inspect.isgenerator(result) or inspect.isasyncgen(result):
+        raise CallFailure(
+            code="serialization_error",
+            message=f"tool {tool_name!r} returned a generator",
+            hint="mark it @tool(supports_streaming=True) and call it with stream()",
+        )
+    binary = encode_binary(result)
+    if binary is not None:
+        return pb.ExecuteToolResponse(result=binary.data, encoding=binary.encoding, array=binary.array)
+    return pb.ExecuteToolResponse(result=encode_json(result).encode(), encoding=pb.ENCODING_JSON)
