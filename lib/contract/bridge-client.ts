@@ -1,0 +1,119 @@
+import * as grpc from '@grpc/grpc-js';
+import { snakepit } from '../../generated/bridge.js';
+
+export const pb = snakepit.bridge;
+export type ChunkBatch = snakepit.bridge.ChunkBatch;
+export type ToolChunk = snakepit.bridge.ToolChunk;
+export type ExecuteToolRequest = snakepit.bridge.ExecuteToolRequest;
+export type ExecuteToolResponse = snakepit.bridge.ExecuteToolResponse;
+export type ToolSpecMessage = snakepit.bridge.ToolSpec;
+export type PingResponse = snakepit.bridge.PingResponse;
+
+const SERVICE = '/snakepit.bridge.BridgeService/';
+
+export interface ConnectionOptions {
+  /** Sent as `authorization: Bearer <token>` on every call. */
+  readonly token?: string | undefined;
+  readonly credentials?: grpc.ChannelCredentials | undefined;
+  readonly maxMessageBytes: number;
+}
+
+function serialize(message: { serialize(): Uint8Array }): Buffer {
+  const bytes = message.serialize();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * A typed client of one BridgeService endpoint.
+ *
+ * Responses are decoded straight from the buffer grpc-js hands over: the
+ * generated client copies it first, which costs a full copy of every binary
+ * chunk.
+ */
+export class BridgeConnection {
+  private readonly client: grpc.Client;
+  private readonly token: string | undefined;
+
+  constructor(readonly address: string, options: ConnectionOptions) {
+    this.token = options.token;
+    this.client = new grpc.Client(address, options.credentials ?? grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': options.maxMessageBytes,
+      'grpc.max_send_message_length': options.maxMessageBytes,
+      // The default 64 KiB window caps large chunks at a few hundred MB/s.
+      'grpc-node.flow_control_window': 4 * 1024 * 1024,
+      // Each connection has its own subchannel, so that closing one worker's connection leaves the others alone.
+      'grpc.use_local_subchannel_pool': 1,
+    });
+  }
+
+  /** Resolves once the channel is connected, so that the first call does not pay for the handshake. */
+  connect(deadline: Date): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.waitForReady(deadline, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  ping(deadline: Date): Promise<PingResponse> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        `${SERVICE}Ping`,
+        serialize,
+        (bytes: Buffer) => pb.PingResponse.deserialize(bytes),
+        new pb.PingRequest(),
+        this.metadata(),
+        { deadline },
+        (error, response) => (error || !response ? reject(error) : resolve(response)),
+      );
+    });
+  }
+
+  listTools(deadline: Date): Promise<ToolSpecMessage[]> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        `${SERVICE}ListTools`,
+        serialize,
+        (bytes: Buffer) => pb.ListToolsResponse.deserialize(bytes),
+        new pb.ListToolsRequest(),
+        this.metadata(),
+        { deadline },
+        (error, response) => (error || !response ? reject(error) : resolve(response.tools)),
+      );
+    });
+  }
+
+  executeTool(
+    request: ExecuteToolRequest,
+    callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,
+  ): grpc.ClientUnaryCall {
+    return this.client.makeUnaryRequest(
+      `${SERVICE}ExecuteTool`,
+      serialize,
+      (bytes: Buffer) => pb.ExecuteToolResponse.deserialize(bytes),
+      request,
+      this.metadata(),
+      {},
+      callback,
+    );
+  }
+
+  streamBatches(request: ExecuteToolRequest): grpc.ClientReadableStream<ChunkBatch> {
+    return this.client.makeServerStreamRequest(
+      `${SERVICE}ExecuteStreamingToolBatched`,
+      serialize,
+      (bytes: Buffer) => pb.ChunkBatch.deserialize(bytes),
+      request,
+      this.metadata(),
+      {},
+    );
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    if (this.token !== undefined) metadata.set('authorization', `Bearer ${this.token}`);
+    return metadata;
+  }
+}

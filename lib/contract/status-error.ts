@@ -1,0 +1,52 @@
+import { status as Status, type ServiceError } from '@grpc/grpc-js';
+import { SnakepitError, type SnakepitErrorCode } from '../errors.js';
+import { pb } from './bridge-client.js';
+
+export const ERROR_METADATA_KEY = 'snakepit-error-bin';
+
+const CODE_BY_STATUS: Partial<Record<Status, SnakepitErrorCode>> = {
+  [Status.CANCELLED]: 'cancelled',
+  [Status.DEADLINE_EXCEEDED]: 'timeout',
+  [Status.UNAUTHENTICATED]: 'unauthenticated',
+  [Status.RESOURCE_EXHAUSTED]: 'chunk_too_large',
+  [Status.UNAVAILABLE]: 'worker_unavailable',
+  [Status.NOT_FOUND]: 'tool_not_found',
+  [Status.UNIMPLEMENTED]: 'not_streaming',
+  [Status.INVALID_ARGUMENT]: 'invalid_arguments',
+};
+
+const KNOWN_CODES = new Set<string>([
+  'tool_not_found', 'not_streaming', 'not_unary', 'invalid_arguments', 'python_error', 'serialization_error',
+  'chunk_too_large', 'timeout', 'cancelled', 'worker_crashed', 'worker_unavailable', 'worker_start_failed',
+  'pool_closed', 'unauthenticated', 'transport_error',
+] satisfies SnakepitErrorCode[]);
+
+function isKnownCode(code: string): code is SnakepitErrorCode {
+  return KNOWN_CODES.has(code);
+}
+
+/** True when the status says nothing about the tool: the connection to the worker failed. */
+export function isTransportFailure(error: ServiceError): boolean {
+  return error.metadata?.get(ERROR_METADATA_KEY).length === 0 &&
+    (error.code === Status.UNAVAILABLE || error.code === Status.INTERNAL || error.code === Status.UNKNOWN);
+}
+
+/** The SnakepitError a failed gRPC call stands for, from the worker's ErrorDetail when it sent one. */
+export function errorFromStatus(error: ServiceError, context: { workerId: string; tool: string }): SnakepitError {
+  const encoded = error.metadata?.get(ERROR_METADATA_KEY)[0];
+  if (encoded instanceof Buffer) {
+    const detail = pb.ErrorDetail.deserialize(encoded);
+    return new SnakepitError(isKnownCode(detail.code) ? detail.code : 'python_error', detail.message, {
+      pythonType: detail.python_type,
+      pythonTraceback: detail.python_traceback,
+      hint: detail.hint,
+      workerId: detail.worker_id || context.workerId,
+      tool: context.tool,
+    });
+  }
+  return new SnakepitError(CODE_BY_STATUS[error.code as Status] ?? 'transport_error', error.details || error.message, {
+    workerId: context.workerId,
+    tool: context.tool,
+    cause: error,
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * Every failure the library reports is a `SnakepitError` whose `code` says
+ * what happened; Python failures also carry the exception's type and
+ * traceback.
+ */
+export type SnakepitErrorCode =
+  /** The adapter has no tool of that name. */
+  | 'tool_not_found'
+  /** A streaming call to a tool without `supports_streaming`. */
+  | 'not_streaming'
+  /** A unary call (`execute`) to a streaming tool. */
+  | 'not_unary'
+  /** Arguments that are not JSON, or that the tool's signature refuses. */
+  | 'invalid_arguments'
+  /** The tool raised an exception. */
+  | 'python_error'
+  /** The tool returned or yielded something that cannot be encoded. */
+  | 'serialization_error'
+  /** A chunk or result over the message-size limit. */
+  | 'chunk_too_large'
+  | 'timeout'
+  /** Cancelled through an `AbortSignal`. */
+  | 'cancelled'
+  /** The worker process died during the call. */
+  | 'worker_crashed'
+  /** The worker could not be reached. */
+  | 'worker_unavailable'
+  | 'worker_start_failed'
+  | 'pool_closed'
+  /** The worker refused the call's token. */
+  | 'unauthenticated'
+  /** A gRPC failure that none of the codes above describes. */
+  | 'transport_error';
+
+export interface SnakepitErrorDetails {
+  readonly pythonType?: string;
+  readonly pythonTraceback?: string;
+  readonly hint?: string;
+  readonly workerId?: string;
+  readonly tool?: string;
+  readonly cause?: unknown;
+}
+
+export class SnakepitError extends Error {
+  override readonly name = 'SnakepitError';
+  readonly code: SnakepitErrorCode;
+  /** For `python_error`: the exception's qualified type, e.g. `ValueError` or `mypkg.errors.BadInput`. */
+  readonly pythonType: string | undefined;
+  readonly pythonTraceback: string | undefined;
+  /** What to do about it, when there is something to say. */
+  readonly hint: string | undefined;
+  readonly workerId: string | undefined;
+  readonly tool: string | undefined;
+
+  constructor(code: SnakepitErrorCode, message: string, details: SnakepitErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.pythonType = details.pythonType || undefined;
+    this.pythonTraceback = details.pythonTraceback || undefined;
+    this.hint = details.hint || undefined;
+    this.workerId = details.workerId || undefined;
+    this.tool = details.tool || undefined;
+  }
+}
+
+export function isSnakepitError(error: unknown, code?: SnakepitErrorCode): error is SnakepitError {
+  return error instanceof SnakepitError && (code === undefined || error.code === code);
+}

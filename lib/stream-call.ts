@@ -1,0 +1,223 @@
+import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import type { Chunk } from './chunk.js';
+import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from './contract/bridge-client.js';
+import { decodeJson, decodePayload } from './contract/payload.js';
+import { errorFromStatus, isTransportFailure } from './contract/status-error.js';
+import { SnakepitError } from './errors.js';
+import type { WorkerProcess } from './worker-process.js';
+
+export interface ChunkSink<T> {
+  next(chunk: Chunk<T>): void;
+  error(error: SnakepitError): void;
+  complete(): void;
+}
+
+/** How long a broken connection waits for the worker's exit before calling it unavailable rather than crashed. */
+const CRASH_CONFIRMATION_MS = 1000;
+
+const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * One streaming call on one worker: unpacks batches into chunks, delivers
+ * them in order, and ends with the final chunk (synthetic if the tool marked
+ * none) and completion, or with an error after every chunk received before it.
+ *
+ * Delivery can be paused; while chunks wait, reading from the worker pauses
+ * too, so the worker's sends block and its generator waits at `yield`.
+ */
+export class StreamCall<T> {
+  private call: ClientReadableStream<ChunkBatch> | undefined;
+  private pending: Chunk<T>[] = [];
+  private head = 0;
+  private nextIndex = 0;
+  private sawFinal = false;
+  private paused = false;
+  private draining = false;
+  private transportPaused = false;
+  private transportEnded = false;
+  private transportError: ServiceError | undefined;
+  private done = false;
+  private startedAt = 0;
+  private stopListeningForExit: () => void = () => {};
+  private readonly tool: string;
+  private readonly callId: string;
+
+  constructor(
+    private readonly worker: WorkerProcess,
+    private readonly request: ExecuteToolRequest,
+    private readonly sink: ChunkSink<T>,
+  ) {
+    this.tool = request.tool_name;
+    this.callId = request.call_id;
+  }
+
+  start(): void {
+    this.startedAt = performance.now();
+    this.stopListeningForExit = this.worker.onExit((exit) => {
+      if (!exit.expected) this.fail(this.crashed());
+    });
+    const call = this.worker.connection.streamBatches(this.request);
+    this.call = call;
+    call.on('data', (batch: ChunkBatch) => this.receive(batch));
+    // grpc-js emits 'error' as soon as the status arrives, possibly before
+    // messages it still buffers; 'end' comes after them, so outcomes are settled there.
+    call.on('error', (error: ServiceError) => {
+      this.transportError = error;
+    });
+    call.on('end', () => {
+      this.transportEnded = true;
+      this.drain();
+    });
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.drain();
+  }
+
+  /** Stops the call without notifying the sink; the worker closes the generator. */
+  cancel(): void {
+    if (this.done) return;
+    this.done = true;
+    this.cleanUp();
+  }
+
+  private cleanUp(): void {
+    this.stopListeningForExit();
+    if (!this.transportEnded) this.call?.cancel();
+    this.pending = [];
+  }
+
+  private fail(error: SnakepitError): void {
+    if (this.done) return;
+    this.done = true;
+    this.cleanUp();
+    this.sink.error(error);
+  }
+
+  private receive(batch: ChunkBatch): void {
+    if (this.done) return;
+    try {
+      if (batch.json_run.byteLength > 0) {
+        const { callId } = this;
+        for (const data of decodeJson(batch.json_run) as T[]) {
+          const index = this.nextIndex++;
+          this.pending.push({ data, isFinal: false, index, chunkId: `${callId}-${index}`, metadata: NO_METADATA });
+        }
+      }
+      for (const chunk of batch.chunks) this.pending.push(this.toChunk(chunk));
+    } catch (error) {
+      this.fail(new SnakepitError('transport_error', `cannot decode a chunk: ${String(error)}`, this.errorContext(error)));
+      return;
+    }
+    this.drain();
+  }
+
+  private toChunk(message: ToolChunk): Chunk<T> {
+    const index = this.nextIndex++;
+    const data = decodePayload(message.encoding, message.data, message.has_array ? message.array : undefined) as T;
+    const toolMetadata = message.metadata.size > 0 ? Object.fromEntries(message.metadata) : NO_METADATA;
+    if (message.is_final) this.sawFinal = true;
+    return {
+      data,
+      isFinal: message.is_final,
+      index,
+      chunkId: message.chunk_id || `${this.callId}-${index}`,
+      metadata: message.is_final ? { ...this.finalMetadata(), ...toolMetadata } : toolMetadata,
+    };
+  }
+
+  private finalMetadata(): Record<string, string> {
+    return {
+      execution_time_ms: String(Math.round(performance.now() - this.startedAt)),
+      tool_type: 'remote',
+      worker_id: this.worker.id,
+    };
+  }
+
+  private drain(): void {
+    if (this.draining || this.done) return;
+    this.draining = true;
+    try {
+      while (!this.paused && !this.done && this.head < this.pending.length) {
+        this.sink.next(this.pending[this.head++] as Chunk<T>);
+      }
+    } finally {
+      this.draining = false;
+    }
+    if (this.done) return;
+    if (this.paused) {
+      // The consumer is busy: leave the rest, and the outcome, until it resumes.
+      this.pauseTransport();
+      return;
+    }
+    this.pending = [];
+    this.head = 0;
+    if (this.transportEnded) this.finish();
+    else this.resumeTransport();
+  }
+
+  private pauseTransport(): void {
+    if (this.transportPaused || this.transportEnded) return;
+    this.transportPaused = true;
+    this.call?.pause();
+  }
+
+  private resumeTransport(): void {
+    if (!this.transportPaused) return;
+    this.transportPaused = false;
+    this.call?.resume();
+  }
+
+  private finish(): void {
+    const error = this.transportError;
+    if (error === undefined) {
+      if (!this.sawFinal) {
+        const index = this.nextIndex++;
+        this.sink.next({
+          data: null as T,
+          isFinal: true,
+          index,
+          chunkId: `${this.callId}-${index}`,
+          metadata: { ...this.finalMetadata(), synthetic_final: 'true' },
+        });
+      }
+      if (this.done) return;
+      this.done = true;
+      this.stopListeningForExit();
+      this.sink.complete();
+    } else if (isTransportFailure(error)) {
+      void this.failAfterCrashCheck(error);
+    } else {
+      this.fail(errorFromStatus(error, { workerId: this.worker.id, tool: this.tool }));
+    }
+  }
+
+  private async failAfterCrashCheck(error: ServiceError): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const exited = await Promise.race([
+      this.worker.exit.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), CRASH_CONFIRMATION_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.fail(exited ? this.crashed() : errorFromStatus(error, { workerId: this.worker.id, tool: this.tool }));
+  }
+
+  private crashed(): SnakepitError {
+    return new SnakepitError('worker_crashed', `worker ${this.worker.id} died while running ${this.tool}`, {
+      workerId: this.worker.id,
+      tool: this.tool,
+    });
+  }
+
+  private errorContext(cause: unknown): { workerId: string; tool: string; cause: unknown } {
+    return { workerId: this.worker.id, tool: this.tool, cause };
+  }
+}

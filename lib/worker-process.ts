@@ -1,0 +1,238 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { BridgeConnection } from './contract/bridge-client.js';
+import { SnakepitError } from './errors.js';
+import { workerPythonPath } from './python-environment.js';
+
+const READY_PREFIX = 'SNAKEPIT_READY ';
+const FAILED_PREFIX = 'SNAKEPIT_FAILED ';
+const STDERR_TAIL_LINES = 20;
+
+export interface WorkerProcessOptions {
+  readonly id: string;
+  readonly python: string;
+  /** `module.Class` or `module:Class`. */
+  readonly adapter: string;
+  readonly pythonPath: readonly string[];
+  readonly cwd: string | undefined;
+  readonly env: Readonly<Record<string, string>>;
+  /** The secret every call must carry; the worker reads it from its environment. */
+  readonly token: string;
+  readonly maxMessageBytes: number;
+  readonly startTimeoutMs: number;
+  /** Receives each line the worker writes to stderr (its logging, and whatever its tools print). */
+  readonly onLog: (line: string, workerId: string) => void;
+}
+
+export interface WorkerExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** False when the worker died on its own rather than because `stop()` asked it to. */
+  readonly expected: boolean;
+}
+
+interface Handshake {
+  readonly port: number;
+}
+
+/** One Python worker: a child process serving the adapter on a loopback port, and our connection to it. */
+export class WorkerProcess {
+  readonly exit: Promise<WorkerExit>;
+  private exitInfo: WorkerExit | undefined;
+  private stopping = false;
+  private readonly exitListeners = new Set<(exit: WorkerExit) => void>();
+
+  private constructor(
+    readonly id: string,
+    private readonly child: ChildProcess,
+    readonly connection: BridgeConnection,
+    exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  ) {
+    this.exit = exit.then(({ code, signal }) => {
+      const info: WorkerExit = { code, signal, expected: this.stopping };
+      this.exitInfo = info;
+      connection.close();
+      for (const listener of this.exitListeners) listener(info);
+      this.exitListeners.clear();
+      return info;
+    });
+  }
+
+  /**
+   * Calls back when the process exits; returns a function that removes the
+   * listener. Unlike `exit.then`, a call can stop listening when it ends, so
+   * that a long-lived worker does not accumulate one reaction per call.
+   */
+  onExit(listener: (exit: WorkerExit) => void): () => void {
+    if (this.exitInfo !== undefined) {
+      listener(this.exitInfo);
+      return () => {};
+    }
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get exited(): boolean {
+    return this.exitInfo !== undefined;
+  }
+
+  /** Spawns a worker and resolves once it serves and our channel to it is connected. */
+  static async start(options: WorkerProcessOptions): Promise<WorkerProcess> {
+    const child = spawn(
+      options.python,
+      [
+        '-m', 'snakepit_bridge', 'worker',
+        '--adapter', options.adapter,
+        '--worker-id', options.id,
+        '--max-message-bytes', String(options.maxMessageBytes),
+      ],
+      {
+        cwd: options.cwd,
+        env: {
+          ...process.env,
+          ...options.env,
+          PYTHONPATH: workerPythonPath(options.pythonPath),
+          PYTHONUNBUFFERED: '1',
+          SNAKEPIT_TOKEN: options.token,
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        // Its own process group, so that stopping it takes along whatever its tools started.
+        detached: true,
+      },
+    );
+    const stderrTail: string[] = [];
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      stderrTail.push(line);
+      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+      options.onLog(line, options.id);
+    });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => {
+        killGroup(child.pid);
+        resolve({ code, signal });
+      });
+    });
+
+    let handshake: Handshake;
+    try {
+      handshake = await readHandshake(child, exit, options, stderrTail);
+    } catch (error) {
+      killGroup(child.pid);
+      throw error;
+    }
+    const connection = new BridgeConnection(`127.0.0.1:${handshake.port}`, {
+      token: options.token,
+      maxMessageBytes: options.maxMessageBytes,
+    });
+    const worker = new WorkerProcess(options.id, child, connection, exit);
+    try {
+      await connection.connect(new Date(Date.now() + options.startTimeoutMs));
+    } catch (error) {
+      await worker.stop(0);
+      throw new SnakepitError('worker_start_failed', `worker ${options.id} is up but cannot be reached: ${String(error)}`, {
+        workerId: options.id,
+        cause: error,
+      });
+    }
+    return worker;
+  }
+
+  /** Asks the worker to stop (it closes running tools), then kills it after `graceMs`. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.exitInfo === undefined) {
+      this.stopping = true;
+      this.child.stdin?.end();
+      this.child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const killed = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          killGroup(this.child.pid);
+          resolve();
+        }, graceMs);
+      });
+      await Promise.race([this.exit, killed]);
+      clearTimeout(timer);
+    }
+    await this.exit;
+  }
+
+  /** Kills the worker at once, as a crash would. */
+  kill(): void {
+    killGroup(this.child.pid);
+  }
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is already gone.
+  }
+}
+
+function readHandshake(
+  child: ChildProcess,
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  options: WorkerProcessOptions,
+  stderrTail: readonly string[],
+): Promise<Handshake> {
+  const failure = (message: string, details: { pythonType?: string; pythonTraceback?: string; cause?: unknown } = {}) =>
+    new SnakepitError('worker_start_failed', message, {
+      workerId: options.id,
+      hint: details.pythonTraceback ? undefined : stderrTail.join('\n') || undefined,
+      ...details,
+    });
+  return new Promise<Handshake>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(failure(`worker ${options.id} did not report ready within ${options.startTimeoutMs} ms`)),
+      options.startTimeoutMs,
+    );
+    const settle = (outcome: () => void) => {
+      clearTimeout(timer);
+      outcome();
+    };
+    child.on('error', (error) =>
+      settle(() =>
+        reject(
+          failure(`cannot run the Python interpreter ${JSON.stringify(options.python)}: ${error.message}`, {
+            cause: error,
+          }),
+        ),
+      ),
+    );
+    void exit.then(({ code, signal }) => {
+      // Let stderr's last lines arrive before quoting them.
+      setImmediate(() =>
+        settle(() =>
+          reject(
+            failure(
+              `worker ${options.id} exited before it was ready (${signal ?? `code ${code}`}): ${stderrTail.at(-1) ?? 'no output'}`,
+            ),
+          ),
+        ),
+      );
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith(READY_PREFIX)) {
+        settle(() => resolve(JSON.parse(line.slice(READY_PREFIX.length)) as Handshake));
+      } else if (line.startsWith(FAILED_PREFIX)) {
+        const report = JSON.parse(line.slice(FAILED_PREFIX.length)) as { type: string; message: string; traceback: string };
+        settle(() =>
+          reject(
+            failure(`cannot load adapter ${options.adapter}: ${report.type}: ${report.message}`, {
+              pythonType: report.type,
+              pythonTraceback: report.traceback,
+            }),
+          ),
+        );
+      } else {
+        options.onLog(line, options.id);
+      }
+    });
+  });
+}
