@@ -10,6 +10,8 @@ export default defineConfig({
   },
   test: {
     include: ['spec/**/*.spec.ts'],
+    globalSetup: ['spec/support/global-setup.ts'],
+    setupFiles: ['spec/support/no-leaked-workers.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     typecheck: { enabled: true, include: ['spec/**/*.test-d.ts'] },

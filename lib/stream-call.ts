@@ -66,6 +66,7 @@ export class StreamCall<T> {
     });
     call.on('end', () => {
       this.transportEnded = true;
+      if (this.transportError === undefined && !this.sawFinal) this.pending.push(this.syntheticFinal());
       this.drain();
     });
   }
@@ -174,20 +175,21 @@ export class StreamCall<T> {
     this.call?.resume();
   }
 
+  private syntheticFinal(): Chunk<T> {
+    this.sawFinal = true;
+    const index = this.nextIndex++;
+    return {
+      data: null as T,
+      isFinal: true,
+      index,
+      chunkId: `${this.callId}-${index}`,
+      metadata: { ...this.finalMetadata(), synthetic_final: 'true' },
+    };
+  }
+
   private finish(): void {
     const error = this.transportError;
     if (error === undefined) {
-      if (!this.sawFinal) {
-        const index = this.nextIndex++;
-        this.sink.next({
-          data: null as T,
-          isFinal: true,
-          index,
-          chunkId: `${this.callId}-${index}`,
-          metadata: { ...this.finalMetadata(), synthetic_final: 'true' },
-        });
-      }
-      if (this.done) return;
       this.done = true;
       this.stopListeningForExit();
       this.sink.complete();

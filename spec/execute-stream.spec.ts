@@ -1,0 +1,128 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Chunk, SnakepitPool } from '../lib/index.js';
+import { markerEvents, markerPath, startTestPool, waitUntil } from './support/pools.js';
+
+function yielded(progress: string): number {
+  return existsSync(progress) ? Number(readFileSync(progress, 'utf8') || 0) : 0;
+}
+
+describe('pool.executeStream()', () => {
+  let pool: SnakepitPool;
+
+  beforeAll(async () => {
+    ({ pool } = await startTestPool({ size: 1 }));
+  });
+  afterAll(() => pool.close());
+
+  it('calls back for each chunk, synchronously and in order, and resolves on completion', async () => {
+    const seen: number[] = [];
+    let callbackRunning = false;
+    await pool.executeStream<{ seq: number } | null>('count', { n: 300 }, (chunk) => {
+      expect(callbackRunning).toBe(false);
+      callbackRunning = true;
+      seen.push(chunk.index);
+      callbackRunning = false;
+    });
+    expect(seen).toEqual(Array.from({ length: 301 }, (_, i) => i));
+  });
+
+  it('rejects with the stream\'s error', async () => {
+    await expect(pool.executeStream('fail_after', { n: 2 }, () => undefined)).rejects.toMatchObject({ code: 'python_error' });
+  });
+
+  it('rejects with the callback\'s own error and cancels the stream', async () => {
+    const marker = markerPath();
+    const mistake = new Error('callback bug');
+    await expect(
+      pool.executeStream('ticker', { marker }, (chunk) => {
+        if (chunk.index === 3) throw mistake;
+      }),
+    ).rejects.toBe(mistake);
+    await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to be closed');
+  });
+
+  it('waits for an async callback before the next chunk, and resolves only after the last one settled', async () => {
+    const order: string[] = [];
+    await pool.executeStream('count', { n: 3 }, async (chunk) => {
+      order.push(`start ${chunk.index}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      order.push(`end ${chunk.index}`);
+    });
+    order.push('resolved');
+    expect(order).toEqual(['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3', 'resolved']);
+  });
+
+  it('rejects when an async callback rejects', async () => {
+    await expect(
+      pool.executeStream('count', { n: 5 }, async (chunk) => {
+        if (chunk.index === 1) throw new Error('async bug');
+      }),
+    ).rejects.toThrow('async bug');
+  });
+
+  it('pauses the worker while an async callback is busy: the generator waits, then everything arrives in order', async () => {
+    const total = 20_000;
+    const progress = markerPath();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const received: Chunk<{ seq: number } | null>[] = [];
+    const done = pool.executeStream<{ seq: number } | null>('produce', { n: total, size: 4096, progress }, async (chunk) => {
+      received.push(chunk);
+      if (chunk.index === 0) await released;
+    });
+    // While the first callback is held, the generator runs ahead until the buffers between it and us fill, then stops.
+    let last = -1;
+    await waitUntil(
+      () => {
+        const now = yielded(progress);
+        const stalled = now === last && now > 0;
+        last = now;
+        return stalled;
+      },
+      10_000,
+      'the generator to stop producing',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(yielded(progress)).toBe(last);
+    expect(last).toBeLessThan(total / 2);
+    expect(received).toHaveLength(1);
+    release();
+    await done;
+    expect(received.slice(0, total).map((chunk) => chunk.data?.seq)).toEqual(Array.from({ length: total }, (_, i) => i));
+    expect(received.at(-1)?.isFinal).toBe(true);
+  });
+});
+
+describe('pool.execute() and pool.tools()', () => {
+  let pool: SnakepitPool;
+
+  beforeAll(async () => {
+    ({ pool } = await startTestPool({ size: 1 }));
+  });
+  afterAll(() => pool.close());
+
+  it('resolves with the result of a unary tool', async () => {
+    await expect(pool.execute('add', { a: 20, b: 22 })).resolves.toBe(42);
+    const value = { nested: [1, 'two', { three: null }], unicode: 'π ≈ 3.14 🐍' };
+    await expect(pool.execute('echo', { value })).resolves.toEqual(value);
+  });
+
+  it('awaits async tools', async () => {
+    await expect(pool.execute('async_echo', { value: [1, 2] })).resolves.toEqual([1, 2]);
+  });
+
+  it('lists the adapter\'s tools with their parameters', () => {
+    const tools = pool.tools();
+    expect(tools.find((tool) => tool.name === 'count')).toEqual({
+      name: 'count',
+      description: 'Yields {seq} from start to start + n - 1',
+      supportsStreaming: true,
+      parameters: [
+        { name: 'n', type: 'int', required: true },
+        { name: 'start', type: 'int', required: false, default: 0 },
+      ],
+    });
+    expect(tools.find((tool) => tool.name === 'add')).toMatchObject({ description: 'Not a streaming tool', supportsStreaming: false });
+  });
+});

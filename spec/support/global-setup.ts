@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Marks every worker this run starts, so that the teardown can tell them from other processes. */
+const RUN_MARKER = 'SNAKEPIT_SPEC_RUN';
+
+function workersOfThisRun(runId: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const commandLine = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const environment = readFileSync(`/proc/${entry}/environ`, 'utf8');
+      if (commandLine.includes('snakepit_bridge') && environment.includes(`${RUN_MARKER}=${runId}`)) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+export function setup(): () => void {
+  const runId = randomUUID();
+  process.env[RUN_MARKER] = runId;
+  return () => {
+    if (process.platform !== 'linux') return;
+    const leaked = workersOfThisRun(runId);
+    for (const pid of leaked) process.kill(pid, 'SIGKILL');
+    if (leaked.length > 0) {
+      throw new Error(`${leaked.length} worker process(es) outlived the test run: ${leaked.join(', ')}`);
+    }
+  };
+}

@@ -1,0 +1,51 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPool, type PoolOptions, type SnakepitPool } from '../../lib/index.js';
+
+export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
+
+/** A pool of the spec adapter (spec/fixtures/test_adapter.py); worker logs are kept for inspection. */
+export async function startTestPool(options: Partial<PoolOptions> = {}): Promise<{ pool: SnakepitPool; logs: string[] }> {
+  const logs: string[] = [];
+  const pool = await createPool({
+    adapter: 'test_adapter.TestAdapter',
+    size: 1,
+    pythonPath: FIXTURES,
+    onLog: (line, workerId) => logs.push(`${workerId}: ${line}`),
+    ...options,
+  });
+  return { pool, logs };
+}
+
+/** A fresh path for a tool to record events in, one per line. */
+export function markerPath(): string {
+  return join(mkdtempSync(join(tmpdir(), 'snakepit-spec-')), 'marker');
+}
+
+export function markerEvents(path: string): string[] {
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
+}
+
+/**
+ * Resolves once `condition` holds, polling; rejects after `timeoutMs`. For
+ * events that happen in another process and that nothing here can await.
+ */
+export async function waitUntil(condition: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A zombie still answers; /proc tells whether it is really running.
+    return !existsSync(`/proc/${pid}/stat`) || !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
