@@ -1,0 +1,64 @@
+/**
+ * A cheap estimate of the size of a chunk's payload, in bytes, as
+ * {@link batchChunks} counts it against `maxBytes`.
+ *
+ * - `null` and `undefined`: 0 (a synthetic final chunk carries nothing).
+ * - Binary data — `Uint8Array` and the other typed arrays, `DataView`,
+ *   `ArrayBuffer` — and an array decoded from numpy (`{ dtype, shape, data }`
+ *   whose `data` is binary): their `byteLength`.
+ * - Any other value: the UTF-8 length of its JSON text, with binary data
+ *   nested in it counted by `byteLength` rather than serialised.
+ *
+ * The JSON length is close to what the value cost on the wire and needs no
+ * walk of our own over the value. A value that JSON cannot serialise
+ * (a cycle, a `BigInt`) counts as 0 rather than throwing: an estimate must not
+ * break the stream.
+ */
+export function estimatePayloadBytes(data: unknown): number {
+  if (data === null || data === undefined) return 0;
+  const binary = binaryLength(data) ?? ndArrayLength(data);
+  if (binary !== undefined) return binary;
+  let nestedBinary = 0;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(data, (_key, value: unknown) => {
+      const length = binaryLength(value);
+      if (length === undefined) return value;
+      nestedBinary += length;
+      return null;
+    });
+  } catch {
+    return 0;
+  }
+  return (text === undefined ? 0 : utf8Length(text)) + nestedBinary;
+}
+
+function binaryLength(value: unknown): number | undefined {
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value.byteLength;
+  return undefined;
+}
+
+function ndArrayLength(value: unknown): number | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { dtype, shape, data } = value as { dtype?: unknown; shape?: unknown; data?: unknown };
+  return typeof dtype === 'string' && Array.isArray(shape) ? binaryLength(data) : undefined;
+}
+
+/** UTF-8 length of a string, counted from its UTF-16 code units without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit < 0xdc00 && isLowSurrogate(text.charCodeAt(i + 1))) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function isLowSurrogate(unit: number): boolean {
+  return unit >= 0xdc00 && unit < 0xe000;
+}
