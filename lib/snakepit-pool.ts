@@ -9,6 +9,7 @@ import { errorFromStatus } from './contract/status-error.js';
 import { SnakepitError } from './errors.js';
 import { consumeWithCallback, type ChunkCallback } from './execute-stream.js';
 import type { FlowControl } from './flow-control.js';
+import { iterateStream } from './iterate-stream.js';
 import { encodeArguments, type ToolArguments } from './json-arguments.js';
 import { WorkerPool } from './pool.js';
 import { resolvePython } from './python-environment.js';
@@ -148,6 +149,15 @@ export class SnakepitPool {
     options: CallOptions = {},
   ): Promise<void> {
     return consumeWithCallback((flow) => this.streamWithFlow<T>(tool, args, options, flow), callback);
+  }
+
+  /**
+   * Runs a streaming tool as an async iterable, for `for await` loops: the
+   * worker runs only as far ahead of the loop as the buffers between them
+   * allow, and leaving the loop early cancels the call.
+   */
+  iterate<T = unknown>(tool: string, args?: ToolArguments, options: CallOptions = {}): AsyncIterableIterator<Chunk<T>> {
+    return iterateStream((flow) => this.streamWithFlow<T>(tool, args, options, flow));
   }
 
   /** Runs a unary tool and resolves with its result. */

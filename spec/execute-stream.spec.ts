@@ -1,11 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Chunk, SnakepitPool } from '../lib/index.js';
-import { markerEvents, markerPath, startTestPool, waitUntil } from './support/pools.js';
-
-function yielded(progress: string): number {
-  return existsSync(progress) ? Number(readFileSync(progress, 'utf8') || 0) : 0;
-}
+import { markerEvents, markerPath, producedCount, startTestPool, valueOnceStable, waitUntil } from './support/pools.js';
 
 describe('pool.executeStream()', () => {
   let pool: SnakepitPool;
@@ -72,19 +67,7 @@ describe('pool.executeStream()', () => {
       if (chunk.index === 0) await released;
     });
     // While the first callback is held, the generator runs ahead until the buffers between it and us fill, then stops.
-    let last = -1;
-    await waitUntil(
-      () => {
-        const now = yielded(progress);
-        const stalled = now === last && now > 0;
-        last = now;
-        return stalled;
-      },
-      10_000,
-      'the generator to stop producing',
-    );
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(yielded(progress)).toBe(last);
+    const last = await valueOnceStable(() => producedCount(progress), 200);
     expect(last).toBeLessThan(total / 2);
     expect(received).toHaveLength(1);
     release();

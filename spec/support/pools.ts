@@ -49,3 +49,28 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Resolves with `read()` once it has stopped changing for `stableMs`: for a
+ * producer in another process that should come to a halt.
+ */
+export async function valueOnceStable(read: () => number, stableMs: number, timeoutMs = 10_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let value = read();
+  let since = Date.now();
+  while (Date.now() - since < stableMs) {
+    if (Date.now() > deadline) throw new Error(`value still changing after ${timeoutMs} ms (now ${value})`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const now = read();
+    if (now !== value) {
+      value = now;
+      since = Date.now();
+    }
+  }
+  return value;
+}
+
+/** How many chunks the `produce` tool reports having yielded. */
+export function producedCount(progress: string): number {
+  return existsSync(progress) ? Number(readFileSync(progress, 'utf8') || 0) : 0;
+}

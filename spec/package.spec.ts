@@ -1,0 +1,24 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+describe('the package', () => {
+  it('builds to dist/ and imports from plain Node ESM by its name', () => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
+    const script = `
+      import { createPool, SnakepitError } from 'snakepit-rx';
+      import * as operators from 'snakepit-rx/operators';
+      console.log(JSON.stringify([typeof createPool, typeof SnakepitError, Object.keys(operators).length > 0]));
+    `;
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    expect(JSON.parse(output)).toEqual(['function', 'function', true]);
+  }, 60_000);
+
+  it('has committed generated code that matches proto/', () => {
+    const check = spawnSync(process.execPath, ['proto/generate.mjs', '--check'], { cwd: root, encoding: 'utf8' });
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  }, 60_000);
+});
