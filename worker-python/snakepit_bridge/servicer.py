@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 
+from snakepit_bridge.alignment import aligned_batch, aligned_response
 from snakepit_bridge.base_adapter import BaseAdapter, ToolInfo
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.chunk_pump import ChunkPump
@@ -102,7 +103,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ChunkBatch]:
         for batch, _ in self._stream(request, context):
-            yield pb.ChunkBatch(json_run=_json_array(batch.json_texts), chunks=batch.chunks)
+            yield aligned_batch(_json_array(batch.json_texts), batch.chunks)
 
     def wait_idle(self, timeout: float) -> bool:
         """Waits for running tools to be closed, so that their finally blocks run before the process exits."""
@@ -208,5 +209,5 @@ def _unary_response(tool_name: str, result: Any) -> pb.ExecuteToolResponse:
         )
     binary = encode_binary(result)
     if binary is not None:
-        return pb.ExecuteToolResponse(result=binary.data, encoding=binary.encoding, array=binary.array)
+        return aligned_response(pb.ExecuteToolResponse(result=binary.data, encoding=binary.encoding, array=binary.array))
     return pb.ExecuteToolResponse(result=encode_json(result).encode(), encoding=pb.ENCODING_JSON)

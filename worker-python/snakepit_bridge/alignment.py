@@ -1,0 +1,62 @@
+"""Zero padding that lets Node view a numpy buffer as a typed array where it lies in the message.
+
+A Float64Array over a message buffer needs its data at an offset divisible
+by 8. grpc-js hands each message to its deserializer 5 bytes into a buffer
+that starts 8-aligned (after the gRPC frame header), so data must sit at an
+offset of 3 modulo 8 within the message. The padding field comes first in
+the message (field 1), and protobuf writes fields in field-number order, so
+its length moves everything after it. Without the padding, Node copies the
+array instead: still correct, only slower.
+"""
+
+from __future__ import annotations
+
+from snakepit_bridge.proto import bridge_pb2 as pb
+
+_RECEIVER_OFFSET = 5
+_ALIGNMENT = 8
+
+
+def _varint_size(value: int) -> int:
+    size = 1
+    while value >= 0x80:
+        value >>= 7
+        size += 1
+    return size
+
+
+def _length_delimited_size(length: int) -> int:
+    """Bytes taken by a field numbered below 16 holding `length` bytes: tag, length, payload."""
+    return 1 + _varint_size(length) + length
+
+
+def _padding(offset_after_padding: int) -> bytes:
+    for length in range(_ALIGNMENT + 3):
+        field = _length_delimited_size(length) if length else 0
+        if (_RECEIVER_OFFSET + field + offset_after_padding) % _ALIGNMENT == 0:
+            return bytes(length)
+    raise AssertionError("a padding of up to 10 bytes reaches every residue")
+
+
+def aligned_batch(json_run: bytes, chunks: list[pb.ToolChunk]) -> pb.ChunkBatch:
+    """A ChunkBatch whose first chunk's array data, if any, lies at an aligned offset."""
+    batch = pb.ChunkBatch(json_run=json_run, chunks=chunks)
+    if not chunks or chunks[0].encoding != pb.ENCODING_NDARRAY:
+        return batch
+    first = chunks[0]
+    offset = (
+        (_length_delimited_size(len(json_run)) if json_run else 0)
+        + 1
+        + _varint_size(first.ByteSize())
+        + (_length_delimited_size(len(first.chunk_id.encode())) if first.chunk_id else 0)
+        + 1
+        + _varint_size(len(first.data))
+    )
+    batch.padding = _padding(offset)
+    return batch
+
+
+def aligned_response(response: pb.ExecuteToolResponse) -> pb.ExecuteToolResponse:
+    if response.encoding == pb.ENCODING_NDARRAY:
+        response.padding = _padding(1 + _varint_size(len(response.result)))
+    return response
