@@ -1,0 +1,23 @@
+"""The guide's "Complete Streaming Example" Python adapter, as written."""
+
+from snakepit_bridge.base_adapter import BaseAdapter, tool
+from snakepit_bridge.adapters.showcase.tool import StreamChunk
+import time
+
+
+class MLStreamingAdapter(BaseAdapter):
+    @tool(description="Train with streaming progress", supports_streaming=True)
+    def train_with_progress(self, epochs: int = 10):
+        loss, accuracy = 1.0, 0.5
+        for epoch in range(epochs):
+            time.sleep(0.5)
+            loss *= 0.8
+            accuracy = min(0.99, accuracy + 0.05)
+            yield StreamChunk(
+                data={"epoch": epoch + 1, "loss": round(loss, 4), "accuracy": round(accuracy, 4)},
+                is_final=False
+            )
+        yield StreamChunk(
+            data={"status": "complete", "model_id": f"model_{int(time.time())}"},
+            is_final=True
+        )
