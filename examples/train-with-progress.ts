@@ -1,13 +1,16 @@
 /**
  * Demo: the guide's complete streaming example. A Python worker trains a
  * (pretend) model in `MLStreamingAdapter.train_with_progress`, yielding one
- * update per epoch; each is printed the moment it arrives.
+ * update per epoch; each is shown the moment it arrives, as a progress bar
+ * on a terminal and as lines otherwise.
  *
  * Run: npm run demo          (10 epochs, half a second each)
  *      npx tsx examples/train-with-progress.ts 4
  */
 import { lastValueFrom, tap } from 'rxjs';
 import { createPool, type Chunk, type SnakepitPool } from 'snakepit-rx';
+import { reduceProgress } from 'snakepit-rx/operators';
+import { renderProgress, type ProgressOutput } from './progress-display.js';
 import { describeUpdate, type TrainingUpdate } from './ml-streaming.js';
 import { adaptersDir, isMain } from './shared.js';
 
@@ -25,6 +28,21 @@ export async function trainWithProgress(
   );
 }
 
+/**
+ * The same run drawn as a live progress bar (rate and ETA from
+ * `reduceProgress`) on a terminal, or as plain lines in a log: the epoch
+ * lines plus, at most once a second, a progress line.
+ */
+export async function showTraining(pool: SnakepitPool, epochs: number, output: ProgressOutput = process.stdout): Promise<void> {
+  const onTerminal = output.isTTY === true;
+  const chunks$ = pool.stream<TrainingUpdate>('train_with_progress', { epochs });
+  const progress$ = (onTerminal ? chunks$ : chunks$.pipe(tap((chunk) => output.write(`${describeUpdate(chunk.data)}\n`)))).pipe(
+    reduceProgress<TrainingUpdate>({ total: epochs }),
+  );
+  const last = await renderProgress(progress$, 'Training', { stream: output });
+  if (onTerminal && last?.last !== undefined) output.write(`${describeUpdate(last.last)}\n`);
+}
+
 if (isMain(import.meta.url)) {
   const pool = await createPool({
     adapter: 'ml_streaming_adapter.MLStreamingAdapter',
@@ -33,7 +51,7 @@ if (isMain(import.meta.url)) {
     pythonPath: adaptersDir,
   });
   try {
-    await trainWithProgress(pool, Number(process.argv[2] ?? 10));
+    await showTraining(pool, Number(process.argv[2] ?? 10));
   } finally {
     await pool.close();
   }

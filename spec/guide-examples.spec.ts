@@ -3,6 +3,7 @@
  * guide (examples/adapters/) on a live worker, through the TypeScript
  * consumers in examples/.
  */
+import { Writable } from 'node:stream';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, isSyntheticFinal, type Chunk, type SnakepitPool } from 'snakepit-rx';
@@ -12,7 +13,7 @@ import { cancelInfiniteStream } from '../examples/cancellation.js';
 import { runMayFail } from '../examples/error-handling.js';
 import { MLClient } from '../examples/ml-client.js';
 import { adapters, examplePoolOptions } from '../examples/shared.js';
-import { trainWithProgress } from '../examples/train-with-progress.js';
+import { showTraining, trainWithProgress } from '../examples/train-with-progress.js';
 import { trainModel } from '../examples/training-progress.js';
 
 const pools: Partial<Record<keyof typeof adapters, SnakepitPool>> = {};
@@ -296,5 +297,23 @@ describe('MLStreamingAdapter (Complete Streaming Example)', () => {
     expect(arrivals[1]!.at - arrivals[0]!.at).toBeGreaterThan(400);
     expect(final).toMatchObject({ isFinal: true, index: 2, data: { status: 'complete' } });
     expect(isSyntheticFinal(final)).toBe(false);
+  });
+
+  it.each([
+    ['in a log: the epoch lines and plain progress lines', false],
+    ['on a terminal: a progress bar with rate and ETA, then the model', true],
+  ])('the demo display %s', async (_, isTTY) => {
+    let written = '';
+    const output = Object.assign(new Writable({ write: (data: Buffer, _encoding, done) => ((written += data.toString()), done()) }), { isTTY });
+
+    await showTraining(pool('mlStreaming'), 2, output);
+
+    if (isTTY) {
+      expect(written).toMatch(/Training \[[█░]+\] 100% \| 2\/2 \| [\d.]+\/s \| ETA 0\.0s/);
+    } else {
+      expect(written).toMatch(/^Epoch 1: loss=0.8, acc=0.55\n(.*\n)?Epoch 2: loss=0.64, acc=0.6\n/);
+      expect(written).toMatch(/Training: done, 2\/2 in [\d.]+s\n$/);
+    }
+    expect(written).toMatch(/Complete! Model: model_\d+\n/);
   });
 });
