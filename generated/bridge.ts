@@ -1267,6 +1267,163 @@ export namespace snakepit.bridge {
             return ChunkBatch.deserialize(bytes);
         }
     }
+    export class AwaitCallRequest extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            call_id?: string;
+            timeout_ms?: number;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("call_id" in data && data.call_id != undefined) {
+                    this.call_id = data.call_id;
+                }
+                if ("timeout_ms" in data && data.timeout_ms != undefined) {
+                    this.timeout_ms = data.timeout_ms;
+                }
+            }
+        }
+        get call_id() {
+            return pb_1.Message.getFieldWithDefault(this, 1, "") as string;
+        }
+        set call_id(value: string) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get timeout_ms() {
+            return pb_1.Message.getFieldWithDefault(this, 2, 0) as number;
+        }
+        set timeout_ms(value: number) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        static fromObject(data: {
+            call_id?: string;
+            timeout_ms?: number;
+        }): AwaitCallRequest {
+            const message = new AwaitCallRequest({});
+            if (data.call_id != null) {
+                message.call_id = data.call_id;
+            }
+            if (data.timeout_ms != null) {
+                message.timeout_ms = data.timeout_ms;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                call_id?: string;
+                timeout_ms?: number;
+            } = {};
+            if (this.call_id != null) {
+                data.call_id = this.call_id;
+            }
+            if (this.timeout_ms != null) {
+                data.timeout_ms = this.timeout_ms;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.call_id.length)
+                writer.writeString(1, this.call_id);
+            if (this.timeout_ms != 0)
+                writer.writeUint32(2, this.timeout_ms);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): AwaitCallRequest {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new AwaitCallRequest();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.call_id = reader.readString();
+                        break;
+                    case 2:
+                        message.timeout_ms = reader.readUint32();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static deserializeBinary(bytes: Uint8Array): AwaitCallRequest {
+            return AwaitCallRequest.deserialize(bytes);
+        }
+    }
+    export class AwaitCallResponse extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            ended?: boolean;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("ended" in data && data.ended != undefined) {
+                    this.ended = data.ended;
+                }
+            }
+        }
+        get ended() {
+            return pb_1.Message.getFieldWithDefault(this, 1, false) as boolean;
+        }
+        set ended(value: boolean) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        static fromObject(data: {
+            ended?: boolean;
+        }): AwaitCallResponse {
+            const message = new AwaitCallResponse({});
+            if (data.ended != null) {
+                message.ended = data.ended;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                ended?: boolean;
+            } = {};
+            if (this.ended != null) {
+                data.ended = this.ended;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.ended != false)
+                writer.writeBool(1, this.ended);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): AwaitCallResponse {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new AwaitCallResponse();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.ended = reader.readBool();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static deserializeBinary(bytes: Uint8Array): AwaitCallResponse {
+            return AwaitCallResponse.deserialize(bytes);
+        }
+    }
     export class ErrorDetail extends pb_1.Message {
         #one_of_decls: number[][] = [];
         constructor(data?: any[] | {
@@ -1519,6 +1676,15 @@ export namespace snakepit.bridge {
                 requestDeserialize: (bytes: Buffer) => ExecuteToolRequest.deserialize(new Uint8Array(bytes)),
                 responseSerialize: (message: ChunkBatch) => Buffer.from(message.serialize()),
                 responseDeserialize: (bytes: Buffer) => ChunkBatch.deserialize(new Uint8Array(bytes))
+            },
+            AwaitCall: {
+                path: "/snakepit.bridge.BridgeService/AwaitCall",
+                requestStream: false,
+                responseStream: false,
+                requestSerialize: (message: AwaitCallRequest) => Buffer.from(message.serialize()),
+                requestDeserialize: (bytes: Buffer) => AwaitCallRequest.deserialize(new Uint8Array(bytes)),
+                responseSerialize: (message: AwaitCallResponse) => Buffer.from(message.serialize()),
+                responseDeserialize: (bytes: Buffer) => AwaitCallResponse.deserialize(new Uint8Array(bytes))
             }
         };
         [method: string]: grpc_1.UntypedHandleCall;
@@ -1527,6 +1693,7 @@ export namespace snakepit.bridge {
         abstract ExecuteTool(call: grpc_1.ServerUnaryCall<ExecuteToolRequest, ExecuteToolResponse>, callback: grpc_1.sendUnaryData<ExecuteToolResponse>): void;
         abstract ExecuteStreamingTool(call: grpc_1.ServerWritableStream<ExecuteToolRequest, ToolChunk>): void;
         abstract ExecuteStreamingToolBatched(call: grpc_1.ServerWritableStream<ExecuteToolRequest, ChunkBatch>): void;
+        abstract AwaitCall(call: grpc_1.ServerUnaryCall<AwaitCallRequest, AwaitCallResponse>, callback: grpc_1.sendUnaryData<AwaitCallResponse>): void;
     }
     export class BridgeServiceClient extends grpc_1.makeGenericClientConstructor(UnimplementedBridgeServiceService.definition, "BridgeService", {}) {
         constructor(address: string, credentials: grpc_1.ChannelCredentials, options?: Partial<grpc_1.ChannelOptions>) {
@@ -1546,6 +1713,9 @@ export namespace snakepit.bridge {
         };
         ExecuteStreamingToolBatched: GrpcStreamServiceInterface<ExecuteToolRequest, ChunkBatch> = (message: ExecuteToolRequest, metadata?: grpc_1.Metadata | grpc_1.CallOptions, options?: grpc_1.CallOptions): grpc_1.ClientReadableStream<ChunkBatch> => {
             return super.ExecuteStreamingToolBatched(message, metadata, options);
+        };
+        AwaitCall: GrpcUnaryServiceInterface<AwaitCallRequest, AwaitCallResponse> = (message: AwaitCallRequest, metadata: grpc_1.Metadata | grpc_1.CallOptions | grpc_1.requestCallback<AwaitCallResponse>, options?: grpc_1.CallOptions | grpc_1.requestCallback<AwaitCallResponse>, callback?: grpc_1.requestCallback<AwaitCallResponse>): grpc_1.ClientUnaryCall => {
+            return super.AwaitCall(message, metadata, options, callback);
         };
     }
 }

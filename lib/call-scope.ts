@@ -1,12 +1,15 @@
 import { SnakepitError } from './errors.js';
+import type { PoolEventInit } from './pool-events.js';
 import type { Lease, WorkerPool } from './pool.js';
-import type { WorkerProcess } from './worker-process.js';
+import type { Worker } from './worker.js';
 
 export interface CallOptions {
   /** Milliseconds from subscription (or the `execute` call) to the end of the call, queueing included. Default 300000. */
   readonly timeout?: number;
   /** Calls with the same session prefer the worker that served the session before. */
   readonly sessionId?: string;
+  /** `strict`: a session's calls wait for its worker even when others are idle. Default: the pool's `sessionAffinity`. */
+  readonly sessionAffinity?: 'prefer' | 'strict';
   /** Aborting cancels the call: the Python generator is closed and the call fails with `cancelled`. */
   readonly signal?: AbortSignal;
 }
@@ -17,10 +20,20 @@ export interface Cancellable {
   cancel(): void;
 }
 
+/** What a call scope reports to, and is tracked by, its pool. */
+export interface CallRegistry {
+  readonly workers: WorkerPool;
+  readonly active: Set<CallScope>;
+  readonly sessionAffinity: 'prefer' | 'strict';
+  emit(event: PoolEventInit): void;
+  countError(): void;
+}
+
 /**
  * What every call shares, streaming or not: it waits for a worker, holds it
  * until it ends, and can be ended from outside by its timeout, its abort
- * signal, the pool closing, or the consumer losing interest.
+ * signal, the pool closing, or the consumer losing interest. A call ended
+ * from outside hands its worker back only once the tool has stopped.
  */
 export class CallScope {
   private lease: Lease | undefined;
@@ -28,18 +41,26 @@ export class CallScope {
   private withdraw: () => void = () => {};
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
+  private chunks = 0;
+  private readonly createdAt = performance.now();
   private readonly onAbort = () =>
-    this.abort(new SnakepitError('cancelled', 'the call was aborted', { cause: this.options.signal?.reason }));
+    this.abort(new SnakepitError('cancelled', 'the call was aborted', { tool: this.tool, cause: this.options.signal?.reason }));
 
   constructor(
-    private readonly pool: WorkerPool,
+    private readonly registry: CallRegistry,
+    readonly callId: string,
+    private readonly tool: string,
     private readonly options: CallOptions,
     private readonly deliverError: (error: SnakepitError) => void,
-    private readonly activeScopes: Set<CallScope>,
   ) {}
 
+  /** True until the call has a worker. */
+  get waiting(): boolean {
+    return this.lease === undefined;
+  }
+
   /** Waits for a worker, then starts the call on it. */
-  run(start: (worker: WorkerProcess) => Cancellable): void {
+  run(start: (worker: Worker) => Cancellable): void {
     const timeout = this.options.timeout ?? DEFAULT_TIMEOUT_MS;
     if (!(timeout > 0)) {
       this.abort(new SnakepitError('invalid_arguments', `timeout must be a positive number of milliseconds, got ${timeout}`));
@@ -49,51 +70,90 @@ export class CallScope {
       this.onAbort();
       return;
     }
-    this.activeScopes.add(this);
+    this.registry.active.add(this);
     this.options.signal?.addEventListener('abort', this.onAbort, { once: true });
     if (Number.isFinite(timeout)) {
       this.timer = setTimeout(
-        () => this.abort(new SnakepitError('timeout', `the call did not finish within ${timeout} ms`)),
+        () => this.abort(new SnakepitError('timeout', `the call did not finish within ${timeout} ms`, { tool: this.tool })),
         timeout,
       );
     }
-    this.withdraw = this.pool.acquire(
-      this.options.sessionId,
+    this.withdraw = this.registry.workers.acquire(
+      {
+        callId: this.callId,
+        tool: this.tool,
+        sessionId: this.options.sessionId,
+        sessionAffinity: this.options.sessionAffinity ?? this.registry.sessionAffinity,
+      },
       (lease) => {
         if (this.ended) {
           lease.release();
           return;
         }
         this.lease = lease;
+        this.registry.emit({
+          type: 'call_started',
+          callId: this.callId,
+          tool: this.tool,
+          workerId: lease.worker.id,
+          queuedMs: performance.now() - this.createdAt,
+        });
         this.running = start(lease.worker);
       },
       (error) => this.abort(error),
     );
   }
 
-  /** The call ended by itself, successfully or not; its outcome is delivered by the caller. */
-  end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.withdraw();
-    this.options.signal?.removeEventListener('abort', this.onAbort);
-    clearTimeout(this.timer);
-    this.activeScopes.delete(this);
-    this.lease?.release();
+  /** Counts a chunk delivered, for the call's `call_finished` event. */
+  countChunk(): void {
+    this.chunks += 1;
+  }
+
+  /** The call ended by itself; its outcome is delivered by the caller. */
+  complete(): void {
+    if (this.finish('completed')) this.lease?.release();
+  }
+
+  /** The call ended by itself with an error, which the caller delivers. */
+  fail(error: SnakepitError): void {
+    if (this.finish('failed', error)) this.lease?.release();
   }
 
   /** Ends the call from outside and reports why. */
   abort(error: SnakepitError): void {
-    if (this.ended) return;
-    this.running?.cancel();
-    this.end();
+    if (!this.finish('failed', error)) return;
+    this.cancelRunning();
     this.deliverError(error);
   }
 
   /** Ends the call from outside without a word: its consumer is gone. */
   dispose(): void {
-    if (this.ended) return;
+    if (this.finish('cancelled')) this.cancelRunning();
+  }
+
+  private cancelRunning(): void {
     this.running?.cancel();
-    this.end();
+    this.lease?.releaseAfterCancel(this.callId);
+  }
+
+  private finish(outcome: 'completed' | 'failed' | 'cancelled', error?: SnakepitError): boolean {
+    if (this.ended) return false;
+    this.ended = true;
+    this.withdraw();
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    clearTimeout(this.timer);
+    this.registry.active.delete(this);
+    if (error !== undefined) this.registry.countError();
+    this.registry.emit({
+      type: 'call_finished',
+      callId: this.callId,
+      tool: this.tool,
+      workerId: this.lease?.worker.id,
+      durationMs: performance.now() - this.createdAt,
+      chunks: this.chunks,
+      outcome,
+      ...(error === undefined ? {} : { errorCode: error.code }),
+    });
+    return true;
   }
 }

@@ -27,6 +27,10 @@ export type SnakepitErrorCode =
   | 'worker_unavailable'
   | 'worker_start_failed'
   | 'pool_closed'
+  /** All workers busy and `maxQueue` calls already waiting. */
+  | 'pool_saturated'
+  /** No worker freed up within `queueTimeout`. */
+  | 'queue_timeout'
   /** The worker refused the call's token. */
   | 'unauthenticated'
   /** A gRPC failure that none of the codes above describes. */

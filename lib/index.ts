@@ -1,5 +1,7 @@
 export { createPool, SnakepitPool } from './snakepit-pool.js';
-export type { PoolOptions, ToolInfo, ToolParameter, CloseOptions } from './snakepit-pool.js';
+export type { ToolInfo, ToolParameter, CloseOptions } from './snakepit-pool.js';
+export type { PoolOptions } from './pool-options.js';
+export type { PoolEvent, PoolEventType, PoolStats } from './pool-events.js';
 export type { CallOptions } from './call-scope.js';
 export type { ChunkCallback } from './execute-stream.js';
 export type { ToolArguments } from './json-arguments.js';

@@ -1,112 +1,250 @@
 import { SnakepitError } from './errors.js';
-import type { WorkerExit, WorkerProcess } from './worker-process.js';
+import type { PoolEventInit } from './pool-events.js';
+import type { Worker, WorkerExit } from './worker.js';
 
 /** Exclusive use of one worker for one call. */
 export interface Lease {
-  readonly worker: WorkerProcess;
-  /** Returns the worker to the pool; calling it again does nothing. */
+  readonly worker: Worker;
+  /** The call ended: the worker serves the next one. Calling it again does nothing. */
   release(): void;
+  /**
+   * The call was cancelled: the worker serves the next one once the tool has
+   * stopped, and is killed and replaced if it has not within the grace period.
+   */
+  releaseAfterCancel(callId: string): void;
+}
+
+export interface LeaseRequest {
+  readonly callId: string;
+  readonly tool: string;
+  readonly sessionId: string | undefined;
+  readonly sessionAffinity: 'prefer' | 'strict';
+}
+
+export interface WorkerPoolOptions {
+  readonly size: number;
+  /** Starts the worker of a slot; called again to replace it. */
+  readonly spawn: (slot: number) => Promise<Worker>;
+  /** Calls that may wait for a worker; beyond it, `pool_saturated` at once. */
+  readonly maxQueue: number;
+  /** How long a call may wait for a worker before `queue_timeout`. */
+  readonly queueTimeoutMs: number | undefined;
+  readonly maxCallsPerWorker: number | undefined;
+  readonly workerTtlMs: number | undefined;
+  /** 0 turns health checks off. */
+  readonly healthCheckIntervalMs: number;
+  readonly healthCheckTimeoutMs: number;
+  readonly cancelGracePeriodMs: number;
+  /** Consecutive failed starts of a slot's replacement before the pool gives the slot up. */
+  readonly maxRestartAttempts: number;
+  /** Whether every slot must start for the pool to start (else one is enough, the rest keep trying). */
+  readonly requireAllAtStart: boolean;
+  readonly emit: (event: PoolEventInit) => void;
 }
 
 interface Waiter {
-  readonly sessionId: string | undefined;
+  readonly request: LeaseRequest;
+  /** The worker a strict session must wait for. */
+  readonly requires: Worker | undefined;
   readonly grant: (lease: Lease) => void;
   readonly fail: (error: SnakepitError) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface WorkerState {
+  readonly slot: number;
+  readonly startedAt: number;
+  calls: number;
 }
 
 const MAX_REMEMBERED_SESSIONS = 10_000;
 const RESTART_BACKOFF_MS = [0, 100, 250, 500, 1000, 2000, 5000];
 
-export interface WorkerPoolHooks {
-  readonly spawn: () => Promise<WorkerProcess>;
-  /** A replacement failed to start; the pool tries again after a backoff. */
-  readonly onRestartFailed: (error: unknown) => void;
-}
-
 /**
- * The workers and who may use them: one call per worker at a time, callers
+ * Which worker serves which call: one call per worker at a time, callers
  * queued in arrival order while all are busy, a session's calls steered to
- * the worker that served it before, and dead workers replaced.
+ * the worker that served it before, and workers that die, hang, stop
+ * answering or reach their recycling limits replaced.
  */
 export class WorkerPool {
-  private readonly workers = new Set<WorkerProcess>();
-  private readonly idle: WorkerProcess[] = [];
+  private readonly states = new Map<Worker, WorkerState>();
+  private readonly idle: Worker[] = [];
   private readonly waiters: Waiter[] = [];
-  private readonly sessionWorker = new Map<string, WorkerProcess>();
+  private readonly sessionWorker = new Map<string, Worker>();
+  private readonly restartAttempts: number[];
+  private readonly givenUp = new Set<number>();
+  private readonly pendingStarts = new Set<Promise<unknown>>();
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private healthTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private restartFailures = 0;
+  private lastStartError: SnakepitError | undefined;
+  private counters = { calls: 0, restarts: 0 };
 
-  private constructor(readonly size: number, private readonly hooks: WorkerPoolHooks) {}
+  private constructor(private readonly options: WorkerPoolOptions) {
+    this.restartAttempts = Array.from({ length: options.size }, () => 0);
+  }
 
-  /** Starts `size` workers concurrently; if any fails, stops the others and rejects with its error. */
-  static async start(size: number, hooks: WorkerPoolHooks): Promise<WorkerPool> {
-    const pool = new WorkerPool(size, hooks);
-    const results = await Promise.allSettled(Array.from({ length: size }, () => hooks.spawn()));
-    const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-    const failure = results.find((result) => result.status === 'rejected');
-    if (failure !== undefined) {
-      await Promise.all(started.map((worker) => worker.stop(0)));
-      throw failure.reason;
+  /** Starts every slot's worker concurrently. */
+  static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
+    const pool = new WorkerPool(options);
+    const results = await Promise.allSettled(Array.from({ length: options.size }, (_, slot) => pool.track(options.spawn(slot))));
+    const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    const started = results.flatMap((result, slot) => (result.status === 'fulfilled' ? [{ worker: result.value, slot }] : []));
+    if (started.length === 0 || (options.requireAllAtStart && failures.length > 0)) {
+      await Promise.all(started.map(({ worker }) => worker.stop(0)));
+      throw failures[0];
     }
-    for (const worker of started) pool.add(worker);
+    for (const { worker, slot } of started) pool.add(worker, slot);
+    results.forEach((result, slot) => {
+      if (result.status === 'rejected') pool.scheduleRestart(slot, `slot-${slot + 1}`);
+    });
+    if (options.healthCheckIntervalMs > 0) {
+      pool.healthTimer = setInterval(() => pool.checkHealth(), options.healthCheckIntervalMs);
+      pool.healthTimer.unref();
+    }
     return pool;
   }
 
-  /** Workers alive now, idle or busy. */
-  get liveWorkers(): readonly WorkerProcess[] {
-    return [...this.workers];
+  get liveWorkers(): readonly Worker[] {
+    return [...this.states.keys()];
+  }
+
+  get queued(): number {
+    return this.waiters.length;
+  }
+
+  get idleCount(): number {
+    return this.idle.length;
+  }
+
+  get calls(): number {
+    return this.counters.calls;
+  }
+
+  get restarts(): number {
+    return this.counters.restarts;
+  }
+
+  get degraded(): boolean {
+    return this.givenUp.size > 0;
   }
 
   /**
-   * Grants a worker at once when one is idle, otherwise when one frees up.
-   * Returns a function that withdraws the request if it is still waiting.
+   * Grants a worker at once when one is idle, otherwise when one frees up,
+   * or fails the request. Returns a function that withdraws a waiting request.
    */
-  acquire(sessionId: string | undefined, grant: (lease: Lease) => void, fail: (error: SnakepitError) => void): () => void {
-    if (this.closed) {
-      fail(new SnakepitError('pool_closed', 'the pool is closed'));
+  acquire(request: LeaseRequest, grant: (lease: Lease) => void, fail: (error: SnakepitError) => void): () => void {
+    const refusal = this.refusal();
+    if (refusal !== undefined) {
+      fail(refusal);
       return () => {};
     }
-    const worker = this.takeIdle(sessionId);
+    const preferred = request.sessionId === undefined ? undefined : this.sessionWorker.get(request.sessionId);
+    const requires = request.sessionAffinity === 'strict' ? preferred : undefined;
+    const worker = this.takeIdle(preferred, requires);
     if (worker !== undefined) {
-      grant(this.lease(worker, sessionId));
+      grant(this.lease(worker, request));
       return () => {};
     }
-    const waiter: Waiter = { sessionId, grant, fail };
+    if (this.waiters.length >= this.options.maxQueue) {
+      fail(
+        new SnakepitError('pool_saturated', `all workers are busy and ${this.waiters.length} calls already wait`, {
+          tool: request.tool,
+          hint: 'raise maxQueue or size, or retry later',
+        }),
+      );
+      return () => {};
+    }
+    const waiter: Waiter = { request, requires, grant, fail, timer: undefined };
+    const { queueTimeoutMs } = this.options;
+    if (queueTimeoutMs !== undefined) {
+      waiter.timer = setTimeout(() => {
+        this.removeWaiter(waiter);
+        fail(new SnakepitError('queue_timeout', `no worker was free within ${queueTimeoutMs} ms`, { tool: request.tool }));
+      }, queueTimeoutMs);
+    }
     this.waiters.push(waiter);
-    return () => {
-      const position = this.waiters.indexOf(waiter);
-      if (position >= 0) this.waiters.splice(position, 1);
-    };
+    this.options.emit({ type: 'call_queued', callId: request.callId, tool: request.tool, queueLength: this.waiters.length });
+    return () => this.removeWaiter(waiter);
   }
 
   /** Stops every worker: asks each to stop, kills those still running after `graceMs`. */
   async close(graceMs: number): Promise<void> {
     this.closed = true;
-    for (const waiter of this.waiters.splice(0)) waiter.fail(new SnakepitError('pool_closed', 'the pool was closed'));
+    clearInterval(this.healthTimer);
+    for (const timer of this.restartTimers) clearTimeout(timer);
+    this.failWaiters(() => new SnakepitError('pool_closed', 'the pool was closed'));
     this.idle.length = 0;
-    await Promise.all([...this.workers].map((worker) => worker.stop(graceMs)));
+    await Promise.allSettled([...this.pendingStarts]);
+    await Promise.all(this.liveWorkers.map((worker) => worker.stop(graceMs)));
   }
 
-  private takeIdle(sessionId: string | undefined): WorkerProcess | undefined {
-    const preferred = sessionId === undefined ? undefined : this.sessionWorker.get(sessionId);
-    const position = preferred === undefined ? -1 : this.idle.indexOf(preferred);
-    return position >= 0 ? this.idle.splice(position, 1)[0] : this.idle.shift();
+  private refusal(): SnakepitError | undefined {
+    if (this.closed) return new SnakepitError('pool_closed', 'the pool is closed');
+    if (this.states.size === 0 && this.givenUp.size === this.options.size) {
+      return new SnakepitError('worker_start_failed', `no worker is running: ${this.lastStartError?.message ?? 'every start failed'}`, {
+        cause: this.lastStartError,
+      });
+    }
+    return undefined;
   }
 
-  private lease(worker: WorkerProcess, sessionId: string | undefined): Lease {
-    if (sessionId !== undefined) this.remember(sessionId, worker);
+  private removeWaiter(waiter: Waiter): void {
+    clearTimeout(waiter.timer);
+    const position = this.waiters.indexOf(waiter);
+    if (position >= 0) this.waiters.splice(position, 1);
+  }
+
+  private failWaiters(error: () => SnakepitError): void {
+    for (const waiter of this.waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.fail(error());
+    }
+  }
+
+  private takeIdle(preferred: Worker | undefined, requires: Worker | undefined): Worker | undefined {
+    const wanted = requires ?? preferred;
+    const position = wanted === undefined ? -1 : this.idle.indexOf(wanted);
+    if (position >= 0) return this.idle.splice(position, 1)[0];
+    return requires === undefined ? this.idle.shift() : undefined;
+  }
+
+  private lease(worker: Worker, request: LeaseRequest): Lease {
+    if (request.sessionId !== undefined) this.remember(request.sessionId, worker);
+    this.counters.calls += 1;
+    const state = this.states.get(worker);
+    if (state !== undefined) state.calls += 1;
     let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.makeAvailable(worker);
+    };
     return {
       worker,
-      release: () => {
+      release,
+      releaseAfterCancel: (callId) => {
         if (released) return;
-        released = true;
-        this.makeAvailable(worker);
+        if (this.closed || worker.exited) {
+          release();
+          return;
+        }
+        const grace = this.options.cancelGracePeriodMs;
+        worker.connection.awaitCall(callId, grace).then(
+          (ended) => (ended ? release() : this.killHung(worker)),
+          () => this.killHung(worker),
+        );
       },
     };
   }
 
-  private remember(sessionId: string, worker: WorkerProcess): void {
+  private killHung(worker: Worker): void {
+    if (worker.exited || this.closed) return;
+    this.options.emit({ type: 'worker_killed', workerId: worker.id, reason: 'ignored_cancellation' });
+    worker.kill();
+  }
+
+  private remember(sessionId: string, worker: Worker): void {
     this.sessionWorker.delete(sessionId);
     this.sessionWorker.set(sessionId, worker);
     if (this.sessionWorker.size > MAX_REMEMBERED_SESSIONS) {
@@ -115,49 +253,137 @@ export class WorkerPool {
     }
   }
 
-  private makeAvailable(worker: WorkerProcess): void {
-    if (this.closed || worker.exited || !this.workers.has(worker)) return;
-    const preferring = this.waiters.findIndex((waiter) => waiter.sessionId !== undefined && this.sessionWorker.get(waiter.sessionId) === worker);
-    const next = preferring >= 0 ? this.waiters.splice(preferring, 1)[0] : this.waiters.shift();
-    if (next === undefined) {
-      this.idle.push(worker);
-    } else {
-      next.grant(this.lease(worker, next.sessionId));
+  private makeAvailable(worker: Worker): void {
+    const state = this.states.get(worker);
+    if (this.closed || worker.exited || state === undefined) return;
+    const recycle = this.recycleReason(state);
+    if (recycle !== undefined) {
+      this.retire(worker, state, recycle);
+      return;
     }
+    const position = this.nextWaiterFor(worker);
+    if (position < 0) {
+      this.idle.push(worker);
+      return;
+    }
+    const [waiter] = this.waiters.splice(position, 1);
+    if (waiter === undefined) return;
+    clearTimeout(waiter.timer);
+    waiter.grant(this.lease(worker, waiter.request));
   }
 
-  private add(worker: WorkerProcess): void {
-    this.workers.add(worker);
-    worker.onExit((exit) => this.onExit(worker, exit));
+  /** The first waiter that prefers this worker, else the first that may take any worker. */
+  private nextWaiterFor(worker: Worker): number {
+    const preferring = this.waiters.findIndex(
+      (waiter) =>
+        waiter.requires === worker ||
+        (waiter.request.sessionId !== undefined && this.sessionWorker.get(waiter.request.sessionId) === worker),
+    );
+    return preferring >= 0 ? preferring : this.waiters.findIndex((waiter) => waiter.requires === undefined || waiter.requires.exited);
+  }
+
+  private recycleReason(state: WorkerState): 'max_calls' | 'ttl' | undefined {
+    const { maxCallsPerWorker, workerTtlMs } = this.options;
+    if (maxCallsPerWorker !== undefined && state.calls >= maxCallsPerWorker) return 'max_calls';
+    if (workerTtlMs !== undefined && Date.now() - state.startedAt >= workerTtlMs) return 'ttl';
+    return undefined;
+  }
+
+  private retire(worker: Worker, state: WorkerState, reason: 'max_calls' | 'ttl'): void {
+    this.options.emit({ type: 'worker_recycled', workerId: worker.id, reason });
+    this.forget(worker);
+    void worker.stop(this.options.cancelGracePeriodMs);
+    this.scheduleRestart(state.slot, worker.id, false);
+  }
+
+  private add(worker: Worker, slot: number): void {
+    this.states.set(worker, { slot, startedAt: Date.now(), calls: 0 });
+    worker.onExit((exit) => this.onExit(worker, slot, exit));
     this.makeAvailable(worker);
   }
 
-  private onExit(worker: WorkerProcess, exit: WorkerExit): void {
-    this.workers.delete(worker);
+  private forget(worker: Worker): void {
+    this.states.delete(worker);
     const position = this.idle.indexOf(worker);
     if (position >= 0) this.idle.splice(position, 1);
     for (const [sessionId, sessionWorker] of this.sessionWorker) {
       if (sessionWorker === worker) this.sessionWorker.delete(sessionId);
     }
-    if (!exit.expected && !this.closed) this.replace();
   }
 
-  private replace(): void {
-    const delay = RESTART_BACKOFF_MS[Math.min(this.restartFailures, RESTART_BACKOFF_MS.length - 1)] ?? 0;
-    setTimeout(() => {
+  private onExit(worker: Worker, slot: number, exit: WorkerExit): void {
+    const known = this.states.has(worker);
+    this.forget(worker);
+    this.options.emit({ type: 'worker_exited', workerId: worker.id, code: exit.code, signal: exit.signal, expected: exit.expected });
+    if (known && !exit.expected && !this.closed) this.scheduleRestart(slot, worker.id);
+  }
+
+  private scheduleRestart(slot: number, replaced: string, afterFailure = true): void {
+    if (this.closed) return;
+    const attempt = afterFailure ? (this.restartAttempts[slot] ?? 0) : 0;
+    const delay = RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)] ?? 0;
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(timer);
       if (this.closed) return;
-      this.hooks.spawn().then(
+      this.track(this.options.spawn(slot)).then(
         (worker) => {
-          this.restartFailures = 0;
-          if (this.closed) void worker.stop(0);
-          else this.add(worker);
+          if (this.closed) {
+            void worker.stop(0);
+            return;
+          }
+          this.restartAttempts[slot] = 0;
+          this.counters.restarts += 1;
+          this.options.emit({ type: 'worker_restarted', workerId: worker.id, replaced, attempt: attempt + 1 });
+          this.add(worker, slot);
         },
-        (error: unknown) => {
-          this.restartFailures += 1;
-          this.hooks.onRestartFailed(error);
-          this.replace();
-        },
+        (cause: unknown) => this.onRestartFailed(slot, replaced, attempt + 1, cause),
       );
     }, delay);
+    this.restartTimers.add(timer);
+  }
+
+  private onRestartFailed(slot: number, replaced: string, attempt: number, cause: unknown): void {
+    if (this.closed) return;
+    const error =
+      cause instanceof SnakepitError ? cause : new SnakepitError('worker_start_failed', String(cause), { cause });
+    this.lastStartError = error;
+    this.restartAttempts[slot] = attempt;
+    this.options.emit({ type: 'worker_restart_failed', replaced, attempt, error });
+    if (attempt < this.options.maxRestartAttempts) {
+      this.scheduleRestart(slot, replaced);
+      return;
+    }
+    this.givenUp.add(slot);
+    this.options.emit({ type: 'pool_degraded', error });
+    const refusal = this.refusal();
+    if (refusal !== undefined) this.failWaiters(() => refusal);
+  }
+
+  private checkHealth(): void {
+    for (const worker of [...this.idle]) {
+      worker.connection
+        .ping(new Date(Date.now() + this.options.healthCheckTimeoutMs))
+        .catch((error: unknown) => {
+          if (worker.exited || this.closed) return;
+          this.options.emit({ type: 'worker_unhealthy', workerId: worker.id, reason: String(error) });
+          worker.kill();
+        });
+    }
+    // Idle workers past their lifetime are recycled without waiting for a call.
+    for (const worker of [...this.idle]) {
+      const state = this.states.get(worker);
+      const reason = state === undefined ? undefined : this.recycleReason(state);
+      if (state !== undefined && reason !== undefined) {
+        this.idle.splice(this.idle.indexOf(worker), 1);
+        this.retire(worker, state, reason);
+      }
+    }
+  }
+
+  private track<T>(start: Promise<T>): Promise<T> {
+    this.pendingStarts.add(start);
+    const untrack = () => this.pendingStarts.delete(start);
+    start.then(untrack, untrack);
+    return start;
   }
 }

@@ -1,40 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import { Observable } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 import type { Chunk } from './chunk.js';
-import { CallScope, type CallOptions } from './call-scope.js';
+import { CallScope, type CallOptions, type CallRegistry } from './call-scope.js';
 import { pb } from './contract/bridge-client.js';
-import { decodePayload } from './contract/payload.js';
-import { errorFromStatus } from './contract/status-error.js';
 import { SnakepitError } from './errors.js';
 import { consumeWithCallback, type ChunkCallback } from './execute-stream.js';
 import type { FlowControl } from './flow-control.js';
 import { iterateStream } from './iterate-stream.js';
 import { encodeArguments, type ToolArguments } from './json-arguments.js';
+import type { PoolEvent, PoolEventInit, PoolStats } from './pool-events.js';
+import { resolvePoolOptions, type PoolOptions } from './pool-options.js';
 import { WorkerPool } from './pool.js';
 import { resolvePython } from './python-environment.js';
 import { StreamCall } from './stream-call.js';
+import { UnaryCall } from './unary-call.js';
 import { WorkerProcess } from './worker-process.js';
-
-export interface PoolOptions {
-  /** The adapter class, as `module.Class` or `module:Class`. */
-  readonly adapter: string;
-  /** Number of worker processes. Default: the number of CPUs. */
-  readonly size?: number;
-  /** Directories added to the workers' PYTHONPATH, where the adapter's module lives. */
-  readonly pythonPath?: string | readonly string[];
-  /** The Python interpreter. Default: `$SNAKEPIT_PYTHON`, then `.venv` of the project, then `python3`. */
-  readonly python?: string;
-  readonly cwd?: string;
-  /** Extra environment variables for the workers. */
-  readonly env?: Readonly<Record<string, string>>;
-  /** How long a worker may take to start, in ms. Default 30000. */
-  readonly startTimeout?: number;
-  /** Largest gRPC message either side accepts, in bytes. Default 64 MiB. */
-  readonly maxMessageBytes?: number;
-  /** Receives each line workers write to stderr. Default: prefixed and written to `process.stderr`. */
-  readonly onLog?: (line: string, workerId: string) => void;
-}
 
 export interface ToolParameter {
   readonly name: string;
@@ -53,72 +33,108 @@ export interface ToolInfo {
 }
 
 export interface CloseOptions {
+  /**
+   * Let running calls finish (up to `drainTimeout`) instead of failing them
+   * with `pool_closed` at once. Calls still waiting for a worker fail either way.
+   */
+  readonly drain?: boolean;
+  /** With `drain`, how long running calls get to finish, in ms. Default 30000. */
+  readonly drainTimeout?: number;
   /** How long workers get to stop before they are killed, in ms. Default 2000. */
   readonly gracePeriod?: number;
 }
 
-const DEFAULT_START_TIMEOUT_MS = 30_000;
-const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 const DEFAULT_CLOSE_GRACE_MS = 2_000;
-
-function writeWorkerLog(line: string, workerId: string): void {
-  process.stderr.write(`[snakepit ${workerId}] ${line}\n`);
-}
-
-function invalidOption(message: string): SnakepitError {
-  return new SnakepitError('invalid_arguments', `createPool: ${message}`);
-}
 
 /** A pool of Python workers serving one adapter. Create it with `createPool`. */
 export class SnakepitPool {
-  private readonly activeCalls = new Set<CallScope>();
+  /**
+   * What happens in the pool, as it happens: workers started, exited,
+   * restarted, recycled; calls queued, started and finished (with duration,
+   * chunk count and outcome). Hot: subscribe before the calls of interest.
+   */
+  readonly events$: Observable<PoolEvent>;
+  private readonly registry: CallRegistry;
   private readonly poolId = randomBytes(3).toString('hex');
   private callCount = 0;
+  private errorCount = 0;
   private closing: Promise<void> | undefined;
+  private onDrained: (() => void) | undefined;
 
   private constructor(
     private readonly workers: WorkerPool,
     private readonly toolList: readonly ToolInfo[],
-  ) {}
+    private readonly events: Subject<PoolEvent>,
+    sessionAffinity: 'prefer' | 'strict',
+  ) {
+    this.events$ = events.asObservable();
+    const active = new Set<CallScope>();
+    this.registry = {
+      workers,
+      active,
+      sessionAffinity,
+      emit: (event) => {
+        events.next({ ...event, at: Date.now() });
+        if (event.type === 'call_finished' && active.size === 0) this.onDrained?.();
+      },
+      countError: () => {
+        this.errorCount += 1;
+      },
+    };
+  }
 
   /** @internal use `createPool`. */
   static async create(options: PoolOptions): Promise<SnakepitPool> {
-    if (typeof options?.adapter !== 'string' || options.adapter.trim() === '') {
-      throw invalidOption('`adapter` must name the adapter class, as "module.Class"');
-    }
-    const size = options.size ?? availableParallelism();
-    if (!Number.isInteger(size) || size < 1) throw invalidOption(`\`size\` must be a positive integer, got ${String(size)}`);
-    const pythonPath = typeof options.pythonPath === 'string' ? [options.pythonPath] : (options.pythonPath ?? []);
+    const resolved = resolvePoolOptions(options);
     const python = resolvePython(options.python);
     const token = randomBytes(24).toString('base64url');
-    const startTimeoutMs = options.startTimeout ?? DEFAULT_START_TIMEOUT_MS;
+    const events = new Subject<PoolEvent>();
+    const emit = (event: PoolEventInit) => events.next({ ...event, at: Date.now() });
     let workerCount = 0;
-    const spawn = () =>
-      WorkerProcess.start({
+    const spawn = async () => {
+      const startedAt = performance.now();
+      const worker = await WorkerProcess.start({
         id: `worker-${++workerCount}`,
         python,
         adapter: options.adapter,
-        pythonPath,
+        pythonPath: resolved.pythonPath,
         cwd: options.cwd,
         env: options.env ?? {},
         token,
-        maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-        startTimeoutMs,
-        onLog: options.onLog ?? writeWorkerLog,
+        maxMessageBytes: resolved.maxMessageBytes,
+        startTimeoutMs: resolved.startTimeoutMs,
+        onLog: resolved.onLog,
       });
-    const workers = await WorkerPool.start(size, {
-      spawn,
-      onRestartFailed: (error) => (options.onLog ?? writeWorkerLog)(`replacement failed to start: ${String(error)}`, 'pool'),
-    });
+      emit({ type: 'worker_started', workerId: worker.id, pid: worker.pid, startupMs: performance.now() - startedAt });
+      return worker;
+    };
+    const workers = await WorkerPool.start({ ...resolved, spawn, requireAllAtStart: true, emit });
     try {
       const first = workers.liveWorkers[0];
       if (first === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
-      const specs = await first.connection.listTools(new Date(Date.now() + startTimeoutMs));
-      return new SnakepitPool(workers, specs.map(toToolInfo));
+      const specs = await first.connection.listTools(new Date(Date.now() + resolved.startTimeoutMs));
+      return new SnakepitPool(workers, specs.map(toToolInfo), events, resolved.sessionAffinity);
     } catch (error) {
       await workers.close(0);
       throw error;
     }
+  }
+
+  /** A snapshot: workers alive, busy and idle, calls queued, calls and errors so far, restarts, degradation. */
+  stats(): PoolStats {
+    const workers = this.workers.liveWorkers.length;
+    const idle = this.workers.idleCount;
+    return {
+      workers,
+      busy: workers - idle,
+      idle,
+      queued: this.workers.queued,
+      calls: this.workers.calls,
+      errors: this.errorCount,
+      restarts: this.workers.restarts,
+      degraded: this.workers.degraded,
+    };
   }
 
   /** The adapter's tools, as its workers reported them at start. */
@@ -165,35 +181,50 @@ export class SnakepitPool {
     return new Promise<R>((resolve, reject) => {
       const request = this.request(tool, args, options, reject);
       if (request === undefined) return;
-      const scope = new CallScope(this.workers, options, reject, this.activeCalls);
+      const scope = new CallScope(this.registry, request.call_id, tool, options, reject);
       scope.run((worker) => {
-        const call = worker.connection.executeTool(request, (error, response) => {
-          scope.end();
-          if (error !== null || response === undefined) {
-            reject(error ? errorFromStatus(error, { workerId: worker.id, tool }) : new SnakepitError('transport_error', 'empty response'));
-            return;
-          }
-          try {
-            resolve(decodePayload(response.encoding, response.result, response.has_array ? response.array : undefined) as R);
-          } catch (decodeError) {
-            reject(new SnakepitError('transport_error', `cannot decode the result: ${String(decodeError)}`, { cause: decodeError }));
-          }
+        const call = new UnaryCall<R>(worker, request, {
+          resolve: (result) => {
+            scope.complete();
+            resolve(result);
+          },
+          reject: (error) => {
+            scope.fail(error);
+            reject(error);
+          },
         });
+        call.start();
         return call;
       });
     });
   }
 
   /**
-   * Stops every worker, gracefully then by force. Calls still running fail
-   * with `pool_closed`; later calls are refused with it. Safe to call twice.
+   * Stops every worker, gracefully then by force. New calls are refused with
+   * `pool_closed`, and so are calls still waiting for a worker; running calls
+   * fail with it too, at once or, with `drain`, once `drainTimeout` has
+   * passed without them finishing. Safe to call twice.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.closing ??= (async () => {
-      for (const call of [...this.activeCalls]) call.abort(new SnakepitError('pool_closed', 'the pool was closed'));
-      await this.workers.close(options.gracePeriod ?? DEFAULT_CLOSE_GRACE_MS);
-    })();
+    this.closing ??= this.shutDown(options);
     return this.closing;
+  }
+
+  private async shutDown(options: CloseOptions): Promise<void> {
+    const closed = () => new SnakepitError('pool_closed', 'the pool was closed');
+    const { active } = this.registry;
+    for (const call of [...active]) if (call.waiting) call.abort(closed());
+    if (options.drain && active.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.onDrained = resolve;
+        timer = setTimeout(resolve, options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS);
+      });
+      clearTimeout(timer);
+    }
+    for (const call of [...active]) call.abort(closed());
+    await this.workers.close(options.gracePeriod ?? DEFAULT_CLOSE_GRACE_MS);
+    this.events.complete();
   }
 
   private streamWithFlow<T>(
@@ -206,19 +237,22 @@ export class SnakepitPool {
       const fail = (error: unknown) => subscriber.error(error);
       const request = this.request(tool, args, options, fail);
       if (request === undefined) return;
-      const scope = new CallScope(this.workers, options, fail, this.activeCalls);
+      const scope = new CallScope(this.registry, request.call_id, tool, options, fail);
       scope.run((worker) => {
         const call = new StreamCall<T>(
           worker,
           request,
           {
-            next: (chunk) => subscriber.next(chunk),
+            next: (chunk) => {
+              scope.countChunk();
+              subscriber.next(chunk);
+            },
             error: (error) => {
-              scope.end();
+              scope.fail(error);
               subscriber.error(error);
             },
             complete: () => {
-              scope.end();
+              scope.complete();
               subscriber.complete();
             },
           },

@@ -2,18 +2,15 @@ import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import type { Chunk } from './chunk.js';
 import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from './contract/bridge-client.js';
 import { decodeJson, decodePayload } from './contract/payload.js';
-import { errorFromStatus, isTransportFailure } from './contract/status-error.js';
 import { SnakepitError } from './errors.js';
-import type { WorkerProcess } from './worker-process.js';
+import { lossError, reportFailure } from './call-failure.js';
+import type { Worker } from './worker.js';
 
 export interface ChunkSink<T> {
   next(chunk: Chunk<T>): void;
   error(error: SnakepitError): void;
   complete(): void;
 }
-
-/** How long a broken connection waits for the worker's exit before calling it unavailable rather than crashed. */
-const CRASH_CONFIRMATION_MS = 1000;
 
 const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -43,7 +40,7 @@ export class StreamCall<T> {
   private readonly callId: string;
 
   constructor(
-    private readonly worker: WorkerProcess,
+    private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
     private readonly sink: ChunkSink<T>,
   ) {
@@ -54,7 +51,7 @@ export class StreamCall<T> {
   start(): void {
     this.startedAt = performance.now();
     this.stopListeningForExit = this.worker.onExit((exit) => {
-      if (!exit.expected) this.fail(this.crashed());
+      if (!exit.expected) this.fail(lossError(this.worker, this.tool));
     });
     const call = this.worker.connection.streamBatches(this.request);
     this.call = call;
@@ -193,30 +190,9 @@ export class StreamCall<T> {
       this.done = true;
       this.stopListeningForExit();
       this.sink.complete();
-    } else if (isTransportFailure(error)) {
-      void this.failAfterCrashCheck(error);
     } else {
-      this.fail(errorFromStatus(error, { workerId: this.worker.id, tool: this.tool }));
+      reportFailure(this.worker, this.tool, error, (failure) => this.fail(failure));
     }
-  }
-
-  private async failAfterCrashCheck(error: ServiceError): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([
-      this.worker.exit.then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), CRASH_CONFIRMATION_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-    this.fail(exited ? this.crashed() : errorFromStatus(error, { workerId: this.worker.id, tool: this.tool }));
-  }
-
-  private crashed(): SnakepitError {
-    return new SnakepitError('worker_crashed', `worker ${this.worker.id} died while running ${this.tool}`, {
-      workerId: this.worker.id,
-      tool: this.tool,
-    });
   }
 
   private errorContext(cause: unknown): { workerId: string; tool: string; cause: unknown } {

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { BridgeConnection } from './contract/bridge-client.js';
 import { SnakepitError } from './errors.js';
 import { workerPythonPath } from './python-environment.js';
+import type { Worker, WorkerExit } from './worker.js';
 
 const READY_PREFIX = 'SNAKEPIT_READY ';
 const FAILED_PREFIX = 'SNAKEPIT_FAILED ';
@@ -24,19 +25,13 @@ export interface WorkerProcessOptions {
   readonly onLog: (line: string, workerId: string) => void;
 }
 
-export interface WorkerExit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  /** False when the worker died on its own rather than because `stop()` asked it to. */
-  readonly expected: boolean;
-}
-
 interface Handshake {
   readonly port: number;
 }
 
 /** One Python worker: a child process serving the adapter on a loopback port, and our connection to it. */
-export class WorkerProcess {
+export class WorkerProcess implements Worker {
+  readonly lossCode = 'worker_crashed';
   readonly exit: Promise<WorkerExit>;
   private exitInfo: WorkerExit | undefined;
   private stopping = false;
@@ -72,8 +67,8 @@ export class WorkerProcess {
     return () => this.exitListeners.delete(listener);
   }
 
-  get pid(): number {
-    return this.child.pid ?? -1;
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   get exited(): boolean {

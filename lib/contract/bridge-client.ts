@@ -81,6 +81,22 @@ export class BridgeConnection {
     });
   }
 
+  /** Whether the call ended on the server within `timeoutMs` (its tool returned, raised or was closed). */
+  awaitCall(callId: string, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        `${SERVICE}AwaitCall`,
+        serialize,
+        (bytes: Buffer) => pb.AwaitCallResponse.deserialize(bytes),
+        new pb.AwaitCallRequest({ call_id: callId, timeout_ms: timeoutMs }),
+        this.metadata(),
+        // The server answers at timeoutMs; the deadline only guards against a server that cannot answer.
+        { deadline: new Date(Date.now() + timeoutMs + 1000) },
+        (error, response) => (error || !response ? reject(error) : resolve(response.ended)),
+      );
+    });
+  }
+
   executeTool(
     request: ExecuteToolRequest,
     callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,

@@ -18,7 +18,7 @@ const CODE_BY_STATUS: Partial<Record<Status, SnakepitErrorCode>> = {
 const KNOWN_CODES = new Set<string>([
   'tool_not_found', 'not_streaming', 'not_unary', 'invalid_arguments', 'python_error', 'serialization_error',
   'chunk_too_large', 'timeout', 'cancelled', 'worker_crashed', 'worker_unavailable', 'worker_start_failed',
-  'pool_closed', 'unauthenticated', 'transport_error',
+  'pool_closed', 'pool_saturated', 'queue_timeout', 'unauthenticated', 'transport_error',
 ] satisfies SnakepitErrorCode[]);
 
 function isKnownCode(code: string): code is SnakepitErrorCode {

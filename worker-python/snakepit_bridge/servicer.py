@@ -39,6 +39,10 @@ class Limits:
     max_buffered_bytes: int = 4 * 1024 * 1024
 
 
+# Room for a message's own fields around its chunks (json_run's brackets, padding, tags, lengths).
+_MESSAGE_OVERHEAD_BYTES = 1024
+
+
 def _json_array(texts: list[str]) -> bytes:
     return ("[" + ",".join(texts) + "]").encode() if texts else b""
 
@@ -49,8 +53,11 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         self._adapter_name = adapter_name
         self._worker_id = worker_id
         self._limits = limits
-        self._active_pumps: set[ChunkPump] = set()
-        self._idle = threading.Condition()
+        # A batch must fit in one message even when the message limit is set below max_batch_bytes.
+        self._batch_bytes = min(limits.max_batch_bytes, limits.max_message_bytes - _MESSAGE_OVERHEAD_BYTES)
+        # Calls whose tool is still running, by call id; each event is set when its tool ends.
+        self._running: dict[str, threading.Event] = {}
+        self._running_changed = threading.Condition()
 
     def Ping(self, request: pb.PingRequest, context: grpc.ServicerContext) -> pb.PingResponse:
         return pb.PingResponse(message=request.message or "pong", worker_id=self._worker_id, pid=os.getpid())
@@ -79,11 +86,15 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             tool, arguments, call = self._prepare(request, streaming=False)
             if not context.add_callback(call.cancel):
                 call.cancel()
-            with call.active():
-                result = tool.function(**arguments)
-                if inspect.isawaitable(result):
-                    result = self._await(result, call, context)
-            return _unary_response(tool.name, result)
+            ended = self._begin(call.call_id)
+            try:
+                with call.active():
+                    result = tool.function(**arguments)
+                    if inspect.isawaitable(result):
+                        result = self._await(result, call, context)
+            finally:
+                self._end(call.call_id, ended)
+            return _unary_response(tool.name, result, self._limits.max_message_bytes)
         except CallFailure as failure:
             error = failure
         except Exception as exception:  # noqa: BLE001 - every failure of a tool goes to the client
@@ -105,10 +116,28 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         for batch, _ in self._stream(request, context):
             yield aligned_batch(_json_array(batch.json_texts), batch.chunks)
 
+    def AwaitCall(self, request: pb.AwaitCallRequest, context: grpc.ServicerContext) -> pb.AwaitCallResponse:
+        with self._running_changed:
+            ended = self._running.get(request.call_id)
+        return pb.AwaitCallResponse(ended=ended is None or ended.wait(request.timeout_ms / 1000))
+
     def wait_idle(self, timeout: float) -> bool:
         """Waits for running tools to be closed, so that their finally blocks run before the process exits."""
-        with self._idle:
-            return self._idle.wait_for(lambda: not self._active_pumps, timeout)
+        with self._running_changed:
+            return self._running_changed.wait_for(lambda: not self._running, timeout)
+
+    def _begin(self, call_id: str) -> threading.Event:
+        ended = threading.Event()
+        with self._running_changed:
+            self._running[call_id] = ended
+        return ended
+
+    def _end(self, call_id: str, ended: threading.Event) -> None:
+        ended.set()
+        with self._running_changed:
+            if self._running.get(call_id) is ended:
+                del self._running[call_id]
+            self._running_changed.notify_all()
 
     def _stream(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> Iterator[tuple[Any, str]]:
         try:
@@ -120,23 +149,17 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             lambda: tool.function(**arguments),
             call,
             max_buffered_bytes=self._limits.max_buffered_bytes,
-            max_chunk_bytes=self._limits.max_message_bytes - 1024,
+            max_chunk_bytes=self._limits.max_message_bytes - _MESSAGE_OVERHEAD_BYTES,
         )
-        with self._idle:
-            self._active_pumps.add(pump)
-        pump.on_finished(lambda: self._release(pump))
+        ended = self._begin(call.call_id)
+        pump.on_finished(lambda: self._end(call.call_id, ended))
         if not context.add_callback(pump.cancel):
             pump.cancel()
         pump.start()
-        while (batch := pump.take(self._limits.max_batch_bytes)) is not None:
+        while (batch := pump.take(self._batch_bytes)) is not None:
             yield batch, call.call_id
         if pump.failure is not None:
             abort(context, pump.failure, self._worker_id)
-
-    def _release(self, pump: ChunkPump) -> None:
-        with self._idle:
-            self._active_pumps.discard(pump)
-            self._idle.notify_all()
 
     def _await(self, awaitable: Any, call: CallContext, context: grpc.ServicerContext) -> Any:
         async def run() -> Any:
@@ -200,7 +223,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         return arguments
 
 
-def _unary_response(tool_name: str, result: Any) -> pb.ExecuteToolResponse:
+def _unary_response(tool_name: str, result: Any, max_message_bytes: int) -> pb.ExecuteToolResponse:
     if inspect.isgenerator(result) or inspect.isasyncgen(result):
         raise CallFailure(
             code="serialization_error",
@@ -209,5 +232,17 @@ def _unary_response(tool_name: str, result: Any) -> pb.ExecuteToolResponse:
         )
     binary = encode_binary(result)
     if binary is not None:
-        return aligned_response(pb.ExecuteToolResponse(result=binary.data, encoding=binary.encoding, array=binary.array))
-    return pb.ExecuteToolResponse(result=encode_json(result).encode(), encoding=pb.ENCODING_JSON)
+        response = aligned_response(
+            pb.ExecuteToolResponse(result=binary.data, encoding=binary.encoding, array=binary.array)
+        )
+    else:
+        response = pb.ExecuteToolResponse(result=encode_json(result).encode(), encoding=pb.ENCODING_JSON)
+    # gRPC would refuse to send it with a bare RESOURCE_EXHAUSTED and no ErrorDetail; say why instead.
+    size = response.ByteSize()
+    if size > max_message_bytes:
+        raise CallFailure(
+            code="chunk_too_large",
+            message=f"the result of {tool_name!r} is {size} bytes, over the {max_message_bytes}-byte message limit",
+            hint="return a smaller result (or stream it in chunks), or raise the pool's maxMessageBytes",
+        )
+    return response

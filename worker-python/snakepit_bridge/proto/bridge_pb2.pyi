@@ -133,6 +133,20 @@ class ChunkBatch(_message.Message):
     chunks: _containers.RepeatedCompositeFieldContainer[ToolChunk]
     def __init__(self, padding: _Optional[bytes] = ..., json_run: _Optional[bytes] = ..., chunks: _Optional[_Iterable[_Union[ToolChunk, _Mapping]]] = ...) -> None: ...
 
+class AwaitCallRequest(_message.Message):
+    __slots__ = ("call_id", "timeout_ms")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    timeout_ms: int
+    def __init__(self, call_id: _Optional[str] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class AwaitCallResponse(_message.Message):
+    __slots__ = ("ended",)
+    ENDED_FIELD_NUMBER: _ClassVar[int]
+    ended: bool
+    def __init__(self, ended: _Optional[bool] = ...) -> None: ...
+
 class ErrorDetail(_message.Message):
     __slots__ = ("code", "message", "python_type", "python_traceback", "hint", "worker_id")
     CODE_FIELD_NUMBER: _ClassVar[int]

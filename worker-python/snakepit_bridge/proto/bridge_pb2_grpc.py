@@ -59,6 +59,11 @@ class BridgeServiceStub:
                 request_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolRequest.SerializeToString,
                 response_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ChunkBatch.FromString,
                 _registered_method=True)
+        self.AwaitCall = channel.unary_unary(
+                '/snakepit.bridge.BridgeService/AwaitCall',
+                request_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.AwaitCallRequest.SerializeToString,
+                response_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.AwaitCallResponse.FromString,
+                _registered_method=True)
 
 
 class BridgeServiceServicer:
@@ -101,6 +106,15 @@ class BridgeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AwaitCall(self, request, context):
+        """Waits up to timeout_ms for the call named call_id to end on this server
+        (its tool returned, raised, or was closed). A pool asks this after
+        cancelling a call: a tool that does not stop gets its worker replaced.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BridgeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +142,11 @@ def add_BridgeServiceServicer_to_server(servicer, server):
                     servicer.ExecuteStreamingToolBatched,
                     request_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolRequest.FromString,
                     response_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ChunkBatch.SerializeToString,
+            ),
+            'AwaitCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.AwaitCall,
+                    request_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.AwaitCallRequest.FromString,
+                    response_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.AwaitCallResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -265,6 +284,33 @@ class BridgeService:
             '/snakepit.bridge.BridgeService/ExecuteStreamingToolBatched',
             snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolRequest.SerializeToString,
             snakepit__bridge_dot_proto_dot_bridge__pb2.ChunkBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AwaitCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/snakepit.bridge.BridgeService/AwaitCall',
+            snakepit__bridge_dot_proto_dot_bridge__pb2.AwaitCallRequest.SerializeToString,
+            snakepit__bridge_dot_proto_dot_bridge__pb2.AwaitCallResponse.FromString,
             options,
             channel_credentials,
             insecure,
