@@ -81,14 +81,19 @@ def _type_name(annotation: Any) -> str:
         return "any"
     if isinstance(annotation, str):
         return annotation
-    return getattr(annotation, "__name__", None) or str(annotation)
+    if isinstance(annotation, type):
+        return annotation.__name__
+    # Parameterised annotations keep their arguments ("list[float]", not "list"), as they read
+    # when the adapter's module postpones annotations and the signature holds the source text.
+    return inspect.formatannotation(annotation).replace("typing.", "")
 
 
 def _default_json(parameter: inspect.Parameter) -> str:
     if parameter.default is inspect.Parameter.empty:
         return ""
     try:
-        return json.dumps(parameter.default)
+        # allow_nan=False: "NaN" and "Infinity" are not JSON, and Node could not parse them.
+        return json.dumps(parameter.default, allow_nan=False)
     except (TypeError, ValueError):
         return ""
 

@@ -16,15 +16,15 @@ import inspect
 import logging
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Union
 
 from snakepit_bridge.adapters.showcase.tool import StreamChunk
 from snakepit_bridge.call_context import CallContext
-from snakepit_bridge.encoding import encode_binary, encode_json
+from snakepit_bridge.encoding import encode_binary, encode_json, is_ndarray
 from snakepit_bridge.errors import CallFailure, from_exception
-from snakepit_bridge.event_loop import worker_loop
+from snakepit_bridge.event_loop import LoopCall
 from snakepit_bridge.proto import bridge_pb2 as pb
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,11 @@ logger = logging.getLogger(__name__)
 Item = Union[str, pb.ToolChunk]
 
 _NOT_ITERATED = (str, bytes, bytearray, memoryview, dict, StreamChunk)
+
+# What an item adds to a ChunkBatch besides its own bytes: a comma in json_run, or a
+# ToolChunk's field tag and length prefix (at most 1 + 5 bytes).
+_JSON_RUN_SEPARATOR_BYTES = 1
+_CHUNK_FRAMING_BYTES = 6
 
 
 @dataclass
@@ -62,7 +67,7 @@ class ChunkPump:
         self._taken = 0
         self._finished = False
         self._cancelled = False
-        self._async_run: concurrent.futures.Future[None] | None = None
+        self._async_call: LoopCall | None = None
         self._space_waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
         self._finished_callbacks: list[Callable[[], None]] = []
         self.failure: CallFailure | None = None
@@ -80,34 +85,42 @@ class ChunkPump:
         with self._condition:
             self._cancelled = True
             self._condition.notify_all()
-            async_run = self._async_run
+            async_call = self._async_call
             self._wake_space_waiter()
-        if async_run is not None:
-            async_run.cancel()
+        if async_call is not None:
+            async_call.cancel()
 
     def take(self, max_bytes: int) -> Batch | None:
-        """Blocks until chunks are ready; returns those that fit in max_bytes, or None at the end."""
+        """Blocks until chunks are ready; returns None at the end.
+
+        The batch holds as many chunks as fit in max_bytes once framed in a ChunkBatch (a
+        single larger chunk goes alone), so that a message stays under the transport's limit.
+        """
         with self._condition:
             while not self._items and not self._finished:
                 self._condition.wait()
             if not self._items:
                 return None
             batch = Batch(first_index=self._taken, json_texts=[], chunks=[])
-            size = 0
+            framed_size = 0
+            taken_size = 0
             while self._items:
                 item, item_size = self._items[0]
-                if size and size + item_size > max_bytes:
+                is_text = isinstance(item, str)
+                framed_item_size = item_size + (_JSON_RUN_SEPARATOR_BYTES if is_text else _CHUNK_FRAMING_BYTES)
+                if framed_size and framed_size + framed_item_size > max_bytes:
                     break
-                if isinstance(item, str):
+                if is_text:
                     if batch.chunks:
                         break
                     batch.json_texts.append(item)
                 else:
                     batch.chunks.append(item)
                 self._items.popleft()
-                size += item_size
+                framed_size += framed_item_size
+                taken_size += item_size
             self._taken += len(batch.json_texts) + len(batch.chunks)
-            self._buffered_bytes -= size
+            self._buffered_bytes -= taken_size
             self._condition.notify_all()
             self._wake_space_waiter()
             return batch
@@ -160,10 +173,10 @@ class ChunkPump:
         if binary is None:
             text = encode_json(data)
             if not is_final and not metadata:
-                # len(text) is the byte size for ASCII; only a long text can be over the limit in UTF-8.
-                if len(text) * 4 > self._max_chunk_bytes:
-                    self._check_size(index, len(text.encode()))
-                return text, len(text), False
+                # len(text) is the byte size for ASCII (isascii() is O(1)); the buffer and batches count bytes.
+                size = len(text) if text.isascii() else len(text.encode())
+                self._check_size(index, size)
+                return text, size, False
             chunk = pb.ToolChunk(data=text.encode(), encoding=pb.ENCODING_JSON)
         else:
             chunk = pb.ToolChunk(data=binary.data, encoding=binary.encoding, array=binary.array)
@@ -191,7 +204,7 @@ class ChunkPump:
             if inspect.isawaitable(source) or isinstance(source, AsyncIterator):
                 self._run_async(source)
                 return
-            iterator = iter(source) if not isinstance(source, _NOT_ITERATED) else iter((source,))
+            iterator = _chunks_of(source)
             for value in iterator:
                 item, size, is_final = self._encode(value)
                 if not self._put(item, size) or is_final:
@@ -209,7 +222,7 @@ class ChunkPump:
             self._context.activate()
             iterable = await source if inspect.isawaitable(source) else source
             if not isinstance(iterable, AsyncIterator):
-                iterable = _as_async(iterable)
+                iterable = _as_async(_chunks_of(iterable))
             try:
                 async for value in iterable:
                     item, size, is_final = self._encode(value)
@@ -220,9 +233,11 @@ class ChunkPump:
                 if aclose is not None:
                     await aclose()
 
-        run = asyncio.run_coroutine_threadsafe(pump(), worker_loop())
+        # A LoopCall, not run_coroutine_threadsafe: after a cancel, the pump must not finish (and let
+        # a stopping worker exit, or AwaitCall report the call ended) before the generator's finally ran.
+        run = LoopCall(pump())
         with self._condition:
-            self._async_run = run
+            self._async_call = run
             cancelled = self._cancelled
         if cancelled:
             run.cancel()
@@ -254,7 +269,17 @@ class ChunkPump:
             callback()
 
 
-async def _as_async(iterable: Any) -> AsyncIterator[Any]:
-    values = iter(iterable) if not isinstance(iterable, _NOT_ITERATED) else iter((iterable,))
+def _chunks_of(result: Any) -> Iterator[Any]:
+    """The chunks of what a streaming tool returned: the items of an iterable, or the value itself.
+
+    An array is one chunk, not one per row; a scalar or None (a tool that returns instead of
+    yielding) is one chunk too, rather than a TypeError about iteration.
+    """
+    if isinstance(result, _NOT_ITERATED) or is_ndarray(result) or not isinstance(result, Iterable):
+        return iter((result,))
+    return iter(result)
+
+
+async def _as_async(values: Iterator[Any]) -> AsyncIterator[Any]:
     for value in values:
         yield value

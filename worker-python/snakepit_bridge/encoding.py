@@ -22,6 +22,10 @@ def _is_numpy(value: Any, kind: str) -> bool:
     return numpy is not None and isinstance(value, getattr(numpy, kind))
 
 
+def is_ndarray(value: Any) -> bool:
+    return _is_numpy(value, "ndarray")
+
+
 def _json_fallback(value: Any) -> Any:
     if _is_numpy(value, "ndarray"):
         return value.tolist()

@@ -7,7 +7,10 @@ sessions) between calls, which a loop per call would break.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
+from collections.abc import Coroutine
+from typing import Any
 
 _loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
@@ -21,3 +24,50 @@ def worker_loop() -> asyncio.AbstractEventLoop:
             threading.Thread(target=loop.run_forever, name="snakepit-asyncio", daemon=True).start()
             _loop = loop
         return _loop
+
+
+class LoopCall:
+    """A coroutine run on the worker loop for a thread that waits for its outcome.
+
+    Unlike the future of ``run_coroutine_threadsafe``, which reports cancellation
+    at once, ``result()`` returns only once the task is done: after ``cancel()``,
+    the coroutine's ``finally`` blocks (closing a generator, a session) have run
+    by the time the waiting thread reports the call as ended.
+    """
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        self._outcome: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._lock = threading.Lock()
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelled = False
+        loop = worker_loop()
+        loop.call_soon_threadsafe(self._begin, loop, coroutine)
+
+    def _begin(self, loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = loop.create_task(coroutine)
+        task.add_done_callback(self._settle)
+        with self._lock:
+            self._task = task
+            cancelled = self._cancelled
+        if cancelled:
+            task.cancel()
+
+    def _settle(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            self._outcome.cancel()
+        elif (error := task.exception()) is not None:
+            self._outcome.set_exception(error)
+        else:
+            self._outcome.set_result(task.result())
+
+    def cancel(self) -> None:
+        """Cancels the task from any thread, even before it has started."""
+        with self._lock:
+            self._cancelled = True
+            task = self._task
+        if task is not None:
+            task.get_loop().call_soon_threadsafe(task.cancel)
+
+    def result(self) -> Any:
+        """Waits until the task is done; raises concurrent.futures.CancelledError if it was cancelled."""
+        return self._outcome.result()

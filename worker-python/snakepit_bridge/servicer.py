@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import inspect
 import json
@@ -22,7 +21,7 @@ from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.chunk_pump import ChunkPump
 from snakepit_bridge.encoding import encode_binary, encode_json
 from snakepit_bridge.errors import CallFailure, abort, from_exception
-from snakepit_bridge.event_loop import worker_loop
+from snakepit_bridge.event_loop import LoopCall
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
 
@@ -97,7 +96,9 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             return _unary_response(tool.name, result, self._limits.max_message_bytes)
         except CallFailure as failure:
             error = failure
-        except Exception as exception:  # noqa: BLE001 - every failure of a tool goes to the client
+        except BaseException as exception:  # noqa: BLE001 - every failure of a tool goes to the client
+            # Including SystemExit and KeyboardInterrupt raised by a tool: grpc would drop the
+            # call without a status, and the client would wait for its deadline.
             error = from_exception(exception)
         abort(context, error, self._worker_id)
         raise AssertionError("unreachable: abort raises")
@@ -166,11 +167,13 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             call.activate()
             return await awaitable
 
-        future = asyncio.run_coroutine_threadsafe(run(), worker_loop())
-        if not context.add_callback(future.cancel):
-            future.cancel()
+        # A LoopCall: after a cancel, result() returns once the tool's finally blocks ran, so that
+        # AwaitCall does not report the call ended while its tool still cleans up.
+        running = LoopCall(run())
+        if not context.add_callback(running.cancel):
+            running.cancel()
         try:
-            return future.result()
+            return running.result()
         except concurrent.futures.CancelledError as cancelled:
             raise CallFailure(code="cancelled", message="the call was cancelled") from cancelled
 

@@ -1,0 +1,304 @@
+"""Adapters the tests serve. Each tool exists to make one behaviour observable.
+
+Tools that synchronise with a test in the same process take ``probe``, the key
+of a ``support.Probe``; tools run by a worker subprocess use marker files.
+No ``from __future__ import annotations`` here: discovery must also handle
+annotations that are real objects rather than strings.
+"""
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Optional
+
+import numpy as np
+
+import support
+from snakepit_bridge.adapters.showcase.tool import StreamChunk
+from snakepit_bridge.base_adapter import BaseAdapter, tool
+from snakepit_bridge.call_context import current_call, is_cancelled
+
+
+class TrainingDiverged(RuntimeError):
+    """A tool's own exception type, whose qualified name must reach the client."""
+
+
+class Opaque:
+    """Something JSON cannot encode."""
+
+
+def _mark(path: str, event: str) -> None:
+    with open(path, "a", encoding="utf-8") as marker:
+        marker.write(event + "\n")
+
+
+class SampleAdapter(BaseAdapter):
+    # --- unary tools -------------------------------------------------------
+
+    @tool
+    def add(self, a: int, b: int = 2) -> int:
+        """Adds two integers.
+
+        The second paragraph is part of the description too.
+        """
+        return a + b
+
+    @tool(description="Returns its argument unchanged")
+    def echo(self, value: Any) -> Any:
+        return value
+
+    @tool
+    async def async_add(self, a: int, b: int) -> int:
+        await asyncio.sleep(0)
+        return a + b
+
+    @tool
+    def raw_bytes(self, size: int) -> bytes:
+        return bytes(range(size))
+
+    @tool
+    def matrix(self, dtype: str, rows: int = 2, cols: int = 3) -> Any:
+        return np.arange(rows * cols).reshape(rows, cols).astype(dtype)
+
+    @tool
+    def fail(self, message: str) -> None:
+        raise TrainingDiverged(message)
+
+    @tool
+    def exits(self, code: int) -> None:
+        sys.exit(code)
+
+    @tool(supports_streaming=True)
+    def exits_after(self, n: int, code: int) -> Iterator[int]:
+        yield from range(n)
+        sys.exit(code)
+
+    @tool
+    def opaque(self) -> Any:
+        return {"value": Opaque()}
+
+    @tool
+    def not_a_number(self) -> float:
+        return float("nan")
+
+    @tool
+    def generator_not_marked(self) -> Iterator[int]:
+        yield 1
+
+    @tool
+    def blob(self, size: int) -> str:
+        return "x" * size
+
+    @tool
+    def call_info(self) -> dict[str, str]:
+        call = current_call()
+        return {"call_id": call.call_id, "session_id": call.session_id, "tool_name": call.tool_name}
+
+    @tool
+    def pid(self) -> int:
+        return os.getpid()
+
+    @tool
+    def noisy(self, text: str) -> str:
+        print(text)
+        sys.stdout.flush()
+        return "printed"
+
+    @tool
+    def read_stdin(self) -> str:
+        return sys.stdin.read()
+
+    @tool
+    def environment_variable(self, name: str) -> Optional[str]:
+        return os.environ.get(name)
+
+    @tool
+    def start_child_process(self) -> int:
+        """Starts a long-running subprocess, as a tool driving an external program would."""
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        return child.pid
+
+    @tool
+    def wait_for_cancel(self, probe: str) -> bool:
+        found = support.probe(probe)
+        found.set("started")
+        current_call().cancelled_event.wait(support.TIMEOUT)
+        found.record("is_cancelled", is_cancelled())
+        found.set("observed")
+        return True
+
+    @tool
+    async def async_wait_for_cancel(self, probe: str) -> bool:
+        found = support.probe(probe)
+        found.set("started")
+        try:
+            await asyncio.wait_for(current_call().wait_cancelled(), support.TIMEOUT)
+            found.record("wait_cancelled", "returned")
+        except asyncio.CancelledError:
+            # The servicer also cancels the task of an async tool; either way the wait must end.
+            found.record("wait_cancelled", "task cancelled")
+            raise
+        finally:
+            found.record("is_cancelled", is_cancelled())
+            found.set("observed")
+        return True
+
+    @tool
+    async def async_slow_cleanup(self, probe: str) -> None:
+        """Waits until cancelled, then takes a moment to clean up, as closing a client session does."""
+        found = support.probe(probe)
+        try:
+            found.set("started")
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.2)
+            found.set("closed")
+
+    @tool
+    def signature_showcase(
+        self,
+        count: int,
+        name: str = "snake",
+        ratio: float = 0.5,
+        flags: Optional[list] = None,
+        values: list[float] = [],  # noqa: B006 - the default is only reported, never mutated
+        opaque: Any = Opaque(),
+        untyped=True,
+        *rest: Any,
+        label: str = "kw",
+        **extra: Any,
+    ) -> None:
+        """Shows how parameters are reported."""
+
+    # --- streaming tools ---------------------------------------------------
+
+    @tool(description="Yields {seq} for seq in start..start+n-1", supports_streaming=True)
+    def count(self, n: int, start: int = 0) -> Iterator[dict[str, int]]:
+        for seq in range(start, start + n):
+            yield {"seq": seq}
+
+    @tool(supports_streaming=True)
+    async def async_count(self, n: int) -> AsyncIterator[dict[str, int]]:
+        for seq in range(n):
+            await asyncio.sleep(0)
+            yield {"seq": seq}
+
+    @tool(supports_streaming=True)
+    def mixed(self) -> Iterator[Any]:
+        yield {"kind": "json", "text": "héllo ✓"}
+        yield b"\x00\x01\x02"
+        yield np.array([[1.5, 2.5], [3.5, 4.5]], dtype=np.float32)
+        yield StreamChunk({"kind": "with metadata"}, metadata={"stage": "train"})
+        yield 42
+        yield StreamChunk({"kind": "last"}, is_final=True, metadata={"epochs": "3"})
+        raise AssertionError("a generator must not be resumed after its final chunk")
+
+    @tool(supports_streaming=True)
+    def fail_after(self, n: int, message: str = "diverged") -> Iterator[dict[str, int]]:
+        for seq in range(n):
+            yield {"seq": seq}
+        raise TrainingDiverged(message)
+
+    @tool(supports_streaming=True)
+    def unencodable_after(self, n: int) -> Iterator[Any]:
+        for seq in range(n):
+            yield {"seq": seq}
+        yield {"tags": Opaque()}
+
+    @tool(supports_streaming=True)
+    def chunk_of(self, size: int) -> Iterator[str]:
+        yield "x" * size
+
+    @tool(supports_streaming=True)
+    def small_chunks(self, n: int, size: int) -> Iterator[str]:
+        text = "x" * size
+        for _ in range(n):
+            yield text
+
+    @tool(supports_streaming=True)
+    def returns_list(self, items: list) -> list:
+        return items
+
+    @tool(supports_streaming=True)
+    def ticker(self, probe: str) -> Iterator[dict[str, int]]:
+        found = support.probe(probe)
+        found.set("started")
+        try:
+            seq = 0
+            while True:
+                yield {"seq": seq}
+                seq += 1
+        finally:
+            found.record("is_cancelled", is_cancelled())
+            found.set("closed")
+
+    @tool(supports_streaming=True)
+    async def async_ticker(self, probe: str) -> AsyncIterator[dict[str, int]]:
+        found = support.probe(probe)
+        found.set("started")
+        try:
+            seq = 0
+            while True:
+                yield {"seq": seq}
+                seq += 1
+                await asyncio.sleep(0.001)
+        finally:
+            found.set("closed")
+
+    @tool(supports_streaming=True)
+    def yield_then_wait(self, probe: str) -> Iterator[dict[str, str]]:
+        """Yields once, then waits for its call to be cancelled."""
+        found = support.probe(probe)
+        try:
+            yield {"state": "waiting"}
+            found.set("waiting")
+            current_call().cancelled_event.wait(support.TIMEOUT)
+            found.record("is_cancelled", is_cancelled())
+        finally:
+            found.set("closed")
+
+    @tool(supports_streaming=True)
+    def marker_ticker(self, marker: str) -> Iterator[dict[str, int]]:
+        """For worker subprocesses: records start and close in a file."""
+        _mark(marker, "started")
+        try:
+            seq = 0
+            while True:
+                yield {"seq": seq}
+                seq += 1
+        finally:
+            _mark(marker, "closed")
+
+    @tool(supports_streaming=True)
+    async def async_marker_ticker(self, marker: str) -> AsyncIterator[dict[str, int]]:
+        _mark(marker, "started")
+        try:
+            seq = 0
+            while True:
+                yield {"seq": seq}
+                seq += 1
+                await asyncio.sleep(0.001)
+        finally:
+            # Something a real tool does on close: release a resource on the loop.
+            await asyncio.sleep(0.05)
+            _mark(marker, "closed")
+
+
+class VarArgsAdapter(BaseAdapter):
+    @tool
+    def flexible(self, a: int, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {"a": a, "kwargs": kwargs}
+
+
+class NotAnAdapter:
+    """Has the shape of an adapter but does not subclass BaseAdapter."""
+
+    @tool
+    def add(self, a: int, b: int) -> int:
+        return a + b
+
+
+def not_a_class() -> None:
+    """A module attribute that is not a class at all."""

@@ -1,0 +1,171 @@
+"""Cooperative cancellation: what a running tool sees of its call."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+import support
+from snakepit_bridge.call_context import CallContext, current_call, is_cancelled
+from snakepit_bridge.chunk_pump import ChunkPump
+from snakepit_bridge.event_loop import worker_loop
+
+
+def new_call(call_id: str = "call-1") -> CallContext:
+    return CallContext(call_id=call_id, tool_name="tool", session_id="session")
+
+
+def test_outside_a_call_there_is_no_current_call() -> None:
+    with pytest.raises(LookupError):
+        current_call()
+    assert is_cancelled() is False
+
+
+def test_active_makes_the_call_current_for_a_block_and_restores_the_previous_one() -> None:
+    outer, inner = new_call("outer"), new_call("inner")
+
+    with outer.active():
+        assert current_call() is outer
+        with inner.active():
+            assert current_call() is inner
+        assert current_call() is outer
+
+    with pytest.raises(LookupError):
+        current_call()
+
+
+def test_activate_affects_only_its_own_thread() -> None:
+    call = new_call()
+    seen: list[CallContext] = []
+
+    def serve() -> None:
+        call.activate()
+        seen.append(current_call())
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    thread.join(support.TIMEOUT)
+
+    assert seen == [call]
+    with pytest.raises(LookupError):
+        current_call()
+
+
+def test_cancel_is_visible_through_is_cancelled_and_the_event() -> None:
+    call = new_call()
+
+    with call.active():
+        assert is_cancelled() is False
+        call.cancel()
+        assert is_cancelled() is True
+    assert call.cancelled() and call.cancelled_event.is_set()
+
+
+def run_on_worker_loop(coroutine: object) -> "asyncio.Future[object]":
+    return asyncio.run_coroutine_threadsafe(coroutine, worker_loop())  # type: ignore[arg-type]
+
+
+def test_wait_cancelled_returns_when_another_thread_cancels() -> None:
+    call = new_call()
+    waiting = threading.Event()
+
+    async def tool() -> bool:
+        call.activate()
+        waiting.set()
+        await current_call().wait_cancelled()
+        return is_cancelled()
+
+    outcome = run_on_worker_loop(tool())
+    assert waiting.wait(support.TIMEOUT)
+    assert not outcome.done()
+
+    call.cancel()
+
+    assert outcome.result(support.TIMEOUT) is True
+
+
+def test_wait_cancelled_returns_at_once_when_already_cancelled() -> None:
+    call = new_call()
+    call.cancel()
+
+    async def tool() -> str:
+        call.activate()
+        await current_call().wait_cancelled()
+        return "returned"
+
+    assert run_on_worker_loop(tool()).result(support.TIMEOUT) == "returned"
+
+
+def test_cancel_wakes_every_waiter() -> None:
+    call = new_call()
+    waiting = threading.Semaphore(0)
+
+    async def waiter() -> str:
+        waiting.release()
+        await call.wait_cancelled()
+        return "woken"
+
+    outcomes = [run_on_worker_loop(waiter()) for _ in range(3)]
+    for _ in outcomes:
+        assert waiting.acquire(timeout=support.TIMEOUT)
+
+    call.cancel()
+
+    assert [outcome.result(support.TIMEOUT) for outcome in outcomes] == ["woken"] * 3
+
+
+def test_sync_streaming_tool_sees_is_cancelled_when_its_pump_is_cancelled(probe: support.Probe) -> None:
+    def tool() -> Iterator[str]:
+        yield "started"
+        probe.set("waiting")
+        current_call().cancelled_event.wait(support.TIMEOUT)
+        probe.record("is_cancelled", is_cancelled())
+        probe.set("observed")
+
+    call = new_call()
+    pump = ChunkPump(tool, call, max_buffered_bytes=1 << 20, max_chunk_bytes=1 << 20)
+    finished = threading.Event()
+    pump.on_finished(finished.set)
+    pump.start()
+    assert probe.wait("waiting")
+    assert probe.records("is_cancelled") == []
+
+    pump.cancel()
+
+    assert probe.wait("observed")
+    assert probe.records("is_cancelled") == [True]
+    assert finished.wait(support.TIMEOUT)
+
+
+def test_async_streaming_tool_waiting_on_wait_cancelled_ends_when_its_pump_is_cancelled(probe: support.Probe) -> None:
+    async def tool() -> AsyncIterator[str]:
+        yield "started"
+        probe.set("waiting")
+        try:
+            await current_call().wait_cancelled()
+            probe.record("outcome", "wait_cancelled returned")
+        except asyncio.CancelledError:
+            # The pump also cancels the task of an async tool: the wait ends either way.
+            probe.record("outcome", "task cancelled")
+            raise
+        finally:
+            probe.record("is_cancelled", is_cancelled())
+            probe.set("observed")
+
+    call = new_call()
+    pump = ChunkPump(tool, call, max_buffered_bytes=1 << 20, max_chunk_bytes=1 << 20)
+    finished = threading.Event()
+    pump.on_finished(finished.set)
+    pump.start()
+    assert probe.wait("waiting")
+
+    pump.cancel()
+
+    assert probe.wait("observed")
+    assert probe.records("is_cancelled") == [True]
+    assert len(probe.records("outcome")) == 1
+    assert finished.wait(support.TIMEOUT)
+    assert pump.failure is None
