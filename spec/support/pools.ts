@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPool, type PoolOptions, type SnakepitPool } from '../../lib/index.js';
+import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
+import { createPool, type PoolEvent, type PoolOptions, type SnakepitPool } from '../../lib/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
 
@@ -73,4 +74,23 @@ export async function valueOnceStable(read: () => number, stableMs: number, time
 /** How many chunks the `produce` tool reports having yielded. */
 export function producedCount(progress: string): number {
   return existsSync(progress) ? Number(readFileSync(progress, 'utf8') || 0) : 0;
+}
+
+/**
+ * The first event of `type` (and matching `where`) from now on; subscribe
+ * before doing what causes it.
+ */
+export function nextEvent<K extends PoolEvent['type']>(
+  pool: SnakepitPool,
+  type: K,
+  where: (event: Extract<PoolEvent, { type: K }>) => boolean = () => true,
+  timeoutMs = 10_000,
+): Promise<Extract<PoolEvent, { type: K }>> {
+  return firstValueFrom(
+    pool.events$.pipe(
+      filter((event): event is Extract<PoolEvent, { type: K }> => event.type === type),
+      filter(where),
+      timeout({ first: timeoutMs, with: () => throwError(() => new Error(`no ${type} event within ${timeoutMs} ms`)) }),
+    ),
+  );
 }

@@ -33,13 +33,25 @@ class CallContext:
             loop.call_soon_threadsafe(event.set)
 
     async def wait_cancelled(self) -> None:
-        """Returns once the call is cancelled (by the client, a timeout or the pool closing)."""
+        """Returns once the call is cancelled (by the client, a timeout or the pool closing).
+
+        The worker also cancels the tool's task; a tool waiting here absorbs
+        that cancellation and goes on, to clean up or return, as a sync tool
+        does after ``is_cancelled()``. Anywhere else the task's cancellation
+        raises ``CancelledError`` as usual.
+        """
         event = asyncio.Event()
         with self._lock:
             if self.cancelled_event.is_set():
                 return
             self._async_waiters.append((asyncio.get_running_loop(), event))
-        await event.wait()
+        try:
+            await event.wait()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not self.cancelled() or task is None:
+                raise
+            task.uncancel()
 
     def activate(self) -> None:
         """Makes this the current call of a thread or task that serves only this call."""

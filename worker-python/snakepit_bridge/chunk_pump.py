@@ -29,8 +29,8 @@ from snakepit_bridge.proto import bridge_pb2 as pb
 
 logger = logging.getLogger(__name__)
 
-# A plain chunk (JSON, not final, no metadata) is buffered as its JSON text; any other as a ToolChunk.
-Item = Union[str, pb.ToolChunk]
+# A plain chunk (JSON, not final, no metadata) is buffered as its encoded JSON; any other as a ToolChunk.
+Item = Union[bytes, pb.ToolChunk]
 
 _NOT_ITERATED = (str, bytes, bytearray, memoryview, dict, StreamChunk)
 
@@ -43,7 +43,7 @@ _CHUNK_FRAMING_BYTES = 6
 @dataclass
 class Batch:
     first_index: int
-    json_texts: list[str]
+    json_items: list[bytes]
     chunks: list[pb.ToolChunk]
 
 
@@ -101,25 +101,25 @@ class ChunkPump:
                 self._condition.wait()
             if not self._items:
                 return None
-            batch = Batch(first_index=self._taken, json_texts=[], chunks=[])
+            batch = Batch(first_index=self._taken, json_items=[], chunks=[])
             framed_size = 0
             taken_size = 0
             while self._items:
                 item, item_size = self._items[0]
-                is_text = isinstance(item, str)
-                framed_item_size = item_size + (_JSON_RUN_SEPARATOR_BYTES if is_text else _CHUNK_FRAMING_BYTES)
+                is_plain = isinstance(item, bytes)
+                framed_item_size = item_size + (_JSON_RUN_SEPARATOR_BYTES if is_plain else _CHUNK_FRAMING_BYTES)
                 if framed_size and framed_size + framed_item_size > max_bytes:
                     break
-                if is_text:
+                if is_plain:
                     if batch.chunks:
                         break
-                    batch.json_texts.append(item)
+                    batch.json_items.append(item)
                 else:
                     batch.chunks.append(item)
                 self._items.popleft()
                 framed_size += framed_item_size
                 taken_size += item_size
-            self._taken += len(batch.json_texts) + len(batch.chunks)
+            self._taken += len(batch.json_items) + len(batch.chunks)
             self._buffered_bytes -= taken_size
             self._condition.notify_all()
             self._wake_space_waiter()
@@ -171,13 +171,11 @@ class ChunkPump:
             data, is_final, metadata = value, False, None
         binary = encode_binary(data)
         if binary is None:
-            text = encode_json(data)
+            encoded = encode_json(data)
             if not is_final and not metadata:
-                # len(text) is the byte size for ASCII (isascii() is O(1)); the buffer and batches count bytes.
-                size = len(text) if text.isascii() else len(text.encode())
-                self._check_size(index, size)
-                return text, size, False
-            chunk = pb.ToolChunk(data=text.encode(), encoding=pb.ENCODING_JSON)
+                self._check_size(index, len(encoded))
+                return encoded, len(encoded), False
+            chunk = pb.ToolChunk(data=encoded, encoding=pb.ENCODING_JSON)
         else:
             chunk = pb.ToolChunk(data=binary.data, encoding=binary.encoding, array=binary.array)
         chunk.chunk_id = f"{self._context.call_id}-{index}"

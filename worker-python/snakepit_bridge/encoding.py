@@ -35,11 +35,13 @@ def _json_fallback(value: Any) -> Any:
 
 
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_fallback)
+_ascii_encoder = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"), default=_json_fallback)
 
 
-def encode_json(value: Any) -> str:
+def encode_json(value: Any) -> bytes:
+    """The value as compact UTF-8 JSON; raises a serialization_error CallFailure naming what cannot be encoded."""
     try:
-        return _encoder.encode(value)
+        text = _encoder.encode(value)
     except (TypeError, ValueError, RecursionError) as error:
         raise CallFailure(
             code="serialization_error",
@@ -47,6 +49,11 @@ def encode_json(value: Any) -> str:
             python_type=type(error).__qualname__,
             hint="yield JSON-serializable values (dict, list, str, int, float, bool, None), bytes or numpy arrays",
         ) from error
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # Lone surrogates (JavaScript strings may hold them) have no UTF-8 form; \u escapes carry them.
+        return _ascii_encoder.encode(value).encode()
 
 
 @dataclass(frozen=True)

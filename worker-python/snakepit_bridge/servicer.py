@@ -42,8 +42,8 @@ class Limits:
 _MESSAGE_OVERHEAD_BYTES = 1024
 
 
-def _json_array(texts: list[str]) -> bytes:
-    return ("[" + ",".join(texts) + "]").encode() if texts else b""
+def _json_array(items: list[bytes]) -> bytes:
+    return b"[" + b",".join(items) + b"]" if items else b""
 
 
 class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
@@ -105,9 +105,9 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
 
     def ExecuteStreamingTool(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> Iterator[pb.ToolChunk]:
         for batch, call_id in self._stream(request, context):
-            for offset, text in enumerate(batch.json_texts):
+            for offset, item in enumerate(batch.json_items):
                 yield pb.ToolChunk(
-                    chunk_id=f"{call_id}-{batch.first_index + offset}", data=text.encode(), encoding=pb.ENCODING_JSON
+                    chunk_id=f"{call_id}-{batch.first_index + offset}", data=item, encoding=pb.ENCODING_JSON
                 )
             yield from batch.chunks
 
@@ -115,7 +115,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ChunkBatch]:
         for batch, _ in self._stream(request, context):
-            yield aligned_batch(_json_array(batch.json_texts), batch.chunks)
+            yield aligned_batch(_json_array(batch.json_items), batch.chunks)
 
     def AwaitCall(self, request: pb.AwaitCallRequest, context: grpc.ServicerContext) -> pb.AwaitCallResponse:
         with self._running_changed:
@@ -239,7 +239,7 @@ def _unary_response(tool_name: str, result: Any, max_message_bytes: int) -> pb.E
             pb.ExecuteToolResponse(result=binary.data, encoding=binary.encoding, array=binary.array)
         )
     else:
-        response = pb.ExecuteToolResponse(result=encode_json(result).encode(), encoding=pb.ENCODING_JSON)
+        response = pb.ExecuteToolResponse(result=encode_json(result), encoding=pb.ENCODING_JSON)
     # gRPC would refuse to send it with a bare RESOURCE_EXHAUSTED and no ErrorDetail; say why instead.
     size = response.ByteSize()
     if size > max_message_bytes:

@@ -77,7 +77,7 @@ def start_pump() -> Iterator[StartPump]:
 def values_of(batches: list[Batch]) -> list[Any]:
     values: list[Any] = []
     for batch in batches:
-        values.extend(json.loads(text) for text in batch.json_texts)
+        values.extend(json.loads(text) for text in batch.json_items)
         values.extend(support.decode_chunk(chunk) for chunk in batch.chunks)
     return values
 
@@ -87,7 +87,7 @@ def all_chunks(batches: list[Batch]) -> list[pb.ToolChunk]:
 
 
 def wire_size(batch: Batch) -> int:
-    return sum(len(text.encode()) for text in batch.json_texts) + sum(chunk.ByteSize() for chunk in batch.chunks)
+    return sum(len(item) for item in batch.json_items) + sum(chunk.ByteSize() for chunk in batch.chunks)
 
 
 # --- order and batching ---------------------------------------------------------
@@ -111,7 +111,7 @@ def test_chunks_arrive_in_order_with_contiguous_indices(start_pump: StartPump) -
     index = 0
     for batch in batches:
         assert batch.first_index == index
-        index += len(batch.json_texts)
+        index += len(batch.json_items)
         for chunk in batch.chunks:
             assert chunk.chunk_id == f"{CALL_ID}-{index}"
             index += 1
@@ -126,23 +126,23 @@ def test_chunks_ready_at_take_leave_in_one_batch(start_pump: StartPump) -> None:
     batch = handle.take()
 
     assert batch is not None
-    assert [json.loads(text) for text in batch.json_texts] == [{"i": i} for i in range(100)]
+    assert [json.loads(text) for text in batch.json_items] == [{"i": i} for i in range(100)]
     assert batch.chunks == []
     assert handle.take() is None
 
 
-def test_plain_chunks_are_json_texts_and_special_chunks_follow_them(start_pump: StartPump) -> None:
+def test_plain_chunks_are_json_items_and_special_chunks_follow_them(start_pump: StartPump) -> None:
     handle = start_pump(lambda: iter([1, 2, StreamChunk(3, metadata={"m": "v"}), b"4", 5]))
     handle.wait_finished()
 
     first, second = handle.take(), handle.take()
 
     assert first is not None and second is not None
-    assert first.json_texts == ["1", "2"]
+    assert first.json_items == [b"1", b"2"]
     assert [support.decode_chunk(chunk) for chunk in first.chunks] == [3, b"4"]
     assert dict(first.chunks[0].metadata) == {"m": "v"}
     # A plain chunk after a special one starts the next batch: json_run always comes first.
-    assert second.first_index == 4 and second.json_texts == ["5"] and second.chunks == []
+    assert second.first_index == 4 and second.json_items == [b"5"] and second.chunks == []
     assert handle.take() is None
 
 
@@ -152,7 +152,7 @@ def test_take_respects_max_bytes(start_pump: StartPump) -> None:
 
     batches = handle.drain(max_bytes=35)
 
-    assert [len(batch.json_texts) for batch in batches] == [3] * 16 + [2]
+    assert [len(batch.json_items) for batch in batches] == [3] * 16 + [2]
     assert all(wire_size(batch) <= 35 for batch in batches)
 
 
@@ -221,7 +221,7 @@ def test_final_chunk_without_metadata_is_still_marked(start_pump: StartPump) -> 
     batches = handle.drain()
 
     assert [chunk.is_final for chunk in all_chunks(batches)] == [True]
-    assert all(not batch.json_texts for batch in batches)
+    assert all(not batch.json_items for batch in batches)
 
 
 # --- failures ---------------------------------------------------------------------
@@ -408,7 +408,7 @@ def test_producer_waits_at_yield_while_the_buffer_is_full(start_pump: StartPump,
 
     batch = handle.take(max_bytes=10)
 
-    assert batch is not None and len(batch.json_texts) == 1
+    assert batch is not None and len(batch.json_items) == 1
     assert probe.wait("producing 11"), "taking a chunk makes room for the next"
     assert not probe.wait("producing 12", timeout=0.3)
     assert produced == list(range(12))

@@ -20,14 +20,20 @@ RAW_DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uin
 
 
 def test_json_is_compact() -> None:
-    assert encode_json({"a": [1, 2, {"b": None}], "c": True}) == '{"a":[1,2,{"b":null}],"c":true}'
+    assert encode_json({"a": [1, 2, {"b": None}], "c": True}) == b'{"a":[1,2,{"b":null}],"c":true}'
 
 
 def test_json_keeps_non_ascii_text_as_utf8() -> None:
-    text = encode_json({"name": "héllo ✓ 世界"})
+    encoded = encode_json({"name": "héllo ✓ 世界"})
 
-    assert text == '{"name":"héllo ✓ 世界"}'
-    assert json.loads(text.encode("utf-8")) == {"name": "héllo ✓ 世界"}
+    assert encoded == '{"name":"héllo ✓ 世界"}'.encode()
+
+
+def test_json_escapes_lone_surrogates_which_utf8_cannot_carry() -> None:
+    encoded = encode_json({"name": "a\ud800b", "other": "é"})
+
+    assert encoded == b'{"name":"a\\ud800b","other":"\\u00e9"}'
+    assert json.loads(encoded) == {"name": "a\ud800b", "other": "é"}
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), {"loss": float("nan")}, [1.0, float("inf")]])

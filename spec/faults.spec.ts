@@ -1,0 +1,257 @@
+import { writeFileSync } from 'node:fs';
+import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { createPool, SnakepitError, type SnakepitPool } from '../lib/index.js';
+import { FIXTURES, isAlive, markerEvents, markerPath, nextEvent, startTestPool, waitUntil } from './support/pools.js';
+
+async function withPool<T>(options: Parameters<typeof startTestPool>[0], body: (pool: SnakepitPool) => Promise<T>): Promise<T> {
+  const { pool } = await startTestPool(options);
+  try {
+    return await body(pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+function failureOf(work: Promise<unknown>): Promise<SnakepitError> {
+  return work.then(
+    () => Promise.reject(new Error('expected the call to fail')),
+    (error: unknown) => {
+      expect(error).toBeInstanceOf(SnakepitError);
+      return error as SnakepitError;
+    },
+  );
+}
+
+describe('a worker killed mid-stream', () => {
+  it('fails the stream with worker_crashed within a second, 20 times over; the pool heals each time', async () => {
+    await withPool({ size: 2 }, async (pool) => {
+      const delays: number[] = [];
+      for (let round = 0; round < 20; round += 1) {
+        const restarted = nextEvent(pool, 'worker_restarted');
+        let killedAt = 0;
+        const error = await failureOf(
+          pool.executeStream<{ pid?: number }>('pid_then_wait', {}, (chunk) => {
+            if (chunk.data?.pid === undefined) return;
+            killedAt = performance.now();
+            process.kill(chunk.data.pid, 'SIGKILL');
+          }),
+        );
+        delays.push(performance.now() - killedAt);
+        expect(error.code).toBe('worker_crashed');
+        expect(error.workerId).toMatch(/^worker-\d+$/);
+        await restarted;
+        expect(pool.stats()).toMatchObject({ workers: 2, queued: 0 });
+        await expect(pool.execute('add', { a: round, b: 1 })).resolves.toBe(round + 1);
+      }
+      expect(Math.max(...delays)).toBeLessThan(1000);
+      expect(pool.stats().restarts).toBe(20);
+    });
+  }, 60_000);
+
+  it('takes the processes its tools started along when a worker dies', async () => {
+    await withPool({ size: 1 }, async (pool) => {
+      const child = await pool.execute<number>('spawn_child');
+      const { pid } = await pool.execute<{ pid: number }>('whoami');
+      const restarted = nextEvent(pool, 'worker_restarted');
+      process.kill(pid, 'SIGKILL');
+      await restarted;
+      await waitUntil(() => !isAlive(child), 3_000, 'the tool\'s child process to be gone');
+    });
+  });
+});
+
+describe('cancellation at three depths', () => {
+  it('a sync tool sees is_cancelled() once its call is cancelled', async () => {
+    await withPool({ size: 1 }, async (pool) => {
+      const marker = markerPath();
+      await firstValueFrom(pool.stream('cooperative', { marker }));
+      await waitUntil(() => markerEvents(marker).includes('noticed'), 5_000, 'the tool to notice');
+    });
+  });
+
+  it('an async tool wakes from wait_cancelled() once its call is cancelled', async () => {
+    await withPool({ size: 1 }, async (pool) => {
+      const marker = markerPath();
+      await firstValueFrom(pool.stream('async_cooperative', { marker }));
+      await waitUntil(() => markerEvents(marker).includes('noticed'), 5_000, 'the tool to notice');
+    });
+  });
+
+  it.each([
+    ['unsubscribed', {}],
+    ['timed out', { timeout: 300 }],
+  ])('a tool that ignores cancellation loses its worker after the grace period once %s; the pool keeps serving', async (_, options) => {
+    await withPool({ size: 1, cancelGracePeriod: 200 }, async (pool) => {
+      const marker = markerPath();
+      const killed = nextEvent(pool, 'worker_killed');
+      const restarted = nextEvent(pool, 'worker_restarted');
+      const outcome = await new Promise<unknown>((resolve) => {
+        const subscription = pool.stream<{ pid: number }>('hang', { marker }, options).subscribe({
+          next: () => {
+            if (!('timeout' in options)) {
+              subscription.unsubscribe();
+              resolve('unsubscribed');
+            }
+          },
+          error: resolve,
+        });
+      });
+      if ('timeout' in options) expect(outcome).toMatchObject({ code: 'timeout' });
+      expect(await killed).toMatchObject({ reason: 'ignored_cancellation' });
+      await restarted;
+      await expect(pool.execute('add', { a: 1, b: 1 })).resolves.toBe(2);
+    });
+  });
+
+  it('never retries a cancelled call', async () => {
+    await withPool({ size: 1, cancelGracePeriod: 200 }, async (pool) => {
+      const marker = markerPath();
+      const controller = new AbortController();
+      const error = await failureOf(
+        pool.executeStream('counted', { marker }, (chunk) => {
+          if (chunk.index === 3) controller.abort();
+        }, { signal: controller.signal }),
+      );
+      expect(error.code).toBe('cancelled');
+      await pool.execute('echo', { value: 'the worker is back' });
+      expect(markerEvents(marker)).toEqual(['run']);
+    });
+  });
+});
+
+describe('closing with streams in flight', () => {
+  it('without drain: running streams fail with pool_closed, generators are closed', async () => {
+    await withPool({ size: 2 }, async (pool) => {
+      const marker = markerPath();
+      const running = failureOf(pool.executeStream('ticker', { marker }, () => undefined));
+      await waitUntil(() => markerEvents(marker).includes('started'), 5_000, 'the stream to start');
+      await pool.close();
+      expect((await running).code).toBe('pool_closed');
+      expect(markerEvents(marker)).toEqual(['started', 'closed']);
+    });
+  });
+
+  it('with drain: running streams finish, queued and new calls fail with pool_closed', async () => {
+    await withPool({ size: 1 }, async (pool) => {
+      const started = nextEvent(pool, 'call_started');
+      const chunks = lastValueFrom(pool.stream<{ seq: number }>('sequence', { n: 20, delay: 0.01 }).pipe(toArray()));
+      await started;
+      const queued = failureOf(pool.execute('add', { a: 1, b: 2 }));
+      const closing = pool.close({ drain: true, drainTimeout: 10_000 });
+      expect((await queued).code).toBe('pool_closed');
+      expect((await failureOf(pool.execute('add', { a: 1, b: 2 }))).code).toBe('pool_closed');
+      const received = await chunks;
+      expect(received.map((chunk) => chunk.data?.seq)).toEqual([...Array.from({ length: 20 }, (_, i) => i), undefined]);
+      await closing;
+    });
+  });
+
+  it('with drain: streams still running at the drain deadline fail with pool_closed', async () => {
+    await withPool({ size: 1 }, async (pool) => {
+      const marker = markerPath();
+      const running = failureOf(pool.executeStream('ticker', { marker }, () => undefined));
+      await waitUntil(() => markerEvents(marker).includes('started'), 5_000, 'the stream to start');
+      await pool.close({ drain: true, drainTimeout: 200 });
+      expect((await running).code).toBe('pool_closed');
+    });
+  });
+
+  it('stops the processes the workers\' tools started', async () => {
+    await withPool({ size: 1 }, async (pool) => {
+      const child = await pool.execute<number>('spawn_child');
+      expect(isAlive(child)).toBe(true);
+      await pool.close();
+      await waitUntil(() => !isAlive(child), 3_000, 'the tool\'s child process to be gone');
+    });
+  });
+});
+
+describe('health and recycling', () => {
+  it('replaces a worker that stops answering pings', async () => {
+    await withPool({ size: 1, healthCheckInterval: 100, healthCheckTimeout: 300 }, async (pool) => {
+      const { pid } = await pool.execute<{ pid: number }>('whoami');
+      const unhealthy = nextEvent(pool, 'worker_unhealthy');
+      const restarted = nextEvent(pool, 'worker_restarted');
+      process.kill(pid, 'SIGSTOP');
+      await unhealthy;
+      await restarted;
+      expect(isAlive(pid)).toBe(false);
+      const { pid: replacement } = await pool.execute<{ pid: number }>('whoami');
+      expect(replacement).not.toBe(pid);
+    });
+  });
+
+  it('replaces a worker after maxCallsPerWorker calls, between calls', async () => {
+    await withPool({ size: 1, maxCallsPerWorker: 3 }, async (pool) => {
+      const pids: number[] = [];
+      for (let call = 0; call < 7; call += 1) pids.push((await pool.execute<{ pid: number }>('whoami')).pid);
+      expect(new Set(pids.slice(0, 3)).size).toBe(1);
+      expect(new Set(pids.slice(3, 6)).size).toBe(1);
+      expect(pids[3]).not.toBe(pids[0]);
+      expect(pids[6]).not.toBe(pids[3]);
+    });
+  });
+
+  it('replaces a worker once it has lived workerTtlMs, never during a call', async () => {
+    await withPool({ size: 1, workerTtlMs: 300, healthCheckInterval: 0 }, async (pool) => {
+      const recycled = nextEvent(pool, 'worker_recycled');
+      const chunks = await lastValueFrom(pool.stream('sequence', { n: 5, delay: 0.1 }).pipe(toArray()));
+      expect(chunks).toHaveLength(6);
+      expect(await recycled).toMatchObject({ reason: 'ttl' });
+    });
+  });
+
+  it('marks the pool degraded when replacements keep failing, and fails calls instead of waiting forever', async () => {
+    const refuse = markerPath();
+    const pool = await createPool({
+      adapter: 'refusing_adapter.RefusingAdapter',
+      size: 1,
+      pythonPath: FIXTURES,
+      env: { SNAKEPIT_SPEC_REFUSE: refuse },
+      maxRestartAttempts: 2,
+      onLog: () => undefined,
+    });
+    try {
+      const pid = await pool.execute<number>('whoami');
+      writeFileSync(refuse, 'no more starts');
+      const degraded = nextEvent(pool, 'pool_degraded');
+      process.kill(pid, 'SIGKILL');
+      const { error } = await degraded;
+      expect(error.message).toContain('refusing to start');
+      expect(pool.stats()).toMatchObject({ degraded: true, workers: 0 });
+      const failure = await failureOf(pool.execute('whoami'));
+      expect(failure.code).toBe('worker_start_failed');
+      expect(failure.message).toContain('refusing to start');
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('stray output', () => {
+  it('a module that prints at import time, and a tool that prints, disturb nothing', async () => {
+    const logs: string[] = [];
+    const pool = await createPool({ adapter: 'noisy_adapter.NoisyAdapter', size: 1, pythonPath: FIXTURES, onLog: (line) => logs.push(line) });
+    try {
+      await expect(pool.execute('ping')).resolves.toBe('pong');
+      // stderr is a pipe of its own: its lines may arrive after the result.
+      await waitUntil(() => logs.includes('noise during a call'), 5_000, 'the printed line');
+      expect(logs).toContain('noise at import time');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a tool that raises after many chunks delivers them all first', async () => {
+    await withPool({ size: 1 }, async (pool) => {
+      let count = 0;
+      const error = await failureOf(pool.executeStream<{ seq: number }>('fail_after', { n: 20_000 }, (chunk) => {
+        expect(chunk.data.seq).toBe(count);
+        count += 1;
+      }));
+      expect(count).toBe(20_000);
+      expect(error.code).toBe('python_error');
+    });
+  });
+});
