@@ -12,12 +12,19 @@ export function lossError(worker: Worker, tool: string): SnakepitError {
 }
 
 /**
- * Reports a failed call: when the connection broke and the worker is a local
- * process, its exit (if it comes within a second) is the better explanation,
- * and `onExit` listeners report it; otherwise the gRPC status.
+ * Reports a failed call. A broken connection says something about the
+ * worker: a local process probably died, and its exit (if it comes within a
+ * second) is the better explanation, which `onExit` listeners report; a
+ * remote endpoint is taken out of service until it answers again.
  */
 export function reportFailure(worker: Worker, tool: string, error: ServiceError, fail: (error: SnakepitError) => void): void {
   const reportStatus = () => fail(errorFromStatus(error, { workerId: worker.id, tool }));
-  if (isTransportFailure(error) && worker.lossCode === 'worker_crashed') setTimeout(reportStatus, CRASH_CONFIRMATION_MS);
-  else reportStatus();
+  if (!isTransportFailure(error)) {
+    reportStatus();
+  } else if (worker.lossCode === 'worker_crashed') {
+    setTimeout(reportStatus, CRASH_CONFIRMATION_MS);
+  } else {
+    worker.kill();
+    fail(lossError(worker, tool));
+  }
 }

@@ -13,7 +13,7 @@ export interface PoolOptions {
   readonly cwd?: string;
   /** Extra environment variables for the workers. */
   readonly env?: Readonly<Record<string, string>>;
-  /** How long a worker may take to start, in ms. Default 30000. */
+  /** How long a worker may take to start (or, with `endpoints`, to answer), in ms. Default 30000 (5000 with `endpoints`). */
   readonly startTimeout?: number;
   /** Largest gRPC message either side accepts, in bytes. Default 64 MiB. */
   readonly maxMessageBytes?: number;
@@ -37,12 +37,34 @@ export interface PoolOptions {
   readonly healthCheckTimeout?: number;
   /** After a call is cancelled (unsubscribe, timeout, abort), how long its tool gets to stop, in ms, before its worker is killed and replaced. Default 5000. */
   readonly cancelGracePeriod?: number;
-  /** Failed starts in a row after which a worker is not replaced any more and the pool is degraded. Default 5. */
+  /** Failed starts in a row after which a worker is not replaced any more and the pool is degraded. Default 5 (no limit with `endpoints`). */
   readonly maxRestartAttempts?: number;
+
+  /**
+   * Use workers something else started (`python -m snakepit_bridge serve`),
+   * one per `host:port`, instead of child processes. `size`, `python`,
+   * `pythonPath`, `cwd` and `env` do not apply. See `resolveEndpoints` for DNS.
+   */
+  readonly endpoints?: readonly string[];
+  /** With `endpoints`: the token the workers were given (default: none). Child workers get a random one. */
+  readonly token?: string;
+  /** With `endpoints`: connect with TLS. */
+  readonly tls?: TlsOptions;
+}
+
+export interface TlsOptions {
+  /** PEM root certificates to trust; default: the system's. */
+  readonly ca?: string | Buffer;
+  /** PEM client certificate and key, for servers that ask for one. */
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  /** The name to check the server's certificate against, when it differs from the endpoint's host. */
+  readonly serverName?: string;
 }
 
 export interface ResolvedPoolOptions {
   readonly size: number;
+  readonly endpoints: readonly string[] | undefined;
   readonly pythonPath: readonly string[];
   readonly startTimeoutMs: number;
   readonly maxMessageBytes: number;
@@ -87,15 +109,17 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (typeof options?.adapter !== 'string' || options.adapter.trim() === '') {
     throw invalid('`adapter` must name the adapter class, as "module.Class"');
   }
-  const size = positive('size', options.size, true) ?? availableParallelism();
+  const endpoints = resolveEndpointList(options);
+  const size = endpoints?.length ?? positive('size', options.size, true) ?? availableParallelism();
   if (!Number.isFinite(size)) throw invalid('`size` must be finite');
   if (options.sessionAffinity !== undefined && options.sessionAffinity !== 'prefer' && options.sessionAffinity !== 'strict') {
     throw invalid(`\`sessionAffinity\` must be 'prefer' or 'strict', got ${String(options.sessionAffinity)}`);
   }
   return {
     size,
+    endpoints,
     pythonPath: typeof options.pythonPath === 'string' ? [options.pythonPath] : (options.pythonPath ?? []),
-    startTimeoutMs: positive('startTimeout', options.startTimeout, false) ?? 30_000,
+    startTimeoutMs: positive('startTimeout', options.startTimeout, false) ?? (endpoints ? 5_000 : 30_000),
     maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, true) ?? 64 * 1024 * 1024,
     onLog: options.onLog ?? writeWorkerLog,
     maxQueue: nonNegative('maxQueue', options.maxQueue) ?? Infinity,
@@ -106,6 +130,25 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     healthCheckIntervalMs: nonNegative('healthCheckInterval', options.healthCheckInterval) ?? 10_000,
     healthCheckTimeoutMs: positive('healthCheckTimeout', options.healthCheckTimeout, false) ?? 5_000,
     cancelGracePeriodMs: nonNegative('cancelGracePeriod', options.cancelGracePeriod) ?? 5_000,
-    maxRestartAttempts: positive('maxRestartAttempts', options.maxRestartAttempts, true) ?? 5,
+    maxRestartAttempts: positive('maxRestartAttempts', options.maxRestartAttempts, true) ?? (endpoints ? Infinity : 5),
   };
+}
+
+function resolveEndpointList(options: PoolOptions): readonly string[] | undefined {
+  const { endpoints } = options;
+  if (endpoints === undefined) {
+    if (options.token !== undefined || options.tls !== undefined) throw invalid('`token` and `tls` apply to `endpoints` only');
+    return undefined;
+  }
+  if (!Array.isArray(endpoints) || endpoints.length === 0) throw invalid('`endpoints` must be a non-empty array of "host:port"');
+  for (const endpoint of endpoints) {
+    if (typeof endpoint !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(endpoint)) {
+      throw invalid(`endpoint ${JSON.stringify(endpoint)} is not "host:port"`);
+    }
+  }
+  if (new Set(endpoints).size !== endpoints.length) throw invalid('`endpoints` lists an endpoint twice');
+  if (options.size !== undefined && options.size !== endpoints.length) {
+    throw invalid(`\`size\` (${options.size}) contradicts the ${endpoints.length} \`endpoints\`; leave it out`);
+  }
+  return endpoints;
 }

@@ -1,3 +1,4 @@
+import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import { Observable, Subject } from 'rxjs';
 import type { Chunk } from './chunk.js';
@@ -9,12 +10,14 @@ import type { FlowControl } from './flow-control.js';
 import { iterateStream } from './iterate-stream.js';
 import { encodeArguments, type ToolArguments } from './json-arguments.js';
 import type { PoolEvent, PoolEventInit, PoolStats } from './pool-events.js';
-import { resolvePoolOptions, type PoolOptions } from './pool-options.js';
+import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions, type TlsOptions } from './pool-options.js';
 import { WorkerPool } from './pool.js';
 import { resolvePython } from './python-environment.js';
 import { StreamCall } from './stream-call.js';
 import { UnaryCall } from './unary-call.js';
+import { RemoteWorker } from './remote-worker.js';
 import { WorkerProcess } from './worker-process.js';
+import type { Worker } from './worker.js';
 
 export interface ToolParameter {
   readonly name: string;
@@ -87,29 +90,16 @@ export class SnakepitPool {
   /** @internal use `createPool`. */
   static async create(options: PoolOptions): Promise<SnakepitPool> {
     const resolved = resolvePoolOptions(options);
-    const python = resolvePython(options.python);
-    const token = randomBytes(24).toString('base64url');
     const events = new Subject<PoolEvent>();
     const emit = (event: PoolEventInit) => events.next({ ...event, at: Date.now() });
-    let workerCount = 0;
-    const spawn = async () => {
+    const start = resolved.endpoints ? remoteWorkers(options, resolved, resolved.endpoints) : localWorkers(options, resolved);
+    const spawn = async (slot: number) => {
       const startedAt = performance.now();
-      const worker = await WorkerProcess.start({
-        id: `worker-${++workerCount}`,
-        python,
-        adapter: options.adapter,
-        pythonPath: resolved.pythonPath,
-        cwd: options.cwd,
-        env: options.env ?? {},
-        token,
-        maxMessageBytes: resolved.maxMessageBytes,
-        startTimeoutMs: resolved.startTimeoutMs,
-        onLog: resolved.onLog,
-      });
+      const worker = await start(slot);
       emit({ type: 'worker_started', workerId: worker.id, pid: worker.pid, startupMs: performance.now() - startedAt });
       return worker;
     };
-    const workers = await WorkerPool.start({ ...resolved, spawn, requireAllAtStart: true, emit });
+    const workers = await WorkerPool.start({ ...resolved, spawn, requireAllAtStart: resolved.endpoints === undefined, emit });
     try {
       const first = workers.liveWorkers[0];
       if (first === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
@@ -306,6 +296,47 @@ function toToolInfo(spec: InstanceType<typeof pb.ToolSpec>): ToolInfo {
       ...(parameter.default_json ? { default: JSON.parse(parameter.default_json) as unknown } : {}),
     })),
   };
+}
+
+/** Child processes on this host, each with the pool's random token. */
+function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): (slot: number) => Promise<Worker> {
+  const python = resolvePython(options.python);
+  const token = randomBytes(24).toString('base64url');
+  let workerCount = 0;
+  return () =>
+    WorkerProcess.start({
+      id: `worker-${++workerCount}`,
+      python,
+      adapter: options.adapter,
+      pythonPath: resolved.pythonPath,
+      cwd: options.cwd,
+      env: options.env ?? {},
+      token,
+      maxMessageBytes: resolved.maxMessageBytes,
+      startTimeoutMs: resolved.startTimeoutMs,
+      onLog: resolved.onLog,
+    });
+}
+
+/** Servers something else started, one per endpoint. */
+function remoteWorkers(options: PoolOptions, resolved: ResolvedPoolOptions, endpoints: readonly string[]): (slot: number) => Promise<Worker> {
+  const { tls } = options;
+  const channelCredentials = tls === undefined ? undefined : credentialsOf(tls);
+  return (slot) =>
+    RemoteWorker.connect({
+      endpoint: endpoints[slot] ?? '',
+      adapter: options.adapter,
+      token: options.token,
+      credentials: channelCredentials,
+      channelOptions: tls?.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {},
+      maxMessageBytes: resolved.maxMessageBytes,
+      connectTimeoutMs: resolved.startTimeoutMs,
+    });
+}
+
+function credentialsOf(tls: TlsOptions): ChannelCredentials {
+  const pem = (value: string | Buffer | undefined) => (value === undefined ? null : Buffer.from(value));
+  return credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
 }
 
 /** Starts a pool of Python workers for an adapter; resolves once every worker is ready. */

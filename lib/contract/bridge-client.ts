@@ -16,6 +16,8 @@ export interface ConnectionOptions {
   readonly token?: string | undefined;
   readonly credentials?: grpc.ChannelCredentials | undefined;
   readonly maxMessageBytes: number;
+  /** Extra channel options, such as `grpc.ssl_target_name_override`. */
+  readonly channelOptions?: Readonly<Record<string, string | number>> | undefined;
 }
 
 function serialize(message: { serialize(): Uint8Array }): Buffer {
@@ -43,6 +45,7 @@ export class BridgeConnection {
       'grpc-node.flow_control_window': 4 * 1024 * 1024,
       // Each connection has its own subchannel, so that closing one worker's connection leaves the others alone.
       'grpc.use_local_subchannel_pool': 1,
+      ...options.channelOptions,
     });
   }
 
@@ -68,6 +71,15 @@ export class BridgeConnection {
   }
 
   listTools(deadline: Date): Promise<ToolSpecMessage[]> {
+    return this.listToolsResponse(deadline).then((response) => response.tools);
+  }
+
+  /** The adapter the server serves, as `module.Class`. */
+  adapterName(deadline: Date): Promise<string> {
+    return this.listToolsResponse(deadline).then((response) => response.adapter);
+  }
+
+  private listToolsResponse(deadline: Date): Promise<snakepit.bridge.ListToolsResponse> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
         `${SERVICE}ListTools`,
@@ -76,7 +88,7 @@ export class BridgeConnection {
         new pb.ListToolsRequest(),
         this.metadata(),
         { deadline },
-        (error, response) => (error || !response ? reject(error) : resolve(response.tools)),
+        (error, response) => (error || !response ? reject(error) : resolve(response)),
       );
     });
   }

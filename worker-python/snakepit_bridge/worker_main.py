@@ -80,7 +80,8 @@ def _stop_own_children() -> None:
 
 def run(args: argparse.Namespace) -> int:
     child = args.command == "worker"
-    handshake, parent_pipe = _take_stdio() if child else (None, -1)
+    # A standalone server reports on its own stdout too, for whatever supervises it (and port 0).
+    handshake, parent_pipe = _take_stdio() if child else (sys.stdout, -1)
     level = args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL") or ("WARNING" if child else "INFO")
     worker_id = args.worker_id or f"{socket.gethostname()}:{os.getpid()}"
     logging.basicConfig(
@@ -109,14 +110,14 @@ def run(args: argparse.Namespace) -> int:
     except BaseException as error:  # noqa: BLE001 - the parent must learn why, whatever it was
         failure = from_exception(error)
         logger.error("cannot start: %s\n%s", failure.message, failure.python_traceback)
-        if handshake is not None:
-            report = {"type": failure.python_type, "message": failure.message, "traceback": failure.python_traceback}
-            handshake.write(FAILED_PREFIX + json.dumps(report) + "\n")
-            handshake.flush()
+        report = {"type": failure.python_type, "message": failure.message, "traceback": failure.python_traceback}
+        handshake.write(FAILED_PREFIX + json.dumps(report) + "\n")
+        handshake.flush()
         return 3
 
-    if handshake is not None:
-        handshake.write(READY_PREFIX + json.dumps({"port": port, "pid": os.getpid(), "worker_id": worker_id}) + "\n")
+    handshake.write(READY_PREFIX + json.dumps({"port": port, "pid": os.getpid(), "worker_id": worker_id}) + "\n")
+    handshake.flush()
+    if child:
         handshake.close()
         _stop_when_parent_dies(parent_pipe, stop)
     else:

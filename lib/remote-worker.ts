@@ -1,0 +1,110 @@
+import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { BridgeConnection } from './contract/bridge-client.js';
+import { errorFromStatus, isTransportFailure } from './contract/status-error.js';
+import { SnakepitError } from './errors.js';
+import type { Worker, WorkerExit } from './worker.js';
+
+export interface RemoteWorkerOptions {
+  /** `host:port` of a worker started with `python -m snakepit_bridge serve`. */
+  readonly endpoint: string;
+  /** The adapter the pool expects, as `module.Class` or `module:Class`. */
+  readonly adapter: string;
+  readonly token: string | undefined;
+  readonly credentials: ChannelCredentials | undefined;
+  readonly channelOptions: Readonly<Record<string, string | number>>;
+  readonly maxMessageBytes: number;
+  readonly connectTimeoutMs: number;
+}
+
+/** Why an endpoint cannot serve: what its answer said, or that it did not answer. */
+function refusal(endpoint: string, error: unknown): SnakepitError {
+  if (error instanceof SnakepitError) return error;
+  if (isServiceError(error) && !isTransportFailure(error) && error.code !== status.DEADLINE_EXCEEDED) {
+    return errorFromStatus(error, { workerId: endpoint, tool: 'ListTools' });
+  }
+  return new SnakepitError('worker_unavailable', `endpoint ${endpoint} does not answer: ${error instanceof Error ? error.message : String(error)}`, {
+    workerId: endpoint,
+    cause: error,
+  });
+}
+
+function isServiceError(error: unknown): error is ServiceError {
+  return error instanceof Error && typeof (error as Partial<ServiceError>).code === 'number' && 'metadata' in error;
+}
+
+function canonicalAdapter(adapter: string): string {
+  return adapter.replace(':', '.');
+}
+
+/**
+ * A worker that something else started, on this host or another: the pool
+ * only connects to it. It "exits" when it stops answering, and is "replaced"
+ * by connecting again once it answers.
+ */
+export class RemoteWorker implements Worker {
+  readonly lossCode = 'worker_unavailable';
+  readonly pid = undefined;
+  private exitInfo: WorkerExit | undefined;
+  private readonly exitListeners = new Set<(exit: WorkerExit) => void>();
+
+  private constructor(
+    readonly id: string,
+    readonly connection: BridgeConnection,
+  ) {}
+
+  /** Connects and checks that the endpoint answers, with our token, for the expected adapter. */
+  static async connect(options: RemoteWorkerOptions): Promise<RemoteWorker> {
+    const connection = new BridgeConnection(options.endpoint, {
+      token: options.token,
+      credentials: options.credentials,
+      maxMessageBytes: options.maxMessageBytes,
+      channelOptions: options.channelOptions,
+    });
+    const deadline = () => new Date(Date.now() + options.connectTimeoutMs);
+    try {
+      await connection.connect(deadline());
+      const served = await connection.adapterName(deadline());
+      if (canonicalAdapter(served) !== canonicalAdapter(options.adapter)) {
+        throw new SnakepitError('worker_start_failed', `endpoint ${options.endpoint} serves ${served}, not ${options.adapter}`, {
+          workerId: options.endpoint,
+        });
+      }
+    } catch (error) {
+      connection.close();
+      throw refusal(options.endpoint, error);
+    }
+    return new RemoteWorker(options.endpoint, connection);
+  }
+
+  get exited(): boolean {
+    return this.exitInfo !== undefined;
+  }
+
+  onExit(listener: (exit: WorkerExit) => void): () => void {
+    if (this.exitInfo !== undefined) {
+      listener(this.exitInfo);
+      return () => {};
+    }
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
+  }
+
+  /** Stops using the endpoint; the server itself keeps running. */
+  async stop(): Promise<void> {
+    this.leave(true);
+  }
+
+  /** Takes the endpoint out of service until it answers again. */
+  kill(): void {
+    this.leave(false);
+  }
+
+  private leave(expected: boolean): void {
+    if (this.exitInfo !== undefined) return;
+    const info: WorkerExit = { code: null, signal: null, expected };
+    this.exitInfo = info;
+    this.connection.close();
+    for (const listener of this.exitListeners) listener(info);
+    this.exitListeners.clear();
+  }
+}
