@@ -1,12 +1,14 @@
 export { createPool, SnakepitPool } from './snakepit-pool.js';
 export type { ToolInfo, ToolParameter, CloseOptions } from './snakepit-pool.js';
-export type { PoolOptions } from './pool-options.js';
+export type { PoolOptions, TlsOptions } from './pool-options.js';
+export { resolveEndpoints } from './resolve-endpoints.js';
 export type { PoolEvent, PoolEventType, PoolStats } from './pool-events.js';
 export type { CallOptions } from './call-scope.js';
 export type { ChunkCallback } from './execute-stream.js';
 export type { ToolArguments } from './json-arguments.js';
 export { SnakepitError, isSnakepitError } from './errors.js';
 export type { SnakepitErrorCode, SnakepitErrorDetails } from './errors.js';
+export { createBridgeServer, type BridgeServer, type BridgeServerOptions, type BridgeServerTlsOptions, type BridgeServerShutdownOptions } from './bridge-server.js';
 export { isSyntheticFinal } from './chunk.js';
 export type { Chunk } from './chunk.js';
 export type { NdArray, NdArrayData } from './ndarray.js';

@@ -63,7 +63,7 @@ export class RemoteWorker implements Worker {
     const deadline = () => new Date(Date.now() + options.connectTimeoutMs);
     try {
       await connection.connect(deadline());
-      const served = await connection.adapterName(deadline());
+      const served = (await connection.listTools(deadline())).adapter;
       if (canonicalAdapter(served) !== canonicalAdapter(options.adapter)) {
         throw new SnakepitError('worker_start_failed', `endpoint ${options.endpoint} serves ${served}, not ${options.adapter}`, {
           workerId: options.endpoint,

@@ -66,6 +66,8 @@ export class SnakepitPool {
   private onDrained: (() => void) | undefined;
 
   private constructor(
+    /** The adapter class the workers serve, as `module.Class`. */
+    readonly adapter: string,
     private readonly workers: WorkerPool,
     private readonly toolList: readonly ToolInfo[],
     private readonly events: Subject<PoolEvent>,
@@ -103,8 +105,8 @@ export class SnakepitPool {
     try {
       const first = workers.liveWorkers[0];
       if (first === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
-      const specs = await first.connection.listTools(new Date(Date.now() + resolved.startTimeoutMs));
-      return new SnakepitPool(workers, specs.map(toToolInfo), events, resolved.sessionAffinity);
+      const { adapter, tools } = await first.connection.listTools(new Date(Date.now() + resolved.startTimeoutMs));
+      return new SnakepitPool(adapter, workers, tools.map(toToolInfo), events, resolved.sessionAffinity);
     } catch (error) {
       await workers.close(0);
       throw error;

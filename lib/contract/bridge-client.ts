@@ -70,16 +70,8 @@ export class BridgeConnection {
     });
   }
 
-  listTools(deadline: Date): Promise<ToolSpecMessage[]> {
-    return this.listToolsResponse(deadline).then((response) => response.tools);
-  }
-
-  /** The adapter the server serves, as `module.Class`. */
-  adapterName(deadline: Date): Promise<string> {
-    return this.listToolsResponse(deadline).then((response) => response.adapter);
-  }
-
-  private listToolsResponse(deadline: Date): Promise<snakepit.bridge.ListToolsResponse> {
+  /** The adapter the server serves (as `module.Class`) and its tools. */
+  listTools(deadline: Date): Promise<{ adapter: string; tools: ToolSpecMessage[] }> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
         `${SERVICE}ListTools`,

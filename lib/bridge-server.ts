@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { SnakepitError } from './errors.js';
+import type { SnakepitPool } from './snakepit-pool.js';
+import { TokenCheck } from './bridge-server/auth.js';
+import { BridgeService } from './bridge-server/bridge-service.js';
+import { BRIDGE_SERVICE } from './bridge-server/service-definition.js';
+
+/** PEM-encoded TLS material for `createBridgeServer`. */
+export interface BridgeServerTlsOptions {
+  /** The server's certificate chain. */
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** CA certificates that client certificates are checked against. */
+  readonly ca?: string | Buffer;
+  /** Refuse clients without a certificate signed by `ca` (mutual TLS). Default false. */
+  readonly requireClientCert?: boolean;
+}
+
+export interface BridgeServerOptions {
+  /** The interface to listen on. Default `127.0.0.1`: reachable from this machine only. */
+  readonly host?: string;
+  /** Default 0: a free port, chosen by the system (read it from `server.port`). */
+  readonly port?: number;
+  /** When set, every call must carry the metadata `authorization: Bearer <token>`; others fail with UNAUTHENTICATED. */
+  readonly token?: string;
+  /** Serve TLS instead of plaintext. */
+  readonly tls?: BridgeServerTlsOptions;
+  /** What `Ping` answers as `worker_id`. Default `bridge-<random hex>`. */
+  readonly id?: string;
+  /** Largest gRPC message received or sent, in bytes. Default 64 MiB, as the pool's default. */
+  readonly maxMessageBytes?: number;
+  /**
+   * Timeout, in ms, of the pooled call when the client set no deadline
+   * (`Infinity`: none). Default: the pool's default timeout (300000 ms).
+   * A client's deadline always wins.
+   */
+  readonly callTimeout?: number;
+}
+
+export interface BridgeServerShutdownOptions {
+  /** How long running calls get to finish, in ms, before they are cancelled. Default 30000. */
+  readonly timeout?: number;
+}
+
+/** A running bridge server, from `createBridgeServer`. */
+export interface BridgeServer {
+  /** `host:port`, as a client would dial it (IPv6 hosts in brackets). */
+  readonly address: string;
+  readonly host: string;
+  /** The bound port: the one chosen by the system when `port` was 0. */
+  readonly port: number;
+  /** What `Ping` answers as `worker_id`. */
+  readonly id: string;
+  /**
+   * Refuses new calls and waits for running ones to finish, up to
+   * `timeout`; then cancels the rest as `close()` does. The pool stays open.
+   */
+  shutdown(options?: BridgeServerShutdownOptions): Promise<void>;
+  /** Cancels every running call (their pooled calls and Python generators too) and stops. The pool stays open. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+
+function invalid(message: string): SnakepitError {
+  return new SnakepitError('invalid_arguments', `createBridgeServer: ${message}`);
+}
+
+function credentialsFor(tls: BridgeServerTlsOptions | undefined): ServerCredentials {
+  if (tls === undefined) return ServerCredentials.createInsecure();
+  if (!tls.cert || !tls.key) throw invalid('`tls` needs both `cert` and `key` (PEM)');
+  if (tls.requireClientCert && !tls.ca) throw invalid('`tls.requireClientCert` needs `tls.ca` to check client certificates against');
+  return ServerCredentials.createSsl(
+    tls.ca ? Buffer.from(tls.ca) : null,
+    [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }],
+    tls.requireClientCert ?? false,
+  );
+}
+
+function checkOptions(options: BridgeServerOptions): void {
+  const { host, port, token, maxMessageBytes, callTimeout } = options;
+  if (host !== undefined && (typeof host !== 'string' || host.trim() === '')) throw invalid('`host` must be a non-empty string');
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw invalid(`\`port\` must be an integer from 0 to 65535, got ${String(port)}`);
+  }
+  if (token !== undefined && (typeof token !== 'string' || token === '')) throw invalid('`token` must be a non-empty string');
+  if (maxMessageBytes !== undefined && !(Number.isInteger(maxMessageBytes) && maxMessageBytes > 0)) {
+    throw invalid(`\`maxMessageBytes\` must be a positive integer, got ${String(maxMessageBytes)}`);
+  }
+  if (callTimeout !== undefined && !(typeof callTimeout === 'number' && callTimeout > 0)) {
+    throw invalid(`\`callTimeout\` must be a positive number of ms (or Infinity), got ${String(callTimeout)}`);
+  }
+}
+
+function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, credentials, (error, port) => {
+      if (error === null) resolve(port);
+      else reject(new SnakepitError('transport_error', `createBridgeServer: cannot listen on ${address}: ${error.message}`, { cause: error }));
+    });
+  });
+}
+
+/**
+ * Serves a pool's tools to outside gRPC clients, in any language, through
+ * the BridgeService of `proto/bridge.proto`: `ExecuteStreamingTool` and
+ * `ExecuteStreamingToolBatched` stream a tool's chunks from a pooled worker
+ * (the final one decorated with `execution_time_ms`, `tool_type` and
+ * `worker_id`), `ExecuteTool` runs a unary tool, `ListTools` and `Ping`.
+ * A client that cancels, or whose deadline passes, cancels the pooled call
+ * and closes the Python generator. Failures end the call with a status
+ * code and the `snakepit-error-bin` trailer holding an `ErrorDetail`.
+ *
+ * Resolves once the server listens. Closing it leaves the pool open.
+ */
+export async function createBridgeServer(pool: SnakepitPool, options: BridgeServerOptions = {}): Promise<BridgeServer> {
+  checkOptions(options);
+  const host = options.host ?? '127.0.0.1';
+  const credentials = credentialsFor(options.tls);
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const id = options.id ?? `bridge-${randomBytes(3).toString('hex')}`;
+  const service = new BridgeService({
+    pool,
+    id,
+    tokenCheck: options.token === undefined ? undefined : new TokenCheck(options.token),
+    callTimeout: options.callTimeout,
+  });
+  const server = new Server({
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
+  });
+  server.addService(BRIDGE_SERVICE, service.implementation());
+  const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const port = await bind(server, `${hostPart}:${options.port ?? 0}`, credentials);
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= new Promise<void>((resolve) => {
+      // Cancelled here rather than when grpc-js reports the broken streams, so that the pool is free once this resolves.
+      service.cancelAll();
+      server.forceShutdown();
+      resolve();
+    });
+    return closed;
+  };
+  const shutdown = (shutdownOptions: BridgeServerShutdownOptions = {}): Promise<void> => {
+    if (closed !== undefined) return closed;
+    const timeout = shutdownOptions.timeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void close().then(resolve), timeout);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        closed ??= Promise.resolve();
+        resolve();
+      });
+    });
+  };
+  return { address: `${hostPart}:${port}`, host, port, id, shutdown, close };
+}

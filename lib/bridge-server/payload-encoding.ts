@@ -1,0 +1,116 @@
+import type { Chunk } from '../chunk.js';
+import { pb } from '../contract/bridge-client.js';
+import type { NdArray } from '../ndarray.js';
+
+/** A value as it travels: its bytes and how to read them. */
+export interface Payload {
+  readonly encoding: InstanceType<typeof pb.ToolChunk>['encoding'];
+  readonly bytes: Uint8Array;
+  readonly array: { readonly dtype: string; readonly shape: readonly number[] } | undefined;
+}
+
+/** A chunk encoded once, so that batching can weigh it and place it. */
+export interface EncodedChunk {
+  readonly chunk: Chunk;
+  readonly chunkId: string;
+  readonly payload: Payload;
+  /** JSON, not final and without metadata: it may travel in a batch's `json_run`. */
+  readonly plain: boolean;
+}
+
+function isNdArray(value: unknown): value is NdArray {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<NdArray>;
+  // JSON never decodes to a typed array, so a tool's own {dtype, shape, data} object cannot be mistaken for one.
+  return (
+    typeof candidate.dtype === 'string' &&
+    Array.isArray(candidate.shape) &&
+    ArrayBuffer.isView(candidate.data) &&
+    !(candidate.data instanceof DataView)
+  );
+}
+
+function bytesOf(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/**
+ * Encodes a value as the pool decoded it from the worker: a `Uint8Array` was
+ * bytes, an NdArray a numpy array, anything else JSON. Binary data is not copied.
+ */
+export function encodePayload(value: unknown): Payload {
+  if (isNdArray(value)) {
+    return { encoding: pb.Encoding.ENCODING_NDARRAY, bytes: bytesOf(value.data), array: { dtype: value.dtype, shape: value.shape } };
+  }
+  if (value instanceof Uint8Array) return { encoding: pb.Encoding.ENCODING_BYTES, bytes: value, array: undefined };
+  // `null` rather than no bytes, so that clients need no special case to parse it.
+  return { encoding: pb.Encoding.ENCODING_JSON, bytes: Buffer.from(JSON.stringify(value ?? null), 'utf8'), array: undefined };
+}
+
+/**
+ * Encodes a chunk. Chunk ids follow the contract, `<call_id>-<index>` with
+ * the client's own call_id, because batched chunks of a `json_run` carry no
+ * id and the client can only derive them from its call_id; a client that
+ * sent none gets the pool's ids.
+ */
+export function encodeChunk(chunk: Chunk, callId: string): EncodedChunk {
+  const payload = encodePayload(chunk.data);
+  return {
+    chunk,
+    chunkId: callId === '' ? chunk.chunkId : `${callId}-${chunk.index}`,
+    payload,
+    plain: payload.encoding === pb.Encoding.ENCODING_JSON && !chunk.isFinal && Object.keys(chunk.metadata).length === 0,
+  };
+}
+
+export function toToolChunk(encoded: EncodedChunk): InstanceType<typeof pb.ToolChunk> {
+  const { chunk, payload } = encoded;
+  return new pb.ToolChunk({
+    chunk_id: encoded.chunkId,
+    data: payload.bytes,
+    is_final: chunk.isFinal,
+    metadata: new Map(Object.entries(chunk.metadata)),
+    encoding: payload.encoding,
+    ...(payload.array === undefined ? {} : { array: new pb.ArrayInfo({ dtype: payload.array.dtype, shape: [...payload.array.shape] }) }),
+  });
+}
+
+export function toExecuteToolResponse(result: unknown): InstanceType<typeof pb.ExecuteToolResponse> {
+  const payload = encodePayload(result);
+  const response = new pb.ExecuteToolResponse({
+    result: payload.bytes,
+    encoding: payload.encoding,
+    ...(payload.array === undefined ? {} : { array: new pb.ArrayInfo({ dtype: payload.array.dtype, shape: [...payload.array.shape] }) }),
+  });
+  if (payload.encoding === pb.Encoding.ENCODING_NDARRAY) {
+    // `result` (field 2) follows the padding: its tag, its length, then the data.
+    response.padding = alignmentPadding(1 + varintSize(payload.bytes.byteLength));
+  }
+  return response;
+}
+
+// A snakepit client views a numpy buffer in place when it lies at an 8-aligned
+// offset; grpc-js hands a message over 5 bytes into an 8-aligned buffer
+// (after the gRPC frame header). This mirrors worker-python's alignment.py.
+const RECEIVER_OFFSET = 5;
+const ALIGNMENT = 8;
+
+export function varintSize(value: number): number {
+  let size = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) size += 1;
+  return size;
+}
+
+/** Bytes taken by a length-delimited field numbered below 16: tag, length, payload. */
+export function lengthDelimitedSize(length: number): number {
+  return 1 + varintSize(length) + length;
+}
+
+/** The zero bytes of a leading `padding` field that put what follows it `offsetAfterPadding` bytes on at an aligned offset. */
+export function alignmentPadding(offsetAfterPadding: number): Uint8Array {
+  for (let length = 0; length < ALIGNMENT + 3; length += 1) {
+    const field = length === 0 ? 0 : lengthDelimitedSize(length);
+    if ((RECEIVER_OFFSET + field + offsetAfterPadding) % ALIGNMENT === 0) return new Uint8Array(length);
+  }
+  throw new Error('unreachable: a padding of up to 10 bytes reaches every residue');
+}

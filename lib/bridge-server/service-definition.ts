@@ -1,0 +1,37 @@
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import { pb } from '../contract/bridge-client.js';
+
+type Message = { serialize(): Uint8Array };
+
+/** No copy: the generated serializer copies every response, large binary chunks included. */
+function toBuffer(message: Message): Buffer {
+  const bytes = message.serialize();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function method<Request extends Message, Response extends Message>(
+  name: string,
+  responseStream: boolean,
+  request: { deserialize(bytes: Uint8Array): Request },
+  response: { deserialize(bytes: Uint8Array): Response },
+): MethodDefinition<Request, Response> {
+  return {
+    path: `/snakepit.bridge.BridgeService/${name}`,
+    requestStream: false,
+    responseStream,
+    requestSerialize: toBuffer,
+    requestDeserialize: (bytes: Buffer) => request.deserialize(bytes),
+    responseSerialize: toBuffer,
+    responseDeserialize: (bytes: Buffer) => response.deserialize(bytes),
+  };
+}
+
+/** BridgeService as proto/bridge.proto declares it, with serializers that do not copy. */
+export const BRIDGE_SERVICE: ServiceDefinition = {
+  Ping: method('Ping', false, pb.PingRequest, pb.PingResponse),
+  ListTools: method('ListTools', false, pb.ListToolsRequest, pb.ListToolsResponse),
+  ExecuteTool: method('ExecuteTool', false, pb.ExecuteToolRequest, pb.ExecuteToolResponse),
+  ExecuteStreamingTool: method('ExecuteStreamingTool', true, pb.ExecuteToolRequest, pb.ToolChunk),
+  ExecuteStreamingToolBatched: method('ExecuteStreamingToolBatched', true, pb.ExecuteToolRequest, pb.ChunkBatch),
+  AwaitCall: method('AwaitCall', false, pb.AwaitCallRequest, pb.AwaitCallResponse),
+};
