@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isAlive, waitUntil } from './support/pools.js';
+import { isAlive, reportFigure, waitUntil } from './support/pools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -18,8 +18,10 @@ describe('when the Node process dies', () => {
     expect(new Set(pids).size).toBe(2);
     expect(pids.every(isAlive)).toBe(true);
 
+    const killedAt = performance.now();
     owner.kill(signal);
     await once(owner, 'exit');
     await waitUntil(() => !pids.some(isAlive), 3_000, 'the workers to exit');
+    reportFigure(`parent ${signal} to both workers gone`, performance.now() - killedAt, 'ms');
   });
 });

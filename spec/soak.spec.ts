@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Chunk } from '../lib/index.js';
-import { startTestPool, waitUntil } from './support/pools.js';
+import { reportFigure, startTestPool, waitUntil } from './support/pools.js';
 
 /** A small deterministic generator, so that a failing run can be replayed. */
 function random(seed: number): () => number {
@@ -16,6 +16,7 @@ describe('soak', () => {
     const { pool } = await startTestPool({ size: 4 });
     try {
       const next = random(20261124);
+      const startedAt = performance.now();
       const outcomes = await Promise.all(
         Array.from({ length: 1000 }, (_, stream) => {
           const n = 1 + Math.floor(next() * 300);
@@ -38,6 +39,7 @@ describe('soak', () => {
           );
         }),
       );
+      reportFigure('soak: 1,000 streams over 4 workers', performance.now() - startedAt, 'ms');
       const completed = outcomes.filter((outcome) => outcome.completed);
       expect(completed.length).toBeGreaterThan(700);
       expect(outcomes.length - completed.length).toBeGreaterThan(100);

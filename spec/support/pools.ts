@@ -94,3 +94,8 @@ export function nextEvent<K extends PoolEvent['type']>(
     ),
   );
 }
+
+/** Prints a figure the README quotes (`npm test` shows it in the spec's output). */
+export function reportFigure(name: string, value: number, unit: string): void {
+  console.info(`[figure] ${name}: ${Math.round(value * 10) / 10} ${unit}`);
+}
