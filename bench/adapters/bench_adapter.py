@@ -1,0 +1,73 @@
+"""The benchmark's tools for snakepit-rx: the same workloads as the baselines in bench/baseline/."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Iterator
+
+from snakepit_bridge.adapters.showcase.tool import StreamChunk
+from snakepit_bridge.base_adapter import BaseAdapter, tool
+from workload_data import binary_block, small_record, write_stamp
+
+
+class BenchAdapter(BaseAdapter):
+    @tool(description="count small JSON records", supports_streaming=True)
+    def small(self, count: int) -> Iterator[dict[str, Any]]:
+        for seq in range(count):
+            yield small_record(seq)
+
+    @tool(description="count binary blocks of `size` bytes", supports_streaming=True)
+    def binary(self, count: int, size: int = 1 << 20) -> Iterator[bytes]:
+        block = binary_block(size)
+        for _ in range(count):
+            yield block
+
+    @tool(description="one small record", supports_streaming=True)
+    def first(self) -> Iterator[dict[str, Any]]:
+        yield small_record(0)
+
+    @tool(description="a trivial unary tool")
+    def noop(self, value: Any = None) -> dict[str, Any]:
+        return {"ok": True, "echo": value}
+
+    @tool(description="the worker's process id")
+    def pid(self) -> int:
+        return os.getpid()
+
+    @tool(description="yields every interval_ms until cancelled; its finally stamps `path`", supports_streaming=True)
+    def tick(self, path: str, interval_ms: float = 1.0) -> Iterator[dict[str, Any]]:
+        interval = interval_ms / 1000.0
+        seq = 0
+        try:
+            while True:
+                yield small_record(seq)
+                seq += 1
+                time.sleep(interval)
+        finally:
+            write_stamp(path)
+
+    # The guide's "Chunked Dataset" example, as written (streaming-guide.md).
+    @tool(description="Generate dataset", supports_streaming=True)
+    def generate_dataset(self, rows: int = 10000, chunk_size: int = 1000):
+        import numpy as np
+        total_sent = 0
+        while total_sent < rows:
+            batch = min(chunk_size, rows - total_sent)
+            data = np.random.randn(batch, 10)
+            total_sent += batch
+            yield StreamChunk(
+                data={"rows": batch, "total": total_sent, "data": data.tolist()},
+                is_final=(total_sent >= rows)
+            )
+
+    # The same example with the array itself as the chunk's data instead of `.tolist()`.
+    @tool(description="Generate dataset as float64 arrays", supports_streaming=True)
+    def generate_dataset_array(self, rows: int = 10000, chunk_size: int = 1000):
+        import numpy as np
+        total_sent = 0
+        while total_sent < rows:
+            batch = min(chunk_size, rows - total_sent)
+            data = np.random.randn(batch, 10)
+            total_sent += batch
+            yield StreamChunk(data=data, is_final=(total_sent >= rows))

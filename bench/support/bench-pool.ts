@@ -1,0 +1,30 @@
+import { createPool, type SnakepitPool } from 'snakepit-rx';
+import { onCleanup } from './cleanup.js';
+import { adaptersDir, baselineDir, python } from './paths.js';
+
+export const BENCH_ADAPTER = 'bench_adapter.BenchAdapter';
+
+/** Worker stderr, kept for the report when something fails instead of interleaving with the table. */
+export const workerLog: string[] = [];
+
+export interface BenchPool {
+  readonly pool: SnakepitPool;
+  close(): Promise<void>;
+}
+
+/** A pool on the bench adapter; closed by the caller, or at the end of the run whatever happens. */
+export async function startBenchPool(size: number): Promise<BenchPool> {
+  const pool = await createPool({
+    adapter: BENCH_ADAPTER,
+    size,
+    python,
+    // bench/baseline holds workload_data.py, the payloads the adapter shares with the baselines.
+    pythonPath: [adaptersDir, baselineDir],
+    onLog: (line, workerId) => {
+      workerLog.push(`[${workerId}] ${line}`);
+      if (workerLog.length > 200) workerLog.shift();
+    },
+  });
+  const close = onCleanup(() => pool.close());
+  return { pool, close };
+}

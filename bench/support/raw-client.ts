@@ -1,0 +1,110 @@
+/**
+ * The baseline's client: plain @grpc/grpc-js and the generated message
+ * classes, no snakepit-rx code. One gRPC message per chunk.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { snakepit } from '../../generated/bridge.js';
+
+const pb = snakepit.bridge;
+const SERVICE = '/snakepit.bridge.BridgeService/';
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export type ToolChunk = snakepit.bridge.ToolChunk;
+
+/** grpc-js defaults, or the large-transfer settings the issue calls "tuned". */
+export type ClientTuning = 'default' | 'tuned';
+
+export function channelOptions(tuning: ClientTuning): grpc.ChannelOptions {
+  if (tuning === 'default') return {};
+  return {
+    'grpc-node.flow_control_window': 4 * 1024 * 1024,
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+  };
+}
+
+function serializeRequest(request: snakepit.bridge.ExecuteToolRequest): Buffer {
+  const bytes = request.serialize();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** JSON the way snakepit-rx decodes it, so that neither side gets a cheaper parser. */
+export function parseJson(bytes: Uint8Array): unknown {
+  return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+}
+
+export class RawClient {
+  private readonly client: grpc.Client;
+  private calls = 0;
+
+  constructor(address: string, tuning: ClientTuning) {
+    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), channelOptions(tuning));
+  }
+
+  connect(timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.waitForReady(new Date(Date.now() + timeoutMs), (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  private request(tool: string, args: unknown): snakepit.bridge.ExecuteToolRequest {
+    return new pb.ExecuteToolRequest({
+      tool_name: tool,
+      arguments: Buffer.from(JSON.stringify(args)),
+      call_id: `raw-${++this.calls}`,
+    });
+  }
+
+  /** Starts a server-streaming call; the caller attaches 'data', 'error' and 'end'. */
+  openStream(tool: string, args: unknown): grpc.ClientReadableStream<ToolChunk> {
+    return this.client.makeServerStreamRequest(
+      `${SERVICE}ExecuteStreamingTool`,
+      serializeRequest,
+      (bytes: Buffer) => pb.ToolChunk.deserialize(bytes),
+      this.request(tool, args),
+    );
+  }
+
+  /** Runs a streaming call to its end, handing each chunk to `onChunk`. */
+  stream(tool: string, args: unknown, onChunk: (chunk: ToolChunk) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const call = this.openStream(tool, args);
+      call.on('data', (chunk: ToolChunk) => {
+        try {
+          onChunk(chunk);
+        } catch (error) {
+          call.cancel();
+          reject(error);
+        }
+      });
+      // Done only once every message was read ('end') and the status was OK ('error' otherwise).
+      let ended = false;
+      let succeeded = false;
+      call.on('error', reject);
+      call.on('status', (status: grpc.StatusObject) => {
+        succeeded = status.code === grpc.status.OK;
+        if (succeeded && ended) resolve();
+      });
+      call.on('end', () => {
+        ended = true;
+        if (succeeded) resolve();
+      });
+    });
+  }
+
+  unary(tool: string, args: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        `${SERVICE}ExecuteTool`,
+        serializeRequest,
+        (bytes: Buffer) => pb.ExecuteToolResponse.deserialize(bytes),
+        this.request(tool, args),
+        (error, response) => (error || !response ? reject(error ?? new Error('empty response')) : resolve(parseJson(response.result))),
+      );
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

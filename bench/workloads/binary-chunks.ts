@@ -1,0 +1,121 @@
+/**
+ * Workload 2: 1 MiB binary chunks (Python `bytes`), where flow-control
+ * windows and copies dominate. Each path checks every chunk's length and
+ * reads its first and last byte.
+ */
+import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
+import { RawClient } from '../support/raw-client.js';
+import { drain } from '../support/drain.js';
+import { formatRatio } from '../support/report.js';
+import { median } from '../support/stats.js';
+import { nowMs } from '../support/timing.js';
+
+const CHUNK_BYTES = 1024 * 1024;
+
+class ByteTally {
+  private chunks = 0;
+  private bytes = 0;
+  private edges = 0;
+
+  add(data: Uint8Array): void {
+    this.chunks++;
+    this.bytes += data.byteLength;
+    this.edges += data[0]! + data[data.byteLength - 1]!;
+  }
+
+  check(expected: number, path: string): void {
+    // workload_data.binary_block: bytes(range(256)) repeated, so 0 first and 255 last.
+    if (this.chunks !== expected || this.bytes !== expected * CHUNK_BYTES || this.edges !== expected * 255) {
+      throw new Error(`${path}: got ${this.chunks} chunks, ${this.bytes} bytes; expected ${expected} of ${CHUNK_BYTES}`);
+    }
+  }
+}
+
+type PathRun = (count: number) => Promise<number>;
+
+function rawPath(client: RawClient, name: string): PathRun {
+  return async (count) => {
+    const tally = new ByteTally();
+    const started = nowMs();
+    await client.stream('binary', { count, size: CHUNK_BYTES }, (chunk) => tally.add(chunk.data));
+    const elapsed = nowMs() - started;
+    tally.check(count, name);
+    return elapsed;
+  };
+}
+
+export const binaryChunks: Workload = {
+  name: 'binary-chunks',
+  async run(context: BenchContext): Promise<WorkloadResult> {
+    const { pool, config } = context;
+    const plain = new RawClient(context.baselineAddress, 'default');
+    const tuned = new RawClient(context.baselineAddress, 'tuned');
+    try {
+      await Promise.all([plain.connect(), tuned.connect()]);
+      const args = (count: number) => ({ count, size: CHUNK_BYTES });
+      const paths: Record<string, PathRun> = {
+        '(a) grpcio → grpc-js, default': rawPath(plain, 'baseline default'),
+        '(a) grpcio → grpc-js, tuned': rawPath(tuned, 'baseline tuned'),
+        '(c) pool.stream()': async (count) => {
+          const tally = new ByteTally();
+          const started = nowMs();
+          await drain(pool.stream<Uint8Array | null>('binary', args(count)), (data) => tally.add(data));
+          const elapsed = nowMs() - started;
+          tally.check(count, 'stream');
+          return elapsed;
+        },
+        '(d) pool.executeStream()': async (count) => {
+          const tally = new ByteTally();
+          const started = nowMs();
+          await pool.executeStream<Uint8Array | null>('binary', args(count), (chunk) => {
+            if (chunk.data !== null) tally.add(chunk.data);
+          });
+          const elapsed = nowMs() - started;
+          tally.check(count, 'executeStream');
+          return elapsed;
+        },
+        '(e) pool.iterate()': async (count) => {
+          const tally = new ByteTally();
+          const started = nowMs();
+          for await (const chunk of pool.iterate<Uint8Array | null>('binary', args(count))) {
+            if (chunk.data !== null) tally.add(chunk.data);
+          }
+          const elapsed = nowMs() - started;
+          tally.check(count, 'iterate');
+          return elapsed;
+        },
+      };
+
+      const count = config.binaryChunks;
+      // A full-size warm-up: the first large transfers on a connection run far below steady state.
+      const warmup = count;
+      const rates: Record<string, number[]> = {};
+      for (const [path, run] of Object.entries(paths)) {
+        context.progress(`binary chunks: warm-up ${path}`);
+        await run(warmup);
+        rates[path] = [];
+      }
+      for (let run = 0; run < config.runs; run++) {
+        for (const [path, measure] of Object.entries(paths)) {
+          context.progress(`binary chunks: run ${run + 1}/${config.runs} ${path}`);
+          const elapsed = await measure(count);
+          rates[path]!.push((count * CHUNK_BYTES) / 1e6 / (elapsed / 1000));
+        }
+      }
+
+      const medians = Object.fromEntries(Object.entries(rates).map(([path, samples]) => [path, median(samples)]));
+      const tunedBaseline = medians['(a) grpcio → grpc-js, tuned']!;
+      const rows: Row[] = Object.entries(medians).map(([path, value]) => {
+        const row: Row = { workload: '2 1 MiB chunks', path, unit: 'MB/s', median: value };
+        if (path.includes('tuned')) return row;
+        const ratio = formatRatio(value / tunedBaseline, 'a tuned');
+        if (!path.startsWith('(c)')) return { ...row, ratio };
+        return { ...row, ratio, target: '≥0.9× a tuned', pass: value >= 0.9 * tunedBaseline };
+      });
+      return { name: 'binary-chunks', rows, raw: { chunkBytes: CHUNK_BYTES, count, warmup, runs: config.runs, megabytesPerSecond: rates, medians } };
+    } finally {
+      plain.close();
+      tuned.close();
+    }
+  },
+};

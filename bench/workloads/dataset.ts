@@ -1,0 +1,92 @@
+/**
+ * Workload 3: the guide's `generate_dataset`, as written (`.tolist()`, JSON)
+ * and with the float64 array itself as the chunk's data. Both paths read
+ * one value of every chunk and count its rows.
+ */
+import type { NdArray } from 'snakepit-rx';
+import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
+import { drain } from '../support/drain.js';
+import { formatRatio } from '../support/report.js';
+import { median } from '../support/stats.js';
+import { nowMs } from '../support/timing.js';
+
+interface JsonBatch {
+  readonly rows: number;
+  readonly total: number;
+  readonly data: number[][];
+}
+
+const COLUMNS = 10;
+
+type PathRun = (rows: number) => Promise<number>;
+
+export const dataset: Workload = {
+  name: 'dataset',
+  async run(context: BenchContext): Promise<WorkloadResult> {
+    const { pool, config } = context;
+    const chunkSize = config.datasetChunkSize;
+    const check = (path: string, rows: number, expected: number, finite: boolean) => {
+      if (rows !== expected || !finite) throw new Error(`${path}: got ${rows} rows, expected ${expected}`);
+    };
+    const paths: Record<string, PathRun> = {
+      '(c) stream, .tolist() JSON': async (rows) => {
+        let received = 0;
+        let sum = 0;
+        const started = nowMs();
+        await drain(pool.stream<JsonBatch | null>('generate_dataset', { rows, chunk_size: chunkSize }), (batch) => {
+          received += batch.data.length;
+          sum += batch.data[0]![COLUMNS - 1]!;
+        });
+        const elapsed = nowMs() - started;
+        check('json', received, rows, Number.isFinite(sum));
+        return elapsed;
+      },
+      '(c) stream, float64 arrays': async (rows) => {
+        let received = 0;
+        let sum = 0;
+        const started = nowMs();
+        await drain(pool.stream<NdArray | null>('generate_dataset_array', { rows, chunk_size: chunkSize }), (array) => {
+          if (array.dtype !== 'float64' || array.shape[1] !== COLUMNS || !(array.data instanceof Float64Array)) {
+            throw new Error(`arrays: unexpected chunk ${array.dtype} ${JSON.stringify(array.shape)}`);
+          }
+          received += array.shape[0]!;
+          sum += array.data[COLUMNS - 1]!;
+        });
+        const elapsed = nowMs() - started;
+        check('arrays', received, rows, Number.isFinite(sum));
+        return elapsed;
+      },
+    };
+
+    const rows = config.datasetRows;
+    const warmup = Math.max(chunkSize * 5, Math.floor(rows / 5));
+    const rates: Record<string, number[]> = {};
+    for (const [path, run] of Object.entries(paths)) {
+      context.progress(`dataset: warm-up ${path}`);
+      await run(warmup);
+      rates[path] = [];
+    }
+    for (let run = 0; run < config.runs; run++) {
+      for (const [path, measure] of Object.entries(paths)) {
+        context.progress(`dataset: run ${run + 1}/${config.runs} ${path}`);
+        const elapsed = await measure(rows);
+        rates[path]!.push(rows / (elapsed / 1000));
+      }
+    }
+    const json = median(rates['(c) stream, .tolist() JSON']!);
+    const arrays = median(rates['(c) stream, float64 arrays']!);
+    const result: Row[] = [
+      { workload: '3 generate_dataset', path: '(c) stream, .tolist() JSON', unit: 'rows/s', median: json },
+      {
+        workload: '3 generate_dataset',
+        path: '(c) stream, float64 arrays',
+        unit: 'rows/s',
+        median: arrays,
+        ratio: formatRatio(arrays / json, 'JSON'),
+        target: '≥20× JSON',
+        pass: arrays >= 20 * json,
+      },
+    ];
+    return { name: 'dataset', rows: result, raw: { rows, chunkSize, columns: COLUMNS, warmup, runs: config.runs, rowsPerSecond: rates } };
+  },
+};

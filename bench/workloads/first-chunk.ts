@@ -1,0 +1,84 @@
+/**
+ * Workload 4: latency from subscribing to the first chunk on a warm pool,
+ * for a tool that yields one small record.
+ */
+import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
+import { parseJson, RawClient } from '../support/raw-client.js';
+import { formatRatio } from '../support/report.js';
+import { distribution } from '../support/stats.js';
+import { nowMs } from '../support/timing.js';
+
+interface SmallRecord {
+  readonly seq: number;
+}
+
+const WARMUP_ITERATIONS = 50;
+
+export const firstChunk: Workload = {
+  name: 'first-chunk',
+  async run(context: BenchContext): Promise<WorkloadResult> {
+    const { pool, config } = context;
+    const raw = new RawClient(context.baselineAddress, 'default');
+    try {
+      await raw.connect();
+      // Each measures subscribe → first chunk decoded, then waits for the call's end before the next.
+      const paths = {
+        '(a) grpcio → grpc-js': async (): Promise<number> => {
+          const started = nowMs();
+          let first = Number.NaN;
+          await raw.stream('first', {}, (chunk) => {
+            const record = parseJson(chunk.data) as SmallRecord;
+            if (Number.isNaN(first) && record.seq === 0) first = nowMs() - started;
+          });
+          return first;
+        },
+        '(c) pool.stream()': async (): Promise<number> => {
+          const started = nowMs();
+          let first = Number.NaN;
+          await new Promise<void>((resolve, reject) => {
+            pool.stream<SmallRecord | null>('first').subscribe({
+              next: (chunk) => {
+                if (Number.isNaN(first) && chunk.data?.seq === 0) first = nowMs() - started;
+              },
+              error: reject,
+              complete: resolve,
+            });
+          });
+          return first;
+        },
+      };
+      const samples: Record<string, number[]> = {};
+      for (const [path, measure] of Object.entries(paths)) {
+        context.progress(`first chunk: warm-up ${path}`);
+        for (let i = 0; i < WARMUP_ITERATIONS; i++) await measure();
+        samples[path] = [];
+      }
+      context.progress(`first chunk: ${config.latencyIterations} iterations per path, alternating`);
+      for (let i = 0; i < config.latencyIterations; i++) {
+        for (const [path, measure] of Object.entries(paths)) samples[path]!.push(await measure());
+      }
+      const baseline = distribution(samples['(a) grpcio → grpc-js']!);
+      const library = distribution(samples['(c) pool.stream()']!);
+      const rows: Row[] = [
+        { workload: '4 first chunk, warm', path: '(a) grpcio → grpc-js', unit: 'ms', median: baseline.p50, p99: baseline.p99 },
+        {
+          workload: '4 first chunk, warm',
+          path: '(c) pool.stream()',
+          unit: 'ms',
+          median: library.p50,
+          p99: library.p99,
+          ratio: formatRatio(library.p50 / baseline.p50, 'a'),
+          target: '≤2 ms p50',
+          pass: library.p50 <= 2,
+        },
+      ];
+      return {
+        name: 'first-chunk',
+        rows,
+        raw: { iterations: config.latencyIterations, warmup: WARMUP_ITERATIONS, ms: samples, distributions: { baseline, library } },
+      };
+    } finally {
+      raw.close();
+    }
+  },
+};

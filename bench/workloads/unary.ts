@@ -1,0 +1,77 @@
+/** Workload 5: unary round trip of a trivial tool, `pool.execute()` against a raw grpc-js unary call. */
+import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
+import { RawClient } from '../support/raw-client.js';
+import { formatRatio } from '../support/report.js';
+import { distribution } from '../support/stats.js';
+import { nowMs } from '../support/timing.js';
+
+interface NoopResult {
+  readonly ok: boolean;
+  readonly echo: number;
+}
+
+const WARMUP_ITERATIONS = 100;
+
+function checkEcho(result: unknown, value: number, path: string): void {
+  const echo = (result as NoopResult).echo;
+  if (echo !== value) throw new Error(`${path}: echo ${String(echo)}, expected ${value}`);
+}
+
+export const unary: Workload = {
+  name: 'unary',
+  async run(context: BenchContext): Promise<WorkloadResult> {
+    const { pool, config } = context;
+    const raw = new RawClient(context.baselineAddress, 'default');
+    try {
+      await raw.connect();
+      const paths = {
+        '(a) grpc-js unary': async (value: number): Promise<number> => {
+          const started = nowMs();
+          const result = await raw.unary('noop', { value });
+          const elapsed = nowMs() - started;
+          checkEcho(result, value, 'baseline');
+          return elapsed;
+        },
+        '(c) pool.execute()': async (value: number): Promise<number> => {
+          const started = nowMs();
+          const result = await pool.execute<NoopResult>('noop', { value });
+          const elapsed = nowMs() - started;
+          checkEcho(result, value, 'execute');
+          return elapsed;
+        },
+      };
+      const samples: Record<string, number[]> = {};
+      for (const [path, measure] of Object.entries(paths)) {
+        context.progress(`unary: warm-up ${path}`);
+        for (let i = 0; i < WARMUP_ITERATIONS; i++) await measure(i);
+        samples[path] = [];
+      }
+      context.progress(`unary: ${config.unaryIterations} iterations per path, alternating`);
+      for (let i = 0; i < config.unaryIterations; i++) {
+        for (const [path, measure] of Object.entries(paths)) samples[path]!.push(await measure(i));
+      }
+      const baseline = distribution(samples['(a) grpc-js unary']!);
+      const library = distribution(samples['(c) pool.execute()']!);
+      const rows: Row[] = [
+        { workload: '5 unary round trip', path: '(a) grpc-js unary', unit: 'ms', median: baseline.p50, p99: baseline.p99 },
+        {
+          workload: '5 unary round trip',
+          path: '(c) pool.execute()',
+          unit: 'ms',
+          median: library.p50,
+          p99: library.p99,
+          ratio: formatRatio(library.p50 / baseline.p50, 'a'),
+          target: '≤1.5 ms p50',
+          pass: library.p50 <= 1.5,
+        },
+      ];
+      return {
+        name: 'unary',
+        rows,
+        raw: { iterations: config.unaryIterations, warmup: WARMUP_ITERATIONS, ms: samples, distributions: { baseline, library } },
+      };
+    } finally {
+      raw.close();
+    }
+  },
+};
