@@ -5,11 +5,21 @@ import { FlowControl } from './flow-control.js';
 type Settled<T> = { chunk: Chunk<T> } | { error: unknown } | { done: true };
 
 /**
- * Chunks held for a loop that has not asked for them yet. Pausing at every
- * chunk would cost a pause and resume of the transport per chunk; sixteen is
- * what Node's object streams hold by default, and bounds memory for large chunks.
+ * How far chunks may pile up for a loop that has not asked for them yet.
+ * Pausing at every chunk would cost a pause and resume of the transport per
+ * chunk; sixteen is what Node's object streams hold by default. Binary
+ * chunks also count their bytes, so that large ones do not pile up by the
+ * megabyte.
  */
-const HIGH_WATER_MARK = 16;
+const HIGH_WATER_CHUNKS = 16;
+const HIGH_WATER_BYTES = 1024 * 1024;
+
+/** The bytes of a binary payload (`Uint8Array`, `NdArray`); JSON values count by number only. */
+function binaryBytes(data: unknown): number {
+  if (ArrayBuffer.isView(data)) return data.byteLength;
+  const array = (data as { data?: unknown } | null)?.data;
+  return ArrayBuffer.isView(array) ? array.byteLength : 0;
+}
 
 /**
  * Pulls a stream chunk by chunk: the stream starts at the first `next()`,
@@ -20,6 +30,7 @@ const HIGH_WATER_MARK = 16;
 export function iterateStream<T>(stream: (flow: FlowControl) => Observable<Chunk<T>>): AsyncIterableIterator<Chunk<T>> {
   const flow = new FlowControl();
   const ready: Settled<T>[] = [];
+  let readyBytes = 0;
   let waiting: ((settled: Settled<T>) => void) | undefined;
   let subscription: Subscription | undefined;
   let finished = false;
@@ -32,7 +43,14 @@ export function iterateStream<T>(stream: (flow: FlowControl) => Observable<Chunk
       return;
     }
     ready.push(settled);
-    if (ready.length >= HIGH_WATER_MARK) flow.pause();
+    if ('chunk' in settled) readyBytes += binaryBytes(settled.chunk.data);
+    if (ready.length >= HIGH_WATER_CHUNKS || readyBytes >= HIGH_WATER_BYTES) flow.pause();
+  };
+
+  const takeReady = (): Settled<T> | undefined => {
+    const settled = ready.shift();
+    if (settled !== undefined && 'chunk' in settled) readyBytes -= binaryBytes(settled.chunk.data);
+    return settled;
   };
 
   const settle = (settled: Settled<T>): IteratorResult<Chunk<T>> => {
@@ -45,6 +63,7 @@ export function iterateStream<T>(stream: (flow: FlowControl) => Observable<Chunk
   const stop = (): IteratorResult<Chunk<T>> => {
     finished = true;
     ready.length = 0;
+    readyBytes = 0;
     subscription?.unsubscribe();
     return { value: undefined, done: true };
   };
@@ -60,10 +79,10 @@ export function iterateStream<T>(stream: (flow: FlowControl) => Observable<Chunk
         error: (error: unknown) => deliver({ error }),
         complete: () => deliver({ done: true }),
       });
-      const settled = ready.shift();
+      const settled = takeReady();
       // Resuming may deliver at once, into `ready`.
       if (ready.length === 0) flow.resume();
-      const next = settled ?? ready.shift();
+      const next = settled ?? takeReady();
       if (next !== undefined) return settle(next);
       return settle(await new Promise<Settled<T>>((resolve) => (waiting = resolve)));
     },

@@ -6,6 +6,11 @@ import { SnakepitError } from './errors.js';
 import { lossError, reportFailure } from './call-failure.js';
 import type { Worker } from './worker.js';
 
+function holdOneMessage(stream: ClientReadableStream<ChunkBatch>): void {
+  const state = (stream as unknown as { _readableState?: { highWaterMark: number } })._readableState;
+  if (state !== undefined) state.highWaterMark = 1;
+}
+
 export interface ChunkSink<T> {
   next(chunk: Chunk<T>): void;
   error(error: SnakepitError): void;
@@ -55,6 +60,10 @@ export class StreamCall<T> {
     });
     const call = this.worker.connection.streamBatches(this.request);
     this.call = call;
+    // grpc-js reads ahead up to the stream's high-water mark, 16 messages in object mode, while
+    // we are paused: 16 MiB of 1 MiB chunks. One message read ahead is enough; grpc-js offers no
+    // option for it, so the mark is set on the stream's state, where Node keeps it.
+    holdOneMessage(call);
     call.on('data', (batch: ChunkBatch) => this.receive(batch));
     // grpc-js emits 'error' as soon as the status arrives, possibly before
     // messages it still buffers; 'end' comes after them, so outcomes are settled there.

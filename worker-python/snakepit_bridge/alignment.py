@@ -30,7 +30,9 @@ def _length_delimited_size(length: int) -> int:
     return 1 + _varint_size(length) + length
 
 
-def _padding(offset_after_padding: int) -> bytes:
+def alignment_padding(offset_after_padding: int) -> bytes:
+    """The zero bytes for a message's padding field (field 1, written first) that put what lies
+    at `offset_after_padding` without it at an aligned offset once the receiver has the message."""
     for length in range(_ALIGNMENT + 3):
         field = _length_delimited_size(length) if length else 0
         if (_RECEIVER_OFFSET + field + offset_after_padding) % _ALIGNMENT == 0:
@@ -38,25 +40,7 @@ def _padding(offset_after_padding: int) -> bytes:
     raise AssertionError("a padding of up to 10 bytes reaches every residue")
 
 
-def aligned_batch(json_run: bytes, chunks: list[pb.ToolChunk]) -> pb.ChunkBatch:
-    """A ChunkBatch whose first chunk's array data, if any, lies at an aligned offset."""
-    batch = pb.ChunkBatch(json_run=json_run, chunks=chunks)
-    if not chunks or chunks[0].encoding != pb.ENCODING_NDARRAY:
-        return batch
-    first = chunks[0]
-    offset = (
-        (_length_delimited_size(len(json_run)) if json_run else 0)
-        + 1
-        + _varint_size(first.ByteSize())
-        + (_length_delimited_size(len(first.chunk_id.encode())) if first.chunk_id else 0)
-        + 1
-        + _varint_size(len(first.data))
-    )
-    batch.padding = _padding(offset)
-    return batch
-
-
 def aligned_response(response: pb.ExecuteToolResponse) -> pb.ExecuteToolResponse:
     if response.encoding == pb.ENCODING_NDARRAY:
-        response.padding = _padding(1 + _varint_size(len(response.result)))
+        response.padding = alignment_padding(1 + _varint_size(len(response.result)))
     return response

@@ -25,12 +25,12 @@ from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.encoding import encode_binary, encode_json, is_ndarray
 from snakepit_bridge.errors import CallFailure, from_exception
 from snakepit_bridge.event_loop import LoopCall
-from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.wire import OutgoingChunk
 
 logger = logging.getLogger(__name__)
 
-# A plain chunk (JSON, not final, no metadata) is buffered as its encoded JSON; any other as a ToolChunk.
-Item = Union[bytes, pb.ToolChunk]
+# A plain chunk (JSON, not final, no metadata) is buffered as its encoded JSON; any other as an OutgoingChunk.
+Item = Union[bytes, OutgoingChunk]
 
 _NOT_ITERATED = (str, bytes, bytearray, memoryview, dict, StreamChunk)
 
@@ -44,7 +44,7 @@ _CHUNK_FRAMING_BYTES = 6
 class Batch:
     first_index: int
     json_items: list[bytes]
-    chunks: list[pb.ToolChunk]
+    chunks: list[OutgoingChunk]
 
 
 class ChunkPump:
@@ -175,16 +175,23 @@ class ChunkPump:
             if not is_final and not metadata:
                 self._check_size(index, len(encoded))
                 return encoded, len(encoded), False
-            chunk = pb.ToolChunk(data=encoded, encoding=pb.ENCODING_JSON)
+            chunk = OutgoingChunk(self._chunk_id(index), encoded, is_final=is_final, metadata=metadata)
         else:
-            chunk = pb.ToolChunk(data=binary.data, encoding=binary.encoding, array=binary.array)
-        chunk.chunk_id = f"{self._context.call_id}-{index}"
-        chunk.is_final = is_final
-        if metadata:
-            chunk.metadata.update(metadata)
-        size = chunk.ByteSize()
+            chunk = OutgoingChunk(
+                self._chunk_id(index),
+                binary.data,
+                binary.encoding,
+                is_final=is_final,
+                metadata=metadata,
+                dtype=binary.dtype,
+                shape=binary.shape,
+            )
+        size = chunk.wire_size
         self._check_size(index, size)
         return chunk, size, is_final
+
+    def _chunk_id(self, index: int) -> str:
+        return f"{self._context.call_id}-{index}"
 
     def _check_size(self, index: int, size: int) -> None:
         if size > self._max_chunk_bytes:

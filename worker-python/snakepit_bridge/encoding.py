@@ -60,7 +60,8 @@ def encode_json(value: Any) -> bytes:
 class BinaryPayload:
     encoding: int
     data: bytes
-    array: pb.ArrayInfo | None = None
+    dtype: str = ""
+    shape: tuple[int, ...] = ()
 
 
 def encode_binary(value: Any) -> BinaryPayload | None:
@@ -69,9 +70,6 @@ def encode_binary(value: Any) -> BinaryPayload | None:
         return BinaryPayload(pb.ENCODING_BYTES, bytes(value))
     if _is_numpy(value, "ndarray") and value.dtype.name in _RAW_DTYPES:
         little_endian = value.astype(value.dtype.newbyteorder("<"), copy=False)
-        return BinaryPayload(
-            pb.ENCODING_NDARRAY,
-            little_endian.tobytes(order="C"),
-            pb.ArrayInfo(dtype=value.dtype.name, shape=value.shape),
-        )
+        # tobytes() copies: the tool may reuse its array once it has yielded it.
+        return BinaryPayload(pb.ENCODING_NDARRAY, little_endian.tobytes(order="C"), value.dtype.name, tuple(value.shape))
     return None

@@ -11,7 +11,6 @@ import grpc
 
 from snakepit_bridge.errors import ERROR_METADATA_KEY
 from snakepit_bridge.proto import bridge_pb2 as pb
-from snakepit_bridge.proto import bridge_pb2_grpc
 from snakepit_bridge.servicer import BridgeServicer
 
 
@@ -45,6 +44,25 @@ class TokenInterceptor(grpc.ServerInterceptor):
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token")
 
 
+def _bridge_service(servicer: BridgeServicer) -> grpc.GenericRpcHandler:
+    """The BridgeService methods, as the generated registration has them, except that the batched
+    stream yields ChunkBatch messages already serialized (see wire.py)."""
+    unary, stream = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler
+    handlers = {
+        "Ping": unary(servicer.Ping, pb.PingRequest.FromString, pb.PingResponse.SerializeToString),
+        "ListTools": unary(servicer.ListTools, pb.ListToolsRequest.FromString, pb.ListToolsResponse.SerializeToString),
+        "ExecuteTool": unary(
+            servicer.ExecuteTool, pb.ExecuteToolRequest.FromString, pb.ExecuteToolResponse.SerializeToString
+        ),
+        "ExecuteStreamingTool": stream(
+            servicer.ExecuteStreamingTool, pb.ExecuteToolRequest.FromString, pb.ToolChunk.SerializeToString
+        ),
+        "ExecuteStreamingToolBatched": stream(servicer.ExecuteStreamingToolBatched, pb.ExecuteToolRequest.FromString),
+        "AwaitCall": unary(servicer.AwaitCall, pb.AwaitCallRequest.FromString, pb.AwaitCallResponse.SerializeToString),
+    }
+    return grpc.method_handlers_generic_handler(pb.DESCRIPTOR.services_by_name["BridgeService"].full_name, handlers)
+
+
 def start_server(
     servicer: BridgeServicer,
     *,
@@ -65,7 +83,7 @@ def start_server(
             ("grpc.so_reuseport", 0),
         ],
     )
-    bridge_pb2_grpc.add_BridgeServiceServicer_to_server(servicer, server)
+    server.add_generic_rpc_handlers((_bridge_service(servicer),))
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if tls is None:
         bound = server.add_insecure_port(address)

@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 
-from snakepit_bridge.alignment import aligned_batch, aligned_response
+from snakepit_bridge.alignment import aligned_response
 from snakepit_bridge.base_adapter import BaseAdapter, ToolInfo
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.chunk_pump import ChunkPump
@@ -24,6 +24,7 @@ from snakepit_bridge.errors import CallFailure, abort, from_exception
 from snakepit_bridge.event_loop import LoopCall
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
+from snakepit_bridge.wire import encode_batch
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +41,6 @@ class Limits:
 
 # Room for a message's own fields around its chunks (json_run's brackets, padding, tags, lengths).
 _MESSAGE_OVERHEAD_BYTES = 1024
-
-
-def _json_array(items: list[bytes]) -> bytes:
-    return b"[" + b",".join(items) + b"]" if items else b""
 
 
 class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
@@ -109,13 +106,13 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 yield pb.ToolChunk(
                     chunk_id=f"{call_id}-{batch.first_index + offset}", data=item, encoding=pb.ENCODING_JSON
                 )
-            yield from batch.chunks
+            for chunk in batch.chunks:
+                yield chunk.message()
 
-    def ExecuteStreamingToolBatched(
-        self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
-    ) -> Iterator[pb.ChunkBatch]:
+    def ExecuteStreamingToolBatched(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> Iterator[bytes]:
+        """Yields serialized ChunkBatch messages: the server registers this method without a serializer."""
         for batch, _ in self._stream(request, context):
-            yield aligned_batch(_json_array(batch.json_items), batch.chunks)
+            yield encode_batch(batch.json_items, batch.chunks)
 
     def AwaitCall(self, request: pb.AwaitCallRequest, context: grpc.ServicerContext) -> pb.AwaitCallResponse:
         with self._running_changed:
@@ -236,7 +233,11 @@ def _unary_response(tool_name: str, result: Any, max_message_bytes: int) -> pb.E
     binary = encode_binary(result)
     if binary is not None:
         response = aligned_response(
-            pb.ExecuteToolResponse(result=binary.data, encoding=binary.encoding, array=binary.array)
+            pb.ExecuteToolResponse(
+                result=binary.data,
+                encoding=binary.encoding,
+                array=pb.ArrayInfo(dtype=binary.dtype, shape=binary.shape) if binary.dtype else None,
+            )
         )
     else:
         response = pb.ExecuteToolResponse(result=encode_json(result), encoding=pb.ENCODING_JSON)

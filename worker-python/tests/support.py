@@ -13,6 +13,7 @@ import numpy as np
 
 from snakepit_bridge.errors import ERROR_METADATA_KEY
 from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.wire import OutgoingChunk
 
 T = TypeVar("T")
 
@@ -125,8 +126,10 @@ def error_detail(error: Any) -> pb.ErrorDetail:
     return pb.ErrorDetail.FromString(values[0])
 
 
-def decode_chunk(chunk: pb.ToolChunk) -> Any:
-    """The value of a ToolChunk: JSON value, bytes, or (for an ndarray) a nested list of its items."""
+def decode_chunk(chunk: pb.ToolChunk | OutgoingChunk) -> Any:
+    """The value of a chunk: JSON value, bytes, or (for an ndarray) a nested list of its items."""
+    if isinstance(chunk, OutgoingChunk):
+        chunk = chunk.message()
     if chunk.encoding == pb.ENCODING_BYTES:
         return bytes(chunk.data)
     if chunk.encoding == pb.ENCODING_NDARRAY:

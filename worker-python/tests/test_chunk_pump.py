@@ -87,7 +87,7 @@ def all_chunks(batches: list[Batch]) -> list[pb.ToolChunk]:
 
 
 def wire_size(batch: Batch) -> int:
-    return sum(len(item) for item in batch.json_items) + sum(chunk.ByteSize() for chunk in batch.chunks)
+    return sum(len(item) for item in batch.json_items) + sum(chunk.wire_size for chunk in batch.chunks)
 
 
 # --- order and batching ---------------------------------------------------------

@@ -112,7 +112,7 @@ def test_bytes_like_values_travel_raw(value: Any) -> None:
     assert payload.encoding == pb.ENCODING_BYTES
     assert payload.data == b"\x00\x01\xff"
     assert isinstance(payload.data, bytes)
-    assert payload.array is None
+    assert payload.dtype == "" and payload.shape == ()
 
 
 def test_empty_bytes_travel_raw() -> None:
@@ -133,12 +133,11 @@ def test_numeric_arrays_travel_as_little_endian_buffers(dtype: str) -> None:
 
     assert payload is not None
     assert payload.encoding == pb.ENCODING_NDARRAY
-    assert payload.array is not None
-    assert payload.array.dtype == dtype
-    assert list(payload.array.shape) == [2, 3]
+    assert payload.dtype == dtype
+    assert list(payload.shape) == [2, 3]
     little_endian = np.dtype(dtype).newbyteorder("<")
     assert payload.data == array.astype(little_endian).tobytes()
-    decoded = np.frombuffer(payload.data, dtype=little_endian).reshape(tuple(payload.array.shape))
+    decoded = np.frombuffer(payload.data, dtype=little_endian).reshape(tuple(payload.shape))
     np.testing.assert_array_equal(decoded, array)
 
 
@@ -148,8 +147,8 @@ def test_big_endian_arrays_are_converted_to_little_endian(dtype: str) -> None:
 
     payload = encode_binary(array)
 
-    assert payload is not None and payload.array is not None
-    assert payload.array.dtype == np.dtype(dtype).name
+    assert payload is not None
+    assert payload.dtype == np.dtype(dtype).name
     assert payload.data == np.array([1, 258, 32767], dtype=np.dtype(dtype).newbyteorder("<")).tobytes()
     assert payload.data != array.tobytes()
 
@@ -159,8 +158,8 @@ def test_non_contiguous_arrays_travel_in_c_order() -> None:
 
     payload = encode_binary(array)
 
-    assert payload is not None and payload.array is not None
-    assert list(payload.array.shape) == [2, 3]
+    assert payload is not None
+    assert list(payload.shape) == [2, 3]
     assert payload.data == np.ascontiguousarray(array).astype("<i4").tobytes()
 
 
@@ -168,10 +167,10 @@ def test_zero_dimensional_and_empty_arrays() -> None:
     scalar = encode_binary(np.array(3.5))
     empty = encode_binary(np.zeros((0, 4), dtype=np.float32))
 
-    assert scalar is not None and scalar.array is not None
-    assert list(scalar.array.shape) == [] and scalar.data == np.array(3.5, dtype="<f8").tobytes()
-    assert empty is not None and empty.array is not None
-    assert list(empty.array.shape) == [0, 4] and empty.data == b""
+    assert scalar is not None
+    assert list(scalar.shape) == [] and scalar.data == np.array(3.5, dtype="<f8").tobytes()
+    assert empty is not None
+    assert list(empty.shape) == [0, 4] and empty.data == b""
 
 
 @pytest.mark.parametrize(

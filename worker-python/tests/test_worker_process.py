@@ -225,7 +225,9 @@ def test_serve_with_a_token_file(spawn_worker: SpawnWorker, channels: OpenStub, 
 
     worker.process.send_signal(signal.SIGTERM)
     assert worker.wait() == 0
-    assert worker.remaining_stdout() == [], "serve mode prints no handshake"
+    ready = worker.remaining_stdout()
+    assert len(ready) == 1 and ready[0].startswith("SNAKEPIT_READY "), "serve mode reports its port, and nothing else"
+    assert json.loads(ready[0].split(" ", 1)[1])["port"] == serving_port(worker)
 
 
 def test_serve_with_a_token_from_a_named_variable(spawn_worker: SpawnWorker, channels: OpenStub) -> None:

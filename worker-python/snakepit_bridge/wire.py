@@ -1,0 +1,105 @@
+"""ChunkBatch messages (proto/bridge.proto) written by hand, for the stream a pool reads.
+
+Building ToolChunk and ChunkBatch objects and serializing them copies every
+chunk's data three or four times, into fresh memory each time, which costs
+more than the transport for large chunks. Writing the wire format directly
+copies the data once, into the message. The bytes are those protobuf would
+write (fields in number order), which the pytest suite checks by parsing
+them back with the generated classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from snakepit_bridge.alignment import alignment_padding
+from snakepit_bridge.proto import bridge_pb2 as pb
+
+# Field tags: (field number << 3) | wire type; 2 = length-delimited, 0 = varint.
+_BATCH_PADDING = b"\x0a"
+_BATCH_JSON_RUN = b"\x12"
+_BATCH_CHUNK = b"\x1a"
+_CHUNK_ID = b"\x0a"
+_CHUNK_DATA = b"\x12"
+_CHUNK_FINAL = b"\x18\x01"
+_CHUNK_METADATA = b"\x22"
+_CHUNK_ENCODING = b"\x28"
+_CHUNK_ARRAY = b"\x32"
+_ENTRY_KEY = b"\x0a"
+_ENTRY_VALUE = b"\x12"
+_ARRAY_DTYPE = b"\x0a"
+_ARRAY_SHAPE = b"\x12"
+
+
+def varint(value: int) -> bytes:
+    if value < 0x80:
+        return bytes((value,))
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field(tag: bytes, payload: bytes) -> bytes:
+    return tag + varint(len(payload)) + payload
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingChunk:
+    """A chunk that does not travel in a batch's json_run: final, with metadata, or binary."""
+
+    chunk_id: str
+    data: bytes
+    encoding: int = pb.ENCODING_JSON
+    is_final: bool = False
+    metadata: Mapping[str, str] | None = None
+    dtype: str = ""
+    shape: tuple[int, ...] = ()
+
+    def framing(self) -> tuple[bytes, bytes]:
+        """The ToolChunk's bytes before its data (through the data's length) and after it."""
+        head = (_field(_CHUNK_ID, self.chunk_id.encode()) if self.chunk_id else b"") + _CHUNK_DATA + varint(len(self.data))
+        tail = [_CHUNK_FINAL] if self.is_final else []
+        for key, value in (self.metadata or {}).items():
+            tail.append(_field(_CHUNK_METADATA, _field(_ENTRY_KEY, key.encode()) + _field(_ENTRY_VALUE, value.encode())))
+        if self.encoding:
+            tail.append(_CHUNK_ENCODING + varint(self.encoding))
+        if self.encoding == pb.ENCODING_NDARRAY:
+            shape = b"".join(varint(size) for size in self.shape)
+            array = _field(_ARRAY_DTYPE, self.dtype.encode()) + (_field(_ARRAY_SHAPE, shape) if shape else b"")
+            tail.append(_field(_CHUNK_ARRAY, array))
+        return head, b"".join(tail)
+
+    @property
+    def wire_size(self) -> int:
+        head, tail = self.framing()
+        return len(head) + len(self.data) + len(tail)
+
+    def message(self) -> pb.ToolChunk:
+        """The same chunk as a generated message, for the one-chunk-per-message stream."""
+        chunk = pb.ToolChunk(chunk_id=self.chunk_id, data=self.data, encoding=self.encoding, is_final=self.is_final)
+        chunk.metadata.update(self.metadata or {})
+        if self.encoding == pb.ENCODING_NDARRAY:
+            chunk.array.dtype = self.dtype
+            chunk.array.shape.extend(self.shape)
+        return chunk
+
+
+def encode_batch(json_items: list[bytes], chunks: list[OutgoingChunk]) -> bytes:
+    """A serialized ChunkBatch; the data of a first array chunk lies where Node can view it in place."""
+    parts = [_field(_BATCH_JSON_RUN, b"[" + b",".join(json_items) + b"]")] if json_items else []
+    first_data_offset = len(parts[0]) if parts else 0
+    for position, chunk in enumerate(chunks):
+        head, tail = chunk.framing()
+        opening = _BATCH_CHUNK + varint(len(head) + len(chunk.data) + len(tail)) + head
+        if position == 0:
+            first_data_offset += len(opening)
+        parts += (opening, chunk.data, tail)
+    if chunks and chunks[0].encoding == pb.ENCODING_NDARRAY:
+        padding = alignment_padding(first_data_offset)
+        if padding:
+            parts.insert(0, _field(_BATCH_PADDING, padding))
+    return b"".join(parts)

@@ -1,0 +1,71 @@
+"""ChunkBatch messages written by hand: what protobuf reads back, and arrays placed where Node views them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.wire import OutgoingChunk, encode_batch, varint
+
+# grpc-js hands a message to its deserializer 5 bytes into an 8-aligned buffer.
+RECEIVER_OFFSET = 5
+
+
+def array_chunk(chunk_id: str, length: int, **extra: object) -> OutgoingChunk:
+    data = (np.arange(length, dtype="<f8") + 0.123).tobytes()
+    return OutgoingChunk(chunk_id, data, pb.ENCODING_NDARRAY, dtype="float64", shape=(length,), **extra)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 300, 16_383, 16_384, 2**32, 2**63])
+def test_varint_matches_protobuf(value: int) -> None:
+    assert pb.ArrayInfo.FromString(b"\x12" + varint(len(varint(value))) + varint(value)).shape == [value]
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        OutgoingChunk("c-1", b'{"a":1}', is_final=True),
+        OutgoingChunk("c-2", b"[1]", metadata={"k": "v", "é": "ü" * 200}),
+        OutgoingChunk("c-3", bytes(range(256)) * 600, pb.ENCODING_BYTES),
+        OutgoingChunk("", b"null", is_final=True, metadata={"x": ""}),
+        array_chunk("c-4", 7, is_final=True, metadata={"rows": "7"}),
+        OutgoingChunk("c-5", np.zeros((2, 3, 4), dtype="<i4").tobytes(), pb.ENCODING_NDARRAY, dtype="int32", shape=(2, 3, 4)),
+    ],
+)
+def test_a_chunk_reads_back_as_the_generated_message(chunk: OutgoingChunk) -> None:
+    decoded = pb.ChunkBatch.FromString(encode_batch([], [chunk]))
+
+    assert list(decoded.chunks) == [chunk.message()]
+    assert chunk.wire_size == chunk.message().ByteSize()
+
+
+def test_a_batch_reads_back_whole() -> None:
+    items = [b'{"seq":%d}' % i for i in range(300)]
+    chunks = [OutgoingChunk("c-300", b'"last"', is_final=True), OutgoingChunk("c-301", b"\x00\x01", pb.ENCODING_BYTES)]
+
+    decoded = pb.ChunkBatch.FromString(encode_batch(items, chunks))
+
+    assert decoded.json_run == b"[" + b",".join(items) + b"]"
+    assert list(decoded.chunks) == [chunk.message() for chunk in chunks]
+    assert decoded.padding == b""
+
+
+@pytest.mark.parametrize("json_items", [[], [b"1"], [b"1"] * 63, [b"1"] * 64, [b"12345"] * 3000])
+@pytest.mark.parametrize("chunk_id", ["", "c-1", "call-with-a-long-identifier-0123456789abcdef-1234"])
+@pytest.mark.parametrize("length", [1, 3, 16, 20_000])
+def test_the_data_of_a_first_array_chunk_lands_aligned(json_items: list[bytes], chunk_id: str, length: int) -> None:
+    chunk = array_chunk(chunk_id, length)
+
+    message = encode_batch(json_items, [chunk, array_chunk("next", 2)])
+
+    assert (RECEIVER_OFFSET + message.find(chunk.data)) % 8 == 0
+    decoded = pb.ChunkBatch.FromString(message)
+    assert set(decoded.padding) <= {0}
+    assert list(decoded.chunks) == [chunk.message(), array_chunk("next", 2).message()]
+
+
+def test_a_batch_without_a_leading_array_chunk_has_no_padding() -> None:
+    plain = pb.ChunkBatch.FromString(encode_batch([b"1"], [OutgoingChunk("c-1", b"raw", pb.ENCODING_BYTES)]))
+
+    assert plain.padding == b""
