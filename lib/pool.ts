@@ -1,5 +1,6 @@
 import { SnakepitError } from './errors.js';
 import type { PoolEventInit } from './pool-events.js';
+import type { ResolvedPoolOptions } from './pool-options.js';
 import type { Worker, WorkerExit } from './worker.js';
 
 /** Exclusive use of one worker for one call. */
@@ -21,26 +22,24 @@ export interface LeaseRequest {
   readonly sessionAffinity: 'prefer' | 'strict';
 }
 
-export interface WorkerPoolOptions {
-  readonly size: number;
+export type WorkerPoolOptions = Pick<
+  ResolvedPoolOptions,
+  | 'size'
+  | 'maxQueue'
+  | 'queueTimeoutMs'
+  | 'maxCallsPerWorker'
+  | 'workerTtlMs'
+  | 'healthCheckIntervalMs'
+  | 'healthCheckTimeoutMs'
+  | 'cancelGracePeriodMs'
+  | 'maxRestartAttempts'
+> & {
   /** Starts the worker of a slot; called again to replace it. */
   readonly spawn: (slot: number) => Promise<Worker>;
-  /** Calls that may wait for a worker; beyond it, `pool_saturated` at once. */
-  readonly maxQueue: number;
-  /** How long a call may wait for a worker before `queue_timeout`. */
-  readonly queueTimeoutMs: number | undefined;
-  readonly maxCallsPerWorker: number | undefined;
-  readonly workerTtlMs: number | undefined;
-  /** 0 turns health checks off. */
-  readonly healthCheckIntervalMs: number;
-  readonly healthCheckTimeoutMs: number;
-  readonly cancelGracePeriodMs: number;
-  /** Consecutive failed starts of a slot's replacement before the pool gives the slot up. */
-  readonly maxRestartAttempts: number;
   /** Whether every slot must start for the pool to start (else one is enough, the rest keep trying). */
   readonly requireAllAtStart: boolean;
   readonly emit: (event: PoolEventInit) => void;
-}
+};
 
 interface Waiter {
   readonly request: LeaseRequest;

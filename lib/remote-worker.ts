@@ -2,7 +2,7 @@ import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-j
 import { BridgeConnection } from './contract/bridge-client.js';
 import { errorFromStatus, isTransportFailure } from './contract/status-error.js';
 import { SnakepitError } from './errors.js';
-import type { Worker, WorkerExit } from './worker.js';
+import { ExitSignal, type Worker, type WorkerExit } from './worker.js';
 
 export interface RemoteWorkerOptions {
   /** `host:port` of a worker started with `python -m snakepit_bridge serve`. */
@@ -44,8 +44,7 @@ function canonicalAdapter(adapter: string): string {
 export class RemoteWorker implements Worker {
   readonly lossCode = 'worker_unavailable';
   readonly pid = undefined;
-  private exitInfo: WorkerExit | undefined;
-  private readonly exitListeners = new Set<(exit: WorkerExit) => void>();
+  private readonly exitSignal = new ExitSignal();
 
   private constructor(
     readonly id: string,
@@ -77,16 +76,11 @@ export class RemoteWorker implements Worker {
   }
 
   get exited(): boolean {
-    return this.exitInfo !== undefined;
+    return this.exitSignal.fired;
   }
 
   onExit(listener: (exit: WorkerExit) => void): () => void {
-    if (this.exitInfo !== undefined) {
-      listener(this.exitInfo);
-      return () => {};
-    }
-    this.exitListeners.add(listener);
-    return () => this.exitListeners.delete(listener);
+    return this.exitSignal.listen(listener);
   }
 
   /** Stops using the endpoint; the server itself keeps running. */
@@ -100,11 +94,8 @@ export class RemoteWorker implements Worker {
   }
 
   private leave(expected: boolean): void {
-    if (this.exitInfo !== undefined) return;
-    const info: WorkerExit = { code: null, signal: null, expected };
-    this.exitInfo = info;
+    if (this.exitSignal.fired) return;
     this.connection.close();
-    for (const listener of this.exitListeners) listener(info);
-    this.exitListeners.clear();
+    this.exitSignal.fire({ code: null, signal: null, expected });
   }
 }

@@ -1,4 +1,4 @@
-import type { ClientUnaryCall, ServiceError } from '@grpc/grpc-js';
+import type { ClientUnaryCall } from '@grpc/grpc-js';
 import type { ExecuteToolRequest, ExecuteToolResponse } from './contract/bridge-client.js';
 import { decodePayload } from './contract/payload.js';
 import { SnakepitError } from './errors.js';

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { BridgeConnection } from './contract/bridge-client.js';
 import { SnakepitError } from './errors.js';
 import { workerPythonPath } from './python-environment.js';
-import type { Worker, WorkerExit } from './worker.js';
+import { ExitSignal, type Worker, type WorkerExit } from './worker.js';
 
 const READY_PREFIX = 'SNAKEPIT_READY ';
 const FAILED_PREFIX = 'SNAKEPIT_FAILED ';
@@ -33,9 +33,8 @@ interface Handshake {
 export class WorkerProcess implements Worker {
   readonly lossCode = 'worker_crashed';
   readonly exit: Promise<WorkerExit>;
-  private exitInfo: WorkerExit | undefined;
+  private readonly exitSignal = new ExitSignal();
   private stopping = false;
-  private readonly exitListeners = new Set<(exit: WorkerExit) => void>();
 
   private constructor(
     readonly id: string,
@@ -45,26 +44,14 @@ export class WorkerProcess implements Worker {
   ) {
     this.exit = exit.then(({ code, signal }) => {
       const info: WorkerExit = { code, signal, expected: this.stopping };
-      this.exitInfo = info;
       connection.close();
-      for (const listener of this.exitListeners) listener(info);
-      this.exitListeners.clear();
+      this.exitSignal.fire(info);
       return info;
     });
   }
 
-  /**
-   * Calls back when the process exits; returns a function that removes the
-   * listener. Unlike `exit.then`, a call can stop listening when it ends, so
-   * that a long-lived worker does not accumulate one reaction per call.
-   */
   onExit(listener: (exit: WorkerExit) => void): () => void {
-    if (this.exitInfo !== undefined) {
-      listener(this.exitInfo);
-      return () => {};
-    }
-    this.exitListeners.add(listener);
-    return () => this.exitListeners.delete(listener);
+    return this.exitSignal.listen(listener);
   }
 
   get pid(): number | undefined {
@@ -72,7 +59,7 @@ export class WorkerProcess implements Worker {
   }
 
   get exited(): boolean {
-    return this.exitInfo !== undefined;
+    return this.exitSignal.fired;
   }
 
   /** Spawns a worker and resolves once it serves and our channel to it is connected. */
@@ -138,7 +125,7 @@ export class WorkerProcess implements Worker {
 
   /** Asks the worker to stop (it closes running tools), then kills it after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
-    if (this.exitInfo === undefined) {
+    if (!this.exitSignal.fired) {
       this.stopping = true;
       this.child.stdin?.end();
       this.child.kill('SIGTERM');

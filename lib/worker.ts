@@ -26,3 +26,34 @@ export interface Worker {
   /** Ends the worker at once, as a crash would; the pool then replaces it. */
   kill(): void;
 }
+
+/**
+ * A worker's exit, told once to whoever listens. Unlike a promise's `then`,
+ * a listener can be removed: calls listen while they run, and a long-lived
+ * worker must not collect one reaction per call it ever served.
+ */
+export class ExitSignal {
+  private exit: WorkerExit | undefined;
+  private readonly listeners = new Set<(exit: WorkerExit) => void>();
+
+  get fired(): boolean {
+    return this.exit !== undefined;
+  }
+
+  /** Calls back once the worker is gone (at once if it is); returns a function that stops listening. */
+  listen(listener: (exit: WorkerExit) => void): () => void {
+    if (this.exit !== undefined) {
+      listener(this.exit);
+      return () => {};
+    }
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  fire(exit: WorkerExit): void {
+    if (this.exit !== undefined) return;
+    this.exit = exit;
+    for (const listener of this.listeners) listener(exit);
+    this.listeners.clear();
+  }
+}

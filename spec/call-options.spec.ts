@@ -1,16 +1,7 @@
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SnakepitPool } from '../lib/index.js';
-import { markerEvents, markerPath, startTestPool, waitUntil } from './support/pools.js';
-
-function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
-}
+import { markerEvents, markerPath, rejectionOf, startTestPool, waitUntil } from './support/pools.js';
 
 describe('call options', () => {
   let pool: SnakepitPool;
@@ -24,14 +15,14 @@ describe('call options', () => {
     it('fails a stream that runs too long with `timeout` and closes the generator', async () => {
       const marker = markerPath();
       const received: unknown[] = [];
-      const error = await errorOf(pool.executeStream('ticker', { marker }, (chunk) => received.push(chunk), { timeout: 300 }));
+      const error = await rejectionOf(pool.executeStream('ticker', { marker }, (chunk) => received.push(chunk), { timeout: 300 }));
       expect(error).toMatchObject({ name: 'SnakepitError', code: 'timeout' });
       expect(received.length).toBeGreaterThan(0);
       await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to be closed');
     });
 
     it('fails a unary call that runs too long with `timeout`, and the pool keeps serving', async () => {
-      const error = await errorOf(pool.execute('sleep', { seconds: 2 }, { timeout: 100 }));
+      const error = await rejectionOf(pool.execute('sleep', { seconds: 2 }, { timeout: 100 }));
       expect(error).toMatchObject({ code: 'timeout' });
       await expect(pool.execute('add', { a: 1, b: 2 })).resolves.toBe(3);
     });
@@ -45,7 +36,7 @@ describe('call options', () => {
     it('cancels a running stream with `cancelled` and closes the generator', async () => {
       const marker = markerPath();
       const controller = new AbortController();
-      const error = await errorOf(
+      const error = await rejectionOf(
         pool.executeStream('ticker', { marker }, (chunk) => {
           if (chunk.index === 2) controller.abort(new Error('user pressed stop'));
         }, { signal: controller.signal }),
@@ -57,7 +48,7 @@ describe('call options', () => {
 
     it('does not start a call whose signal is already aborted', async () => {
       const marker = markerPath();
-      const error = await errorOf(
+      const error = await rejectionOf(
         lastValueFrom(pool.stream('ticker', { marker }, { signal: AbortSignal.abort() })),
       );
       expect(error).toMatchObject({ code: 'cancelled' });

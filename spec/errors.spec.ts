@@ -1,17 +1,7 @@
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, SnakepitError, type SnakepitPool } from '../lib/index.js';
-import { FIXTURES, isAlive, startTestPool } from './support/pools.js';
-
-async function failure(work: Promise<unknown>): Promise<SnakepitError> {
-  try {
-    await work;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SnakepitError);
-    return error as SnakepitError;
-  }
-  throw new Error('expected the call to fail');
-}
+import { createPool, type SnakepitPool } from '../lib/index.js';
+import { FIXTURES, isAlive, rejectionOf, startTestPool } from './support/pools.js';
 
 describe('errors, each leaving the pool serving', () => {
   let pool: SnakepitPool;
@@ -26,22 +16,22 @@ describe('errors, each leaving the pool serving', () => {
   }
 
   it('tool_not_found, for streams and unary calls', async () => {
-    const streamed = await failure(lastValueFrom(pool.stream('no_such_tool')));
+    const streamed = await rejectionOf(lastValueFrom(pool.stream('no_such_tool')));
     expect(streamed).toMatchObject({ code: 'tool_not_found', tool: 'no_such_tool' });
     expect(streamed.hint).toContain('count');
-    expect(await failure(pool.execute('no_such_tool'))).toMatchObject({ code: 'tool_not_found' });
+    expect(await rejectionOf(pool.execute('no_such_tool'))).toMatchObject({ code: 'tool_not_found' });
     await expectPoolServes();
   });
 
   it('not_streaming, with a hint, for a streaming call to a unary tool', async () => {
-    const error = await failure(lastValueFrom(pool.stream('add', { a: 1, b: 2 })));
+    const error = await rejectionOf(lastValueFrom(pool.stream('add', { a: 1, b: 2 })));
     expect(error.code).toBe('not_streaming');
     expect(error.hint).toMatch(/execute\(\)/);
     await expectPoolServes();
   });
 
   it('not_unary for a unary call to a streaming tool', async () => {
-    expect(await failure(pool.execute('count', { n: 1 }))).toMatchObject({ code: 'not_unary' });
+    expect(await rejectionOf(pool.execute('count', { n: 1 }))).toMatchObject({ code: 'not_unary' });
     await expectPoolServes();
   });
 
@@ -52,7 +42,7 @@ describe('errors, each leaving the pool serving', () => {
     ['a Map', { a: new Map(), b: 2 }, /arguments\.a is a Map/],
     ['an undefined array item', { a: [undefined], b: 2 }, /arguments\.a\[0\] is undefined/],
   ])('invalid_arguments for %s, before anything is sent', async (_, args, message) => {
-    const error = await failure(pool.execute('add', args as unknown as Record<string, unknown>));
+    const error = await rejectionOf(pool.execute('add', args as unknown as Record<string, unknown>));
     expect(error.code).toBe('invalid_arguments');
     expect(error.message).toMatch(message);
     await expectPoolServes();
@@ -61,26 +51,26 @@ describe('errors, each leaving the pool serving', () => {
   it('invalid_arguments for a cycle', async () => {
     const cyclic: Record<string, unknown> = { b: 2 };
     cyclic['a'] = cyclic;
-    expect((await failure(pool.execute('add', cyclic))).message).toMatch(/arguments\.a refers back to itself/);
+    expect((await rejectionOf(pool.execute('add', cyclic))).message).toMatch(/arguments\.a refers back to itself/);
   });
 
   it('invalid_arguments for arguments that are not an object', async () => {
-    const error = await failure(pool.execute('add', [1, 2] as unknown as Record<string, unknown>));
+    const error = await rejectionOf(pool.execute('add', [1, 2] as unknown as Record<string, unknown>));
     expect(error).toMatchObject({ code: 'invalid_arguments', message: expect.stringContaining('an array') });
   });
 
   it('invalid_arguments for wrong and missing keywords, from the Python signature', async () => {
-    const wrong = await failure(pool.execute('add', { a: 1, b: 2, c: 3 }));
+    const wrong = await rejectionOf(pool.execute('add', { a: 1, b: 2, c: 3 }));
     expect(wrong).toMatchObject({ code: 'invalid_arguments', pythonType: 'TypeError' });
     expect(wrong.message).toContain("unexpected keyword argument 'c'");
-    const missing = await failure(lastValueFrom(pool.stream('count', {})));
+    const missing = await rejectionOf(lastValueFrom(pool.stream('count', {})));
     expect(missing.code).toBe('invalid_arguments');
     expect(missing.message).toContain("missing a required argument: 'n'");
     await expectPoolServes();
   });
 
   it('python_error with the exception type, message and traceback', async () => {
-    const error = await failure(pool.execute('raise_value_error', { message: 'bad input' }));
+    const error = await rejectionOf(pool.execute('raise_value_error', { message: 'bad input' }));
     expect(error).toMatchObject({ code: 'python_error', message: 'bad input', pythonType: 'ValueError' });
     expect(error.pythonTraceback).toMatch(/Traceback[\s\S]*raise ValueError\(message\)[\s\S]*ValueError: bad input/);
     await expectPoolServes();
@@ -88,7 +78,7 @@ describe('errors, each leaving the pool serving', () => {
 
   it('serialization_error naming the type that cannot be encoded, after the chunks before it', async () => {
     const received: unknown[] = [];
-    const error = await failure(pool.executeStream('unencodable', {}, (chunk) => received.push(chunk.data)));
+    const error = await rejectionOf(pool.executeStream('unencodable', {}, (chunk) => received.push(chunk.data)));
     expect(received).toEqual([{ ok: true }]);
     expect(error.code).toBe('serialization_error');
     expect(error.message).toContain('set');
@@ -96,7 +86,7 @@ describe('errors, each leaving the pool serving', () => {
   });
 
   it('chunk_too_large for a chunk over the message limit', async () => {
-    const error = await failure(lastValueFrom(pool.stream('chunk_of', { size: 2 * 1024 * 1024 })));
+    const error = await rejectionOf(lastValueFrom(pool.stream('chunk_of', { size: 2 * 1024 * 1024 })));
     expect(error.code).toBe('chunk_too_large');
     expect(error.message).toMatch(/over the \d+-byte message limit/);
     await expectPoolServes();
@@ -107,7 +97,7 @@ describe('worker_crashed', () => {
   it('fails the stream of a worker killed mid-stream, names the worker, and the pool replaces it', async () => {
     const { pool } = await startTestPool({ size: 1 });
     try {
-      const error = await failure(
+      const error = await rejectionOf(
         pool.executeStream<{ pid?: number }>('pid_then_wait', {}, (chunk) => {
           if (chunk.data?.pid) process.kill(chunk.data.pid, 'SIGKILL');
         }),
@@ -128,15 +118,15 @@ describe('pool_closed', () => {
     const { pid } = await pool.execute<{ pid: number }>('whoami');
     let markStarted!: () => void;
     const started = new Promise<void>((resolve) => (markStarted = resolve));
-    const running = failure(pool.executeStream('pid_then_wait', {}, () => markStarted()));
+    const running = rejectionOf(pool.executeStream('pid_then_wait', {}, () => markStarted()));
     await started;
-    const queued = failure(pool.execute('add', { a: 1, b: 1 }));
+    const queued = rejectionOf(pool.execute('add', { a: 1, b: 1 }));
     await Promise.all([pool.close(), pool.close()]);
     expect(isAlive(pid)).toBe(false);
     expect((await running).code).toBe('pool_closed');
     expect((await queued).code).toBe('pool_closed');
-    expect((await failure(pool.execute('add', { a: 1, b: 1 }))).code).toBe('pool_closed');
-    expect((await failure(lastValueFrom(pool.stream('count', { n: 1 })))).code).toBe('pool_closed');
+    expect((await rejectionOf(pool.execute('add', { a: 1, b: 1 }))).code).toBe('pool_closed');
+    expect((await rejectionOf(lastValueFrom(pool.stream('count', { n: 1 })))).code).toBe('pool_closed');
   });
 });
 
@@ -147,19 +137,19 @@ describe('worker_start_failed, never a hang', () => {
     ['a malformed adapter path', 'not a path', /module\.Class/],
     ['a class that does not exist', 'test_adapter.NoSuchClass', /has no attribute 'NoSuchClass'/],
   ])('for %s, with Python\'s own message', async (_, adapter, message) => {
-    const error = await failure(createPool({ adapter, size: 2, pythonPath: FIXTURES, onLog: () => undefined }));
+    const error = await rejectionOf(createPool({ adapter, size: 2, pythonPath: FIXTURES, onLog: () => undefined }));
     expect(error.code).toBe('worker_start_failed');
     expect(error.message).toMatch(message);
   });
 
   it('for a missing interpreter', async () => {
-    const error = await failure(createPool({ adapter: 'test_adapter.TestAdapter', python: '/nonexistent/python3', size: 1 }));
+    const error = await rejectionOf(createPool({ adapter: 'test_adapter.TestAdapter', python: '/nonexistent/python3', size: 1 }));
     expect(error.code).toBe('worker_start_failed');
     expect(error.message).toMatch(/\/nonexistent\/python3.*ENOENT/);
   });
 
   it('for a worker that does not become ready in time (the leak check sees it killed)', async () => {
-    const error = await failure(
+    const error = await rejectionOf(
       createPool({ adapter: 'test_adapter.TestAdapter', pythonPath: FIXTURES, size: 1, startTimeout: 1, onLog: () => undefined }),
     );
     expect(error.code).toBe('worker_start_failed');

@@ -1,27 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { createPool, SnakepitError, type SnakepitPool } from '../lib/index.js';
-import { FIXTURES, isAlive, markerEvents, markerPath, nextEvent, reportFigure, startTestPool, waitUntil } from './support/pools.js';
-
-async function withPool<T>(options: Parameters<typeof startTestPool>[0], body: (pool: SnakepitPool) => Promise<T>): Promise<T> {
-  const { pool } = await startTestPool(options);
-  try {
-    return await body(pool);
-  } finally {
-    await pool.close();
-  }
-}
-
-function failureOf(work: Promise<unknown>): Promise<SnakepitError> {
-  return work.then(
-    () => Promise.reject(new Error('expected the call to fail')),
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(SnakepitError);
-      return error as SnakepitError;
-    },
-  );
-}
+import { createPool } from '../lib/index.js';
+import { FIXTURES, isAlive, markerEvents, markerPath, nextEvent, rejectionOf, reportFigure, waitUntil, withPool } from './support/pools.js';
 
 describe('a worker killed mid-stream', () => {
   it('fails the stream with worker_crashed within a second, 20 times over; the pool heals each time', async () => {
@@ -31,7 +12,7 @@ describe('a worker killed mid-stream', () => {
       for (let round = 0; round < 20; round += 1) {
         const restarted = nextEvent(pool, 'worker_restarted');
         let killedAt = 0;
-        const error = await failureOf(
+        const error = await rejectionOf(
           pool.executeStream<{ pid?: number }>('pid_then_wait', {}, (chunk) => {
             if (chunk.data?.pid === undefined) return;
             killedAt = performance.now();
@@ -114,7 +95,7 @@ describe('cancellation at three depths', () => {
     await withPool({ size: 1, cancelGracePeriod: 200 }, async (pool) => {
       const marker = markerPath();
       const controller = new AbortController();
-      const error = await failureOf(
+      const error = await rejectionOf(
         pool.executeStream('counted', { marker }, (chunk) => {
           if (chunk.index === 3) controller.abort();
         }, { signal: controller.signal }),
@@ -130,7 +111,7 @@ describe('closing with streams in flight', () => {
   it('without drain: running streams fail with pool_closed, generators are closed', async () => {
     await withPool({ size: 2 }, async (pool) => {
       const marker = markerPath();
-      const running = failureOf(pool.executeStream('ticker', { marker }, () => undefined));
+      const running = rejectionOf(pool.executeStream('ticker', { marker }, () => undefined));
       await waitUntil(() => markerEvents(marker).includes('started'), 5_000, 'the stream to start');
       await pool.close();
       expect((await running).code).toBe('pool_closed');
@@ -143,10 +124,10 @@ describe('closing with streams in flight', () => {
       const started = nextEvent(pool, 'call_started');
       const chunks = lastValueFrom(pool.stream<{ seq: number }>('sequence', { n: 20, delay: 0.01 }).pipe(toArray()));
       await started;
-      const queued = failureOf(pool.execute('add', { a: 1, b: 2 }));
+      const queued = rejectionOf(pool.execute('add', { a: 1, b: 2 }));
       const closing = pool.close({ drain: true, drainTimeout: 10_000 });
       expect((await queued).code).toBe('pool_closed');
-      expect((await failureOf(pool.execute('add', { a: 1, b: 2 }))).code).toBe('pool_closed');
+      expect((await rejectionOf(pool.execute('add', { a: 1, b: 2 }))).code).toBe('pool_closed');
       const received = await chunks;
       expect(received.map((chunk) => chunk.data?.seq)).toEqual([...Array.from({ length: 20 }, (_, i) => i), undefined]);
       await closing;
@@ -156,7 +137,7 @@ describe('closing with streams in flight', () => {
   it('with drain: streams still running at the drain deadline fail with pool_closed', async () => {
     await withPool({ size: 1 }, async (pool) => {
       const marker = markerPath();
-      const running = failureOf(pool.executeStream('ticker', { marker }, () => undefined));
+      const running = rejectionOf(pool.executeStream('ticker', { marker }, () => undefined));
       await waitUntil(() => markerEvents(marker).includes('started'), 5_000, 'the stream to start');
       await pool.close({ drain: true, drainTimeout: 200 });
       expect((await running).code).toBe('pool_closed');
@@ -226,7 +207,7 @@ describe('health and recycling', () => {
       const { error } = await degraded;
       expect(error.message).toContain('refusing to start');
       expect(pool.stats()).toMatchObject({ degraded: true, workers: 0 });
-      const failure = await failureOf(pool.execute('whoami'));
+      const failure = await rejectionOf(pool.execute('whoami'));
       expect(failure.code).toBe('worker_start_failed');
       expect(failure.message).toContain('refusing to start');
     } finally {
@@ -252,7 +233,7 @@ describe('stray output', () => {
   it('a tool that raises after many chunks delivers them all first', async () => {
     await withPool({ size: 1 }, async (pool) => {
       let count = 0;
-      const error = await failureOf(pool.executeStream<{ seq: number }>('fail_after', { n: 20_000 }, (chunk) => {
+      const error = await rejectionOf(pool.executeStream<{ seq: number }>('fail_after', { n: 20_000 }, (chunk) => {
         expect(chunk.data.seq).toBe(count);
         count += 1;
       }));

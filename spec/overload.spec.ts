@@ -1,16 +1,7 @@
 import { lastValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { SnakepitError, type SnakepitPool } from '../lib/index.js';
-import { markerPath, nextEvent, startTestPool } from './support/pools.js';
-
-async function withPool(options: Parameters<typeof startTestPool>[0], body: (pool: SnakepitPool) => Promise<void>): Promise<void> {
-  const { pool } = await startTestPool(options);
-  try {
-    await body(pool);
-  } finally {
-    await pool.close();
-  }
-}
+import { markerPath, nextEvent, withPool } from './support/pools.js';
 
 /** Holds the pool's workers with `ticker` streams until `release()`. */
 async function occupy(pool: SnakepitPool, count: number): Promise<{ release: () => void }> {

@@ -57,48 +57,20 @@ export class BridgeConnection {
   }
 
   ping(deadline: Date): Promise<PingResponse> {
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(
-        `${SERVICE}Ping`,
-        serialize,
-        (bytes: Buffer) => pb.PingResponse.deserialize(bytes),
-        new pb.PingRequest(),
-        this.metadata(),
-        { deadline },
-        (error, response) => (error || !response ? reject(error) : resolve(response)),
-      );
-    });
+    return this.unary('Ping', new pb.PingRequest(), pb.PingResponse.deserialize, deadline);
   }
 
   /** The adapter the server serves (as `module.Class`) and its tools. */
   listTools(deadline: Date): Promise<{ adapter: string; tools: ToolSpecMessage[] }> {
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(
-        `${SERVICE}ListTools`,
-        serialize,
-        (bytes: Buffer) => pb.ListToolsResponse.deserialize(bytes),
-        new pb.ListToolsRequest(),
-        this.metadata(),
-        { deadline },
-        (error, response) => (error || !response ? reject(error) : resolve(response)),
-      );
-    });
+    return this.unary('ListTools', new pb.ListToolsRequest(), pb.ListToolsResponse.deserialize, deadline);
   }
 
   /** Whether the call ended on the server within `timeoutMs` (its tool returned, raised or was closed). */
-  awaitCall(callId: string, timeoutMs: number): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(
-        `${SERVICE}AwaitCall`,
-        serialize,
-        (bytes: Buffer) => pb.AwaitCallResponse.deserialize(bytes),
-        new pb.AwaitCallRequest({ call_id: callId, timeout_ms: timeoutMs }),
-        this.metadata(),
-        // The server answers at timeoutMs; the deadline only guards against a server that cannot answer.
-        { deadline: new Date(Date.now() + timeoutMs + 1000) },
-        (error, response) => (error || !response ? reject(error) : resolve(response.ended)),
-      );
-    });
+  async awaitCall(callId: string, timeoutMs: number): Promise<boolean> {
+    const request = new pb.AwaitCallRequest({ call_id: callId, timeout_ms: timeoutMs });
+    // The server answers at timeoutMs; the deadline only guards against a server that cannot answer.
+    const response = await this.unary('AwaitCall', request, pb.AwaitCallResponse.deserialize, new Date(Date.now() + timeoutMs + 1000));
+    return response.ended;
   }
 
   executeTool(
@@ -129,6 +101,25 @@ export class BridgeConnection {
 
   close(): void {
     this.client.close();
+  }
+
+  private unary<Request extends { serialize(): Uint8Array }, Response>(
+    method: string,
+    request: Request,
+    deserialize: (bytes: Uint8Array) => Response,
+    deadline: Date,
+  ): Promise<Response> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        `${SERVICE}${method}`,
+        serialize,
+        deserialize,
+        request,
+        this.metadata(),
+        { deadline },
+        (error, response) => (error || response === undefined ? reject(error) : resolve(response)),
+      );
+    });
   }
 
   private metadata(): grpc.Metadata {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
-import { createPool, type PoolEvent, type PoolOptions, type SnakepitPool } from '../../lib/index.js';
+import { createPool, SnakepitError, type PoolEvent, type PoolOptions, type SnakepitPool } from '../../lib/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
 
@@ -98,4 +98,25 @@ export function nextEvent<K extends PoolEvent['type']>(
 /** Prints a figure the README quotes (`npm test` shows it in the spec's output). */
 export function reportFigure(name: string, value: number, unit: string): void {
   console.info(`[figure] ${name}: ${Math.round(value * 10) / 10} ${unit}`);
+}
+
+/** Runs `body` with a fresh test pool, and closes the pool whatever happens. */
+export async function withPool<T>(options: Partial<PoolOptions>, body: (pool: SnakepitPool) => Promise<T>): Promise<T> {
+  const { pool } = await startTestPool(options);
+  try {
+    return await body(pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+/** The SnakepitError `work` rejects with; fails the test if it resolves or rejects with anything else. */
+export async function rejectionOf(work: Promise<unknown>): Promise<SnakepitError> {
+  try {
+    await work;
+  } catch (error) {
+    if (error instanceof SnakepitError) return error;
+    throw new Error(`expected a SnakepitError, got ${String(error)}`, { cause: error });
+  }
+  throw new Error('expected the call to fail');
 }
