@@ -73,6 +73,8 @@ export class WorkerPool {
   private readonly restartAttempts: number[];
   private readonly givenUp = new Set<number>();
   private readonly pendingStarts = new Set<Promise<unknown>>();
+  /** Workers no longer in service that are still stopping: close() waits for them too. */
+  private readonly stopping = new Set<Promise<void>>();
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private healthTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -175,7 +177,14 @@ export class WorkerPool {
     this.failWaiters(() => new SnakepitError('pool_closed', 'the pool was closed'));
     this.idle.length = 0;
     await Promise.allSettled([...this.pendingStarts]);
-    await Promise.all(this.liveWorkers.map((worker) => worker.stop(graceMs)));
+    for (const worker of this.liveWorkers) this.stopAside(worker, graceMs);
+    await Promise.all([...this.stopping]);
+  }
+
+  private stopAside(worker: Worker, graceMs: number): void {
+    const stopped = worker.stop(graceMs);
+    this.stopping.add(stopped);
+    void stopped.finally(() => this.stopping.delete(stopped));
   }
 
   private refusal(): SnakepitError | undefined {
@@ -291,7 +300,7 @@ export class WorkerPool {
   private retire(worker: Worker, state: WorkerState, reason: 'max_calls' | 'ttl'): void {
     this.options.emit({ type: 'worker_recycled', workerId: worker.id, reason });
     this.forget(worker);
-    void worker.stop(this.options.cancelGracePeriodMs);
+    this.stopAside(worker, this.options.cancelGracePeriodMs);
     this.scheduleRestart(state.slot, worker.id, false);
   }
 
@@ -327,7 +336,7 @@ export class WorkerPool {
       this.track(this.options.spawn(slot)).then(
         (worker) => {
           if (this.closed) {
-            void worker.stop(0);
+            this.stopAside(worker, 0);
             return;
           }
           this.restartAttempts[slot] = 0;
@@ -359,15 +368,6 @@ export class WorkerPool {
   }
 
   private checkHealth(): void {
-    for (const worker of [...this.idle]) {
-      worker.connection
-        .ping(new Date(Date.now() + this.options.healthCheckTimeoutMs))
-        .catch((error: unknown) => {
-          if (worker.exited || this.closed) return;
-          this.options.emit({ type: 'worker_unhealthy', workerId: worker.id, reason: String(error) });
-          worker.kill();
-        });
-    }
     // Idle workers past their lifetime are recycled without waiting for a call.
     for (const worker of [...this.idle]) {
       const state = this.states.get(worker);
@@ -376,6 +376,15 @@ export class WorkerPool {
         this.idle.splice(this.idle.indexOf(worker), 1);
         this.retire(worker, state, reason);
       }
+    }
+    for (const worker of this.idle) {
+      worker.connection
+        .ping(new Date(Date.now() + this.options.healthCheckTimeoutMs))
+        .catch((error: unknown) => {
+          if (worker.exited || this.closed || !this.states.has(worker)) return;
+          this.options.emit({ type: 'worker_unhealthy', workerId: worker.id, reason: String(error) });
+          worker.kill();
+        });
     }
   }
 

@@ -6,6 +6,12 @@ import { SnakepitError } from './errors.js';
 import { lossError, reportFailure } from './call-failure.js';
 import type { Worker } from './worker.js';
 
+/**
+ * grpc-js reads ahead up to the stream's high-water mark, 16 messages in
+ * object mode, while the stream is paused: 16 MiB of 1 MiB chunks. One
+ * message read ahead is enough; grpc-js has no option for it, so the mark
+ * is set on the stream's state, where Node keeps it.
+ */
 function holdOneMessage(stream: ClientReadableStream<ChunkBatch>): void {
   const state = (stream as unknown as { _readableState?: { highWaterMark: number } })._readableState;
   if (state !== undefined) state.highWaterMark = 1;
@@ -60,9 +66,6 @@ export class StreamCall<T> {
     });
     const call = this.worker.connection.streamBatches(this.request);
     this.call = call;
-    // grpc-js reads ahead up to the stream's high-water mark, 16 messages in object mode, while
-    // we are paused: 16 MiB of 1 MiB chunks. One message read ahead is enough; grpc-js offers no
-    // option for it, so the mark is set on the stream's state, where Node keeps it.
     holdOneMessage(call);
     call.on('data', (batch: ChunkBatch) => this.receive(batch));
     // grpc-js emits 'error' as soon as the status arrives, possibly before
@@ -119,7 +122,13 @@ export class StreamCall<T> {
       }
       for (const chunk of batch.chunks) this.pending.push(this.toChunk(chunk));
     } catch (error) {
-      this.fail(new SnakepitError('transport_error', `cannot decode a chunk: ${String(error)}`, this.errorContext(error)));
+      this.fail(
+        new SnakepitError('transport_error', `cannot decode a chunk: ${String(error)}`, {
+          workerId: this.worker.id,
+          tool: this.tool,
+          cause: error,
+        }),
+      );
       return;
     }
     this.drain();
@@ -202,9 +211,5 @@ export class StreamCall<T> {
     } else {
       reportFailure(this.worker, this.tool, error, (failure) => this.fail(failure));
     }
-  }
-
-  private errorContext(cause: unknown): { workerId: string; tool: string; cause: unknown } {
-    return { workerId: this.worker.id, tool: this.tool, cause };
   }
 }
