@@ -28,7 +28,7 @@ export interface BridgeServerOptions {
   readonly tls?: BridgeServerTlsOptions;
   /** What `Ping` answers as `worker_id`. Default `bridge-<random hex>`. */
   readonly id?: string;
-  /** Largest gRPC message received or sent, in bytes. Default 64 MiB, as the pool's default. */
+  /** Largest gRPC message received or sent, in bytes. Default: the pool's `maxMessageBytes`, so that every chunk a worker may send can be relayed. */
   readonly maxMessageBytes?: number;
   /**
    * Timeout, in ms, of the pooled call when the client set no deadline
@@ -61,7 +61,6 @@ export interface BridgeServer {
   close(): Promise<void>;
 }
 
-const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 
 function invalid(message: string): SnakepitError {
@@ -119,7 +118,7 @@ export async function createBridgeServer(pool: SnakepitPool, options: BridgeServ
   checkOptions(options);
   const host = options.host ?? '127.0.0.1';
   const credentials = credentialsFor(options.tls);
-  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const maxMessageBytes = options.maxMessageBytes ?? pool.maxMessageBytes;
   const id = options.id ?? `bridge-${randomBytes(3).toString('hex')}`;
   const service = new BridgeService({
     pool,
@@ -137,12 +136,9 @@ export async function createBridgeServer(pool: SnakepitPool, options: BridgeServ
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closed ??= new Promise<void>((resolve) => {
-      // Cancelled here rather than when grpc-js reports the broken streams, so that the pool is free once this resolves.
-      service.cancelAll();
-      server.forceShutdown();
-      resolve();
-    });
+    // The pooled calls are cancelled here rather than when grpc-js reports the broken streams, so
+    // that their workers are handed back as soon as their tools stop.
+    closed ??= (service.cancelAll(), server.forceShutdown(), Promise.resolve());
     return closed;
   };
   const shutdown = (shutdownOptions: BridgeServerShutdownOptions = {}): Promise<void> => {

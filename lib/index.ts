@@ -11,6 +11,5 @@ export type { SnakepitErrorCode, SnakepitErrorDetails } from './errors.js';
 export { createBridgeServer, type BridgeServer, type BridgeServerOptions, type BridgeServerTlsOptions, type BridgeServerShutdownOptions } from './bridge-server.js';
 export { isSyntheticFinal } from './chunk.js';
 export type { Chunk } from './chunk.js';
-export type { NdArray, NdArrayData } from './ndarray.js';
 // The operators are also served alone, without Node or gRPC, as `snakepit-rx/operators`.
 export * from './operators/index.js';

@@ -1,6 +1,7 @@
 import type { Observable, Subscription } from 'rxjs';
 import type { Chunk } from './chunk.js';
 import { FlowControl } from './flow-control.js';
+import { isNdArray } from './ndarray.js';
 
 type Settled<T> = { chunk: Chunk<T> } | { error: unknown } | { done: true };
 
@@ -17,8 +18,7 @@ const HIGH_WATER_BYTES = 1024 * 1024;
 /** The bytes of a binary payload (`Uint8Array`, `NdArray`); JSON values count by number only. */
 function binaryBytes(data: unknown): number {
   if (ArrayBuffer.isView(data)) return data.byteLength;
-  const array = (data as { data?: unknown } | null)?.data;
-  return ArrayBuffer.isView(array) ? array.byteLength : 0;
+  return isNdArray(data) ? data.data.byteLength : 0;
 }
 
 /**
@@ -65,6 +65,10 @@ export function iterateStream<T>(stream: (flow: FlowControl) => Observable<Chunk
     ready.length = 0;
     readyBytes = 0;
     subscription?.unsubscribe();
+    // A next() under way ends too, as it would for an async generator that returned.
+    const pending = waiting;
+    waiting = undefined;
+    pending?.({ done: true });
     return { value: undefined, done: true };
   };
 

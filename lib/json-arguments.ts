@@ -56,8 +56,19 @@ function check(value: unknown, path: string, ancestors: object[]): void {
   ancestors.pop();
 }
 
+/**
+ * Keyword arguments already encoded as a JSON object, passed to the worker
+ * byte for byte: the bridge server relays its clients' arguments so, since
+ * decoding them in JavaScript would change them (1.0 would become 1, and
+ * integers above 2^53 would lose digits).
+ */
+export class EncodedArguments {
+  constructor(readonly json: Uint8Array) {}
+}
+
 /** Encodes keyword arguments as JSON, or throws `invalid_arguments` naming the first offending value. */
-export function encodeArguments(args: unknown): Buffer {
+export function encodeArguments(args: unknown): Uint8Array {
+  if (args instanceof EncodedArguments) return args.json;
   if (args === undefined || args === null) return Buffer.alloc(0);
   if (typeof args !== 'object' || Array.isArray(args)) {
     refuse('arguments', `must be an object of keyword arguments, got ${Array.isArray(args) ? 'an array' : describe(args)}`);

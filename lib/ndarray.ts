@@ -22,3 +22,14 @@ export interface NdArray<D extends NdArrayData = NdArrayData> {
   readonly shape: readonly number[];
   readonly data: D;
 }
+
+/**
+ * True for a value shaped as an NdArray: a dtype name, a shape, and a typed
+ * array. JSON never decodes to a typed array, so a tool's own
+ * `{dtype, shape, data}` object is not mistaken for one.
+ */
+export function isNdArray(value: unknown): value is NdArray {
+  if (typeof value !== 'object' || value === null) return false;
+  const { dtype, shape, data } = value as Partial<Record<keyof NdArray, unknown>>;
+  return typeof dtype === 'string' && Array.isArray(shape) && ArrayBuffer.isView(data) && !(data instanceof DataView);
+}

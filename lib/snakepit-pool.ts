@@ -68,6 +68,8 @@ export class SnakepitPool {
   private constructor(
     /** The adapter class the workers serve, as `module.Class`. */
     readonly adapter: string,
+    /** The largest gRPC message the pool and its workers accept, in bytes. */
+    readonly maxMessageBytes: number,
     private readonly workers: WorkerPool,
     private readonly toolList: readonly ToolInfo[],
     private readonly events: Subject<PoolEvent>,
@@ -106,7 +108,7 @@ export class SnakepitPool {
       const first = workers.liveWorkers[0];
       if (first === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
       const { adapter, tools } = await first.connection.listTools(new Date(Date.now() + resolved.startTimeoutMs));
-      return new SnakepitPool(adapter, workers, tools.map(toToolInfo), events, resolved.sessionAffinity);
+      return new SnakepitPool(adapter, resolved.maxMessageBytes, workers, tools.map(toToolInfo), events, resolved.sessionAffinity);
     } catch (error) {
       await workers.close(0);
       throw error;

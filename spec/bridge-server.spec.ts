@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pb } from '../lib/contract/bridge-client.js';
 import { decodePayload } from '../lib/contract/payload.js';
 import { createBridgeServer, type BridgeServer, type SnakepitPool } from '../lib/index.js';
-import { FIXTURES, markerEvents, markerPath, producedCount, startTestPool, valueOnceStable, waitUntil } from './support/pools.js';
+import { FIXTURES, markerEvents, markerPath, nextEvent, producedCount, startTestPool, valueOnceStable, waitUntil } from './support/pools.js';
 
 type ToolChunk = InstanceType<typeof pb.ToolChunk>;
 type ChunkBatch = InstanceType<typeof pb.ChunkBatch>;
@@ -281,6 +281,20 @@ describe('createBridgeServer()', () => {
       expect(chunks[3]).toMatchObject({ isFinal: true, metadata: { synthetic_final: 'true' } });
     });
 
+    it('places a batch\'s leading numpy array where a client views it in place', async () => {
+      const values = new Float64Array(Array.from({ length: 1_000 }, (_, i) => i + 0.5));
+      const { messages, error } = await collect<ChunkBatch>(
+        client.ExecuteStreamingToolBatched(request('arrays', { dtypes: ['float64'], n: 1_000 }, 'al'), withToken()),
+      );
+      expect(error).toBeUndefined();
+      const first = messages[0]!;
+      expect(first.chunks[0]?.encoding).toBe(pb.Encoding.ENCODING_NDARRAY);
+      // Where grpc-js hands a message over: 5 bytes into an 8-aligned buffer.
+      const offset = Buffer.from(first.serialize()).indexOf(Buffer.from(new Float64Array(values.map((value) => value - 0.5)).buffer));
+      expect(offset).toBeGreaterThan(0);
+      expect((5 + offset) % 8).toBe(0);
+    });
+
     it('packs the chunks that are ready into batches, in order, with ids derived from the call id', async () => {
       const { messages, error } = await collect<ChunkBatch>(
         client.ExecuteStreamingToolBatched(request('count_final', { n: 2000, metadata: { note: 'kept' } }, 'b-1'), withToken()),
@@ -428,11 +442,15 @@ describe('createBridgeServer()', () => {
         expect(pool.stats().calls).toBe(calls);
       });
 
-      it('honours the client\'s deadline', async () => {
+      it('honours the client\'s deadline: the pooled call ends with it, not when the tool does', async () => {
+        const finished = nextEvent(pool, 'call_finished', (event) => event.tool === 'sleep');
         const { error } = await unary((done) =>
-          client.ExecuteTool(request('sleep', { seconds: 1 }), withToken(), { deadline: Date.now() + 200 }, done),
+          client.ExecuteTool(request('sleep', { seconds: 5 }), withToken(), { deadline: Date.now() + 200 }, done),
         );
         expect(error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+        const event = await finished;
+        expect(event.outcome).toBe('failed');
+        expect(event.durationMs).toBeLessThan(2_000);
       });
     });
 
@@ -484,7 +502,8 @@ describe('createBridgeServer() lifecycle and options', () => {
       const outcome = collect(call);
       await waitUntil(() => markerEvents(marker).includes('started'), 10_000, 'the tool to start');
       await server.close();
-      expect((await outcome).error).toBeDefined();
+      // The server goes away under the call: grpc-js reports that as cancelled or unavailable.
+      expect([grpc.status.CANCELLED, grpc.status.UNAVAILABLE]).toContain((await outcome).error?.code);
       await waitUntil(() => markerEvents(marker).includes('closed'), 10_000, 'the generator to be closed');
       await expect(pool.execute('add', { a: 1, b: 1 })).resolves.toBe(2);
     } finally {
@@ -497,8 +516,9 @@ describe('createBridgeServer() lifecycle and options', () => {
     const server = await createBridgeServer(pool);
     const client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
     try {
-      const running = collect<ToolChunk>(client.ExecuteStreamingTool(request('pid_then_wait', { seconds: 0.5 })));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const call = client.ExecuteStreamingTool(request('pid_then_wait', { seconds: 0.5 }));
+      const running = collect<ToolChunk>(call);
+      await new Promise((resolve) => call.once('data', resolve));
       const stopped = server.shutdown({ timeout: 10_000 });
       const { messages, error } = await running;
       expect(error).toBeUndefined();
@@ -506,6 +526,23 @@ describe('createBridgeServer() lifecycle and options', () => {
       await stopped;
       const late = await unary((done) => client.Ping(new pb.PingRequest(), { deadline: Date.now() + 1_000 }, done));
       expect(late.error).toBeDefined();
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+
+  it('shutdown({ timeout }) cancels the calls still running when it passes: their generators are closed', async () => {
+    const server = await createBridgeServer(pool);
+    const client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
+    const marker = markerPath();
+    try {
+      const call = client.ExecuteStreamingTool(request('ticker', { marker }));
+      const outcome = collect(call);
+      await new Promise((resolve) => call.once('data', resolve));
+      await server.shutdown({ timeout: 100 });
+      expect([grpc.status.CANCELLED, grpc.status.UNAVAILABLE]).toContain((await outcome).error?.code);
+      await waitUntil(() => markerEvents(marker).includes('closed'), 10_000, 'the generator to be closed');
     } finally {
       client.close();
       await server.close();

@@ -54,7 +54,7 @@ describe('encoding round trips (property-based)', () => {
   it('encodeArguments accepts exactly what JSON carries unchanged', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (args) => {
-        expect(JSON.parse(encodeArguments(args).toString('utf8'))).toEqual(viaJson(args));
+        expect(JSON.parse(Buffer.from(encodeArguments(args)).toString('utf8'))).toEqual(viaJson(args));
       }),
     );
     fc.assert(

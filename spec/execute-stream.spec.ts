@@ -12,13 +12,14 @@ describe('pool.executeStream()', () => {
 
   it('calls back for each chunk, synchronously and in order, and resolves on completion', async () => {
     const seen: number[] = [];
-    let callbackRunning = false;
-    await pool.executeStream<{ seq: number } | null>('count', { n: 300 }, (chunk) => {
-      expect(callbackRunning).toBe(false);
-      callbackRunning = true;
-      seen.push(chunk.index);
-      callbackRunning = false;
-    });
+    let resolved = false;
+    const done = pool
+      .executeStream<{ seq: number } | null>('count', { n: 300 }, (chunk) => {
+        expect(resolved).toBe(false);
+        seen.push(chunk.index);
+      })
+      .then(() => (resolved = true));
+    await done;
     expect(seen).toEqual(Array.from({ length: 301 }, (_, i) => i));
   });
 

@@ -13,15 +13,20 @@ describe('when the Node process dies', () => {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const [line] = (await once(createInterface({ input: owner.stdout }), 'line')) as [string];
-    const pids = JSON.parse(line) as number[];
-    expect(new Set(pids).size).toBe(2);
-    expect(pids.every(isAlive)).toBe(true);
+    try {
+      const [line] = (await once(createInterface({ input: owner.stdout }), 'line')) as [string];
+      const pids = JSON.parse(line) as number[];
+      expect(new Set(pids).size).toBe(2);
+      expect(pids.every(isAlive)).toBe(true);
 
-    const killedAt = performance.now();
-    owner.kill(signal);
-    await once(owner, 'exit');
-    await waitUntil(() => !pids.some(isAlive), 3_000, 'the workers to exit');
-    reportFigure(`parent ${signal} to both workers gone`, performance.now() - killedAt, 'ms');
+      const killedAt = performance.now();
+      owner.kill(signal);
+      await once(owner, 'exit');
+      await waitUntil(() => !pids.some(isAlive), 3_000, 'the workers to exit');
+      reportFigure(`parent ${signal} to both workers gone`, performance.now() - killedAt, 'ms');
+    } finally {
+      // Its workers are not this process's children: a failure above must not leave them to the leak check.
+      owner.kill('SIGKILL');
+    }
   });
 });

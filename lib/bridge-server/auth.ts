@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
+import { SnakepitError } from '../errors.js';
 
 function digest(value: string | Buffer): Buffer {
   return createHash('sha256').update(value).digest();
@@ -16,12 +17,17 @@ export class TokenCheck {
     this.expected = digest(`Bearer ${token}`);
   }
 
-  admits(metadata: Metadata): boolean {
+  /** Throws `unauthenticated` unless the metadata carries the token. */
+  require(metadata: Metadata): void {
     let admitted = false;
     for (const value of metadata.get('authorization')) {
       // Not short-circuited, so that every value costs the same.
       admitted = timingSafeEqual(digest(value), this.expected) || admitted;
     }
-    return admitted;
+    if (!admitted) {
+      throw new SnakepitError('unauthenticated', 'missing or wrong token', {
+        hint: 'send the metadata entry `authorization: Bearer <token>`',
+      });
+    }
   }
 }

@@ -1,13 +1,18 @@
 import {
   status as Status,
-  type Metadata,
   type sendUnaryData,
   type ServerUnaryCall,
   type ServerWritableStream,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { pb, type ExecuteToolRequest } from '../contract/bridge-client.js';
-import { SnakepitError } from '../errors.js';
+import {
+  pb,
+  type ChunkBatch,
+  type ExecuteToolRequest,
+  type ExecuteToolResponse,
+  type PingResponse,
+  type ToolChunk,
+} from '../contract/bridge-client.js';
 import type { SnakepitPool, ToolInfo } from '../snakepit-pool.js';
 import type { TokenCheck } from './auth.js';
 import { toPooledRequest, type PooledRequest } from './call-request.js';
@@ -16,7 +21,7 @@ import { toExecuteToolResponse } from './payload-encoding.js';
 import { PooledStream } from './pooled-stream.js';
 import { failStream, writeBatches, writeChunks } from './stream-writer.js';
 
-type Req<T extends abstract new (...args: never) => unknown> = InstanceType<T>;
+type AnyCall = ServerUnaryCall<ExecuteToolRequest, unknown> | ServerWritableStream<ExecuteToolRequest, unknown>;
 
 export interface BridgeServiceConfig {
   readonly pool: SnakepitPool;
@@ -26,13 +31,7 @@ export interface BridgeServiceConfig {
   readonly callTimeout: number | undefined;
 }
 
-function unauthenticated(): SnakepitError {
-  return new SnakepitError('unauthenticated', 'missing or wrong token', {
-    hint: 'send the metadata entry `authorization: Bearer <token>`',
-  });
-}
-
-function toToolSpec(tool: ToolInfo): Req<typeof pb.ToolSpec> {
+function toToolSpec(tool: ToolInfo): InstanceType<typeof pb.ToolSpec> {
   return new pb.ToolSpec({
     name: tool.name,
     description: tool.description,
@@ -66,22 +65,20 @@ export class BridgeService {
 
   implementation(): UntypedServiceImplementation {
     return {
-      Ping: (call: ServerUnaryCall<Req<typeof pb.PingRequest>, unknown>, callback: sendUnaryData<Req<typeof pb.PingResponse>>) => {
-        if (!this.admits(call.metadata, callback)) return;
+      Ping: (call: ServerUnaryCall<InstanceType<typeof pb.PingRequest>, unknown>, callback: sendUnaryData<PingResponse>) => {
+        if (!this.admits(call, callback)) return;
         callback(null, new pb.PingResponse({ message: call.request.message || 'pong', worker_id: this.config.id, pid: process.pid }));
       },
-      ListTools: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<Req<typeof pb.ListToolsResponse>>) => {
-        if (!this.admits(call.metadata, callback)) return;
+      ListTools: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<InstanceType<typeof pb.ListToolsResponse>>) => {
+        if (!this.admits(call, callback)) return;
         callback(null, new pb.ListToolsResponse({ adapter: this.config.pool.adapter, tools: this.config.pool.tools().map(toToolSpec) }));
       },
-      ExecuteTool: (call: ServerUnaryCall<ExecuteToolRequest, unknown>, callback: sendUnaryData<Req<typeof pb.ExecuteToolResponse>>) =>
+      ExecuteTool: (call: ServerUnaryCall<ExecuteToolRequest, unknown>, callback: sendUnaryData<ExecuteToolResponse>) =>
         this.executeTool(call, callback),
-      ExecuteStreamingTool: (call: ServerWritableStream<ExecuteToolRequest, Req<typeof pb.ToolChunk>>) =>
-        this.stream(call, writeChunks),
-      ExecuteStreamingToolBatched: (call: ServerWritableStream<ExecuteToolRequest, Req<typeof pb.ChunkBatch>>) =>
-        this.stream(call, writeBatches),
+      ExecuteStreamingTool: (call: ServerWritableStream<ExecuteToolRequest, ToolChunk>) => this.stream(call, writeChunks),
+      ExecuteStreamingToolBatched: (call: ServerWritableStream<ExecuteToolRequest, ChunkBatch>) => this.stream(call, writeBatches),
       AwaitCall: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<never>) => {
-        if (!this.admits(call.metadata, callback)) return;
+        if (!this.admits(call, callback)) return;
         callback({
           code: Status.UNIMPLEMENTED,
           details:
@@ -92,22 +89,22 @@ export class BridgeService {
     };
   }
 
-  private admits(metadata: Metadata, callback: sendUnaryData<never>): boolean {
-    const { tokenCheck } = this.config;
-    if (tokenCheck === undefined || tokenCheck.admits(metadata)) return true;
-    callback(errorStatus(unauthenticated()));
-    return false;
+  /** Whether the call carries the token; if not, answers it as unauthenticated. */
+  private admits(call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<never>): boolean {
+    try {
+      this.config.tokenCheck?.require(call.metadata);
+      return true;
+    } catch (error) {
+      callback(errorStatus(error));
+      return false;
+    }
   }
 
   /** The pool call for a request, or undefined after refusing it. */
-  private prepare(
-    call: ServerUnaryCall<ExecuteToolRequest, unknown> | ServerWritableStream<ExecuteToolRequest, unknown>,
-    streaming: boolean,
-    refuse: (error: unknown) => void,
-  ): PooledRequest | undefined {
+  private prepare(call: AnyCall, streaming: boolean, refuse: (error: unknown) => void): PooledRequest | undefined {
     const { tokenCheck, pool, callTimeout } = this.config;
     try {
-      if (tokenCheck !== undefined && !tokenCheck.admits(call.metadata)) throw unauthenticated();
+      tokenCheck?.require(call.metadata);
       return toPooledRequest(call.request, { tools: pool.tools(), streaming, deadline: call.getDeadline(), fallbackTimeout: callTimeout });
     } catch (error) {
       refuse(error);
@@ -115,24 +112,34 @@ export class BridgeService {
     }
   }
 
-  private executeTool(
-    call: ServerUnaryCall<ExecuteToolRequest, unknown>,
-    callback: sendUnaryData<Req<typeof pb.ExecuteToolResponse>>,
-  ): void {
+  /**
+   * Ties a pooled call to the client's call: cancelled when the client
+   * cancels or its deadline passes (grpc-js reports both as 'cancelled'), or
+   * when the server closes. Returns the function that unties them.
+   */
+  private track(call: AnyCall, cancel: () => void): () => void {
+    this.inFlight.add(cancel);
+    call.once('cancelled', cancel);
+    if (call.cancelled) cancel();
+    return () => {
+      this.inFlight.delete(cancel);
+      call.off('cancelled', cancel);
+    };
+  }
+
+  private executeTool(call: ServerUnaryCall<ExecuteToolRequest, unknown>, callback: sendUnaryData<ExecuteToolResponse>): void {
     const request = this.prepare(call, false, (error) => callback(errorStatus(error)));
     if (request === undefined) return;
     // pool.execute() can only be cancelled through a signal.
     const controller = new AbortController();
-    const cancel = () => controller.abort();
-    this.inFlight.add(cancel);
-    call.once('cancelled', cancel);
+    const untrack = this.track(call, () => controller.abort());
     this.config.pool
       .execute(request.tool, request.args, { ...request.options, signal: controller.signal })
       .then(
         (result) => callback(null, toExecuteToolResponse(result)),
         (error: unknown) => callback(errorStatus(error)),
       )
-      .finally(() => this.inFlight.delete(cancel));
+      .finally(untrack);
   }
 
   private stream<T>(
@@ -143,16 +150,12 @@ export class BridgeService {
     if (request === undefined) return;
     // Pull-based, so that a client reading slowly holds back the worker instead of filling memory here.
     const source = new PooledStream(this.config.pool.iterate(request.tool, request.args, request.options));
-    const cancel = () => source.cancel();
-    this.inFlight.add(cancel);
-    // grpc-js also says 'cancelled' when the deadline passes.
-    call.once('cancelled', cancel);
-    if (call.cancelled) cancel();
+    const untrack = this.track(call, () => source.cancel());
     write(call, source)
       .catch((error: unknown) => {
         source.cancel();
         failStream(call, error);
       })
-      .finally(() => this.inFlight.delete(cancel));
+      .finally(untrack);
   }
 }

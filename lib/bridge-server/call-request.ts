@@ -2,7 +2,7 @@ import type { Deadline } from '@grpc/grpc-js';
 import type { CallOptions } from '../call-scope.js';
 import type { ExecuteToolRequest } from '../contract/bridge-client.js';
 import { SnakepitError } from '../errors.js';
-import type { ToolArguments } from '../json-arguments.js';
+import { EncodedArguments, type ToolArguments } from '../json-arguments.js';
 import type { ToolInfo } from '../snakepit-pool.js';
 
 /** A request checked against the adapter's tools, ready to go to the pool. */
@@ -19,8 +19,11 @@ function invalid(message: string): SnakepitError {
   return new SnakepitError('invalid_arguments', message, { hint: ARGUMENTS_HINT });
 }
 
-/** The keyword arguments of a request, as the Python worker reads them: empty means none. */
-export function decodeArguments(bytes: Uint8Array): ToolArguments | undefined {
+/**
+ * Checks that a request's arguments are a JSON object (empty means none), as
+ * the Python worker reads them, and passes them on as the client encoded them.
+ */
+export function checkArguments(bytes: Uint8Array): ToolArguments | undefined {
   if (bytes.byteLength === 0) return undefined;
   let text: string;
   try {
@@ -38,7 +41,8 @@ export function decodeArguments(bytes: Uint8Array): ToolArguments | undefined {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
     throw invalid(`arguments must be a JSON object of keyword arguments, got ${kind}`);
   }
-  return value as ToolArguments;
+  // The pool takes EncodedArguments where it takes arguments; the public type does not say so.
+  return new EncodedArguments(bytes) as unknown as ToolArguments;
 }
 
 /**
@@ -84,7 +88,7 @@ export function toPooledRequest(
   context: { tools: readonly ToolInfo[]; streaming: boolean; deadline: Deadline; fallbackTimeout: number | undefined },
 ): PooledRequest {
   checkTool(context.tools, request.tool_name, context.streaming);
-  const args = decodeArguments(request.arguments);
+  const args = checkArguments(request.arguments);
   const timeout = timeoutFor(context.deadline, context.fallbackTimeout);
   return {
     tool: request.tool_name,

@@ -28,10 +28,6 @@ export class ChunkBatchBuilder {
 
   constructor(private readonly maxBytes = MAX_BATCH_BYTES) {}
 
-  get isEmpty(): boolean {
-    return this.bytes === 0;
-  }
-
   /** Adds the chunk, or returns false when it belongs in the next batch. A chunk too large for any batch goes alone. */
   add(encoded: EncodedChunk): boolean {
     const framed = encoded.payload.bytes.byteLength + (encoded.plain ? 1 : CHUNK_FRAMING_BYTES + encoded.chunkId.length);

@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import { pb } from '../contract/bridge-client.js';
+import { pb, serialize } from '../contract/bridge-client.js';
 import { ERROR_METADATA_KEY } from '../contract/status-error.js';
 import { SnakepitError, type SnakepitErrorCode } from '../errors.js';
 
@@ -49,9 +49,8 @@ export function errorStatus(error: unknown): ErrorStatus {
     worker_id: failure.workerId ?? '',
   });
   const metadata = new Metadata();
-  const bytes = detail.serialize();
-  metadata.set(ERROR_METADATA_KEY, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  metadata.set(ERROR_METADATA_KEY, serialize(detail));
   // Clients that cannot read binary trailers still see the hint.
   const details = failure.hint === undefined ? failure.message : `${failure.message} (hint: ${failure.hint})`;
-  return { code: STATUS_BY_CODE[failure.code] ?? Status.UNKNOWN, details, metadata };
+  return { code: STATUS_BY_CODE[failure.code], details, metadata };
 }

@@ -1,6 +1,6 @@
 import type { Chunk } from '../chunk.js';
 import { pb } from '../contract/bridge-client.js';
-import type { NdArray } from '../ndarray.js';
+import { isNdArray } from '../ndarray.js';
 
 /** A value as it travels: its bytes and how to read them. */
 export interface Payload {
@@ -16,18 +16,6 @@ export interface EncodedChunk {
   readonly payload: Payload;
   /** JSON, not final and without metadata: it may travel in a batch's `json_run`. */
   readonly plain: boolean;
-}
-
-function isNdArray(value: unknown): value is NdArray {
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Partial<NdArray>;
-  // JSON never decodes to a typed array, so a tool's own {dtype, shape, data} object cannot be mistaken for one.
-  return (
-    typeof candidate.dtype === 'string' &&
-    Array.isArray(candidate.shape) &&
-    ArrayBuffer.isView(candidate.data) &&
-    !(candidate.data instanceof DataView)
-  );
 }
 
 function bytesOf(view: ArrayBufferView): Uint8Array {

@@ -7,28 +7,17 @@ export type Pulled =
   | { readonly kind: 'done' }
   | { readonly kind: 'cancelled' };
 
-const CANCELLED: Pulled = { kind: 'cancelled' };
-
 /**
  * The pool's pull-based stream (`pool.iterate()`), as a bridge call reads
- * it: pulls never reject, a pull still waiting when the call is cancelled
- * ends with `cancelled`, and cancelling closes the pooled call at once,
- * even while no pull waits.
+ * it: pulls never reject, a pull under way when the call is cancelled ends
+ * with `cancelled`, and cancelling closes the pooled call at once.
  */
 export class PooledStream {
   private pending: Promise<Pulled> | undefined;
   private cancelled = false;
-  private markCancelled: () => void = () => {};
-  /** Settles when the stream is cancelled, for waits that are not pulls. */
-  readonly whenCancelled: Promise<Pulled>;
+  private readonly cancelListeners = new Set<() => void>();
 
-  constructor(private readonly iterator: AsyncIterator<Chunk>) {
-    this.whenCancelled = new Promise<Pulled>((resolve) => (this.markCancelled = () => resolve(CANCELLED)));
-  }
-
-  get isCancelled(): boolean {
-    return this.cancelled;
-  }
+  constructor(private readonly iterator: AsyncIterator<Chunk>) {}
 
   /** The next chunk, the end, the error, or the cancellation. */
   pull(): Promise<Pulled> {
@@ -50,21 +39,32 @@ export class PooledStream {
     return pulled;
   }
 
+  /** Calls back once, when the stream is cancelled; returns a function that stops listening. */
+  onCancel(listener: () => void): () => void {
+    if (this.cancelled) {
+      listener();
+      return () => {};
+    }
+    this.cancelListeners.add(listener);
+    return () => this.cancelListeners.delete(listener);
+  }
+
   /** Cancels the pooled call: the worker closes the Python generator. Safe to call twice. */
   cancel(): void {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.markCancelled();
-    // return() unsubscribes from the pool's stream whether or not a next() waits.
+    for (const listener of this.cancelListeners) listener();
+    this.cancelListeners.clear();
+    // return() unsubscribes from the pool's stream, and ends a next() under way.
     void this.iterator.return?.();
   }
 
   private request(): Promise<Pulled> {
-    if (this.cancelled) return this.whenCancelled;
-    const next = this.iterator.next().then(
-      (result): Pulled => (result.done === true ? { kind: 'done' } : { kind: 'chunk', chunk: result.value }),
-      (error: unknown): Pulled => ({ kind: 'error', error }),
+    if (this.cancelled) return Promise.resolve({ kind: 'cancelled' });
+    return this.iterator.next().then(
+      (result): Pulled =>
+        this.cancelled ? { kind: 'cancelled' } : result.done === true ? { kind: 'done' } : { kind: 'chunk', chunk: result.value },
+      (error: unknown): Pulled => (this.cancelled ? { kind: 'cancelled' } : { kind: 'error', error }),
     );
-    return Promise.race([next, this.whenCancelled]);
   }
 }

@@ -1,13 +1,7 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
-import { pb } from '../contract/bridge-client.js';
+import { pb, serialize } from '../contract/bridge-client.js';
 
 type Message = { serialize(): Uint8Array };
-
-/** No copy: the generated serializer copies every response, large binary chunks included. */
-function toBuffer(message: Message): Buffer {
-  const bytes = message.serialize();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 function method<Request extends Message, Response extends Message>(
   name: string,
@@ -19,14 +13,14 @@ function method<Request extends Message, Response extends Message>(
     path: `/snakepit.bridge.BridgeService/${name}`,
     requestStream: false,
     responseStream,
-    requestSerialize: toBuffer,
+    requestSerialize: serialize,
     requestDeserialize: (bytes: Buffer) => request.deserialize(bytes),
-    responseSerialize: toBuffer,
+    responseSerialize: serialize,
     responseDeserialize: (bytes: Buffer) => response.deserialize(bytes),
   };
 }
 
-/** BridgeService as proto/bridge.proto declares it, with serializers that do not copy. */
+/** BridgeService as proto/bridge.proto declares it, with serializers that do not copy (the generated ones copy every message). */
 export const BRIDGE_SERVICE: ServiceDefinition = {
   Ping: method('Ping', false, pb.PingRequest, pb.PingResponse),
   ListTools: method('ListTools', false, pb.ListToolsRequest, pb.ListToolsResponse),

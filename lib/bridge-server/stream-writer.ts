@@ -16,8 +16,16 @@ export function failStream<T>(call: ServerWritableStream<ExecuteToolRequest, T>,
  * cancelled. While it waits nothing is pulled from the pool, so the pooled
  * call pauses, and so does its worker, once the buffers between them fill.
  */
-function drained<T>(call: ServerWritableStream<ExecuteToolRequest, T>, source: PooledStream): Promise<unknown> {
-  return Promise.race([new Promise((resolve) => call.once('drain', resolve)), source.whenCancelled]);
+function drained<T>(call: ServerWritableStream<ExecuteToolRequest, T>, source: PooledStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      stopListening();
+      resolve();
+    };
+    const stopListening = source.onCancel(done);
+    call.once('drain', done);
+  });
 }
 
 /** Ends the call as the pooled stream ended. */

@@ -20,7 +20,8 @@ export interface ConnectionOptions {
   readonly channelOptions?: Readonly<Record<string, string | number>> | undefined;
 }
 
-function serialize(message: { serialize(): Uint8Array }): Buffer {
+/** A message's bytes as a Buffer, without the copy `Buffer.from(bytes)` would make. */
+export function serialize(message: { serialize(): Uint8Array }): Buffer {
   const bytes = message.serialize();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -8,6 +8,7 @@
  */
 export type { Chunk } from '../chunk.js';
 export { isSyntheticFinal } from '../chunk.js';
+export { isNdArray, type NdArray, type NdArrayData } from '../ndarray.js';
 export type { Progress, ProgressReading } from './progress.js';
 export { readProgress } from './progress.js';
 export { reduceProgress, type ReduceProgressOptions } from './reduce-progress.js';

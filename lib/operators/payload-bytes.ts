@@ -1,3 +1,5 @@
+import { isNdArray } from '../ndarray.js';
+
 /**
  * A cheap estimate of the size of a chunk's payload, in bytes, as
  * {@link batchChunks} counts it against `maxBytes`.
@@ -39,9 +41,7 @@ function binaryLength(value: unknown): number | undefined {
 }
 
 function ndArrayLength(value: unknown): number | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { dtype, shape, data } = value as { dtype?: unknown; shape?: unknown; data?: unknown };
-  return typeof dtype === 'string' && Array.isArray(shape) ? binaryLength(data) : undefined;
+  return isNdArray(value) ? value.data.byteLength : undefined;
 }
 
 /** UTF-8 length of a string, counted from its UTF-16 code units without encoding it. */

@@ -51,10 +51,10 @@ describe('snakepit-rx/operators entry point', () => {
     expect(nodeOnlyInputs(metafile)).toEqual([]);
   });
 
-  it('should pull in only its own files, lib/chunk.ts, rxjs and its tslib', () => {
+  it('should pull in only its own files, lib/chunk.ts, lib/ndarray.ts, rxjs and its tslib', () => {
     const inputs = Object.keys(metafile.inputs);
     const outside = inputs.filter(
-      (file) => !/^lib\/operators\/[\w-]+\.ts$|^lib\/chunk\.ts$|^node_modules\/(rxjs|tslib)\//.test(file),
+      (file) => !/^lib\/operators\/[\w-]+\.ts$|^lib\/(chunk|ndarray)\.ts$|^node_modules\/(rxjs|tslib)\//.test(file),
     );
 
     expect(outside).toEqual([]);
@@ -71,6 +71,7 @@ describe('snakepit-rx/operators entry point', () => {
       'batchChunks',
       'chunkData',
       'estimatePayloadBytes',
+      'isNdArray',
       'isSyntheticFinal',
       'readProgress',
       'reduceProgress',

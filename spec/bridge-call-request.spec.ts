@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { toPooledRequest } from '../lib/bridge-server/call-request.js';
+import { pb } from '../lib/contract/bridge-client.js';
+import type { ToolInfo } from '../lib/index.js';
+
+const tools: ToolInfo[] = [{ name: 'count', description: '', supportsStreaming: true, parameters: [] }];
+const request = new pb.ExecuteToolRequest({ tool_name: 'count', arguments: Buffer.from('{"n": 1.0}'), session_id: 's' });
+
+describe('a bridge request turned into a pool call', () => {
+  it('gets what is left of the client\'s deadline as its timeout', () => {
+    const { options } = toPooledRequest(request, { tools, streaming: true, deadline: Date.now() + 5_000, fallbackTimeout: 60_000 });
+    expect(options.timeout).toBeGreaterThan(4_000);
+    expect(options.timeout).toBeLessThanOrEqual(5_000);
+    expect(options.sessionId).toBe('s');
+  });
+
+  it('gets the fallback timeout without a deadline, and fails at once past it', () => {
+    expect(toPooledRequest(request, { tools, streaming: true, deadline: Infinity, fallbackTimeout: 60_000 }).options.timeout).toBe(60_000);
+    expect(() => toPooledRequest(request, { tools, streaming: true, deadline: Date.now() - 1, fallbackTimeout: undefined })).toThrow(
+      expect.objectContaining({ code: 'timeout' }),
+    );
+  });
+
+  it('passes the client\'s arguments on byte for byte', () => {
+    const { args } = toPooledRequest(request, { tools, streaming: true, deadline: Infinity, fallbackTimeout: undefined });
+    expect(Buffer.from((args as unknown as { json: Uint8Array }).json).toString()).toBe('{"n": 1.0}');
+  });
+});
