@@ -14,8 +14,8 @@
  * Run: npx tsx examples/callbacks.ts
  */
 import { inspect } from 'node:util';
-import { filter, firstValueFrom, map, Subject, tap, toArray, type Observable } from 'rxjs';
-import { createPool, isSyntheticFinal, type Chunk, type ChunkCallback, type SnakepitPool } from 'snakepit-rx';
+import { firstValueFrom, Subject, tap, toArray, type Observable } from 'rxjs';
+import { chunkData, createPool, type Chunk, type ChunkCallback, type SnakepitPool } from 'snakepit-rx';
 import { adapters, examplePoolOptions, isMain } from './shared.js';
 
 /** What `stream_progress` yields at each step. */
@@ -49,9 +49,8 @@ export async function logChunks(
 function startConsumer(inbox: Observable<Chunk<ProgressStep>>, print: (line: string) => void): Promise<ProgressStep[]> {
   return firstValueFrom(
     inbox.pipe(
-      // The synthetic final chunk only marks the end; it carries no step.
-      filter((chunk) => !isSyntheticFinal(chunk)),
-      map((chunk) => chunk.data),
+      // Each chunk's step; the synthetic final chunk only marks the end, and is dropped.
+      chunkData(),
       tap((step) => print(`consumer: step ${step.step}/${step.total} (${step.progress.toFixed(0)}%)`)),
       toArray(),
     ),

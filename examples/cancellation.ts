@@ -48,10 +48,6 @@ const CLOSED_LINE = /infinite_stream closed after (\d+) ticks/;
 /** How long the generator may take to close once cancelled; it is sleeping at most one `interval`. */
 const CLOSE_TIMEOUT_MS = 5_000;
 
-function writeWorkerLog(line: string, workerId: string): void {
-  process.stderr.write(`[snakepit ${workerId}] ${line}\n`);
-}
-
 /**
  * Starts a pool (on the adapter of `poolOptions`, which must serve
  * `infinite_stream`), streams `infinite_stream`, cancels it after
@@ -63,13 +59,13 @@ export async function cancelInfiniteStream(
   { cancelAfterMs = 1_000, print = console.log }: CancellationOptions = {},
 ): Promise<CancellationReport> {
   const workerLog = new Subject<string>();
-  const forwardLog = poolOptions.onLog ?? writeWorkerLog;
   const pool = await createPool({
     ...poolOptions,
     // infinite_stream logs its closing at INFO; workers log only warnings unless told otherwise.
     env: { ...poolOptions.env, SNAKEPIT_LOG_LEVEL: 'INFO' },
+    // Reads the worker's log for the generator's closing line; the caller's onLog still sees every line.
     onLog: (line, workerId) => {
-      forwardLog(line, workerId);
+      poolOptions.onLog?.(line, workerId);
       workerLog.next(line);
     },
   });

@@ -20,7 +20,7 @@
  * Run: npx tsx examples/ml-client.ts [epochs]
  */
 import { createPool, isSnakepitError, type SnakepitError, type SnakepitPool } from 'snakepit-rx';
-import { isTrainingComplete, type TrainingUpdate } from './ml-streaming.js';
+import { describeUpdate, type TrainingUpdate } from './ml-streaming.js';
 import { adapters, examplePoolOptions, isMain } from './shared.js';
 
 /** `{:ok, "Training completed"}` or `{:error, e}`. */
@@ -37,13 +37,7 @@ export class MLClient {
   async trainModel(epochs: number): Promise<TrainResult> {
     this.log('Starting training');
     try {
-      await this.pool.executeStream<TrainingUpdate>('train_with_progress', { epochs }, ({ data }) => {
-        if (isTrainingComplete(data)) {
-          this.log(`Complete! Model: ${data.model_id}`);
-        } else {
-          this.log(`Epoch ${data.epoch}: loss=${data.loss}, acc=${data.accuracy}`);
-        }
-      });
+      await this.pool.executeStream<TrainingUpdate>('train_with_progress', { epochs }, ({ data }) => this.log(describeUpdate(data)));
       return { ok: 'Training completed' };
     } catch (error) {
       // Only the library's errors are a training outcome; anything else is a bug here, and should surface as one.

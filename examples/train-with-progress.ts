@@ -7,31 +7,17 @@
  * Run: npm run demo          (10 epochs, half a second each)
  *      npx tsx examples/train-with-progress.ts 4
  */
-import { lastValueFrom, tap } from 'rxjs';
-import { createPool, type Chunk, type SnakepitPool } from 'snakepit-rx';
+import { tap } from 'rxjs';
+import { createPool, type SnakepitPool } from 'snakepit-rx';
 import { reduceProgress } from 'snakepit-rx/operators';
 import { renderProgress, type ProgressOutput } from './progress-display.js';
 import { describeUpdate, type TrainingUpdate } from './ml-streaming.js';
-import { adaptersDir, isMain } from './shared.js';
-
-/** Trains for `epochs`, printing each update; resolves with the final chunk. */
-export async function trainWithProgress(
-  pool: SnakepitPool,
-  epochs = 10,
-  print: (line: string) => void = console.log,
-): Promise<Chunk<TrainingUpdate>> {
-  const chunks$ = pool.stream<TrainingUpdate>('train_with_progress', { epochs });
-  return lastValueFrom(
-    chunks$.pipe(
-      tap((chunk) => print(describeUpdate(chunk.data))),
-    ),
-  );
-}
+import { adapters, examplePoolOptions, isMain } from './shared.js';
 
 /**
- * The same run drawn as a live progress bar (rate and ETA from
- * `reduceProgress`) on a terminal, or as plain lines in a log: the epoch
- * lines plus, at most once a second, a progress line.
+ * Trains for `epochs`, showing each update as it arrives: as a live progress
+ * bar (rate and ETA from `reduceProgress`) on a terminal, or as plain lines
+ * in a log: the epoch lines plus, at most once a second, a progress line.
  */
 export async function showTraining(pool: SnakepitPool, epochs: number, output: ProgressOutput = process.stdout): Promise<void> {
   const onTerminal = output.isTTY === true;
@@ -44,12 +30,7 @@ export async function showTraining(pool: SnakepitPool, epochs: number, output: P
 }
 
 if (isMain(import.meta.url)) {
-  const pool = await createPool({
-    adapter: 'ml_streaming_adapter.MLStreamingAdapter',
-    size: 1,
-    // The directory of ml_streaming_adapter.py, for the worker to import it from.
-    pythonPath: adaptersDir,
-  });
+  const pool = await createPool(examplePoolOptions(adapters.mlStreaming));
   try {
     await showTraining(pool, Number(process.argv[2] ?? 10));
   } finally {

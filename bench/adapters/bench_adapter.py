@@ -1,4 +1,8 @@
-"""The benchmark's tools for snakepit-rx: the same workloads as the baselines in bench/baseline/."""
+"""The benchmark's tools for snakepit-rx: the same workloads as the baselines in bench/baseline/.
+
+It inherits the guide's tools from examples/adapters/guide_adapter.py, among
+them `generate_dataset`, the guide's "Chunked Dataset" example as written.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,13 @@ import os
 import time
 from typing import Any, Iterator
 
+from guide_adapter import GuideAdapter
 from snakepit_bridge.adapters.showcase.tool import StreamChunk
-from snakepit_bridge.base_adapter import BaseAdapter, tool
+from snakepit_bridge.base_adapter import tool
 from workload_data import binary_block, small_record, write_stamp
 
 
-class BenchAdapter(BaseAdapter):
+class BenchAdapter(GuideAdapter):
     @tool(description="count small JSON records", supports_streaming=True)
     def small(self, count: int) -> Iterator[dict[str, Any]]:
         for seq in range(count):
@@ -47,27 +52,9 @@ class BenchAdapter(BaseAdapter):
         finally:
             write_stamp(path)
 
-    # The guide's "Chunked Dataset" example, as written (streaming-guide.md).
-    @tool(description="Generate dataset", supports_streaming=True)
-    def generate_dataset(self, rows: int = 10000, chunk_size: int = 1000):
-        import numpy as np
-        total_sent = 0
-        while total_sent < rows:
-            batch = min(chunk_size, rows - total_sent)
-            data = np.random.randn(batch, 10)
-            total_sent += batch
-            yield StreamChunk(
-                data={"rows": batch, "total": total_sent, "data": data.tolist()},
-                is_final=(total_sent >= rows)
-            )
-
-    # The same example with the array itself as the chunk's data instead of `.tolist()`.
+    # The guide's generate_dataset with the array itself as the chunk's data instead of `.tolist()`.
     @tool(description="Generate dataset as float64 arrays", supports_streaming=True)
-    def generate_dataset_array(self, rows: int = 10000, chunk_size: int = 1000):
+    def generate_dataset_array(self, rows: int = 10000, chunk_size: int = 1000) -> Iterator[StreamChunk]:
         import numpy as np
-        total_sent = 0
-        while total_sent < rows:
-            batch = min(chunk_size, rows - total_sent)
-            data = np.random.randn(batch, 10)
-            total_sent += batch
-            yield StreamChunk(data=data, is_final=(total_sent >= rows))
+        for start in range(0, rows, chunk_size):
+            yield StreamChunk(data=np.random.randn(min(chunk_size, rows - start), 10), is_final=start + chunk_size >= rows)

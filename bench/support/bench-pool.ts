@@ -1,4 +1,5 @@
 import { createPool, type SnakepitPool } from 'snakepit-rx';
+import { adaptersDir as exampleAdaptersDir } from '../../examples/shared.js';
 import { onCleanup } from './cleanup.js';
 import { adaptersDir, baselineDir, python } from './paths.js';
 
@@ -18,8 +19,9 @@ export async function startBenchPool(size: number): Promise<BenchPool> {
     adapter: BENCH_ADAPTER,
     size,
     python,
-    // bench/baseline holds workload_data.py, the payloads the adapter shares with the baselines.
-    pythonPath: [adaptersDir, baselineDir],
+    // bench/baseline holds workload_data.py, the payloads the adapter shares with the baselines;
+    // examples/adapters holds guide_adapter.py, whose tools the adapter inherits.
+    pythonPath: [adaptersDir, baselineDir, exampleAdaptersDir],
     onLog: (line, workerId) => {
       workerLog.push(`[${workerId}] ${line}`);
       if (workerLog.length > 200) workerLog.shift();

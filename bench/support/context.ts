@@ -54,7 +54,7 @@ export interface BenchContext {
   progress(message: string): void;
 }
 
-/** One line of the table. `pass` is absent where the issue sets no target. */
+/** One line of the table. `pass` is absent where there is no target. */
 export interface Row {
   readonly workload: string;
   readonly path: string;

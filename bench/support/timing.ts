@@ -24,9 +24,69 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
   }
 }
 
-/** Calls `body` once per run and returns what each call measured. */
-export async function repeat<T>(runs: number, body: (run: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  for (let run = 0; run < runs; run++) results.push(await body(run));
-  return results;
+/** One call of a path by `measureInTurns`. */
+export interface Turn {
+  /** True for the unmeasured calls before the first measured one. */
+  readonly warmup: boolean;
+  /** Counts this path's calls from 0, separately for warm-up and measured calls. */
+  readonly index: number;
+}
+
+export interface TurnOptions {
+  /** Names the workload in progress messages. */
+  readonly name: string;
+  /** Unmeasured calls of each path, path after path, before any is measured. */
+  readonly warmup: number;
+  /** Measured calls of each path. */
+  readonly runs: number;
+  readonly progress: (message: string) => void;
+  /** Report each measured call (few long runs), or the measured calls once, as iterations (many short ones). */
+  readonly report?: 'runs' | 'iterations';
+}
+
+/**
+ * Warms every path up, then measures each `runs` times, the paths taking
+ * turns within each run so that drift in the machine's state spreads over all
+ * of them. Returns what each path's measured calls returned, in order.
+ */
+export async function measureInTurns<T>(
+  paths: Readonly<Record<string, (turn: Turn) => Promise<T>>>,
+  { name, warmup, runs, progress, report = 'runs' }: TurnOptions,
+): Promise<Record<string, T[]>> {
+  const samples: Record<string, T[]> = {};
+  for (const [path, measure] of Object.entries(paths)) {
+    progress(`${name}: warm-up ${path}`);
+    for (let index = 0; index < warmup; index++) await measure({ warmup: true, index });
+    samples[path] = [];
+  }
+  if (report === 'iterations') progress(`${name}: ${runs} iterations per path, alternating`);
+  for (let index = 0; index < runs; index++) {
+    for (const [path, measure] of Object.entries(paths)) {
+      if (report === 'runs') progress(`${name}: run ${index + 1}/${runs} ${path}`);
+      samples[path]!.push(await measure({ warmup: false, index }));
+    }
+  }
+  return samples;
+}
+
+/**
+ * `measureInTurns` for throughput: each path is called with a size (of its
+ * warm-up or measured calls) and returns the milliseconds it took; the
+ * result is `units(size)` per second of each measured call.
+ */
+export function measureRates(
+  paths: Readonly<Record<string, (size: number) => Promise<number>>>,
+  { size, units = (n) => n, ...options }: TurnOptions & {
+    readonly size: (path: string, turn: Turn) => number;
+    readonly units?: (size: number) => number;
+  },
+): Promise<Record<string, number[]>> {
+  const ratePaths = Object.entries(paths).map(([path, run]) => {
+    const rate = async (turn: Turn) => {
+      const n = size(path, turn);
+      return units(n) / ((await run(n)) / 1000);
+    };
+    return [path, rate] as const;
+  });
+  return measureInTurns(Object.fromEntries(ratePaths), options);
 }

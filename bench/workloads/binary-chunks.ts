@@ -8,7 +8,7 @@ import { RawClient } from '../support/raw-client.js';
 import { drain } from '../support/drain.js';
 import { formatRatio } from '../support/report.js';
 import { median } from '../support/stats.js';
-import { nowMs } from '../support/timing.js';
+import { measureRates, nowMs } from '../support/timing.js';
 
 const CHUNK_BYTES = 1024 * 1024;
 
@@ -89,19 +89,14 @@ export const binaryChunks: Workload = {
       const count = config.binaryChunks;
       // A full-size warm-up: the first large transfers on a connection run far below steady state.
       const warmup = count;
-      const rates: Record<string, number[]> = {};
-      for (const [path, run] of Object.entries(paths)) {
-        context.progress(`binary chunks: warm-up ${path}`);
-        await run(warmup);
-        rates[path] = [];
-      }
-      for (let run = 0; run < config.runs; run++) {
-        for (const [path, measure] of Object.entries(paths)) {
-          context.progress(`binary chunks: run ${run + 1}/${config.runs} ${path}`);
-          const elapsed = await measure(count);
-          rates[path]!.push((count * CHUNK_BYTES) / 1e6 / (elapsed / 1000));
-        }
-      }
+      const rates = await measureRates(paths, {
+        name: 'binary chunks',
+        warmup: 1,
+        runs: config.runs,
+        progress: context.progress,
+        size: (_, turn) => (turn.warmup ? warmup : count),
+        units: (chunks) => (chunks * CHUNK_BYTES) / 1e6,
+      });
 
       const medians = Object.fromEntries(Object.entries(rates).map(([path, samples]) => [path, median(samples)]));
       const tunedBaseline = medians['(a) grpcio → grpc-js, tuned']!;

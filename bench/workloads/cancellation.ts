@@ -13,7 +13,7 @@ import type { BenchContext, Row, Workload, WorkloadResult } from '../support/con
 import { RawClient } from '../support/raw-client.js';
 import { formatRatio } from '../support/report.js';
 import { distribution } from '../support/stats.js';
-import { sleep } from '../support/timing.js';
+import { measureInTurns, sleep } from '../support/timing.js';
 
 /** Chunks received before cancelling, so that the generator is surely in its loop. */
 const CHUNKS_BEFORE_CANCEL = 5;
@@ -94,21 +94,20 @@ export const cancellation: Workload = {
         };
       };
 
-      const samples: Record<string, number[]> = {};
-      const callbackSamples: number[] = [];
-      for (const [path, start] of Object.entries(paths)) {
-        context.progress(`cancellation: warm-up ${path}`);
-        for (let i = 0; i < WARMUP_ITERATIONS; i++) await measure(start);
-        samples[path] = [];
-      }
-      context.progress(`cancellation: ${config.cancelIterations} iterations per path, alternating`);
-      for (let i = 0; i < config.cancelIterations; i++) {
-        for (const [path, start] of Object.entries(paths)) {
-          const { ms, callbackMs } = await measure(start);
-          samples[path]!.push(ms);
-          if (callbackMs !== undefined) callbackSamples.push(callbackMs);
-        }
-      }
+      const measured = await measureInTurns(
+        Object.fromEntries(Object.entries(paths).map(([path, start]) => [path, () => measure(start)])),
+        {
+          name: 'cancellation',
+          warmup: WARMUP_ITERATIONS,
+          runs: config.cancelIterations,
+          progress: context.progress,
+          report: 'iterations',
+        },
+      );
+      const samples = Object.fromEntries(Object.entries(measured).map(([path, results]) => [path, results.map(({ ms }) => ms)]));
+      const callbackSamples = Object.values(measured).flatMap((results) =>
+        results.flatMap(({ callbackMs }) => (callbackMs === undefined ? [] : [callbackMs])),
+      );
 
       const never = (values: readonly number[]) => values.filter((value) => Number.isNaN(value)).length;
       const baselineSamples = samples['(a) grpc-js call.cancel()']!;

@@ -8,7 +8,7 @@ import type { BenchContext, Row, Workload, WorkloadResult } from '../support/con
 import { drain } from '../support/drain.js';
 import { formatRatio } from '../support/report.js';
 import { median } from '../support/stats.js';
-import { nowMs } from '../support/timing.js';
+import { measureRates, nowMs } from '../support/timing.js';
 
 interface JsonBatch {
   readonly rows: number;
@@ -64,20 +64,13 @@ export const dataset: Workload = {
       '(c) stream, .tolist() JSON': config.datasetRows,
       '(c) stream, float64 arrays': config.datasetRows * 10,
     };
-    const rates: Record<string, number[]> = {};
-    for (const [path, run] of Object.entries(paths)) {
-      context.progress(`dataset: warm-up ${path}`);
-      await run(Math.max(chunkSize * 5, Math.floor(rowsOf[path]! / 5)));
-      rates[path] = [];
-    }
-    for (let run = 0; run < config.runs; run++) {
-      for (const [path, measure] of Object.entries(paths)) {
-        context.progress(`dataset: run ${run + 1}/${config.runs} ${path}`);
-        const rows = rowsOf[path]!;
-        const elapsed = await measure(rows);
-        rates[path]!.push(rows / (elapsed / 1000));
-      }
-    }
+    const rates = await measureRates(paths, {
+      name: 'dataset',
+      warmup: 1,
+      runs: config.runs,
+      progress: context.progress,
+      size: (path, turn) => (turn.warmup ? Math.max(chunkSize * 5, Math.floor(rowsOf[path]! / 5)) : rowsOf[path]!),
+    });
     const json = median(rates['(c) stream, .tolist() JSON']!);
     const arrays = median(rates['(c) stream, float64 arrays']!);
     const result: Row[] = [

@@ -6,7 +6,7 @@ import type { BenchContext, Row, Workload, WorkloadResult } from '../support/con
 import { parseJson, RawClient } from '../support/raw-client.js';
 import { formatRatio } from '../support/report.js';
 import { distribution } from '../support/stats.js';
-import { nowMs } from '../support/timing.js';
+import { measureInTurns, nowMs } from '../support/timing.js';
 
 interface SmallRecord {
   readonly seq: number;
@@ -47,16 +47,13 @@ export const firstChunk: Workload = {
           return first;
         },
       };
-      const samples: Record<string, number[]> = {};
-      for (const [path, measure] of Object.entries(paths)) {
-        context.progress(`first chunk: warm-up ${path}`);
-        for (let i = 0; i < WARMUP_ITERATIONS; i++) await measure();
-        samples[path] = [];
-      }
-      context.progress(`first chunk: ${config.latencyIterations} iterations per path, alternating`);
-      for (let i = 0; i < config.latencyIterations; i++) {
-        for (const [path, measure] of Object.entries(paths)) samples[path]!.push(await measure());
-      }
+      const samples = await measureInTurns(paths, {
+        name: 'first chunk',
+        warmup: WARMUP_ITERATIONS,
+        runs: config.latencyIterations,
+        progress: context.progress,
+        report: 'iterations',
+      });
       const baseline = distribution(samples['(a) grpcio → grpc-js']!);
       const library = distribution(samples['(c) pool.stream()']!);
       const rows: Row[] = [

@@ -7,7 +7,7 @@ import { startBenchPool } from '../support/bench-pool.js';
 import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
 import { formatRatio } from '../support/report.js';
 import { distribution } from '../support/stats.js';
-import { nowMs } from '../support/timing.js';
+import { measureInTurns, nowMs } from '../support/timing.js';
 
 async function baselineStart(count: number): Promise<number> {
   const started = nowMs();
@@ -37,18 +37,12 @@ export const poolStartWorkload: Workload = {
       'baseline: 4 grpcio servers': () => baselineStart(4),
       'createPool size 4': () => poolStart(4),
     };
-    const samples: Record<string, number[]> = {};
-    for (const [path, measure] of Object.entries(paths)) {
-      context.progress(`pool start: warm-up ${path}`);
-      await measure();
-      samples[path] = [];
-    }
-    for (let run = 0; run < config.poolStartRuns; run++) {
-      for (const [path, measure] of Object.entries(paths)) {
-        context.progress(`pool start: run ${run + 1}/${config.poolStartRuns} ${path}`);
-        samples[path]!.push(await measure());
-      }
-    }
+    const samples = await measureInTurns(paths, {
+      name: 'pool start',
+      warmup: 1,
+      runs: config.poolStartRuns,
+      progress: context.progress,
+    });
     const d = Object.fromEntries(Object.entries(samples).map(([path, values]) => [path, distribution(values)]));
     const row = (path: string, baselinePath?: string, target?: number): Row => {
       const stats = d[path]!;

@@ -8,7 +8,7 @@ import { NdjsonProducer } from '../support/ndjson-producer.js';
 import { parseJson, RawClient } from '../support/raw-client.js';
 import { formatRatio } from '../support/report.js';
 import { median } from '../support/stats.js';
-import { nowMs } from '../support/timing.js';
+import { measureRates, nowMs } from '../support/timing.js';
 
 interface SmallRecord {
   readonly seq: number;
@@ -93,20 +93,13 @@ export const smallChunks: Workload = {
 
       const count = config.smallChunks;
       const warmup = Math.max(2000, Math.floor(count / 5));
-      const rates: Record<string, number[]> = {};
-      for (const [path, run] of Object.entries(paths)) {
-        context.progress(`small chunks: warm-up ${path}`);
-        await run(warmup);
-        rates[path] = [];
-      }
-      // Paths take turns within each run, so that drift in the machine's state spreads over all of them.
-      for (let run = 0; run < config.runs; run++) {
-        for (const [path, measure] of Object.entries(paths)) {
-          context.progress(`small chunks: run ${run + 1}/${config.runs} ${path}`);
-          const elapsed = await measure(count);
-          rates[path]!.push(count / (elapsed / 1000));
-        }
-      }
+      const rates = await measureRates(paths, {
+        name: 'small chunks',
+        warmup: 1,
+        runs: config.runs,
+        progress: context.progress,
+        size: (_, turn) => (turn.warmup ? warmup : count),
+      });
 
       const medians = Object.fromEntries(Object.entries(rates).map(([path, samples]) => [path, median(samples)]));
       const baseline = medians['(a) grpcio → grpc-js']!;

@@ -3,7 +3,7 @@ import type { BenchContext, Row, Workload, WorkloadResult } from '../support/con
 import { RawClient } from '../support/raw-client.js';
 import { formatRatio } from '../support/report.js';
 import { distribution } from '../support/stats.js';
-import { nowMs } from '../support/timing.js';
+import { measureInTurns, nowMs, type Turn } from '../support/timing.js';
 
 interface NoopResult {
   readonly ok: boolean;
@@ -25,14 +25,14 @@ export const unary: Workload = {
     try {
       await raw.connect();
       const paths = {
-        '(a) grpc-js unary': async (value: number): Promise<number> => {
+        '(a) grpc-js unary': async ({ index: value }: Turn): Promise<number> => {
           const started = nowMs();
           const result = await raw.unary('noop', { value });
           const elapsed = nowMs() - started;
           checkEcho(result, value, 'baseline');
           return elapsed;
         },
-        '(c) pool.execute()': async (value: number): Promise<number> => {
+        '(c) pool.execute()': async ({ index: value }: Turn): Promise<number> => {
           const started = nowMs();
           const result = await pool.execute<NoopResult>('noop', { value });
           const elapsed = nowMs() - started;
@@ -40,16 +40,13 @@ export const unary: Workload = {
           return elapsed;
         },
       };
-      const samples: Record<string, number[]> = {};
-      for (const [path, measure] of Object.entries(paths)) {
-        context.progress(`unary: warm-up ${path}`);
-        for (let i = 0; i < WARMUP_ITERATIONS; i++) await measure(i);
-        samples[path] = [];
-      }
-      context.progress(`unary: ${config.unaryIterations} iterations per path, alternating`);
-      for (let i = 0; i < config.unaryIterations; i++) {
-        for (const [path, measure] of Object.entries(paths)) samples[path]!.push(await measure(i));
-      }
+      const samples = await measureInTurns(paths, {
+        name: 'unary',
+        warmup: WARMUP_ITERATIONS,
+        runs: config.unaryIterations,
+        progress: context.progress,
+        report: 'iterations',
+      });
       const baseline = distribution(samples['(a) grpc-js unary']!);
       const library = distribution(samples['(c) pool.execute()']!);
       const rows: Row[] = [
