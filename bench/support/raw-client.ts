@@ -11,7 +11,7 @@ const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export type ToolChunk = snakepit.bridge.ToolChunk;
 
-/** grpc-js defaults, or the large-transfer settings the issue calls "tuned". */
+/** grpc-js defaults, or "tuned" for large transfers (a 4 MiB flow-control window, 64 MiB messages). */
 export type ClientTuning = 'default' | 'tuned';
 
 export function channelOptions(tuning: ClientTuning): grpc.ChannelOptions {
