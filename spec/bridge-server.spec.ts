@@ -82,6 +82,21 @@ function unary<R>(
   return new Promise((resolve) => start((error, response) => resolve({ response, error: error ?? undefined })));
 }
 
+/** A plaintext server on the pool and a client of it, both closed whatever happens. */
+async function withServer(
+  pool: SnakepitPool,
+  body: (server: BridgeServer, client: InstanceType<typeof pb.BridgeServiceClient>) => Promise<void>,
+): Promise<void> {
+  const server = await createBridgeServer(pool);
+  const client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
+  try {
+    await body(server, client);
+  } finally {
+    client.close();
+    await server.close();
+  }
+}
+
 function json(bytes: Uint8Array): unknown {
   return JSON.parse(Buffer.from(bytes).toString('utf8'));
 }
@@ -481,23 +496,16 @@ describe('createBridgeServer() lifecycle and options', () => {
   });
 
   it('serves without a token when none is set', async () => {
-    const server = await createBridgeServer(pool);
-    const client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
-    try {
+    await withServer(pool, async (server, client) => {
       const { response } = await unary<InstanceType<typeof pb.PingResponse>>((done) => client.Ping(new pb.PingRequest({ message: 'hi' }), done));
       expect(response?.message).toBe('hi');
       expect(response?.worker_id).toBe(server.id);
-    } finally {
-      client.close();
-      await server.close();
-    }
+    });
   });
 
   it('close() cancels running calls and their generators; the pool stays open', async () => {
-    const server = await createBridgeServer(pool);
-    const client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
     const marker = markerPath();
-    try {
+    await withServer(pool, async (server, client) => {
       const call = client.ExecuteStreamingTool(request('ticker', { marker }));
       const outcome = collect(call);
       await waitUntil(() => markerEvents(marker).includes('started'), 10_000, 'the tool to start');
@@ -506,16 +514,11 @@ describe('createBridgeServer() lifecycle and options', () => {
       expect([grpc.status.CANCELLED, grpc.status.UNAVAILABLE]).toContain((await outcome).error?.code);
       await waitUntil(() => markerEvents(marker).includes('closed'), 10_000, 'the generator to be closed');
       await expect(pool.execute('add', { a: 1, b: 1 })).resolves.toBe(2);
-    } finally {
-      client.close();
-      await server.close();
-    }
+    });
   });
 
   it('shutdown() lets running calls finish and refuses new ones', async () => {
-    const server = await createBridgeServer(pool);
-    const client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
-    try {
+    await withServer(pool, async (server, client) => {
       const call = client.ExecuteStreamingTool(request('pid_then_wait', { seconds: 0.5 }));
       const running = collect<ToolChunk>(call);
       await new Promise((resolve) => call.once('data', resolve));
@@ -526,42 +529,29 @@ describe('createBridgeServer() lifecycle and options', () => {
       await stopped;
       const late = await unary((done) => client.Ping(new pb.PingRequest(), { deadline: Date.now() + 1_000 }, done));
       expect(late.error).toBeDefined();
-    } finally {
-      client.close();
-      await server.close();
-    }
+    });
   });
 
   it('shutdown({ timeout }) cancels the calls still running when it passes: their generators are closed', async () => {
-    const server = await createBridgeServer(pool);
-    const client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
     const marker = markerPath();
-    try {
+    await withServer(pool, async (server, client) => {
       const call = client.ExecuteStreamingTool(request('ticker', { marker }));
       const outcome = collect(call);
       await new Promise((resolve) => call.once('data', resolve));
       await server.shutdown({ timeout: 100 });
       expect([grpc.status.CANCELLED, grpc.status.UNAVAILABLE]).toContain((await outcome).error?.code);
       await waitUntil(() => markerEvents(marker).includes('closed'), 10_000, 'the generator to be closed');
-    } finally {
-      client.close();
-      await server.close();
-    }
+    });
   });
 
   // Last: it closes the pool.
   it('answers UNAVAILABLE with pool_closed once the pool is closed', async () => {
-    const server = await createBridgeServer(pool);
-    const client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
-    try {
+    await withServer(pool, async (server, client) => {
       await pool.close();
       const { error } = await collect(client.ExecuteStreamingTool(request('count', { n: 1 })));
       expect(error?.code).toBe(grpc.status.UNAVAILABLE);
       expect(detailOf(error)?.code).toBe('pool_closed');
-    } finally {
-      client.close();
-      await server.close();
-    }
+    });
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Row, WorkloadResult } from './context.js';
+import type { Distribution } from './stats.js';
 
 export function formatNumber(value: number | undefined, unit: string): string {
   if (value === undefined) return '';
@@ -11,6 +12,28 @@ export function formatNumber(value: number | undefined, unit: string): string {
 export function formatRatio(value: number, against: string): string {
   if (!Number.isFinite(value)) return `n/a ${against}`;
   return `${value >= 10 ? value.toFixed(1) : value.toFixed(2)}× ${against}`;
+}
+
+interface LatencyPath {
+  readonly path: string;
+  readonly ms: Distribution;
+  readonly note?: string | undefined;
+}
+
+/** The two rows of a latency workload: the baseline's figures, then the library's against them and its target. */
+export function latencyRows(workload: string, baseline: LatencyPath, library: LatencyPath, target: { text: string; pass: boolean }): Row[] {
+  const row = ({ path, ms, note }: LatencyPath): Row => ({
+    workload,
+    path,
+    unit: 'ms',
+    median: ms.p50,
+    p99: ms.p99,
+    ...(note === undefined ? {} : { note }),
+  });
+  return [
+    row(baseline),
+    { ...row(library), ratio: formatRatio(library.ms.p50 / baseline.ms.p50, 'a'), target: target.text, pass: target.pass },
+  ];
 }
 
 function resultCell(row: Row): string {

@@ -9,9 +9,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
+import type { BenchContext, Workload, WorkloadResult } from '../support/context.js';
 import { RawClient } from '../support/raw-client.js';
-import { formatRatio } from '../support/report.js';
+import { latencyRows } from '../support/report.js';
 import { distribution } from '../support/stats.js';
 import { measureInTurns, sleep } from '../support/timing.js';
 
@@ -116,27 +116,12 @@ export const cancellation: Workload = {
       const library = distribution(librarySamples);
       const neverNote = (values: readonly number[]) =>
         never(values) > 0 ? `(${never(values)}/${values.length} never closed in ${STAMP_TIMEOUT_MS / 1000} s)` : undefined;
-      const rows: Row[] = [
-        {
-          workload: '6 cancellation',
-          path: '(a) grpc-js call.cancel()',
-          unit: 'ms',
-          median: baseline.p50,
-          p99: baseline.p99,
-          ...(neverNote(baselineSamples) ? { note: neverNote(baselineSamples)! } : {}),
-        },
-        {
-          workload: '6 cancellation',
-          path: '(c) pool.stream() unsubscribe',
-          unit: 'ms',
-          median: library.p50,
-          p99: library.p99,
-          ratio: formatRatio(library.p50 / baseline.p50, 'a'),
-          target: '≤5 ms p50, ≤20 ms p99',
-          pass: never(librarySamples) === 0 && library.p50 <= 5 && library.p99 <= 20,
-          ...(neverNote(librarySamples) ? { note: neverNote(librarySamples)! } : {}),
-        },
-      ];
+      const rows = latencyRows(
+        '6 cancellation',
+        { path: '(a) grpc-js call.cancel()', ms: baseline, note: neverNote(baselineSamples) },
+        { path: '(c) pool.stream() unsubscribe', ms: library, note: neverNote(librarySamples) },
+        { text: '≤5 ms p50, ≤20 ms p99', pass: never(librarySamples) === 0 && library.p50 <= 5 && library.p99 <= 20 },
+      );
       return {
         name: 'cancellation',
         rows,

@@ -2,9 +2,9 @@
  * Workload 4: latency from subscribing to the first chunk on a warm pool,
  * for a tool that yields one small record.
  */
-import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
+import type { BenchContext, Workload, WorkloadResult } from '../support/context.js';
 import { parseJson, RawClient } from '../support/raw-client.js';
-import { formatRatio } from '../support/report.js';
+import { latencyRows } from '../support/report.js';
 import { distribution } from '../support/stats.js';
 import { measureInTurns, nowMs } from '../support/timing.js';
 
@@ -56,19 +56,12 @@ export const firstChunk: Workload = {
       });
       const baseline = distribution(samples['(a) grpcio → grpc-js']!);
       const library = distribution(samples['(c) pool.stream()']!);
-      const rows: Row[] = [
-        { workload: '4 first chunk, warm', path: '(a) grpcio → grpc-js', unit: 'ms', median: baseline.p50, p99: baseline.p99 },
-        {
-          workload: '4 first chunk, warm',
-          path: '(c) pool.stream()',
-          unit: 'ms',
-          median: library.p50,
-          p99: library.p99,
-          ratio: formatRatio(library.p50 / baseline.p50, 'a'),
-          target: '≤2 ms p50',
-          pass: library.p50 <= 2,
-        },
-      ];
+      const rows = latencyRows(
+        '4 first chunk, warm',
+        { path: '(a) grpcio → grpc-js', ms: baseline },
+        { path: '(c) pool.stream()', ms: library },
+        { text: '≤2 ms p50', pass: library.p50 <= 2 },
+      );
       return {
         name: 'first-chunk',
         rows,

@@ -1,7 +1,7 @@
 /** Workload 5: unary round trip of a trivial tool, `pool.execute()` against a raw grpc-js unary call. */
-import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
+import type { BenchContext, Workload, WorkloadResult } from '../support/context.js';
 import { RawClient } from '../support/raw-client.js';
-import { formatRatio } from '../support/report.js';
+import { latencyRows } from '../support/report.js';
 import { distribution } from '../support/stats.js';
 import { measureInTurns, nowMs, type Turn } from '../support/timing.js';
 
@@ -49,19 +49,12 @@ export const unary: Workload = {
       });
       const baseline = distribution(samples['(a) grpc-js unary']!);
       const library = distribution(samples['(c) pool.execute()']!);
-      const rows: Row[] = [
-        { workload: '5 unary round trip', path: '(a) grpc-js unary', unit: 'ms', median: baseline.p50, p99: baseline.p99 },
-        {
-          workload: '5 unary round trip',
-          path: '(c) pool.execute()',
-          unit: 'ms',
-          median: library.p50,
-          p99: library.p99,
-          ratio: formatRatio(library.p50 / baseline.p50, 'a'),
-          target: '≤1.5 ms p50',
-          pass: library.p50 <= 1.5,
-        },
-      ];
+      const rows = latencyRows(
+        '5 unary round trip',
+        { path: '(a) grpc-js unary', ms: baseline },
+        { path: '(c) pool.execute()', ms: library },
+        { text: '≤1.5 ms p50', pass: library.p50 <= 1.5 },
+      );
       return {
         name: 'unary',
         rows,
