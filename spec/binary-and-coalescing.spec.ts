@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { pb } from '../lib/contract/bridge-client.js';
+import { pb } from '../lib/contract/bridge-connection.js';
 import type { NdArray, SnakepitPool } from '../lib/index.js';
 import { markerPath, startTestPool } from './support/pools.js';
 

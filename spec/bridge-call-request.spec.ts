@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { toPooledRequest } from '../lib/bridge-server/call-request.js';
-import { pb } from '../lib/contract/bridge-client.js';
+import { toPooledRequest } from '../lib/bridge-server/pooled-request.js';
+import { pb } from '../lib/contract/bridge-connection.js';
 import type { ToolInfo } from '../lib/index.js';
 
 const tools: ToolInfo[] = [{ name: 'count', description: '', supportsStreaming: true, parameters: [] }];

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pb } from '../lib/contract/bridge-client.js';
-import { decodePayload } from '../lib/contract/payload.js';
+import { pb } from '../lib/contract/bridge-connection.js';
+import { decodePayload } from '../lib/contract/payload-decoding.js';
 import { createBridgeServer, type BridgeServer, type SnakepitPool } from '../lib/index.js';
 import { FIXTURES, markerEvents, markerPath, nextEvent, producedCount, startTestPool, valueOnceStable, waitUntil } from './support/pools.js';
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkData, type SnakepitPool } from '../lib/index.js';
-import { encodeArguments } from '../lib/json-arguments.js';
+import { encodeArguments } from '../lib/call/tool-arguments.js';
 import { startTestPool } from './support/pools.js';
 
 /** Any sequence of UTF-16 code units: JavaScript strings may hold lone surrogates, which UTF-8 cannot. */

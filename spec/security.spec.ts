@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BridgeConnection } from '../lib/contract/bridge-client.js';
-import { errorFromStatus } from '../lib/contract/status-error.js';
-import { WorkerProcess } from '../lib/worker-process.js';
-import { resolvePython } from '../lib/python-environment.js';
+import { BridgeConnection } from '../lib/contract/bridge-connection.js';
+import { errorFromStatus } from '../lib/contract/error-from-status.js';
+import { WorkerProcess } from '../lib/worker/worker-process.js';
+import { resolvePython } from '../lib/worker/python-environment.js';
 import { FIXTURES, startTestPool } from './support/pools.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';

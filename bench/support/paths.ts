@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { packageRoot, resolvePython } from '../../lib/python-environment.js';
+import { packageRoot, resolvePython } from '../../lib/worker/python-environment.js';
 
 export const repoRoot = packageRoot;
 export const benchDir = join(repoRoot, 'bench');

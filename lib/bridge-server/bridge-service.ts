@@ -12,11 +12,11 @@ import {
   type ExecuteToolResponse,
   type PingResponse,
   type ToolChunk,
-} from '../contract/bridge-client.js';
+} from '../contract/bridge-connection.js';
 import type { SnakepitPool, ToolInfo } from '../snakepit-pool.js';
-import type { TokenCheck } from './auth.js';
-import { toPooledRequest, type PooledRequest } from './call-request.js';
-import { errorStatus } from './error-status.js';
+import type { TokenCheck } from './token-check.js';
+import { toPooledRequest, type PooledRequest } from './pooled-request.js';
+import { errorStatus } from '../contract/status-for-error.js';
 import { toExecuteToolResponse } from './payload-encoding.js';
 import { PooledStream } from './pooled-stream.js';
 import { failStream, writeBatches, writeChunks } from './stream-writer.js';

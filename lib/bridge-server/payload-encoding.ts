@@ -1,5 +1,5 @@
 import type { Chunk } from '../chunk.js';
-import { pb } from '../contract/bridge-client.js';
+import { pb } from '../contract/bridge-connection.js';
 import { isNdArray } from '../ndarray.js';
 
 /** A value as it travels: its bytes and how to read them. */

@@ -1,7 +1,7 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-client.js';
-import { ChunkBatchBuilder } from './chunk-batch.js';
-import { errorStatus } from './error-status.js';
+import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
+import { ChunkBatchBuilder } from './chunk-batch-builder.js';
+import { errorStatus } from '../contract/status-for-error.js';
 import { encodeChunk, toToolChunk, type EncodedChunk } from './payload-encoding.js';
 import type { PooledStream, Pulled } from './pooled-stream.js';
 

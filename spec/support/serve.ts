@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { packageRoot, resolvePython, workerPythonPath } from '../../lib/python-environment.js';
+import { packageRoot, resolvePython, workerPythonPath } from '../../lib/worker/python-environment.js';
 import { FIXTURES } from './pools.js';
 
 export interface StandaloneWorker {

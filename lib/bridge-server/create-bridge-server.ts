@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { SnakepitError } from './errors.js';
-import type { SnakepitPool } from './snakepit-pool.js';
-import { TokenCheck } from './bridge-server/auth.js';
-import { BridgeService } from './bridge-server/bridge-service.js';
-import { BRIDGE_SERVICE } from './bridge-server/service-definition.js';
+import { SnakepitError } from '../errors.js';
+import type { SnakepitPool } from '../snakepit-pool.js';
+import { TokenCheck } from './token-check.js';
+import { BridgeService } from './bridge-service.js';
+import { BRIDGE_SERVICE } from '../contract/service-definition.js';
 
 /** PEM-encoded TLS material for `createBridgeServer`. */
 export interface BridgeServerTlsOptions {

@@ -1,5 +1,5 @@
 import type { Observable, Subscription } from 'rxjs';
-import type { Chunk } from './chunk.js';
+import type { Chunk } from '../chunk.js';
 import { FlowControl } from './flow-control.js';
 
 /** Called for each chunk; when it returns a promise, the next chunk waits for it to settle. */

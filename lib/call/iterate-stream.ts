@@ -1,7 +1,7 @@
 import type { Observable, Subscription } from 'rxjs';
-import type { Chunk } from './chunk.js';
+import type { Chunk } from '../chunk.js';
 import { FlowControl } from './flow-control.js';
-import { isNdArray } from './ndarray.js';
+import { isNdArray } from '../ndarray.js';
 
 type Settled<T> = { chunk: Chunk<T> } | { error: unknown } | { done: true };
 

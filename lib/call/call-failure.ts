@@ -1,7 +1,7 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import { errorFromStatus, isTransportFailure } from './contract/status-error.js';
-import { SnakepitError } from './errors.js';
-import type { Worker } from './worker.js';
+import { errorFromStatus, isTransportFailure } from '../contract/error-from-status.js';
+import { SnakepitError } from '../errors.js';
+import type { Worker } from '../worker/worker.js';
 
 /** How long a broken connection waits for the worker's exit before calling it unavailable rather than crashed. */
 const CRASH_CONFIRMATION_MS = 1000;

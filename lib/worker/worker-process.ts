@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { BridgeConnection } from './contract/bridge-client.js';
-import { SnakepitError } from './errors.js';
+import { BridgeConnection } from '../contract/bridge-connection.js';
+import { SnakepitError } from '../errors.js';
 import { workerPythonPath } from './python-environment.js';
 import { ExitSignal, type Worker, type WorkerExit } from './worker.js';
 

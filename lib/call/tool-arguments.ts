@@ -1,4 +1,4 @@
-import { SnakepitError } from './errors.js';
+import { SnakepitError } from '../errors.js';
 
 /** Keyword arguments of a tool: a JSON object. */
 export type ToolArguments = Readonly<Record<string, unknown>>;

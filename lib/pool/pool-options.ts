@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { SnakepitError } from './errors.js';
+import { SnakepitError } from '../errors.js';
 
 export interface PoolOptions {
   /** The adapter class, as `module.Class` or `module:Class`. */

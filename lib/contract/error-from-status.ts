@@ -1,6 +1,6 @@
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { SnakepitError, type SnakepitErrorCode } from '../errors.js';
-import { pb } from './bridge-client.js';
+import { pb } from './bridge-connection.js';
 
 export const ERROR_METADATA_KEY = 'snakepit-error-bin';
 

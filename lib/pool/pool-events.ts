@@ -1,4 +1,4 @@
-import type { SnakepitError, SnakepitErrorCode } from './errors.js';
+import type { SnakepitError, SnakepitErrorCode } from '../errors.js';
 
 /** What `pool.events$` reports. Every event carries `at`, a `Date.now()` timestamp. */
 export type PoolEvent = PoolEventInit & { readonly at: number };

@@ -1,10 +1,10 @@
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
-import type { Chunk } from './chunk.js';
-import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from './contract/bridge-client.js';
-import { decodeJson, decodePayload } from './contract/payload.js';
-import { SnakepitError } from './errors.js';
+import type { Chunk } from '../chunk.js';
+import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
+import { decodeJson, decodePayload } from '../contract/payload-decoding.js';
+import { SnakepitError } from '../errors.js';
 import { lossError, reportFailure } from './call-failure.js';
-import type { Worker } from './worker.js';
+import type { Worker } from '../worker/worker.js';
 
 /**
  * grpc-js reads ahead up to the stream's high-water mark, 16 messages in

@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { SnakepitError } from './errors.js';
+import { SnakepitError } from '../errors.js';
 
 /**
  * The `host:port` endpoints behind a DNS name, for `createPool({ endpoints })`:

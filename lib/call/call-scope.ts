@@ -1,7 +1,7 @@
-import { SnakepitError } from './errors.js';
-import type { PoolEventInit } from './pool-events.js';
-import type { Lease, WorkerPool } from './pool.js';
-import type { Worker } from './worker.js';
+import { SnakepitError } from '../errors.js';
+import type { PoolEventInit } from '../pool/pool-events.js';
+import type { Lease, WorkerPool } from '../pool/worker-pool.js';
+import type { Worker } from '../worker/worker.js';
 
 export interface CallOptions {
   /** Milliseconds from subscription (or the `execute` call) to the end of the call, queueing included. Default 300000. */

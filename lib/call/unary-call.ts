@@ -1,9 +1,9 @@
 import type { ClientUnaryCall } from '@grpc/grpc-js';
-import type { ExecuteToolRequest, ExecuteToolResponse } from './contract/bridge-client.js';
-import { decodePayload } from './contract/payload.js';
-import { SnakepitError } from './errors.js';
+import type { ExecuteToolRequest, ExecuteToolResponse } from '../contract/bridge-connection.js';
+import { decodePayload } from '../contract/payload-decoding.js';
+import { SnakepitError } from '../errors.js';
 import { lossError, reportFailure } from './call-failure.js';
-import type { Worker } from './worker.js';
+import type { Worker } from '../worker/worker.js';
 
 /** One unary call on one worker. */
 export class UnaryCall<R> {

@@ -1,7 +1,7 @@
 import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import { BridgeConnection } from './contract/bridge-client.js';
-import { errorFromStatus, isTransportFailure } from './contract/status-error.js';
-import { SnakepitError } from './errors.js';
+import { BridgeConnection } from '../contract/bridge-connection.js';
+import { errorFromStatus, isTransportFailure } from '../contract/error-from-status.js';
+import { SnakepitError } from '../errors.js';
 import { ExitSignal, type Worker, type WorkerExit } from './worker.js';
 
 export interface RemoteWorkerOptions {

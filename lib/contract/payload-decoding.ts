@@ -1,5 +1,5 @@
 import type { NdArray, NdArrayData } from '../ndarray.js';
-import { pb } from './bridge-client.js';
+import { pb } from './bridge-connection.js';
 
 type TypedArrayConstructor = {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): NdArrayData;

@@ -1,4 +1,4 @@
-import type { BridgeConnection } from './contract/bridge-client.js';
+import type { BridgeConnection } from '../contract/bridge-connection.js';
 
 export interface WorkerExit {
   readonly code: number | null;

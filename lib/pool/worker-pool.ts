@@ -1,7 +1,7 @@
-import { SnakepitError } from './errors.js';
+import { SnakepitError } from '../errors.js';
 import type { PoolEventInit } from './pool-events.js';
 import type { ResolvedPoolOptions } from './pool-options.js';
-import type { Worker, WorkerExit } from './worker.js';
+import type { Worker, WorkerExit } from '../worker/worker.js';
 
 /** Exclusive use of one worker for one call. */
 export interface Lease {

@@ -1,5 +1,5 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
-import { pb, serialize } from '../contract/bridge-client.js';
+import { pb, serialize } from './bridge-connection.js';
 
 type Message = { serialize(): Uint8Array };
 

@@ -1,6 +1,6 @@
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import { pb, serialize } from '../contract/bridge-client.js';
-import { ERROR_METADATA_KEY } from '../contract/status-error.js';
+import { pb, serialize } from './bridge-connection.js';
+import { ERROR_METADATA_KEY } from './error-from-status.js';
 import { SnakepitError, type SnakepitErrorCode } from '../errors.js';
 
 /**

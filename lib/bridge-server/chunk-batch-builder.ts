@@ -1,4 +1,4 @@
-import { pb } from '../contract/bridge-client.js';
+import { pb } from '../contract/bridge-connection.js';
 import {
   alignmentPadding,
   lengthDelimitedSize,
