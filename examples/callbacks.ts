@@ -27,11 +27,7 @@ export interface ProgressStep {
 }
 
 /** The logging style: the callback prints each chunk. Resolves with what it printed. */
-export async function logChunks(
-  pool: SnakepitPool,
-  steps: number,
-  print: (line: string) => void = console.log,
-): Promise<string[]> {
+export async function logChunks(pool: SnakepitPool, steps: number, print: (line: string) => void = console.log): Promise<string[]> {
   const printed: string[] = [];
   const callback: ChunkCallback<ProgressStep> = (chunk) => {
     const line = inspect(chunk, { breakLength: Infinity });

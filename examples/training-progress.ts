@@ -36,11 +36,7 @@ export interface TrainingReport {
 }
 
 /** Trains for `epochs`, printing each update; resolves with the updates once training is over. */
-export async function trainModel(
-  pool: SnakepitPool,
-  epochs: number,
-  print: (line: string) => void = console.log,
-): Promise<TrainingReport> {
+export async function trainModel(pool: SnakepitPool, epochs: number, print: (line: string) => void = console.log): Promise<TrainingReport> {
   const progress: EpochProgress[] = [];
   let complete: TrainingComplete | undefined;
   await pool.executeStream<TrainingUpdate>('train_model', { epochs }, (chunk) => {

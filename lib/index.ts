@@ -8,7 +8,13 @@ export type { ChunkCallback } from './call/consume-with-callback.js';
 export type { ToolArguments } from './call/tool-arguments.js';
 export { SnakepitError, isSnakepitError } from './errors.js';
 export type { SnakepitErrorCode, SnakepitErrorDetails } from './errors.js';
-export { createBridgeServer, type BridgeServer, type BridgeServerOptions, type BridgeServerTlsOptions, type BridgeServerShutdownOptions } from './bridge-server/create-bridge-server.js';
+export {
+  createBridgeServer,
+  type BridgeServer,
+  type BridgeServerOptions,
+  type BridgeServerTlsOptions,
+  type BridgeServerShutdownOptions,
+} from './bridge-server/create-bridge-server.js';
 export { isSyntheticFinal } from './chunk.js';
 export type { Chunk } from './chunk.js';
 // The operators are also served alone, without Node or gRPC, as `snakepit-rx/operators`.

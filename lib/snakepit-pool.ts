@@ -233,24 +233,20 @@ export class SnakepitPool {
       if (request === undefined) return;
       const scope = new CallScope(this.registry, request.call_id, tool, options, fail);
       scope.run((worker) => {
-        const call = new StreamCall<T>(
-          worker,
-          request,
-          {
-            next: (chunk) => {
-              scope.countChunk();
-              subscriber.next(chunk);
-            },
-            error: (error) => {
-              scope.fail(error);
-              subscriber.error(error);
-            },
-            complete: () => {
-              scope.complete();
-              subscriber.complete();
-            },
+        const call = new StreamCall<T>(worker, request, {
+          next: (chunk) => {
+            scope.countChunk();
+            subscriber.next(chunk);
           },
-        );
+          error: (error) => {
+            scope.fail(error);
+            subscriber.error(error);
+          },
+          complete: () => {
+            scope.complete();
+            subscriber.complete();
+          },
+        });
         flow?.attach(call);
         call.start();
         return call;
@@ -323,7 +319,11 @@ function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): (slo
 }
 
 /** Servers something else started, one per endpoint. */
-function remoteWorkers(options: PoolOptions, resolved: ResolvedPoolOptions, endpoints: readonly string[]): (slot: number) => Promise<Worker> {
+function remoteWorkers(
+  options: PoolOptions,
+  resolved: ResolvedPoolOptions,
+  endpoints: readonly string[],
+): (slot: number) => Promise<Worker> {
   const { tls } = options;
   const channelCredentials = tls === undefined ? undefined : credentialsOf(tls);
   return (slot) =>

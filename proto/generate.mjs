@@ -45,7 +45,8 @@ function generate(out) {
   const python = join(root, '.venv', 'bin', 'python');
   if (!existsSync(python)) throw new Error('no .venv: run `npm install` first');
   run(python, [
-    '-m', 'grpc_tools.protoc',
+    '-m',
+    'grpc_tools.protoc',
     '-Isnakepit_bridge/proto=proto',
     `--python_out=${out}`,
     `--pyi_out=${out}`,

@@ -104,15 +104,25 @@ describe('binary payloads', () => {
     expect(chunks[2]).toMatchObject({ data: { done: true }, metadata: { stage: 'last' } });
   });
 
-  it('streams the guide\'s dataset as float64 arrays, the last one final', async () => {
-    const chunks = await lastValueFrom(pool.stream<NdArray<Float64Array>>('dataset_arrays', { rows: 2_500, chunk_size: 1_000 }).pipe(toArray()));
-    expect(chunks.map((chunk) => chunk.data.shape)).toEqual([[1000, 10], [1000, 10], [500, 10]]);
+  it("streams the guide's dataset as float64 arrays, the last one final", async () => {
+    const chunks = await lastValueFrom(
+      pool.stream<NdArray<Float64Array>>('dataset_arrays', { rows: 2_500, chunk_size: 1_000 }).pipe(toArray()),
+    );
+    expect(chunks.map((chunk) => chunk.data.shape)).toEqual([
+      [1000, 10],
+      [1000, 10],
+      [500, 10],
+    ]);
     expect(chunks.map((chunk) => chunk.data.data[0])).toEqual([1000, 2000, 2500]);
     expect(chunks.map((chunk) => chunk.isFinal)).toEqual([false, false, true]);
   });
 
   it('returns a numpy array from a unary tool', async () => {
-    await expect(pool.execute<NdArray>('array_result', { n: 4 })).resolves.toEqual({ dtype: 'int32', shape: [4], data: new Int32Array([0, 1, 2, 3]) });
+    await expect(pool.execute<NdArray>('array_result', { n: 4 })).resolves.toEqual({
+      dtype: 'int32',
+      shape: [4],
+      data: new Int32Array([0, 1, 2, 3]),
+    });
   });
 
   it('fails an oversized binary chunk with chunk_too_large, after the chunks before it', async () => {

@@ -7,7 +7,7 @@ const tools: ToolInfo[] = [{ name: 'count', description: '', supportsStreaming: 
 const request = new pb.ExecuteToolRequest({ tool_name: 'count', arguments: Buffer.from('{"n": 1.0}'), session_id: 's' });
 
 describe('a bridge request turned into a pool call', () => {
-  it('gets what is left of the client\'s deadline as its timeout', () => {
+  it("gets what is left of the client's deadline as its timeout", () => {
     const { options } = toPooledRequest(request, { tools, streaming: true, deadline: Date.now() + 5_000, fallbackTimeout: 60_000 });
     expect(options.timeout).toBeGreaterThan(4_000);
     expect(options.timeout).toBeLessThanOrEqual(5_000);
@@ -21,7 +21,7 @@ describe('a bridge request turned into a pool call', () => {
     );
   });
 
-  it('passes the client\'s arguments on byte for byte', () => {
+  it("passes the client's arguments on byte for byte", () => {
     const { args } = toPooledRequest(request, { tools, streaming: true, deadline: Infinity, fallbackTimeout: undefined });
     expect(Buffer.from((args as unknown as { json: Uint8Array }).json).toString()).toBe('{"n": 1.0}');
   });

@@ -9,7 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pb } from '../lib/contract/bridge-connection.js';
 import { decodePayload } from '../lib/contract/payload-decoding.js';
 import { createBridgeServer, type BridgeServer, type SnakepitPool } from '../lib/index.js';
-import { FIXTURES, markerEvents, markerPath, nextEvent, producedCount, startTestPool, valueOnceStable, waitUntil } from './support/pools.js';
+import {
+  FIXTURES,
+  markerEvents,
+  markerPath,
+  nextEvent,
+  producedCount,
+  startTestPool,
+  valueOnceStable,
+  waitUntil,
+} from './support/pools.js';
 
 type ToolChunk = InstanceType<typeof pb.ToolChunk>;
 type ChunkBatch = InstanceType<typeof pb.ChunkBatch>;
@@ -102,11 +111,15 @@ function json(bytes: Uint8Array): unknown {
 }
 
 /** The chunks of a batched stream, unpacked as the contract says: the json_run first, its ids derived from the call id. */
-function unpack(batches: ChunkBatch[], callId: string): { id: string; data: unknown; isFinal: boolean; metadata: Record<string, string> }[] {
+function unpack(
+  batches: ChunkBatch[],
+  callId: string,
+): { id: string; data: unknown; isFinal: boolean; metadata: Record<string, string> }[] {
   const chunks: { id: string; data: unknown; isFinal: boolean; metadata: Record<string, string> }[] = [];
   for (const batch of batches) {
     if (batch.json_run.byteLength > 0) {
-      for (const data of json(batch.json_run) as unknown[]) chunks.push({ id: `${callId}-${chunks.length}`, data, isFinal: false, metadata: {} });
+      for (const data of json(batch.json_run) as unknown[])
+        chunks.push({ id: `${callId}-${chunks.length}`, data, isFinal: false, metadata: {} });
     }
     for (const chunk of batch.chunks) {
       chunks.push({
@@ -142,7 +155,7 @@ describe('createBridgeServer()', () => {
     expect(server.address).toBe(`127.0.0.1:${server.port}`);
   });
 
-  describe('a Python grpcio client in another process, built from the project\'s stubs', () => {
+  describe("a Python grpcio client in another process, built from the project's stubs", () => {
     it('streams, sees the decorated and the synthetic final chunks, cancels mid-stream, and is refused without the token', async () => {
       const marker = markerPath();
       const { stdout } = await promisify(execFile)(
@@ -158,7 +171,11 @@ describe('createBridgeServer()', () => {
       expect(synthetic.map((chunk) => chunk.chunk_id)).toEqual(['py-1-0', 'py-1-1', 'py-1-2', 'py-1-3']);
       expect(synthetic.slice(0, 3).map((chunk) => chunk.data)).toEqual([{ seq: 0 }, { seq: 1 }, { seq: 2 }]);
       expect(synthetic[3]).toMatchObject({ data: null, is_final: true });
-      expect(synthetic[3]!.metadata).toMatchObject({ synthetic_final: 'true', tool_type: 'remote', worker_id: expect.stringMatching(/^worker-\d+$/) });
+      expect(synthetic[3]!.metadata).toMatchObject({
+        synthetic_final: 'true',
+        tool_type: 'remote',
+        worker_id: expect.stringMatching(/^worker-\d+$/),
+      });
       expect(Number.isInteger(Number(synthetic[3]!.metadata.execution_time_ms))).toBe(true);
 
       const decorated = report.decorated.chunks;
@@ -175,7 +192,9 @@ describe('createBridgeServer()', () => {
 
       const batched = report.batched;
       expect(batched.chunks).toHaveLength(51);
-      expect(batched.chunks.slice(0, 50).map((chunk) => (chunk.data as { seq: number }).seq)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      expect(batched.chunks.slice(0, 50).map((chunk) => (chunk.data as { seq: number }).seq)).toEqual(
+        Array.from({ length: 50 }, (_, i) => i),
+      );
       expect(batched.chunks.map((chunk) => chunk.chunk_id)).toEqual(Array.from({ length: 51 }, (_, i) => `py-2-${i}`));
       expect(batched.chunks[50]).toMatchObject({ is_final: true, metadata: { synthetic_final: 'true' } });
       expect(batched.messages).toBeLessThan(51);
@@ -191,14 +210,14 @@ describe('createBridgeServer()', () => {
   });
 
   describe('a grpc-js client', () => {
-    it('answers Ping with pong and the server\'s identity', async () => {
+    it("answers Ping with pong and the server's identity", async () => {
       const { response } = await unary<InstanceType<typeof pb.PingResponse>>((done) =>
         client.Ping(new pb.PingRequest(), withToken(), done),
       );
       expect(response?.toObject()).toEqual({ message: 'pong', worker_id: 'spec-bridge', pid: process.pid });
     });
 
-    it('lists the adapter\'s tools with their parameters', async () => {
+    it("lists the adapter's tools with their parameters", async () => {
       const { response } = await unary<InstanceType<typeof pb.ListToolsResponse>>((done) =>
         client.ListTools(new pb.ListToolsRequest(), withToken(), done),
       );
@@ -263,7 +282,7 @@ describe('createBridgeServer()', () => {
       expect(Object.fromEntries(messages[100]!.metadata)).toMatchObject({ synthetic_final: 'true', tool_type: 'remote' });
     });
 
-    it('keeps the pool\'s chunk ids when the client sends no call id', async () => {
+    it("keeps the pool's chunk ids when the client sends no call id", async () => {
       const { messages } = await collect<ToolChunk>(client.ExecuteStreamingTool(request('count', { n: 2 }), withToken()));
       const ids = messages.map((chunk) => chunk.chunk_id);
       expect(ids).toHaveLength(3);
@@ -296,7 +315,7 @@ describe('createBridgeServer()', () => {
       expect(chunks[3]).toMatchObject({ isFinal: true, metadata: { synthetic_final: 'true' } });
     });
 
-    it('places a batch\'s leading numpy array where a client views it in place', async () => {
+    it("places a batch's leading numpy array where a client views it in place", async () => {
       const values = new Float64Array(Array.from({ length: 1_000 }, (_, i) => i + 0.5));
       const { messages, error } = await collect<ChunkBatch>(
         client.ExecuteStreamingToolBatched(request('arrays', { dtypes: ['float64'], n: 1_000 }, 'al'), withToken()),
@@ -323,12 +342,15 @@ describe('createBridgeServer()', () => {
       expect(messages.length).toBeLessThan(2000 / 4);
     });
 
-    it('ends with the Python exception\'s code, type and traceback in the trailing ErrorDetail, after the chunks before it', async () => {
+    it("ends with the Python exception's code, type and traceback in the trailing ErrorDetail, after the chunks before it", async () => {
       for (const method of ['ExecuteStreamingTool', 'ExecuteStreamingToolBatched'] as const) {
         const { messages, error } = await collect<ToolChunk | ChunkBatch>(
           client[method](request('fail_after', { n: 3, message: 'loss is NaN' }, 'f'), withToken()),
         );
-        const received = method === 'ExecuteStreamingTool' ? (messages as ToolChunk[]).map((chunk) => json(chunk.data)) : unpack(messages as ChunkBatch[], 'f').map((chunk) => chunk.data);
+        const received =
+          method === 'ExecuteStreamingTool'
+            ? (messages as ToolChunk[]).map((chunk) => json(chunk.data))
+            : unpack(messages as ChunkBatch[], 'f').map((chunk) => chunk.data);
         expect(received).toEqual([{ seq: 0 }, { seq: 1 }, { seq: 2 }]);
         expect(error?.code).toBe(grpc.status.UNKNOWN);
         expect(error?.details).toBe('loss is NaN');
@@ -372,7 +394,7 @@ describe('createBridgeServer()', () => {
       expect(markerEvents(marker)).toEqual(['started', 'closed']);
     });
 
-    it('honours the client\'s deadline: DEADLINE_EXCEEDED, and the generator is closed', async () => {
+    it("honours the client's deadline: DEADLINE_EXCEEDED, and the generator is closed", async () => {
       const marker = markerPath();
       const { messages, error } = await collect<ToolChunk>(
         client.ExecuteStreamingTool(request('ticker', { marker, interval: 0.01 }), withToken(), { deadline: Date.now() + 500 }),
@@ -436,10 +458,16 @@ describe('createBridgeServer()', () => {
         expect((5 + offset) % 8).toBe(0);
       });
 
-      it('keeps the Python exception\'s type and traceback', async () => {
-        const { error } = await unary((done) => client.ExecuteTool(request('raise_value_error', { message: 'bad input' }), withToken(), done));
+      it("keeps the Python exception's type and traceback", async () => {
+        const { error } = await unary((done) =>
+          client.ExecuteTool(request('raise_value_error', { message: 'bad input' }), withToken(), done),
+        );
         expect(error?.code).toBe(grpc.status.UNKNOWN);
-        expect(detailOf(error)).toMatchObject({ code: 'python_error', python_type: 'ValueError', python_traceback: expect.stringContaining('ValueError: bad input') });
+        expect(detailOf(error)).toMatchObject({
+          code: 'python_error',
+          python_type: 'ValueError',
+          python_traceback: expect.stringContaining('ValueError: bad input'),
+        });
       });
 
       it('refuses streaming tools, unknown tools and bad arguments before taking a worker', async () => {
@@ -457,7 +485,7 @@ describe('createBridgeServer()', () => {
         expect(pool.stats().calls).toBe(calls);
       });
 
-      it('honours the client\'s deadline: the pooled call ends with it, not when the tool does', async () => {
+      it("honours the client's deadline: the pooled call ends with it, not when the tool does", async () => {
         const finished = nextEvent(pool, 'call_finished', (event) => event.tool === 'sleep');
         const { error } = await unary((done) =>
           client.ExecuteTool(request('sleep', { seconds: 5 }), withToken(), { deadline: Date.now() + 200 }, done),
@@ -490,14 +518,17 @@ describe('createBridgeServer() lifecycle and options', () => {
   it('refuses bad options', async () => {
     await expect(createBridgeServer(pool, { port: 70_000 })).rejects.toMatchObject({ code: 'invalid_arguments' });
     await expect(createBridgeServer(pool, { token: '' })).rejects.toMatchObject({ code: 'invalid_arguments' });
-    await expect(
-      createBridgeServer(pool, { tls: { cert: 'x', key: 'y', requireClientCert: true } }),
-    ).rejects.toMatchObject({ code: 'invalid_arguments', message: expect.stringContaining('ca') });
+    await expect(createBridgeServer(pool, { tls: { cert: 'x', key: 'y', requireClientCert: true } })).rejects.toMatchObject({
+      code: 'invalid_arguments',
+      message: expect.stringContaining('ca'),
+    });
   });
 
   it('serves without a token when none is set', async () => {
     await withServer(pool, async (server, client) => {
-      const { response } = await unary<InstanceType<typeof pb.PingResponse>>((done) => client.Ping(new pb.PingRequest({ message: 'hi' }), done));
+      const { response } = await unary<InstanceType<typeof pb.PingResponse>>((done) =>
+        client.Ping(new pb.PingRequest({ message: 'hi' }), done),
+      );
       expect(response?.message).toBe('hi');
       expect(response?.worker_id).toBe(server.id);
     });
@@ -568,9 +599,21 @@ describe.skipIf(!hasOpenssl)('createBridgeServer() with TLS (self-signed certifi
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'snakepit-tls-'));
     const made = spawnSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost',
     ]);
     if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr.toString()}`);
     cert = readFileSync(join(dir, 'cert.pem'));

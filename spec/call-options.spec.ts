@@ -39,9 +39,14 @@ describe('call options', () => {
       const marker = markerPath();
       const controller = new AbortController();
       const error = await rejectionOf(
-        pool.executeStream('ticker', { marker }, (chunk) => {
-          if (chunk.index === 2) controller.abort(new Error('user pressed stop'));
-        }, { signal: controller.signal }),
+        pool.executeStream(
+          'ticker',
+          { marker },
+          (chunk) => {
+            if (chunk.index === 2) controller.abort(new Error('user pressed stop'));
+          },
+          { signal: controller.signal },
+        ),
       );
       expect(error).toMatchObject({ code: 'cancelled' });
       expect((error as Error).cause).toEqual(new Error('user pressed stop'));
@@ -50,9 +55,7 @@ describe('call options', () => {
 
     it('does not start a call whose signal is already aborted', async () => {
       const marker = markerPath();
-      const error = await rejectionOf(
-        lastValueFrom(pool.stream('ticker', { marker }, { signal: AbortSignal.abort() })),
-      );
+      const error = await rejectionOf(lastValueFrom(pool.stream('ticker', { marker }, { signal: AbortSignal.abort() })));
       expect(error).toMatchObject({ code: 'cancelled' });
       await pool.execute('echo', { value: 'round trip' });
       expect(markerEvents(marker)).toEqual([]);
@@ -81,7 +84,7 @@ describe('call options', () => {
       });
     });
 
-    it('uses another worker when the session\'s worker is busy', async () => {
+    it("uses another worker when the session's worker is busy", async () => {
       const { pid } = await pool.execute<{ pid: number }>('whoami', {}, { sessionId: 'session-b' });
       const marker = markerPath();
       const busy = pool.stream<{ pid: number }>('ticker', { marker }, { sessionId: 'session-b' });

@@ -136,7 +136,7 @@ describe('worker_start_failed, never a hang', () => {
     ['a module that raises at import', 'broken_adapter.Adapter', /RuntimeError: this adapter refuses to load/],
     ['a malformed adapter path', 'not a path', /module\.Class/],
     ['a class that does not exist', 'test_adapter.NoSuchClass', /has no attribute 'NoSuchClass'/],
-  ])('for %s, with Python\'s own message', async (_, adapter, message) => {
+  ])("for %s, with Python's own message", async (_, adapter, message) => {
     const error = await rejectionOf(createPool({ adapter, size: 2, pythonPath: FIXTURES, onLog: () => undefined }));
     expect(error.code).toBe('worker_start_failed');
     expect(error.message).toMatch(message);

@@ -23,11 +23,11 @@ describe('pool.executeStream()', () => {
     expect(seen).toEqual(Array.from({ length: 301 }, (_, i) => i));
   });
 
-  it('rejects with the stream\'s error', async () => {
+  it("rejects with the stream's error", async () => {
     await expect(pool.executeStream('fail_after', { n: 2 }, () => undefined)).rejects.toMatchObject({ code: 'python_error' });
   });
 
-  it('rejects with the callback\'s own error and cancels the stream', async () => {
+  it("rejects with the callback's own error and cancels the stream", async () => {
     const marker = markerPath();
     const mistake = new Error('callback bug');
     await expect(
@@ -96,7 +96,7 @@ describe('pool.execute() and pool.tools()', () => {
     await expect(pool.execute('async_echo', { value: [1, 2] })).resolves.toEqual([1, 2]);
   });
 
-  it('lists the adapter\'s tools with their parameters', () => {
+  it("lists the adapter's tools with their parameters", () => {
     const tools = pool.tools();
     expect(tools.find((tool) => tool.name === 'count')).toEqual({
       name: 'count',

@@ -41,7 +41,7 @@ describe('a worker killed mid-stream', () => {
       const restarted = nextEvent(pool, 'worker_restarted');
       process.kill(pid, 'SIGKILL');
       await restarted;
-      await waitUntil(() => !isAlive(child), 3_000, 'the tool\'s child process to be gone');
+      await waitUntil(() => !isAlive(child), 3_000, "the tool's child process to be gone");
     });
   });
 });
@@ -96,9 +96,14 @@ describe('cancellation at three depths', () => {
       const marker = markerPath();
       const controller = new AbortController();
       const error = await rejectionOf(
-        pool.executeStream('counted', { marker }, (chunk) => {
-          if (chunk.index === 3) controller.abort();
-        }, { signal: controller.signal }),
+        pool.executeStream(
+          'counted',
+          { marker },
+          (chunk) => {
+            if (chunk.index === 3) controller.abort();
+          },
+          { signal: controller.signal },
+        ),
       );
       expect(error.code).toBe('cancelled');
       await pool.execute('echo', { value: 'the worker is back' });
@@ -144,12 +149,12 @@ describe('closing with streams in flight', () => {
     });
   });
 
-  it('stops the processes the workers\' tools started', async () => {
+  it("stops the processes the workers' tools started", async () => {
     await withPool({ size: 1 }, async (pool) => {
       const child = await pool.execute<number>('spawn_child');
       expect(isAlive(child)).toBe(true);
       await pool.close();
-      await waitUntil(() => !isAlive(child), 3_000, 'the tool\'s child process to be gone');
+      await waitUntil(() => !isAlive(child), 3_000, "the tool's child process to be gone");
     });
   });
 });
@@ -219,7 +224,12 @@ describe('health and recycling', () => {
 describe('stray output', () => {
   it('a module that prints at import time, and a tool that prints, disturb nothing', async () => {
     const logs: string[] = [];
-    const pool = await createPool({ adapter: 'noisy_adapter.NoisyAdapter', size: 1, pythonPath: FIXTURES, onLog: (line) => logs.push(line) });
+    const pool = await createPool({
+      adapter: 'noisy_adapter.NoisyAdapter',
+      size: 1,
+      pythonPath: FIXTURES,
+      onLog: (line) => logs.push(line),
+    });
     try {
       await expect(pool.execute('ping')).resolves.toBe('pong');
       // stderr is a pipe of its own: its lines may arrive after the result.
@@ -233,10 +243,12 @@ describe('stray output', () => {
   it('a tool that raises after many chunks delivers them all first', async () => {
     await withPool({ size: 1 }, async (pool) => {
       let count = 0;
-      const error = await rejectionOf(pool.executeStream<{ seq: number }>('fail_after', { n: 20_000 }, (chunk) => {
-        expect(chunk.data.seq).toBe(count);
-        count += 1;
-      }));
+      const error = await rejectionOf(
+        pool.executeStream<{ seq: number }>('fail_after', { n: 20_000 }, (chunk) => {
+          expect(chunk.data.seq).toBe(count);
+          count += 1;
+        }),
+      );
       expect(count).toBe(20_000);
       expect(error.code).toBe('python_error');
     });

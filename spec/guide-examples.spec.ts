@@ -109,7 +109,7 @@ describe('MyAdapter.stream_progress (Enabling Streaming)', () => {
   });
 });
 
-describe('GuideAdapter (the guide\'s bare-method snippets)', () => {
+describe("GuideAdapter (the guide's bare-method snippets)", () => {
   it('registers every snippet as a streaming tool', () => {
     const tools = pool('guide').tools();
 
@@ -153,7 +153,11 @@ describe('GuideAdapter (the guide\'s bare-method snippets)', () => {
 
     const chunks = await streamAll<Batch>(pool('guide'), 'generate_dataset', { rows: 25, chunk_size: 10 });
 
-    expect(chunks.map(({ data }) => [data.rows, data.total])).toEqual([[10, 10], [10, 20], [5, 25]]);
+    expect(chunks.map(({ data }) => [data.rows, data.total])).toEqual([
+      [10, 10],
+      [10, 20],
+      [5, 25],
+    ]);
     for (const { data } of chunks) {
       expect(data.data).toHaveLength(data.rows);
       for (const row of data.data) {
@@ -177,12 +181,7 @@ describe('GuideAdapter (the guide\'s bare-method snippets)', () => {
     ]);
     report.progress.forEach(({ accuracy }, i) => expect(accuracy).toBeCloseTo(0.5 + i * 0.05, 10));
     expect(report.complete).toEqual({ type: 'complete', final_loss: 1 / 3, final_accuracy: expect.closeTo(0.6, 10) });
-    expect(lines).toEqual([
-      'Epoch 1: loss=1',
-      'Epoch 2: loss=0.5',
-      `Epoch 3: loss=${1 / 3}`,
-      'Training complete!',
-    ]);
+    expect(lines).toEqual(['Epoch 1: loss=1', 'Epoch 2: loss=0.5', `Epoch 3: loss=${1 / 3}`, 'Training complete!']);
   });
 
   it('my_streaming_tool (Server-Side Streaming): ten steps for the given param, then a synthetic final', async () => {
@@ -196,7 +195,7 @@ describe('GuideAdapter (the guide\'s bare-method snippets)', () => {
   });
 });
 
-describe('ConsumerAdapter (tools written for the guide\'s Elixir consumers)', () => {
+describe("ConsumerAdapter (tools written for the guide's Elixir consumers)", () => {
   it('process_items (Basic Example): the callback receives one chunk per item in order, then the final', async () => {
     const { lines, print } = printed();
 
@@ -243,10 +242,10 @@ describe('ConsumerAdapter (tools written for the guide\'s Elixir consumers)', ()
   it('infinite_stream (Stream Cancellation): unsubscribing closes the Python generator, running its finally', async () => {
     const workerLog: string[] = [];
 
-    const report = await cancelInfiniteStream(
-      examplePoolOptions(adapters.consumer, { onLog: (line) => workerLog.push(line) }),
-      { cancelAfterMs: 500, print: () => {} },
-    );
+    const report = await cancelInfiniteStream(examplePoolOptions(adapters.consumer, { onLog: (line) => workerLog.push(line) }), {
+      cancelAfterMs: 500,
+      print: () => {},
+    });
 
     expect(report.received.length).toBeGreaterThan(0);
     expect(report.received.map(({ tick }) => tick)).toEqual(report.received.map((_, i) => i + 1));
@@ -305,7 +304,9 @@ describe('MLStreamingAdapter (Complete Streaming Example)', () => {
     ['on a terminal: a progress bar with rate and ETA, then the model', true],
   ])('the demo display %s', async (_, isTTY) => {
     let written = '';
-    const output = Object.assign(new Writable({ write: (data: Buffer, _encoding, done) => ((written += data.toString()), done()) }), { isTTY });
+    const output = Object.assign(new Writable({ write: (data: Buffer, _encoding, done) => ((written += data.toString()), done()) }), {
+      isTTY,
+    });
 
     await showTraining(pool('mlStreaming'), 2, output);
 

@@ -40,7 +40,7 @@ describe('pool.iterate()', () => {
     await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to be closed');
   });
 
-  it('throws the stream\'s error after the chunks before it', async () => {
+  it("throws the stream's error after the chunks before it", async () => {
     const seen: number[] = [];
     await expect(
       (async () => {

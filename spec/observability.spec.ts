@@ -26,10 +26,12 @@ describe('pool.events$ and pool.stats()', () => {
       ]);
       expect(finished.every((event) => event.durationMs >= 0 && event.workerId === 'worker-1')).toBe(true);
       // `add` may queue too, behind the worker confirming that the ticker stopped.
-      expect(calls.filter((event) => event.type === 'call_queued').map((event) => 'tool' in event && event.tool).slice(0, 2)).toEqual([
-        'raise_value_error',
-        'ticker',
-      ]);
+      expect(
+        calls
+          .filter((event) => event.type === 'call_queued')
+          .map((event) => 'tool' in event && event.tool)
+          .slice(0, 2),
+      ).toEqual(['raise_value_error', 'ticker']);
       expect(calls.filter((event) => event.type === 'call_started')).toHaveLength(4);
       expect(events.every((event) => typeof event.at === 'number')).toBe(true);
       expect(pool.stats()).toEqual({ workers: 1, busy: 0, idle: 1, queued: 0, calls: 4, errors: 1, restarts: 0, degraded: false });

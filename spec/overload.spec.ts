@@ -55,23 +55,26 @@ describe('overload', () => {
   it.each([
     ['the pool', { sessionAffinity: 'strict' as const }, {}],
     ['the call', {}, { sessionAffinity: 'strict' as const }],
-  ])('with strict affinity set on %s, a session\'s call waits for its worker even when another is idle', async (_, poolOptions, callOptions) => {
-    await withPool({ size: 2, ...poolOptions }, async (pool) => {
-      const { pid } = await pool.execute<{ pid: number }>('whoami', {}, { sessionId: 's' });
-      const holding = pool.stream<{ pid: number }>('ticker', { marker: markerPath() }, { sessionId: 's' });
-      const first = await new Promise<{ pid: number; stop: () => void }>((resolve) => {
-        const subscription = holding.subscribe((chunk) => resolve({ pid: chunk.data.pid, stop: () => subscription.unsubscribe() }));
+  ])(
+    "with strict affinity set on %s, a session's call waits for its worker even when another is idle",
+    async (_, poolOptions, callOptions) => {
+      await withPool({ size: 2, ...poolOptions }, async (pool) => {
+        const { pid } = await pool.execute<{ pid: number }>('whoami', {}, { sessionId: 's' });
+        const holding = pool.stream<{ pid: number }>('ticker', { marker: markerPath() }, { sessionId: 's' });
+        const first = await new Promise<{ pid: number; stop: () => void }>((resolve) => {
+          const subscription = holding.subscribe((chunk) => resolve({ pid: chunk.data.pid, stop: () => subscription.unsubscribe() }));
+        });
+        expect(first.pid).toBe(pid);
+        const queued = nextEvent(pool, 'call_queued');
+        const waiting = pool.execute<{ pid: number }>('whoami', {}, { sessionId: 's', ...callOptions });
+        await queued;
+        expect(pool.stats()).toMatchObject({ queued: 1, idle: 1 });
+        // A call without the session is not held up by the waiting one.
+        const other = await pool.execute<{ pid: number }>('whoami');
+        expect(other.pid).not.toBe(pid);
+        first.stop();
+        await expect(waiting).resolves.toEqual({ pid });
       });
-      expect(first.pid).toBe(pid);
-      const queued = nextEvent(pool, 'call_queued');
-      const waiting = pool.execute<{ pid: number }>('whoami', {}, { sessionId: 's', ...callOptions });
-      await queued;
-      expect(pool.stats()).toMatchObject({ queued: 1, idle: 1 });
-      // A call without the session is not held up by the waiting one.
-      const other = await pool.execute<{ pid: number }>('whoami');
-      expect(other.pid).not.toBe(pid);
-      first.stop();
-      await expect(waiting).resolves.toEqual({ pid });
-    });
-  });
+    },
+  );
 });

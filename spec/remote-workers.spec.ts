@@ -50,7 +50,10 @@ describe('remote workers (endpoints)', () => {
     const served = new Promise<number>((resolve) => (servingPid = resolve));
     const running = remote
       .executeStream<{ pid: number }>('ticker', { marker: markerPath(), interval: 0.01 }, (chunk) => servingPid(chunk.data.pid))
-      .then(() => undefined, (failure: unknown) => failure);
+      .then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
     const pid = await served;
     const victim = pid === a!.process.pid ? a! : b!;
     const survivor = victim === a ? b! : a!;

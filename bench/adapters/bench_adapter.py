@@ -56,5 +56,8 @@ class BenchAdapter(GuideAdapter):
     @tool(description="Generate dataset as float64 arrays", supports_streaming=True)
     def generate_dataset_array(self, rows: int = 10000, chunk_size: int = 1000) -> Iterator[StreamChunk]:
         import numpy as np
+
         for start in range(0, rows, chunk_size):
-            yield StreamChunk(data=np.random.randn(min(chunk_size, rows - start), 10), is_final=start + chunk_size >= rows)
+            yield StreamChunk(
+                data=np.random.randn(min(chunk_size, rows - start), 10), is_final=start + chunk_size >= rows
+            )

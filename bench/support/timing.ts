@@ -76,7 +76,11 @@ export async function measureInTurns<T>(
  */
 export function measureRates(
   paths: Readonly<Record<string, (size: number) => Promise<number>>>,
-  { size, units = (n) => n, ...options }: TurnOptions & {
+  {
+    size,
+    units = (n) => n,
+    ...options
+  }: TurnOptions & {
     readonly size: (path: string, turn: Turn) => number;
     readonly units?: (size: number) => number;
   },

@@ -107,7 +107,11 @@ export const binaryChunks: Workload = {
         if (!path.startsWith('(c)')) return { ...row, ratio };
         return { ...row, ratio, target: '≥0.9× a tuned', pass: value >= 0.9 * tunedBaseline };
       });
-      return { name: 'binary-chunks', rows, raw: { chunkBytes: CHUNK_BYTES, count, warmup, runs: config.runs, megabytesPerSecond: rates, medians } };
+      return {
+        name: 'binary-chunks',
+        rows,
+        raw: { chunkBytes: CHUNK_BYTES, count, warmup, runs: config.runs, megabytesPerSecond: rates, medians },
+      };
     } finally {
       plain.close();
       tuned.close();

@@ -72,7 +72,8 @@ main().then(
   () => process.exit(0),
   (error: unknown) => {
     // Interrupted, the pool's closing fails the stream: not worth a stack trace.
-    if (!interrupted()) process.stderr.write(`bounded-memory child: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    if (!interrupted())
+      process.stderr.write(`bounded-memory child: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   },
 );

@@ -49,7 +49,8 @@ function runChild(consumer: string, chunks: number): Promise<ChildResult> {
     await stop();
     const last = output.trim().split('\n').pop() ?? '';
     if (timedOut) throw new Error(`${consumer} consumer hung: stopped after ${timeoutMs} ms`);
-    if (code !== 0 || !last.startsWith('{')) throw new Error(`${consumer} consumer failed (exit code ${String(code)}); see its stderr above`);
+    if (code !== 0 || !last.startsWith('{'))
+      throw new Error(`${consumer} consumer failed (exit code ${String(code)}); see its stderr above`);
     return JSON.parse(last) as ChildResult;
   });
 }

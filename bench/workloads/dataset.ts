@@ -85,6 +85,10 @@ export const dataset: Workload = {
         pass: arrays >= 20 * json,
       },
     ];
-    return { name: 'dataset', rows: result, raw: { rowsPerPath: rowsOf, chunkSize, columns: COLUMNS, runs: config.runs, rowsPerSecond: rates } };
+    return {
+      name: 'dataset',
+      rows: result,
+      raw: { rowsPerPath: rowsOf, chunkSize, columns: COLUMNS, runs: config.runs, rowsPerSecond: rates },
+    };
   },
 };

@@ -22,10 +22,7 @@ class GuideAdapter(BaseAdapter):
     @tool(description="Stream with metadata", supports_streaming=True)
     def stream_items(self, count: int = 5):
         for i in range(count):
-            yield StreamChunk(
-                data={"index": i + 1, "value": f"Item {i + 1}"},
-                is_final=(i == count - 1)
-            )
+            yield StreamChunk(data={"index": i + 1, "value": f"Item {i + 1}"}, is_final=(i == count - 1))
 
     # Progress Update Patterns: Training Progress
     @tool(description="Train with progress", supports_streaming=True)
@@ -40,14 +37,14 @@ class GuideAdapter(BaseAdapter):
     @tool(description="Generate dataset", supports_streaming=True)
     def generate_dataset(self, rows: int = 10000, chunk_size: int = 1000):
         import numpy as np
+
         total_sent = 0
         while total_sent < rows:
             batch = min(chunk_size, rows - total_sent)
             data = np.random.randn(batch, 10)
             total_sent += batch
             yield StreamChunk(
-                data={"rows": batch, "total": total_sent, "data": data.tolist()},
-                is_final=(total_sent >= rows)
+                data={"rows": batch, "total": total_sent, "data": data.tolist()}, is_final=(total_sent >= rows)
             )
 
     # Server-Side Streaming Implementation: Enabling a Tool for Streaming

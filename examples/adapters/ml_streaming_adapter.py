@@ -14,10 +14,6 @@ class MLStreamingAdapter(BaseAdapter):
             loss *= 0.8
             accuracy = min(0.99, accuracy + 0.05)
             yield StreamChunk(
-                data={"epoch": epoch + 1, "loss": round(loss, 4), "accuracy": round(accuracy, 4)},
-                is_final=False
+                data={"epoch": epoch + 1, "loss": round(loss, 4), "accuracy": round(accuracy, 4)}, is_final=False
             )
-        yield StreamChunk(
-            data={"status": "complete", "model_id": f"model_{int(time.time())}"},
-            is_final=True
-        )
+        yield StreamChunk(data={"status": "complete", "model_id": f"model_{int(time.time())}"}, is_final=True)

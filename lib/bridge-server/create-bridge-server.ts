@@ -97,7 +97,8 @@ function bind(server: Server, address: string, credentials: ServerCredentials): 
   return new Promise((resolve, reject) => {
     server.bindAsync(address, credentials, (error, port) => {
       if (error === null) resolve(port);
-      else reject(new SnakepitError('transport_error', `createBridgeServer: cannot listen on ${address}: ${error.message}`, { cause: error }));
+      else
+        reject(new SnakepitError('transport_error', `createBridgeServer: cannot listen on ${address}: ${error.message}`, { cause: error }));
     });
   });
 }

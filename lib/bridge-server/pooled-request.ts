@@ -52,7 +52,11 @@ export function checkArguments(bytes: Uint8Array): ToolArguments | undefined {
 function checkTool(tools: readonly ToolInfo[], name: string, streaming: boolean): void {
   const tool = tools.find((candidate) => candidate.name === name);
   if (tool === undefined) {
-    const available = tools.map((candidate) => candidate.name).sort().join(', ') || 'none';
+    const available =
+      tools
+        .map((candidate) => candidate.name)
+        .sort()
+        .join(', ') || 'none';
     throw new SnakepitError('tool_not_found', `no tool named '${name}'`, { hint: `available tools: ${available}`, tool: name });
   }
   if (streaming && !tool.supportsStreaming) {

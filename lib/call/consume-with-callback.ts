@@ -14,10 +14,7 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * Resolves when the stream completes; rejects with the stream's error, or
  * with the callback's own error (which cancels the stream).
  */
-export function consumeWithCallback<T>(
-  stream: (flow: FlowControl) => Observable<Chunk<T>>,
-  callback: ChunkCallback<T>,
-): Promise<void> {
+export function consumeWithCallback<T>(stream: (flow: FlowControl) => Observable<Chunk<T>>, callback: ChunkCallback<T>): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const flow = new FlowControl();
     let subscription: Subscription | undefined;

@@ -37,7 +37,10 @@ export class BridgeConnection {
   private readonly client: grpc.Client;
   private readonly token: string | undefined;
 
-  constructor(readonly address: string, options: ConnectionOptions) {
+  constructor(
+    readonly address: string,
+    options: ConnectionOptions,
+  ) {
     this.token = options.token;
     this.client = new grpc.Client(address, options.credentials ?? grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': options.maxMessageBytes,

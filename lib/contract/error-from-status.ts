@@ -16,9 +16,23 @@ const CODE_BY_STATUS: Partial<Record<Status, SnakepitErrorCode>> = {
 };
 
 const KNOWN_CODES = new Set<string>([
-  'tool_not_found', 'not_streaming', 'not_unary', 'invalid_arguments', 'python_error', 'serialization_error',
-  'chunk_too_large', 'timeout', 'cancelled', 'worker_crashed', 'worker_unavailable', 'worker_start_failed',
-  'pool_closed', 'pool_saturated', 'queue_timeout', 'unauthenticated', 'transport_error',
+  'tool_not_found',
+  'not_streaming',
+  'not_unary',
+  'invalid_arguments',
+  'python_error',
+  'serialization_error',
+  'chunk_too_large',
+  'timeout',
+  'cancelled',
+  'worker_crashed',
+  'worker_unavailable',
+  'worker_start_failed',
+  'pool_closed',
+  'pool_saturated',
+  'queue_timeout',
+  'unauthenticated',
+  'transport_error',
 ] satisfies SnakepitErrorCode[]);
 
 function isKnownCode(code: string): code is SnakepitErrorCode {
@@ -27,8 +41,10 @@ function isKnownCode(code: string): code is SnakepitErrorCode {
 
 /** True when the status says nothing about the tool: the connection to the worker failed. */
 export function isTransportFailure(error: ServiceError): boolean {
-  return error.metadata?.get(ERROR_METADATA_KEY).length === 0 &&
-    (error.code === Status.UNAVAILABLE || error.code === Status.INTERNAL || error.code === Status.UNKNOWN);
+  return (
+    error.metadata?.get(ERROR_METADATA_KEY).length === 0 &&
+    (error.code === Status.UNAVAILABLE || error.code === Status.INTERNAL || error.code === Status.UNKNOWN)
+  );
 }
 
 /** The SnakepitError a failed gRPC call stands for, from the worker's ErrorDetail when it sent one. */

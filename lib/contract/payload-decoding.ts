@@ -40,11 +40,7 @@ function decodeArray(bytes: Uint8Array, info: { dtype: string; shape: number[] }
 }
 
 /** The JavaScript value of a payload: JSON value, `Uint8Array`, or `NdArray`. No copy for binary data. */
-export function decodePayload(
-  encoding: number,
-  bytes: Uint8Array,
-  array: { dtype: string; shape: number[] } | undefined,
-): unknown {
+export function decodePayload(encoding: number, bytes: Uint8Array, array: { dtype: string; shape: number[] } | undefined): unknown {
   switch (encoding) {
     case pb.Encoding.ENCODING_BYTES:
       return bytes;

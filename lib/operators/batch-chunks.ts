@@ -55,9 +55,7 @@ export interface BatchChunksOptions {
 export function batchChunks<T>(options: BatchChunksOptions): OperatorFunction<Chunk<T>, Chunk<T>[]> {
   const { maxCount = Infinity, maxWaitMs, maxBytes = Infinity, scheduler = asyncScheduler } = options;
   if (options.maxCount === undefined && options.maxWaitMs === undefined && options.maxBytes === undefined) {
-    throw new TypeError(
-      'batchChunks: give at least one of maxCount, maxWaitMs, maxBytes (toChunkArray() gathers a whole stream)',
-    );
+    throw new TypeError('batchChunks: give at least one of maxCount, maxWaitMs, maxBytes (toChunkArray() gathers a whole stream)');
   }
   if (options.maxCount !== undefined && !(Number.isInteger(maxCount) && maxCount >= 1)) {
     throw new TypeError(`batchChunks: maxCount must be an integer >= 1, got ${String(maxCount)}`);

@@ -71,9 +71,7 @@ const DEFAULT_HALF_LIFE_MS = 5_000;
  *   .subscribe((p) => console.log(`${p.current}/${p.total} ETA ${p.etaMs ?? '?'} ms`));
  * ```
  */
-export function reduceProgress<T>(
-  options: ReduceProgressOptions<T> = {},
-): OperatorFunction<Chunk<T>, Progress<T>> {
+export function reduceProgress<T>(options: ReduceProgressOptions<T> = {}): OperatorFunction<Chunk<T>, Progress<T>> {
   const { total: givenTotal, select, halfLifeMs = DEFAULT_HALF_LIFE_MS, scheduler = asyncScheduler } = options;
   if (givenTotal !== undefined && positive(givenTotal) === undefined) {
     throw new TypeError(`reduceProgress: options.total must be a positive finite number, got ${String(givenTotal)}`);
@@ -100,9 +98,7 @@ export function reduceProgress<T>(
             const reading = read(chunk.data, chunk);
             total = positive(reading?.total) ?? total;
             const readFraction = clampToUnit(finite(reading?.fraction));
-            current =
-              finite(reading?.current) ??
-              (readFraction !== undefined && total !== undefined ? readFraction * total : current + 1);
+            current = finite(reading?.current) ?? (readFraction !== undefined && total !== undefined ? readFraction * total : current + 1);
             fraction = readFraction ?? (total === undefined ? undefined : clampToUnit(current / total));
             last = chunk.data;
             stepRate.sample(current, now);

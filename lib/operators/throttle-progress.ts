@@ -1,10 +1,4 @@
-import {
-  asyncScheduler,
-  Observable,
-  type MonoTypeOperatorFunction,
-  type SchedulerLike,
-  type Subscription,
-} from 'rxjs';
+import { asyncScheduler, Observable, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Progress } from './progress.js';
 
 /**
@@ -33,10 +27,7 @@ import type { Progress } from './progress.js';
  * chunks$.pipe(reduceProgress(), throttleProgress(100)).subscribe(render);
  * ```
  */
-export function throttleProgress<T>(
-  ms: number,
-  scheduler: SchedulerLike = asyncScheduler,
-): MonoTypeOperatorFunction<Progress<T>> {
+export function throttleProgress<T>(ms: number, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<Progress<T>> {
   if (!(Number.isFinite(ms) && ms >= 0)) {
     throw new TypeError(`throttleProgress: ms must be a finite number >= 0, got ${String(ms)}`);
   }

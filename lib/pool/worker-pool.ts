@@ -352,8 +352,7 @@ export class WorkerPool {
 
   private onRestartFailed(slot: number, replaced: string, attempt: number, cause: unknown): void {
     if (this.closed) return;
-    const error =
-      cause instanceof SnakepitError ? cause : new SnakepitError('worker_start_failed', String(cause), { cause });
+    const error = cause instanceof SnakepitError ? cause : new SnakepitError('worker_start_failed', String(cause), { cause });
     this.lastStartError = error;
     this.restartAttempts[slot] = attempt;
     this.options.emit({ type: 'worker_restart_failed', replaced, attempt, error });
@@ -378,13 +377,11 @@ export class WorkerPool {
       }
     }
     for (const worker of this.idle) {
-      worker.connection
-        .ping(new Date(Date.now() + this.options.healthCheckTimeoutMs))
-        .catch((error: unknown) => {
-          if (worker.exited || this.closed || !this.states.has(worker)) return;
-          this.options.emit({ type: 'worker_unhealthy', workerId: worker.id, reason: String(error) });
-          worker.kill();
-        });
+      worker.connection.ping(new Date(Date.now() + this.options.healthCheckTimeoutMs)).catch((error: unknown) => {
+        if (worker.exited || this.closed || !this.states.has(worker)) return;
+        this.options.emit({ type: 'worker_unhealthy', workerId: worker.id, reason: String(error) });
+        worker.kill();
+      });
     }
   }
 

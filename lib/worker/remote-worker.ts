@@ -22,10 +22,14 @@ function refusal(endpoint: string, error: unknown): SnakepitError {
   if (isServiceError(error) && !isTransportFailure(error) && error.code !== status.DEADLINE_EXCEEDED) {
     return errorFromStatus(error, { workerId: endpoint, tool: 'ListTools' });
   }
-  return new SnakepitError('worker_unavailable', `endpoint ${endpoint} does not answer: ${error instanceof Error ? error.message : String(error)}`, {
-    workerId: endpoint,
-    cause: error,
-  });
+  return new SnakepitError(
+    'worker_unavailable',
+    `endpoint ${endpoint} does not answer: ${error instanceof Error ? error.message : String(error)}`,
+    {
+      workerId: endpoint,
+      cause: error,
+    },
+  );
 }
 
 function isServiceError(error: unknown): error is ServiceError {

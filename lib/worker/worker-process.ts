@@ -67,10 +67,15 @@ export class WorkerProcess implements Worker {
     const child = spawn(
       options.python,
       [
-        '-m', 'snakepit_bridge', 'worker',
-        '--adapter', options.adapter,
-        '--worker-id', options.id,
-        '--max-message-bytes', String(options.maxMessageBytes),
+        '-m',
+        'snakepit_bridge',
+        'worker',
+        '--adapter',
+        options.adapter,
+        '--worker-id',
+        options.id,
+        '--max-message-bytes',
+        String(options.maxMessageBytes),
       ],
       {
         cwd: options.cwd,
@@ -192,9 +197,7 @@ function readHandshake(
       setImmediate(() =>
         settle(() =>
           reject(
-            failure(
-              `worker ${options.id} exited before it was ready (${signal ?? `code ${code}`}): ${stderrTail.at(-1) ?? 'no output'}`,
-            ),
+            failure(`worker ${options.id} exited before it was ready (${signal ?? `code ${code}`}): ${stderrTail.at(-1) ?? 'no output'}`),
           ),
         ),
       );

@@ -351,7 +351,9 @@ describe('batchChunks', () => {
 
   describe('options', () => {
     it('should throw a TypeError when no limit is given', () => {
-      expect(() => batchChunks({})).toThrow(new TypeError('batchChunks: give at least one of maxCount, maxWaitMs, maxBytes (toChunkArray() gathers a whole stream)'));
+      expect(() => batchChunks({})).toThrow(
+        new TypeError('batchChunks: give at least one of maxCount, maxWaitMs, maxBytes (toChunkArray() gathers a whole stream)'),
+      );
     });
 
     it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('should throw a TypeError for maxCount %s', (maxCount) => {

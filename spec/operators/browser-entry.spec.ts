@@ -89,9 +89,9 @@ describe('snakepit-rx/operators entry point', () => {
 
   describe('the checks themselves', () => {
     it('should see a Node built-in fail the browser build', async () => {
-      await expect(
-        bundleForBrowser({ stdin: { contents: "import 'node:events';", resolveDir: root } }),
-      ).rejects.toThrow(/Could not resolve "node:events"/);
+      await expect(bundleForBrowser({ stdin: { contents: "import 'node:events';", resolveDir: root } })).rejects.toThrow(
+        /Could not resolve "node:events"/,
+      );
     });
 
     it('should flag gRPC code and Node built-ins in a bundle', async () => {

@@ -19,8 +19,25 @@ class CapturedOutput extends Writable {
   }
 }
 
-const working = progressState<unknown>({ current: 1, total: 4, fraction: 0.25, percent: 25, ratePerSecond: 2, etaMs: 1500, elapsedMs: 500 });
-const done = progressState<unknown>({ current: 4, total: 4, fraction: 1, percent: 100, ratePerSecond: 2, etaMs: 0, elapsedMs: 2000, done: true });
+const working = progressState<unknown>({
+  current: 1,
+  total: 4,
+  fraction: 0.25,
+  percent: 25,
+  ratePerSecond: 2,
+  etaMs: 1500,
+  elapsedMs: 500,
+});
+const done = progressState<unknown>({
+  current: 4,
+  total: 4,
+  fraction: 1,
+  percent: 100,
+  ratePerSecond: 2,
+  etaMs: 0,
+  elapsedMs: 2000,
+  done: true,
+});
 
 describe('renderProgress (examples/progress-display.ts)', () => {
   describe('on a stream that is not a terminal', () => {
@@ -44,9 +61,7 @@ describe('renderProgress (examples/progress-display.ts)', () => {
       await renderProgress(states, 'rows', { stream: output, intervalMs: 0 });
 
       expect(output.text).toBe(
-        'rows: --% | 3 | --/s | ETA --\n' +
-          'rows: 25% | 2.5/10 | --/s | ETA 2m05s\n' +
-          'rows: 27% | 2.8/10 | --/s | ETA 1h05m\n',
+        'rows: --% | 3 | --/s | ETA --\n' + 'rows: 25% | 2.5/10 | --/s | ETA 2m05s\n' + 'rows: 27% | 2.8/10 | --/s | ETA 1h05m\n',
       );
     });
 
@@ -54,7 +69,16 @@ describe('renderProgress (examples/progress-display.ts)', () => {
       const output = new CapturedOutput(false);
       const failure = new Error('worker died');
 
-      await expect(renderProgress(concat(of(working), throwError(() => failure)), 'train', { stream: output })).rejects.toBe(failure);
+      await expect(
+        renderProgress(
+          concat(
+            of(working),
+            throwError(() => failure),
+          ),
+          'train',
+          { stream: output },
+        ),
+      ).rejects.toBe(failure);
       expect(output.text).toBe('train: 25% | 1/4 | 2.0/s | ETA 1.5s\n');
     });
 
@@ -82,7 +106,16 @@ describe('renderProgress (examples/progress-display.ts)', () => {
       const output = new CapturedOutput(true);
       const failure = new Error('worker died');
 
-      await expect(renderProgress(concat(of(working), throwError(() => failure)), 'train', { stream: output })).rejects.toBe(failure);
+      await expect(
+        renderProgress(
+          concat(
+            of(working),
+            throwError(() => failure),
+          ),
+          'train',
+          { stream: output },
+        ),
+      ).rejects.toBe(failure);
       expect(output.text).toContain('25% | 1/4 | 2.0/s | ETA 1.5s');
       expect(output.text.endsWith('\n')).toBe(true);
     });

@@ -6,8 +6,7 @@ import { chunk, createTestScheduler, finalChunk, progressState, syntheticFinal }
 
 type Step = { step: number; total: number };
 type Training =
-  | { type: 'progress'; epoch: number; loss: number; accuracy: number }
-  | { type: 'complete'; final_loss: number; final_accuracy: number };
+  { type: 'progress'; epoch: number; loss: number; accuracy: number } | { type: 'complete'; final_loss: number; final_accuracy: number };
 type Epoch = { epoch: number; loss: number };
 
 /** The fields that say where a stream stands, for specs about reading payloads. */
@@ -53,10 +52,12 @@ describe('reduceProgress', () => {
 
         // At b the pace has halved over two half-lives: the new pace weighs 1 - 2^-2 = 3/4.
         // steps/ms: 1/8 + 3/4 × (1/16 - 1/8) = 5/64; fraction/ms: 1/32 + 3/4 × (1/64 - 1/32) = 5/256.
-        expectObservable(e1.pipe(reduceProgress({ halfLifeMs: 8 }), map((p) => [p.ratePerSecond, p.etaMs]))).toBe(
-          expected,
-          { p: [125, 24], q: [(5 / 64) * 1000, 0.5 / (5 / 256)] },
-        );
+        expectObservable(
+          e1.pipe(
+            reduceProgress({ halfLifeMs: 8 }),
+            map((p) => [p.ratePerSecond, p.etaMs]),
+          ),
+        ).toBe(expected, { p: [125, 24], q: [(5 / 64) * 1000, 0.5 / (5 / 256)] });
       });
     });
 
@@ -65,10 +66,12 @@ describe('reduceProgress', () => {
         const e1 = cold('  8ms a 15ms b', { a: chunk<Step>(0, { step: 1, total: 4 }), b: chunk<Step>(1, { step: 2, total: 4 }) });
         const expected = ' 8ms p 15ms q';
 
-        expectObservable(e1.pipe(reduceProgress({ halfLifeMs: 0 }), map((p) => [p.ratePerSecond, p.etaMs]))).toBe(
-          expected,
-          { p: [125, 24], q: [62.5, 32] },
-        );
+        expectObservable(
+          e1.pipe(
+            reduceProgress({ halfLifeMs: 0 }),
+            map((p) => [p.ratePerSecond, p.etaMs]),
+          ),
+        ).toBe(expected, { p: [125, 24], q: [62.5, 32] });
       });
     });
 
@@ -78,7 +81,12 @@ describe('reduceProgress', () => {
         const expected = ' 5s p 4999ms q';
 
         // 0.2 steps/s, then 0.4 steps/s weighted 1/2.
-        expectObservable(e1.pipe(reduceProgress(), map((p) => p.ratePerSecond))).toBe(expected, {
+        expectObservable(
+          e1.pipe(
+            reduceProgress(),
+            map((p) => p.ratePerSecond),
+          ),
+        ).toBe(expected, {
           p: expect.closeTo(0.2, 12),
           q: expect.closeTo(0.3, 12),
         });
@@ -95,10 +103,12 @@ describe('reduceProgress', () => {
         const expected = ' 8ms (pq) 4ms r';
 
         // b adds no interval of its own; from a to c, 2 steps in 8 ms (1/4 per ms) weigh 1/2.
-        expectObservable(e1.pipe(reduceProgress({ halfLifeMs: 8 }), map((p) => [p.ratePerSecond, p.etaMs]))).toBe(
-          expected,
-          { p: [125, 24], q: [125, 16], r: [187.5, 0.25 / (3 / 64)] },
-        );
+        expectObservable(
+          e1.pipe(
+            reduceProgress({ halfLifeMs: 8 }),
+            map((p) => [p.ratePerSecond, p.etaMs]),
+          ),
+        ).toBe(expected, { p: [125, 24], q: [125, 16], r: [187.5, 0.25 / (3 / 64)] });
       });
     });
 
@@ -119,7 +129,12 @@ describe('reduceProgress', () => {
         const e1 = cold('  5ms a 4ms b', { a: chunk<Step>(0, { step: 0, total: 4 }), b: chunk<Step>(1, { step: 0, total: 4 }) });
         const expected = ' 5ms p 4ms q';
 
-        expectObservable(e1.pipe(reduceProgress(), map((p) => [p.ratePerSecond, p.etaMs]))).toBe(expected, {
+        expectObservable(
+          e1.pipe(
+            reduceProgress(),
+            map((p) => [p.ratePerSecond, p.etaMs]),
+          ),
+        ).toBe(expected, {
           p: [0, undefined],
           q: [0, undefined],
         });
@@ -163,7 +178,10 @@ describe('reduceProgress', () => {
 
     it('should keep the last total known when a payload stops carrying one', () => {
       testScheduler.run(({ cold, expectObservable }) => {
-        const values = { a: chunk<{ step: number; total?: number }>(0, { step: 1, total: 4 }), b: chunk<{ step: number; total?: number }>(1, { step: 2 }) };
+        const values = {
+          a: chunk<{ step: number; total?: number }>(0, { step: 1, total: 4 }),
+          b: chunk<{ step: number; total?: number }>(1, { step: 2 }),
+        };
         const e1 = cold('  -a-b-|', values);
         const expected = ' -p-q-|';
 
@@ -180,10 +198,12 @@ describe('reduceProgress', () => {
         const e1 = cold('  -a-b-|', values);
         const expected = ' -p-q-|';
 
-        expectObservable(e1.pipe(reduceProgress(), map((p) => [p.current, p.total, p.fraction, p.percent]))).toBe(
-          expected,
-          { p: [1, undefined, 0.1, 10], q: [2, undefined, 0.35, 35] },
-        );
+        expectObservable(
+          e1.pipe(
+            reduceProgress(),
+            map((p) => [p.current, p.total, p.fraction, p.percent]),
+          ),
+        ).toBe(expected, { p: [1, undefined, 0.1, 10], q: [2, undefined, 0.35, 35] });
       });
     });
 
@@ -192,10 +212,12 @@ describe('reduceProgress', () => {
         const e1 = cold('  -a-b-|', { a: chunk(0, { progress: 25 }), b: chunk(1, { progress: 75 }) });
         const expected = ' -p-q-|';
 
-        expectObservable(e1.pipe(reduceProgress({ total: 8 }), map((p) => [p.current, p.total, p.fraction]))).toBe(
-          expected,
-          { p: [2, 8, 0.25], q: [6, 8, 0.75] },
-        );
+        expectObservable(
+          e1.pipe(
+            reduceProgress({ total: 8 }),
+            map((p) => [p.current, p.total, p.fraction]),
+          ),
+        ).toBe(expected, { p: [2, 8, 0.25], q: [6, 8, 0.75] });
       });
     });
 
@@ -231,10 +253,12 @@ describe('reduceProgress', () => {
         const e1subs = '   ^------------!';
         const expected = ' -1-2-3-4-5-6-|';
 
-        expectObservable(e1.pipe(reduceProgress({ total: 8 }), map((p) => `${p.current}/${p.total}:${p.fraction}`))).toBe(
-          expected,
-          { 1: '1/8:0.125', 2: '2/8:0.25', 3: '3/8:0.375', 4: '4/8:0.5', 5: '5/8:0.625', 6: '6/8:0.75' },
-        );
+        expectObservable(
+          e1.pipe(
+            reduceProgress({ total: 8 }),
+            map((p) => `${p.current}/${p.total}:${p.fraction}`),
+          ),
+        ).toBe(expected, { 1: '1/8:0.125', 2: '2/8:0.25', 3: '3/8:0.375', 4: '4/8:0.5', 5: '5/8:0.625', 6: '6/8:0.75' });
         expectSubscriptions(e1.subscriptions).toBe(e1subs);
       });
     });
@@ -267,10 +291,12 @@ describe('reduceProgress', () => {
         const expected = ' -p-q-r-|';
         const select = (data: Custom) => (data.kind === 'work' ? { current: data.done, total: data.of } : undefined);
 
-        expectObservable(e1.pipe(reduceProgress({ select }), map((p) => [p.current, p.total, p.fraction]))).toBe(
-          expected,
-          { p: [3, 12, 0.25], q: [4, 12, 1 / 3], r: [6, 12, 0.5] },
-        );
+        expectObservable(
+          e1.pipe(
+            reduceProgress({ select }),
+            map((p) => [p.current, p.total, p.fraction]),
+          ),
+        ).toBe(expected, { p: [3, 12, 0.25], q: [4, 12, 1 / 3], r: [6, 12, 0.5] });
       });
     });
 
@@ -284,10 +310,12 @@ describe('reduceProgress', () => {
           return { fraction: data.fraction };
         };
 
-        expectObservable(e1.pipe(reduceProgress({ select }), map((p) => [p.current, p.fraction, p.done]))).toBe(
-          expected,
-          { p: [1, 0.5, false], q: [1, 1, true] },
-        );
+        expectObservable(
+          e1.pipe(
+            reduceProgress({ select }),
+            map((p) => [p.current, p.fraction, p.done]),
+          ),
+        ).toBe(expected, { p: [1, 0.5, false], q: [1, 1, true] });
       });
       expect(seen).toEqual([0]);
     });
@@ -298,7 +326,12 @@ describe('reduceProgress', () => {
         const expected = ' -p-q-|';
         const select = (fraction: number) => ({ fraction, total: 0 });
 
-        expectObservable(e1.pipe(reduceProgress({ select }), map((p) => [p.total, p.fraction]))).toBe(expected, {
+        expectObservable(
+          e1.pipe(
+            reduceProgress({ select }),
+            map((p) => [p.total, p.fraction]),
+          ),
+        ).toBe(expected, {
           p: [undefined, 1],
           q: [undefined, 0],
         });
@@ -316,7 +349,12 @@ describe('reduceProgress', () => {
           return { current: n };
         };
 
-        expectObservable(e1.pipe(reduceProgress({ select }), map((p) => p.current))).toBe(expected, { p: 1 }, failure);
+        expectObservable(
+          e1.pipe(
+            reduceProgress({ select }),
+            map((p) => p.current),
+          ),
+        ).toBe(expected, { p: 1 }, failure);
         expectSubscriptions(e1.subscriptions).toBe(e1subs);
       });
     });
@@ -330,8 +368,27 @@ describe('reduceProgress', () => {
         const expected = ' 4ms p 3ms z|';
 
         expectObservable(e1.pipe(reduceProgress({ halfLifeMs: 0 }))).toBe(expected, {
-          p: progressState({ current: 1, total: 4, fraction: 0.25, percent: 25, elapsedMs: 4, ratePerSecond: 250, etaMs: 12, last: values.a.data }),
-          z: progressState({ current: 2, total: 4, fraction: 1, percent: 100, elapsedMs: 8, ratePerSecond: 250, etaMs: 0, done: true, last: values.Z.data }),
+          p: progressState({
+            current: 1,
+            total: 4,
+            fraction: 0.25,
+            percent: 25,
+            elapsedMs: 4,
+            ratePerSecond: 250,
+            etaMs: 12,
+            last: values.a.data,
+          }),
+          z: progressState({
+            current: 2,
+            total: 4,
+            fraction: 1,
+            percent: 100,
+            elapsedMs: 8,
+            ratePerSecond: 250,
+            etaMs: 0,
+            done: true,
+            last: values.Z.data,
+          }),
         });
       });
     });
@@ -343,8 +400,27 @@ describe('reduceProgress', () => {
         const expected = ' 4ms p 3ms s|';
 
         expectObservable(e1.pipe(reduceProgress({ total: 2, halfLifeMs: 0 }))).toBe(expected, {
-          p: progressState({ current: 1, total: 2, fraction: 0.5, percent: 50, elapsedMs: 4, ratePerSecond: 250, etaMs: 4, last: values.a.data }),
-          s: progressState({ current: 1, total: 2, fraction: 1, percent: 100, elapsedMs: 8, ratePerSecond: 250, etaMs: 0, done: true, last: values.a.data }),
+          p: progressState({
+            current: 1,
+            total: 2,
+            fraction: 0.5,
+            percent: 50,
+            elapsedMs: 4,
+            ratePerSecond: 250,
+            etaMs: 4,
+            last: values.a.data,
+          }),
+          s: progressState({
+            current: 1,
+            total: 2,
+            fraction: 1,
+            percent: 100,
+            elapsedMs: 8,
+            ratePerSecond: 250,
+            etaMs: 0,
+            done: true,
+            last: values.a.data,
+          }),
         });
       });
     });
@@ -365,7 +441,12 @@ describe('reduceProgress', () => {
         const e1 = cold('  -a-|', { a: chunk<Step>(0, { step: 1, total: 4 }) });
         const expected = ' -p-|';
 
-        expectObservable(e1.pipe(reduceProgress(), map((p) => p.done))).toBe(expected, { p: false });
+        expectObservable(
+          e1.pipe(
+            reduceProgress(),
+            map((p) => p.done),
+          ),
+        ).toBe(expected, { p: false });
       });
     });
   });
@@ -426,7 +507,12 @@ describe('reduceProgress', () => {
         const e1subs = '   ^---!';
         const expected = ' -p--#';
 
-        expectObservable(e1.pipe(reduceProgress(), map((p) => p.current))).toBe(expected, { p: 1 }, new Error('worker died'));
+        expectObservable(
+          e1.pipe(
+            reduceProgress(),
+            map((p) => p.current),
+          ),
+        ).toBe(expected, { p: 1 }, new Error('worker died'));
         expectSubscriptions(e1.subscriptions).toBe(e1subs);
       });
     });
@@ -451,7 +537,13 @@ describe('reduceProgress', () => {
         const expected = ' -p-q--';
         const unsub = '    -----!';
 
-        expectObservable(e1.pipe(reduceProgress(), map((p) => p.current)), unsub).toBe(expected, { p: 1, q: 2 });
+        expectObservable(
+          e1.pipe(
+            reduceProgress(),
+            map((p) => p.current),
+          ),
+          unsub,
+        ).toBe(expected, { p: 1, q: 2 });
         expectSubscriptions(e1.subscriptions).toBe(e1subs);
       });
     });
@@ -478,7 +570,10 @@ describe('reduceProgress', () => {
     it('should keep its state per subscription', () => {
       testScheduler.run(({ cold, expectObservable }) => {
         const e1 = cold('   -a-b|', { a: chunk(0, 'a'), b: chunk(1, 'b') });
-        const progress$ = e1.pipe(reduceProgress(), map((p) => [p.current, p.elapsedMs]));
+        const progress$ = e1.pipe(
+          reduceProgress(),
+          map((p) => [p.current, p.elapsedMs]),
+        );
         const first = '     -p-q|';
         const second = '    ----------p-q|';
         const subscribe2 = '---------^';

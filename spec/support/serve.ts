@@ -12,14 +12,21 @@ export interface StandaloneWorker {
 }
 
 /** Starts `python -m snakepit_bridge serve` as a separate process, as an operator would on another host. */
-export async function serveWorker(options: { port?: number; token?: string; adapter?: string; extraArgs?: string[] } = {}): Promise<StandaloneWorker> {
+export async function serveWorker(
+  options: { port?: number; token?: string; adapter?: string; extraArgs?: string[] } = {},
+): Promise<StandaloneWorker> {
   const child = spawn(
     resolvePython(undefined),
     [
-      '-m', 'snakepit_bridge', 'serve',
-      '--adapter', options.adapter ?? 'test_adapter.TestAdapter',
-      '--host', '127.0.0.1',
-      '--port', String(options.port ?? 0),
+      '-m',
+      'snakepit_bridge',
+      'serve',
+      '--adapter',
+      options.adapter ?? 'test_adapter.TestAdapter',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(options.port ?? 0),
       ...(options.extraArgs ?? []),
     ],
     {

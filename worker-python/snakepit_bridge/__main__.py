@@ -1,11 +1,11 @@
 """Command line of a worker.
 
-    python -m snakepit_bridge worker --adapter module.Class
-        A pool's child: serves on 127.0.0.1 at a port the OS chooses, reports
-        it on stdout, and exits when its parent does (stdin closes).
+python -m snakepit_bridge worker --adapter module.Class
+    A pool's child: serves on 127.0.0.1 at a port the OS chooses, reports
+    it on stdout, and exits when its parent does (stdin closes).
 
-    python -m snakepit_bridge serve --adapter module.Class --host 0.0.0.0 --port 50051
-        A standalone worker for a pool on another host (`endpoints`).
+python -m snakepit_bridge serve --adapter module.Class --host 0.0.0.0 --port 50051
+    A standalone worker for a pool on another host (`endpoints`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         command.add_argument("--worker-id", default="", help="the name this worker reports (default: host:pid)")
         command.add_argument("--max-message-bytes", type=int, default=64 * 1024 * 1024)
         command.add_argument("--max-workers", type=int, default=16, help="threads serving concurrent calls")
-        command.add_argument("--log-level", default=None, help="Python logging level (default: $SNAKEPIT_LOG_LEVEL or WARNING)")
+        command.add_argument(
+            "--log-level", default=None, help="Python logging level (default: $SNAKEPIT_LOG_LEVEL or WARNING)"
+        )
 
     worker = commands.add_parser("worker", help="run as a pool's child process")
     common(worker)

@@ -18,8 +18,10 @@ def load_adapter(path: str) -> tuple[BaseAdapter, str]:
     the caller reports Python's own type and message.
     """
     module_name, _, class_name = path.partition(":") if ":" in path else path.rpartition(".")
-    if not module_name or not class_name or not all(
-        part.isidentifier() for part in (*module_name.split("."), class_name)
+    if (
+        not module_name
+        or not class_name
+        or not all(part.isidentifier() for part in (*module_name.split("."), class_name))
     ):
         raise AdapterPathError(f"adapter must be given as 'module.Class' or 'module:Class', got {path!r}")
     module = importlib.import_module(module_name)
@@ -27,5 +29,7 @@ def load_adapter(path: str) -> tuple[BaseAdapter, str]:
     if adapter_class is None:
         raise AdapterPathError(f"module {module_name!r} has no attribute {class_name!r}")
     if not (isinstance(adapter_class, type) and issubclass(adapter_class, BaseAdapter)):
-        raise AdapterPathError(f"{module_name}.{class_name} is not a subclass of snakepit_bridge.base_adapter.BaseAdapter")
+        raise AdapterPathError(
+            f"{module_name}.{class_name} is not a subclass of snakepit_bridge.base_adapter.BaseAdapter"
+        )
     return adapter_class(), f"{module_name}.{class_name}"

@@ -51,9 +51,7 @@ def tool(func: F, /) -> F: ...
 def tool(*, description: str = "", supports_streaming: bool = False) -> Callable[[F], F]: ...
 
 
-def tool(
-    func: F | None = None, /, *, description: str = "", supports_streaming: bool = False
-) -> F | Callable[[F], F]:
+def tool(func: F | None = None, /, *, description: str = "", supports_streaming: bool = False) -> F | Callable[[F], F]:
     """Marks an adapter method as a tool callable from Node.
 
     A streaming tool (``supports_streaming=True``) is a generator or async

@@ -71,5 +71,7 @@ def encode_binary(value: Any) -> BinaryPayload | None:
     if _is_numpy(value, "ndarray") and value.dtype.name in _RAW_DTYPES:
         little_endian = value.astype(value.dtype.newbyteorder("<"), copy=False)
         # tobytes() copies: the tool may reuse its array once it has yielded it.
-        return BinaryPayload(pb.ENCODING_NDARRAY, little_endian.tobytes(order="C"), value.dtype.name, tuple(value.shape))
+        return BinaryPayload(
+            pb.ENCODING_NDARRAY, little_endian.tobytes(order="C"), value.dtype.name, tuple(value.shape)
+        )
     return None

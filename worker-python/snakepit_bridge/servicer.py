@@ -67,9 +67,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                     description=info.description,
                     supports_streaming=info.supports_streaming,
                     parameters=[
-                        pb.ParameterSpec(
-                            name=p.name, type=p.type, required=p.required, default_json=p.default_json
-                        )
+                        pb.ParameterSpec(name=p.name, type=p.type, required=p.required, default_json=p.default_json)
                         for p in info.parameters
                     ],
                 )
@@ -100,7 +98,9 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         abort(context, error, self._worker_id)
         raise AssertionError("unreachable: abort raises")
 
-    def ExecuteStreamingTool(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> Iterator[pb.ToolChunk]:
+    def ExecuteStreamingTool(
+        self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.ToolChunk]:
         for batch, call_id in self._stream(request, context):
             for offset, item in enumerate(batch.json_items):
                 yield pb.ToolChunk(
@@ -109,7 +109,9 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             for chunk in batch.chunks:
                 yield chunk.message()
 
-    def ExecuteStreamingToolBatched(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> Iterator[bytes]:
+    def ExecuteStreamingToolBatched(
+        self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
+    ) -> Iterator[bytes]:
         """Yields serialized ChunkBatch messages: the server registers this method without a serializer."""
         for batch, _ in self._stream(request, context):
             yield encode_batch(batch.json_items, batch.chunks)
@@ -196,8 +198,12 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 message=f"tool {tool.name!r} is a streaming tool",
                 hint="call it with stream() or executeStream()",
             )
-        return tool, self._arguments(tool, request.arguments), CallContext(
-            call_id=request.call_id or uuid.uuid4().hex, tool_name=tool.name, session_id=request.session_id
+        return (
+            tool,
+            self._arguments(tool, request.arguments),
+            CallContext(
+                call_id=request.call_id or uuid.uuid4().hex, tool_name=tool.name, session_id=request.session_id
+            ),
         )
 
     @staticmethod

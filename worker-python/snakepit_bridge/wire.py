@@ -61,10 +61,14 @@ class OutgoingChunk:
 
     def framing(self) -> tuple[bytes, bytes]:
         """The ToolChunk's bytes before its data (through the data's length) and after it."""
-        head = (_field(_CHUNK_ID, self.chunk_id.encode()) if self.chunk_id else b"") + _CHUNK_DATA + varint(len(self.data))
+        head = (
+            (_field(_CHUNK_ID, self.chunk_id.encode()) if self.chunk_id else b"") + _CHUNK_DATA + varint(len(self.data))
+        )
         tail = [_CHUNK_FINAL] if self.is_final else []
         for key, value in (self.metadata or {}).items():
-            tail.append(_field(_CHUNK_METADATA, _field(_ENTRY_KEY, key.encode()) + _field(_ENTRY_VALUE, value.encode())))
+            tail.append(
+                _field(_CHUNK_METADATA, _field(_ENTRY_KEY, key.encode()) + _field(_ENTRY_VALUE, value.encode()))
+            )
         if self.encoding:
             tail.append(_CHUNK_ENCODING + varint(self.encoding))
         if self.encoding == pb.ENCODING_NDARRAY:

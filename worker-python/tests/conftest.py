@@ -91,9 +91,7 @@ def start_bridge() -> Iterator[StartBridge]:
     """Starts servers on 127.0.0.1 at a port the OS chooses; stops them and their channels afterwards."""
     started: list[Bridge] = []
 
-    def start(
-        *, token: str | None = None, limits: Limits | None = None, adapter: BaseAdapter | None = None
-    ) -> Bridge:
+    def start(*, token: str | None = None, limits: Limits | None = None, adapter: BaseAdapter | None = None) -> Bridge:
         limits = limits or Limits()
         servicer = BridgeServicer(adapter or SampleAdapter(), ADAPTER_NAME, WORKER_ID, limits)
         server, port = start_server(
@@ -181,7 +179,9 @@ class WorkerProcess:
 
     def handshake(self, prefix: str) -> dict[str, Any]:
         line = self.next_stdout_line()
-        assert line is not None and line.startswith(prefix), f"expected {prefix!r}, got {line!r}; stderr:\n{self.stderr}"
+        assert line is not None and line.startswith(prefix), (
+            f"expected {prefix!r}, got {line!r}; stderr:\n{self.stderr}"
+        )
         return json.loads(line[len(prefix) :])
 
     def wait(self, timeout: float = support.TIMEOUT) -> int:

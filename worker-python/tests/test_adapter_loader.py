@@ -36,9 +36,20 @@ def test_each_load_makes_a_new_instance() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["", "SampleAdapter", ".SampleAdapter", "sample_adapters.", "sample_adapters:", ":SampleAdapter",
-     "sample_adapters..SampleAdapter", "sample-adapters.SampleAdapter", "sample_adapters:Sample.Adapter",
-     "sample_adapters:SampleAdapter:extra", "1module.Class", "module.Class()"],
+    [
+        "",
+        "SampleAdapter",
+        ".SampleAdapter",
+        "sample_adapters.",
+        "sample_adapters:",
+        ":SampleAdapter",
+        "sample_adapters..SampleAdapter",
+        "sample-adapters.SampleAdapter",
+        "sample_adapters:Sample.Adapter",
+        "sample_adapters:SampleAdapter:extra",
+        "1module.Class",
+        "module.Class()",
+    ],
 )
 def test_malformed_paths_are_refused_before_importing(path: str) -> None:
     with pytest.raises(AdapterPathError, match="'module.Class' or 'module:Class'"):

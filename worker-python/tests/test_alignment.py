@@ -26,7 +26,9 @@ def data_offset(message: bytes, data: bytes) -> int:
 def test_an_array_result_is_aligned(length: int) -> None:
     data = (np.arange(length, dtype="<f8") + 0.5).tobytes() if length else b""
     response = aligned_response(
-        pb.ExecuteToolResponse(result=data, encoding=pb.ENCODING_NDARRAY, array=pb.ArrayInfo(dtype="float64", shape=[length]))
+        pb.ExecuteToolResponse(
+            result=data, encoding=pb.ENCODING_NDARRAY, array=pb.ArrayInfo(dtype="float64", shape=[length])
+        )
     )
     message = response.SerializeToString()
 

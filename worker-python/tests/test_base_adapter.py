@@ -33,7 +33,7 @@ def test_description_defaults_to_the_cleaned_docstring() -> None:
     def documented() -> None:
         """First line.
 
-            Indented second paragraph.
+        Indented second paragraph.
         """
 
     assert options_of(documented).description == "First line.\n\nIndented second paragraph."

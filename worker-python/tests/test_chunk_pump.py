@@ -444,7 +444,9 @@ def test_streaming_tool_returning_a_stream_chunk_streams_it(start_pump: StartPum
 
     chunks = all_chunks(handle.drain())
 
-    assert [(support.decode_chunk(c), c.is_final, dict(c.metadata)) for c in chunks] == [({"done": True}, True, {"k": "v"})]
+    assert [(support.decode_chunk(c), c.is_final, dict(c.metadata)) for c in chunks] == [
+        ({"done": True}, True, {"k": "v"})
+    ]
 
 
 # --- async generators ---------------------------------------------------------------

@@ -36,7 +36,9 @@ def test_json_escapes_lone_surrogates_which_utf8_cannot_carry() -> None:
     assert json.loads(encoded) == {"name": "a\ud800b", "other": "é"}
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), {"loss": float("nan")}, [1.0, float("inf")]])
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), -float("inf"), {"loss": float("nan")}, [1.0, float("inf")]]
+)
 def test_json_refuses_nan_and_infinity(value: Any) -> None:
     with pytest.raises(CallFailure) as raised:
         encode_json(value)

@@ -115,9 +115,7 @@ def test_execute_returns_numpy_arrays_raw(bridge: Bridge) -> None:
     assert response.encoding == pb.ENCODING_NDARRAY
     assert response.array.dtype == "int16"
     assert list(response.array.shape) == [2, 3]
-    np.testing.assert_array_equal(
-        np.frombuffer(response.result, dtype="<i2").reshape(2, 3), np.arange(6).reshape(2, 3)
-    )
+    np.testing.assert_array_equal(np.frombuffer(response.result, dtype="<i2").reshape(2, 3), np.arange(6).reshape(2, 3))
 
 
 def test_the_call_context_carries_call_and_session_ids(bridge: Bridge) -> None:
@@ -129,7 +127,9 @@ def test_the_call_context_carries_call_and_session_ids(bridge: Bridge) -> None:
 
 
 def test_a_call_without_call_id_gets_one(bridge: Bridge) -> None:
-    info = json.loads(bridge.stub.ExecuteTool(pb.ExecuteToolRequest(tool_name="call_info"), timeout=support.TIMEOUT).result)
+    info = json.loads(
+        bridge.stub.ExecuteTool(pb.ExecuteToolRequest(tool_name="call_info"), timeout=support.TIMEOUT).result
+    )
     chunks = list(
         bridge.stub.ExecuteStreamingTool(
             pb.ExecuteToolRequest(tool_name="count", arguments=b'{"n": 2}'), timeout=support.TIMEOUT
@@ -143,7 +143,9 @@ def test_a_call_without_call_id_gets_one(bridge: Bridge) -> None:
 
 
 def test_ping_answers_while_a_tool_call_runs(bridge: Bridge, probe: support.Probe) -> None:
-    running = bridge.stub.ExecuteTool.future(bridge.request("wait_for_cancel", probe=probe.key), timeout=support.TIMEOUT)
+    running = bridge.stub.ExecuteTool.future(
+        bridge.request("wait_for_cancel", probe=probe.key), timeout=support.TIMEOUT
+    )
     assert probe.wait("started")
 
     assert bridge.stub.Ping(pb.PingRequest(), timeout=support.TIMEOUT).worker_id == WORKER_ID
@@ -307,7 +309,9 @@ def test_system_exit_in_a_streaming_tool_is_a_python_error(bridge: Bridge) -> No
     received: list[Any] = []
 
     def consume() -> None:
-        for chunk in bridge.stub.ExecuteStreamingTool(bridge.request("exits_after", n=2, code=4), timeout=support.TIMEOUT):
+        for chunk in bridge.stub.ExecuteStreamingTool(
+            bridge.request("exits_after", n=2, code=4), timeout=support.TIMEOUT
+        ):
             received.append(support.decode_chunk(chunk))
 
     error, detail = failure_of(consume)
@@ -365,7 +369,9 @@ def test_an_unencodable_chunk_is_a_serialization_error_after_earlier_chunks(brid
     received: list[Any] = []
 
     def consume() -> None:
-        for chunk in bridge.stub.ExecuteStreamingTool(bridge.request("unencodable_after", n=2), timeout=support.TIMEOUT):
+        for chunk in bridge.stub.ExecuteStreamingTool(
+            bridge.request("unencodable_after", n=2), timeout=support.TIMEOUT
+        ):
             received.append(support.decode_chunk(chunk))
 
     error, detail = failure_of(consume)
@@ -378,7 +384,10 @@ def test_an_unencodable_chunk_is_a_serialization_error_after_earlier_chunks(brid
 def test_a_chunk_over_the_message_limit_is_chunk_too_large(start_bridge: StartBridge) -> None:
     bridge = start_bridge(limits=Limits(max_message_bytes=64 * 1024))
 
-    for call in (lambda: bridge.stream("chunk_of", size=100_000), lambda: bridge.stream_batched("chunk_of", size=100_000)):
+    for call in (
+        lambda: bridge.stream("chunk_of", size=100_000),
+        lambda: bridge.stream_batched("chunk_of", size=100_000),
+    ):
         error, detail = failure_of(call)
 
         assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED

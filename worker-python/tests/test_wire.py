@@ -30,7 +30,9 @@ def test_varint_matches_protobuf(value: int) -> None:
         OutgoingChunk("c-3", bytes(range(256)) * 600, pb.ENCODING_BYTES),
         OutgoingChunk("", b"null", is_final=True, metadata={"x": ""}),
         array_chunk("c-4", 7, is_final=True, metadata={"rows": "7"}),
-        OutgoingChunk("c-5", np.zeros((2, 3, 4), dtype="<i4").tobytes(), pb.ENCODING_NDARRAY, dtype="int32", shape=(2, 3, 4)),
+        OutgoingChunk(
+            "c-5", np.zeros((2, 3, 4), dtype="<i4").tobytes(), pb.ENCODING_NDARRAY, dtype="int32", shape=(2, 3, 4)
+        ),
     ],
 )
 def test_a_chunk_reads_back_as_the_generated_message(chunk: OutgoingChunk) -> None:

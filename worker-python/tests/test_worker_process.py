@@ -69,7 +69,9 @@ def test_the_token_from_the_environment_is_required_and_hidden_from_tools(
     with pytest.raises(grpc.RpcError) as refused:
         stub.Ping(pb.PingRequest(), timeout=support.TIMEOUT)
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    seen = stub.ExecuteTool(request("environment_variable", name="SNAKEPIT_TOKEN"), metadata=auth(), timeout=support.TIMEOUT)
+    seen = stub.ExecuteTool(
+        request("environment_variable", name="SNAKEPIT_TOKEN"), metadata=auth(), timeout=support.TIMEOUT
+    )
     assert json.loads(seen.result) is None
 
 
@@ -232,7 +234,13 @@ def test_serve_with_a_token_file(spawn_worker: SpawnWorker, channels: OpenStub, 
 
 def test_serve_with_a_token_from_a_named_variable(spawn_worker: SpawnWorker, channels: OpenStub) -> None:
     worker = spawn_worker(
-        "serve", "--adapter", "sample_adapters.SampleAdapter", "--port", "0", "--token-env", "MY_BRIDGE_TOKEN",
+        "serve",
+        "--adapter",
+        "sample_adapters.SampleAdapter",
+        "--port",
+        "0",
+        "--token-env",
+        "MY_BRIDGE_TOKEN",
         env={"MY_BRIDGE_TOKEN": TOKEN},
     )
     stub = channels(serving_port(worker))
@@ -241,5 +249,7 @@ def test_serve_with_a_token_from_a_named_variable(spawn_worker: SpawnWorker, cha
     with pytest.raises(grpc.RpcError) as refused:
         stub.Ping(pb.PingRequest(), metadata=auth("wrong"), timeout=support.TIMEOUT)
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    hidden = stub.ExecuteTool(request("environment_variable", name="MY_BRIDGE_TOKEN"), metadata=auth(), timeout=support.TIMEOUT)
+    hidden = stub.ExecuteTool(
+        request("environment_variable", name="MY_BRIDGE_TOKEN"), metadata=auth(), timeout=support.TIMEOUT
+    )
     assert json.loads(hidden.result) is None
