@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from guide_adapter import GuideAdapter
 from snakepit_bridge.adapters.showcase.tool import StreamChunk

@@ -11,11 +11,11 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from concurrent import futures
-from typing import Any, Iterator
+from typing import Any
 
 import grpc
-
 from snakepit_bridge.proto import bridge_pb2, bridge_pb2_grpc
 from workload_data import binary_block, encode_json, small_record, write_stamp
 

@@ -1,8 +1,9 @@
 """The guide's "Complete Streaming Example" Python adapter, as written."""
 
-from snakepit_bridge.base_adapter import BaseAdapter, tool
-from snakepit_bridge.adapters.showcase.tool import StreamChunk
 import time
+
+from snakepit_bridge.adapters.showcase.tool import StreamChunk
+from snakepit_bridge.base_adapter import BaseAdapter, tool
 
 
 class MLStreamingAdapter(BaseAdapter):

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import inspect
 import logging
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from snakepit_bridge.adapters.showcase.tool import StreamChunk
 from snakepit_bridge.call_context import CallContext
@@ -30,7 +31,7 @@ from snakepit_bridge.wire import OutgoingChunk
 logger = logging.getLogger(__name__)
 
 # A plain chunk (JSON, not final, no metadata) is buffered as its encoded JSON; any other as an OutgoingChunk.
-Item = Union[bytes, OutgoingChunk]
+Item = bytes | OutgoingChunk
 
 _NOT_ITERATED = (str, bytes, bytearray, memoryview, dict, StreamChunk)
 
@@ -214,7 +215,7 @@ class ChunkPump:
                 item, size, is_final = self._encode(value)
                 if not self._put(item, size) or is_final:
                     break
-        except BaseException as error:  # noqa: BLE001 - every failure of a tool goes to the client
+        except BaseException as error:
             self._fail(error)
         finally:
             close = getattr(iterator, "close", None)
@@ -246,15 +247,13 @@ class ChunkPump:
             cancelled = self._cancelled
         if cancelled:
             run.cancel()
-        try:
+        with contextlib.suppress(concurrent.futures.CancelledError):
             run.result()
-        except concurrent.futures.CancelledError:
-            pass
 
     def _close(self, close: Callable[[], Any]) -> None:
         try:
             close()
-        except Exception as error:  # noqa: BLE001 - a failing finally must not hide the stream's outcome
+        except Exception as error:
             if self.failure is None and not self._cancelled:
                 self._fail(error)
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
+
 import grpc
 
 from snakepit_bridge.proto import bridge_pb2 as pb

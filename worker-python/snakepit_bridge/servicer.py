@@ -91,7 +91,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             return _unary_response(tool.name, result, self._limits.max_message_bytes)
         except CallFailure as failure:
             error = failure
-        except BaseException as exception:  # noqa: BLE001 - every failure of a tool goes to the client
+        except BaseException as exception:
             # Including SystemExit and KeyboardInterrupt raised by a tool: grpc would drop the
             # call without a status, and the client would wait for its deadline.
             error = from_exception(exception)

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             max_workers=args.max_workers,
             tls=tls,
         )
-    except BaseException as error:  # noqa: BLE001 - the parent must learn why, whatever it was
+    except BaseException as error:
         failure = from_exception(error)
         logger.error("cannot start: %s\n%s", failure.message, failure.python_traceback)
         report = {"type": failure.python_type, "message": failure.message, "traceback": failure.python_traceback}

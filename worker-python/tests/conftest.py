@@ -5,6 +5,7 @@ Everything a fixture starts, its teardown stops.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -19,7 +20,6 @@ from typing import Any
 
 import grpc
 import pytest
-
 import support
 from sample_adapters import SampleAdapter
 from snakepit_bridge.base_adapter import BaseAdapter
@@ -190,10 +190,8 @@ class WorkerProcess:
     def stop(self) -> None:
         if self.process.poll() is None:
             # Its own process group (as a pool starts it): take along anything its tools started.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.process.wait(support.TIMEOUT)
         for reader in self._readers:
             reader.join(support.TIMEOUT)

@@ -11,10 +11,9 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
-
 import support
 from snakepit_bridge.adapters.showcase.tool import StreamChunk
 from snakepit_bridge.base_adapter import BaseAdapter, tool
@@ -111,7 +110,7 @@ class SampleAdapter(BaseAdapter):
         return sys.stdin.read()
 
     @tool
-    def environment_variable(self, name: str) -> Optional[str]:
+    def environment_variable(self, name: str) -> str | None:
         return os.environ.get(name)
 
     @tool
@@ -156,9 +155,9 @@ class SampleAdapter(BaseAdapter):
         count: int,
         name: str = "snake",
         ratio: float = 0.5,
-        flags: Optional[list] = None,
+        flags: list | None = None,
         values: list[float] = [],  # noqa: B006 - the default is only reported, never mutated
-        opaque: Any = Opaque(),
+        opaque: Any = Opaque(),  # noqa: B008 - an object that has no JSON form, on purpose
         untyped=True,
         *rest: Any,
         label: str = "kw",

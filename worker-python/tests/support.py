@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
-
 from snakepit_bridge.errors import ERROR_METADATA_KEY
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.wire import OutgoingChunk
@@ -106,7 +105,7 @@ def run_with_timeout(function: Callable[[], T], timeout: float = TIMEOUT) -> T:
     def target() -> None:
         try:
             outcome["value"] = function()
-        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread
+        except BaseException as error:
             outcome["error"] = error
         finally:
             done.set()

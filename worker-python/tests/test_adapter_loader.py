@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
-
 from sample_adapters import SampleAdapter
 from snakepit_bridge.adapter_loader import AdapterPathError, load_adapter
 
@@ -52,7 +52,7 @@ def test_each_load_makes_a_new_instance() -> None:
     ],
 )
 def test_malformed_paths_are_refused_before_importing(path: str) -> None:
-    with pytest.raises(AdapterPathError, match="'module.Class' or 'module:Class'"):
+    with pytest.raises(AdapterPathError, match=re.escape("'module.Class' or 'module:Class'")):
         load_adapter(path)
 
 

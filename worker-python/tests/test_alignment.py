@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from snakepit_bridge.alignment import aligned_response
 from snakepit_bridge.proto import bridge_pb2 as pb
 

@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 import pytest
-
 from sample_adapters import SampleAdapter, VarArgsAdapter
 from snakepit_bridge.adapters.showcase.tool import StreamChunk
 from snakepit_bridge.base_adapter import BaseAdapter, ParameterInfo, ToolOptions, tool

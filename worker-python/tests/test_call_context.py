@@ -7,7 +7,6 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-
 import support
 from snakepit_bridge.call_context import CallContext, current_call, is_cancelled
 from snakepit_bridge.chunk_pump import ChunkPump
@@ -64,7 +63,7 @@ def test_cancel_is_visible_through_is_cancelled_and_the_event() -> None:
     assert call.cancelled() and call.cancelled_event.is_set()
 
 
-def run_on_worker_loop(coroutine: object) -> "asyncio.Future[object]":
+def run_on_worker_loop(coroutine: object) -> asyncio.Future[object]:
     return asyncio.run_coroutine_threadsafe(coroutine, worker_loop())  # type: ignore[arg-type]
 
 

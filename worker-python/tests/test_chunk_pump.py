@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 import support
 from sample_adapters import Opaque, TrainingDiverged
 from snakepit_bridge.adapters.showcase.tool import StreamChunk

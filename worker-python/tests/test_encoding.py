@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from sample_adapters import Opaque
 from snakepit_bridge.encoding import encode_binary, encode_json
 from snakepit_bridge.errors import CallFailure

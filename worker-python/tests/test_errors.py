@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import grpc
 import pytest
-
 from sample_adapters import TrainingDiverged
 from snakepit_bridge.errors import CallFailure, from_exception, qualified_type_name
 from snakepit_bridge.proto import bridge_pb2 as pb
@@ -19,7 +18,7 @@ def raised(error: BaseException) -> BaseException:
     """The exception as a tool would raise it, with a traceback."""
     try:
         raise error
-    except BaseException as caught:  # noqa: BLE001 - returned for inspection
+    except BaseException as caught:
         return caught
 
 

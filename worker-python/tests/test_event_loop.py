@@ -7,7 +7,6 @@ import concurrent.futures
 import threading
 
 import pytest
-
 import support
 from snakepit_bridge.event_loop import LoopCall, worker_loop
 

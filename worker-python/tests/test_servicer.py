@@ -11,7 +11,6 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
-
 import support
 from conftest import ADAPTER_NAME, WORKER_ID, Bridge, StartBridge
 from snakepit_bridge.proto import bridge_pb2 as pb
@@ -275,7 +274,7 @@ def test_invalid_arguments_to_a_streaming_tool(bridge: Bridge) -> None:
     request = pb.ExecuteToolRequest(tool_name="count", arguments=b'{"n": 1, "step": 2}')
 
     for rpc in (bridge.stub.ExecuteStreamingTool, bridge.stub.ExecuteStreamingToolBatched):
-        error, detail = failure_of(lambda: list(rpc(request, timeout=support.TIMEOUT)))
+        error, detail = failure_of(lambda rpc=rpc: list(rpc(request, timeout=support.TIMEOUT)))
 
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert detail.code == "invalid_arguments" and "'step'" in detail.message

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.wire import OutgoingChunk, encode_batch, varint
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 import support
 from conftest import SpawnWorker, WorkerProcess
 from snakepit_bridge.proto import bridge_pb2 as pb
