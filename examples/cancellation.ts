@@ -71,16 +71,16 @@ export async function cancelInfiniteStream(
   });
   try {
     const received: Tick[] = [];
-    let failure: unknown;
+    const failures: unknown[] = [];
     const subscription = pool.stream<Tick>('infinite_stream').subscribe({
       next: (chunk) => {
         print(`Received: ${inspect(chunk.data)}`);
         received.push(chunk.data);
       },
-      error: (error: unknown) => (failure = error),
+      error: (error: unknown) => failures.push(error),
     });
     await sleep(cancelAfterMs);
-    if (failure !== undefined) throw failure;
+    if (failures.length > 0) throw failures[0];
 
     // Listen before cancelling, so the line cannot be missed; stderr lines arrive on a later tick.
     const closed = firstValueFrom(

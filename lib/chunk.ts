@@ -11,6 +11,7 @@
 export interface Chunk<T = unknown> {
   /** The decoded payload: JSON value, `Uint8Array` for bytes, `NdArray` for a numpy array. */
   readonly data: T;
+  /** True for the last chunk of the stream, and only for it. */
   readonly isFinal: boolean;
   /** Position in the stream, from 0. */
   readonly index: number;

@@ -36,24 +36,40 @@ export type SnakepitErrorCode =
   /** A gRPC failure that none of the codes above describes. */
   | 'transport_error';
 
+/** What a `SnakepitError` may carry besides its code and message. */
 export interface SnakepitErrorDetails {
+  /** The Python exception's qualified type. */
   readonly pythonType?: string;
+  /** The Python traceback, as Python formats it. */
   readonly pythonTraceback?: string;
+  /** What to do about it. */
   readonly hint?: string;
+  /** The worker that served the call. */
   readonly workerId?: string;
+  /** The tool that was called. */
   readonly tool?: string;
+  /** The underlying error, when there is one. */
   readonly cause?: unknown;
 }
 
+/**
+ * The error of every failed call, pool start or bad option: `code` says what
+ * happened, whatever the path (Node worker, remote worker, bridge server).
+ */
 export class SnakepitError extends Error {
+  /** Always `'SnakepitError'`. */
   override readonly name = 'SnakepitError';
+  /** What happened; see {@link SnakepitErrorCode}. */
   readonly code: SnakepitErrorCode;
   /** For `python_error`: the exception's qualified type, e.g. `ValueError` or `mypkg.errors.BadInput`. */
   readonly pythonType: string | undefined;
+  /** For `python_error`: the traceback, as Python formats it. */
   readonly pythonTraceback: string | undefined;
   /** What to do about it, when there is something to say. */
   readonly hint: string | undefined;
+  /** The worker that served the call, when it got one. */
   readonly workerId: string | undefined;
+  /** The tool that was called, when the failure belongs to a call. */
   readonly tool: string | undefined;
 
   constructor(code: SnakepitErrorCode, message: string, details: SnakepitErrorDetails = {}) {
@@ -67,6 +83,7 @@ export class SnakepitError extends Error {
   }
 }
 
+/** True for a `SnakepitError`, and when `code` is given, one with that code. */
 export function isSnakepitError(error: unknown, code?: SnakepitErrorCode): error is SnakepitError {
   return error instanceof SnakepitError && (code === undefined || error.code === code);
 }

@@ -16,10 +16,13 @@ export type NdArrayData =
   | BigInt64Array
   | BigUint64Array;
 
+/** A numpy array received from Python (see {@link NdArrayData}). */
 export interface NdArray<D extends NdArrayData = NdArrayData> {
   /** The numpy dtype name: `float64`, `int32`, `bool` (viewed as `Uint8Array`), ... */
   readonly dtype: string;
+  /** The array's dimensions, outermost first. */
   readonly shape: readonly number[];
+  /** The elements, row-major, viewing the received message where possible. */
   readonly data: D;
 }
 

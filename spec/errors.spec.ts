@@ -42,7 +42,7 @@ describe('errors, each leaving the pool serving', () => {
     ['a Map', { a: new Map(), b: 2 }, /arguments\.a is a Map/],
     ['an undefined array item', { a: [undefined], b: 2 }, /arguments\.a\[0\] is undefined/],
   ])('invalid_arguments for %s, before anything is sent', async (_, args, message) => {
-    const error = await rejectionOf(pool.execute('add', args as unknown as Record<string, unknown>));
+    const error = await rejectionOf(pool.execute('add', args));
     expect(error.code).toBe('invalid_arguments');
     expect(error.message).toMatch(message);
     await expectPoolServes();

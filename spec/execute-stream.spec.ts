@@ -51,9 +51,7 @@ describe('pool.executeStream()', () => {
 
   it('rejects when an async callback rejects', async () => {
     await expect(
-      pool.executeStream('count', { n: 5 }, async (chunk) => {
-        if (chunk.index === 1) throw new Error('async bug');
-      }),
+      pool.executeStream('count', { n: 5 }, (chunk) => (chunk.index === 1 ? Promise.reject(new Error('async bug')) : Promise.resolve())),
     ).rejects.toThrow('async bug');
   });
 

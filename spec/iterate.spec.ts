@@ -51,7 +51,7 @@ describe('pool.iterate()', () => {
   });
 
   it('throws argument errors from the first next()', async () => {
-    const iterator = pool.iterate('count', { n: 1n } as unknown as Record<string, unknown>);
+    const iterator = pool.iterate('count', { n: 1n });
     await expect(iterator.next()).rejects.toMatchObject({ code: 'invalid_arguments' });
   });
 

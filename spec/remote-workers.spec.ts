@@ -36,16 +36,16 @@ describe('remote workers (endpoints)', () => {
 
   it('streams on every endpoint; the final chunk names the endpoint that served it', async () => {
     const [a, b] = await Promise.all([worker(), worker()]);
-    const remote = await pool([a!.endpoint, b!.endpoint]);
+    const remote = await pool([a.endpoint, b.endpoint]);
     const runs = await Promise.all([1, 2].map(() => lastValueFrom(remote.stream('sequence', { n: 50, delay: 0.001 }).pipe(toArray()))));
     for (const chunks of runs) expect(chunks.map((chunk) => chunk.index)).toEqual(Array.from({ length: 51 }, (_, i) => i));
-    expect(new Set(runs.map((chunks) => chunks.at(-1)?.metadata['worker_id']))).toEqual(new Set([a!.endpoint, b!.endpoint]));
+    expect(new Set(runs.map((chunks) => chunks.at(-1)?.metadata['worker_id']))).toEqual(new Set([a.endpoint, b.endpoint]));
     expect(remote.tools().map((tool) => tool.name)).toContain('sequence');
   });
 
   it('fails a call in flight on an endpoint that goes away with worker_unavailable; the other keeps serving; the endpoint serves again once back', async () => {
     const [a, b] = await Promise.all([worker(), worker()]);
-    const remote = await pool([a!.endpoint, b!.endpoint]);
+    const remote = await pool([a.endpoint, b.endpoint]);
     let servingPid!: (pid: number) => void;
     const served = new Promise<number>((resolve) => (servingPid = resolve));
     const running = remote
@@ -55,8 +55,8 @@ describe('remote workers (endpoints)', () => {
         (failure: unknown) => failure,
       );
     const pid = await served;
-    const victim = pid === a!.process.pid ? a! : b!;
-    const survivor = victim === a ? b! : a!;
+    const victim = pid === a.process.pid ? a : b;
+    const survivor = victim === a ? b : a;
     const down = nextEvent(remote, 'worker_exited', (event) => event.workerId === victim.endpoint);
     await victim.stop();
     const error = await running;

@@ -46,7 +46,7 @@ export function startBaselineServer(): Promise<BaselineServer> {
   });
   const stop = onCleanup(() => stopChild(child));
   const stderr: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
+  createInterface({ input: child.stderr }).on('line', (line) => {
     stderr.push(line);
     if (stderr.length > 20) stderr.shift();
   });
@@ -59,7 +59,7 @@ export function startBaselineServer(): Promise<BaselineServer> {
     const timer = setTimeout(() => fail(`no port within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
     child.once('error', (error) => fail(String(error)));
     child.once('exit', (code, signal) => fail(`exited (${code ?? signal}) before printing its port`));
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       const match = /^PORT (\d+)$/.exec(line);
       if (!match) return;
@@ -67,7 +67,7 @@ export function startBaselineServer(): Promise<BaselineServer> {
       clearTimeout(timer);
       child.removeAllListeners('exit');
       lines.close();
-      child.stdout!.resume();
+      child.stdout.resume();
       resolve({ address: `127.0.0.1:${match[1]}`, pid: child.pid!, readyMs, stop });
     });
   });

@@ -51,7 +51,7 @@ export interface BenchContext {
   readonly baselineAddress: string;
   /** A warm one-worker pool on the bench adapter, shared by the workloads that do not start their own. */
   readonly pool: SnakepitPool;
-  progress(message: string): void;
+  readonly progress: (message: string) => void;
 }
 
 /** One line of the table. `pass` is absent where there is no target. */

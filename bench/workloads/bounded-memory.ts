@@ -37,7 +37,7 @@ function runChild(consumer: string, chunks: number): Promise<ChildResult> {
     clearTimeout(timer);
   });
   let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
   const timeoutMs = chunks * DELAY_MS * 4 + 60_000;
   let timedOut = false;
   const timer = setTimeout(() => {

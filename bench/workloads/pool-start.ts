@@ -13,7 +13,7 @@ async function baselineStart(count: number): Promise<number> {
   const started = nowMs();
   const servers = await Promise.allSettled(Array.from({ length: count }, () => startBaselineServer()));
   const elapsed = nowMs() - started;
-  await Promise.all(servers.map((server) => (server.status === 'fulfilled' ? server.value.stop() : undefined)));
+  await Promise.all(servers.flatMap((server) => (server.status === 'fulfilled' ? [server.value.stop()] : [])));
   const failed = servers.find((server) => server.status === 'rejected');
   if (failed) throw failed.reason;
   return elapsed;
@@ -21,9 +21,9 @@ async function baselineStart(count: number): Promise<number> {
 
 async function poolStart(size: number): Promise<number> {
   const started = nowMs();
-  const { close } = await startBenchPool(size);
+  const pool = await startBenchPool(size);
   const elapsed = nowMs() - started;
-  await close();
+  await pool.close();
   return elapsed;
 }
 

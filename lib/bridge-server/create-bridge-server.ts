@@ -10,6 +10,7 @@ import { BRIDGE_SERVICE } from '../contract/service-definition.js';
 export interface BridgeServerTlsOptions {
   /** The server's certificate chain. */
   readonly cert: string | Buffer;
+  /** The server's PEM private key. */
   readonly key: string | Buffer;
   /** CA certificates that client certificates are checked against. */
   readonly ca?: string | Buffer;
@@ -17,6 +18,7 @@ export interface BridgeServerTlsOptions {
   readonly requireClientCert?: boolean;
 }
 
+/** Options of `createBridgeServer`. */
 export interface BridgeServerOptions {
   /** The interface to listen on. Default `127.0.0.1`: reachable from this machine only. */
   readonly host?: string;
@@ -38,6 +40,7 @@ export interface BridgeServerOptions {
   readonly callTimeout?: number;
 }
 
+/** Options of `server.shutdown()`. */
 export interface BridgeServerShutdownOptions {
   /** How long running calls get to finish, in ms, before they are cancelled. Default 30000. */
   readonly timeout?: number;
@@ -47,6 +50,7 @@ export interface BridgeServerShutdownOptions {
 export interface BridgeServer {
   /** `host:port`, as a client would dial it (IPv6 hosts in brackets). */
   readonly address: string;
+  /** The interface it listens on. */
   readonly host: string;
   /** The bound port: the one chosen by the system when `port` was 0. */
   readonly port: number;

@@ -3,6 +3,7 @@ import type { PoolEventInit } from '../pool/pool-events.js';
 import type { Lease, WorkerPool } from '../pool/worker-pool.js';
 import type { Worker } from '../worker/worker.js';
 
+/** Options of one call (`stream`, `executeStream`, `iterate`, `execute`). */
 export interface CallOptions {
   /** Milliseconds from subscription (or the `execute` call) to the end of the call, queueing included. Default 300000. */
   readonly timeout?: number;

@@ -17,6 +17,7 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 export function consumeWithCallback<T>(stream: (flow: FlowControl) => Observable<Chunk<T>>, callback: ChunkCallback<T>): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const flow = new FlowControl();
+    // eslint-disable-next-line prefer-const -- failWith may run before the assignment, while subscribe() runs.
     let subscription: Subscription | undefined;
     let failed = false;
     const failWith = (error: unknown) => {

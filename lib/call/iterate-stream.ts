@@ -90,12 +90,12 @@ export function iterateStream<T>(stream: (flow: FlowControl) => Observable<Chunk
       if (next !== undefined) return settle(next);
       return settle(await new Promise<Settled<T>>((resolve) => (waiting = resolve)));
     },
-    async return() {
-      return stop();
+    return() {
+      return Promise.resolve(stop());
     },
-    async throw(error?: unknown) {
+    throw(error?: unknown) {
       stop();
-      throw error;
+      return Promise.reject(error);
     },
   };
 }

@@ -8,6 +8,7 @@ export type ExecuteToolRequest = snakepit.bridge.ExecuteToolRequest;
 export type ExecuteToolResponse = snakepit.bridge.ExecuteToolResponse;
 export type ToolSpecMessage = snakepit.bridge.ToolSpec;
 export type PingResponse = snakepit.bridge.PingResponse;
+export type Encoding = snakepit.bridge.Encoding;
 
 const SERVICE = '/snakepit.bridge.BridgeService/';
 
@@ -61,19 +62,24 @@ export class BridgeConnection {
   }
 
   ping(deadline: Date): Promise<PingResponse> {
-    return this.unary('Ping', new pb.PingRequest(), pb.PingResponse.deserialize, deadline);
+    return this.unary('Ping', new pb.PingRequest(), (bytes) => pb.PingResponse.deserialize(bytes), deadline);
   }
 
   /** The adapter the server serves (as `module.Class`) and its tools. */
   listTools(deadline: Date): Promise<{ adapter: string; tools: ToolSpecMessage[] }> {
-    return this.unary('ListTools', new pb.ListToolsRequest(), pb.ListToolsResponse.deserialize, deadline);
+    return this.unary('ListTools', new pb.ListToolsRequest(), (bytes) => pb.ListToolsResponse.deserialize(bytes), deadline);
   }
 
   /** Whether the call ended on the server within `timeoutMs` (its tool returned, raised or was closed). */
   async awaitCall(callId: string, timeoutMs: number): Promise<boolean> {
     const request = new pb.AwaitCallRequest({ call_id: callId, timeout_ms: timeoutMs });
     // The server answers at timeoutMs; the deadline only guards against a server that cannot answer.
-    const response = await this.unary('AwaitCall', request, pb.AwaitCallResponse.deserialize, new Date(Date.now() + timeoutMs + 1000));
+    const response = await this.unary(
+      'AwaitCall',
+      request,
+      (bytes) => pb.AwaitCallResponse.deserialize(bytes),
+      new Date(Date.now() + timeoutMs + 1000),
+    );
     return response.ended;
   }
 
@@ -121,7 +127,11 @@ export class BridgeConnection {
         request,
         this.metadata(),
         { deadline },
-        (error, response) => (error || response === undefined ? reject(error) : resolve(response)),
+        (error, response) => {
+          if (error !== null) reject(error);
+          else if (response === undefined) reject(new Error(`${method} answered with no message`));
+          else resolve(response);
+        },
       );
     });
   }

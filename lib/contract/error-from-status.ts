@@ -60,7 +60,7 @@ export function errorFromStatus(error: ServiceError, context: { workerId: string
       tool: context.tool,
     });
   }
-  return new SnakepitError(CODE_BY_STATUS[error.code as Status] ?? 'transport_error', error.details || error.message, {
+  return new SnakepitError(CODE_BY_STATUS[error.code] ?? 'transport_error', error.details || error.message, {
     workerId: context.workerId,
     tool: context.tool,
     cause: error,

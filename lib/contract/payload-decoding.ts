@@ -1,5 +1,5 @@
 import type { NdArray, NdArrayData } from '../ndarray.js';
-import { pb } from './bridge-connection.js';
+import { pb, type Encoding } from './bridge-connection.js';
 
 type TypedArrayConstructor = {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): NdArrayData;
@@ -40,7 +40,7 @@ function decodeArray(bytes: Uint8Array, info: { dtype: string; shape: number[] }
 }
 
 /** The JavaScript value of a payload: JSON value, `Uint8Array`, or `NdArray`. No copy for binary data. */
-export function decodePayload(encoding: number, bytes: Uint8Array, array: { dtype: string; shape: number[] } | undefined): unknown {
+export function decodePayload(encoding: Encoding, bytes: Uint8Array, array: { dtype: string; shape: number[] } | undefined): unknown {
   switch (encoding) {
     case pb.Encoding.ENCODING_BYTES:
       return bytes;

@@ -2,6 +2,7 @@ import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, 
 import type { Chunk } from '../chunk.js';
 import { estimatePayloadBytes } from './payload-bytes.js';
 
+/** Options of {@link batchChunks}: a batch is emitted when the first limit is reached. */
 export interface BatchChunksOptions {
   /** Emit a batch once it holds this many chunks. A positive integer. */
   readonly maxCount?: number;

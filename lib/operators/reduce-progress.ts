@@ -2,6 +2,7 @@ import { asyncScheduler, defer, map, type OperatorFunction, type SchedulerLike }
 import { isSyntheticFinal, type Chunk } from '../chunk.js';
 import { readProgress, type Progress, type ProgressReading } from './progress.js';
 
+/** Options of {@link reduceProgress}. */
 export interface ReduceProgressOptions<T> {
   /**
    * Steps in all, for payloads that do not carry it: typically an argument

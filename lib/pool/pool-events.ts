@@ -1,8 +1,12 @@
 import type { SnakepitError, SnakepitErrorCode } from '../errors.js';
 
 /** What `pool.events$` reports. Every event carries `at`, a `Date.now()` timestamp. */
-export type PoolEvent = PoolEventInit & { readonly at: number };
+export type PoolEvent = PoolEventInit & {
+  /** When it happened, as `Date.now()`. */
+  readonly at: number;
+};
 
+/** A pool event without its timestamp. */
 export type PoolEventInit =
   | { readonly type: 'worker_started'; readonly workerId: string; readonly pid: number | undefined; readonly startupMs: number }
   | {
@@ -34,13 +38,16 @@ export type PoolEventInit =
       readonly errorCode?: SnakepitErrorCode;
     };
 
+/** The `type` of a pool event. */
 export type PoolEventType = PoolEvent['type'];
 
 /** A snapshot of the pool. */
 export interface PoolStats {
   /** Workers alive now, busy or idle. */
   readonly workers: number;
+  /** Workers running a call (or finishing a cancelled one). */
   readonly busy: number;
+  /** Workers ready for a call. */
   readonly idle: number;
   /** Calls waiting for a worker. */
   readonly queued: number;

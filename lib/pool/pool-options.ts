@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { SnakepitError } from '../errors.js';
 
+/** Options of `createPool`. Durations are in milliseconds. */
 export interface PoolOptions {
   /** The adapter class, as `module.Class` or `module:Class`. */
   readonly adapter: string;
@@ -10,6 +11,7 @@ export interface PoolOptions {
   readonly pythonPath?: string | readonly string[];
   /** The Python interpreter. Default: `$SNAKEPIT_PYTHON`, then `.venv` of the project, then `python3`. */
   readonly python?: string;
+  /** The workers' working directory. Default: this process's. */
   readonly cwd?: string;
   /** Extra environment variables for the workers. */
   readonly env?: Readonly<Record<string, string>>;
@@ -52,11 +54,13 @@ export interface PoolOptions {
   readonly tls?: TlsOptions;
 }
 
+/** TLS for connections to remote workers (`endpoints`). */
 export interface TlsOptions {
   /** PEM root certificates to trust; default: the system's. */
   readonly ca?: string | Buffer;
   /** PEM client certificate and key, for servers that ask for one. */
   readonly cert?: string | Buffer;
+  /** PEM private key of `cert`. */
   readonly key?: string | Buffer;
   /** The name to check the server's certificate against, when it differs from the endpoint's host. */
   readonly serverName?: string;
@@ -134,13 +138,17 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   };
 }
 
+function isArray(value: unknown): value is readonly unknown[] {
+  return Array.isArray(value);
+}
+
 function resolveEndpointList(options: PoolOptions): readonly string[] | undefined {
   const { endpoints } = options;
   if (endpoints === undefined) {
     if (options.token !== undefined || options.tls !== undefined) throw invalid('`token` and `tls` apply to `endpoints` only');
     return undefined;
   }
-  if (!Array.isArray(endpoints) || endpoints.length === 0) throw invalid('`endpoints` must be a non-empty array of "host:port"');
+  if (!isArray(endpoints) || endpoints.length === 0) throw invalid('`endpoints` must be a non-empty array of "host:port"');
   for (const endpoint of endpoints) {
     if (typeof endpoint !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(endpoint)) {
       throw invalid(`endpoint ${JSON.stringify(endpoint)} is not "host:port"`);

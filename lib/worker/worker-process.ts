@@ -92,7 +92,7 @@ export class WorkerProcess implements Worker {
       },
     );
     const stderrTail: string[] = [];
-    createInterface({ input: child.stderr! }).on('line', (line) => {
+    createInterface({ input: child.stderr }).on('line', (line) => {
       stderrTail.push(line);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
       options.onLog(line, options.id);

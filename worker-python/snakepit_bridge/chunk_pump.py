@@ -111,7 +111,7 @@ class ChunkPump:
                 framed_item_size = item_size + (_JSON_RUN_SEPARATOR_BYTES if is_plain else _CHUNK_FRAMING_BYTES)
                 if framed_size and framed_size + framed_item_size > max_bytes:
                     break
-                if is_plain:
+                if isinstance(item, bytes):
                     if batch.chunks:
                         break
                     batch.json_items.append(item)
@@ -130,7 +130,7 @@ class ChunkPump:
         if self._space_waiter is not None:
             loop, future = self._space_waiter
             self._space_waiter = None
-            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(None))
+            loop.call_soon_threadsafe(_settle, future)
 
     def _has_room(self, size: int) -> bool:
         # An item larger than the whole buffer still goes through once the buffer is empty.
@@ -271,6 +271,11 @@ class ChunkPump:
             self._condition.notify_all()
         for callback in self._finished_callbacks:
             callback()
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _chunks_of(result: Any) -> Iterator[Any]:

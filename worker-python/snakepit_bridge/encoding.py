@@ -58,7 +58,7 @@ def encode_json(value: Any) -> bytes:
 
 @dataclass(frozen=True)
 class BinaryPayload:
-    encoding: int
+    encoding: pb.Encoding
     data: bytes
     dtype: str = ""
     shape: tuple[int, ...] = ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
+from typing import NoReturn
 
 import grpc
 
@@ -70,7 +71,7 @@ def from_exception(error: BaseException, code: str = "python_error", hint: str =
     )
 
 
-def abort(context: grpc.ServicerContext, failure: CallFailure, worker_id: str) -> None:
+def abort(context: grpc.ServicerContext, failure: CallFailure, worker_id: str) -> NoReturn:
     """Ends the call with the failure's status and detail; raises, as context.abort does."""
     context.set_trailing_metadata(((ERROR_METADATA_KEY, failure.detail(worker_id).SerializeToString()),))
     context.abort(failure.status, failure.message)

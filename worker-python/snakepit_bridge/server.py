@@ -26,7 +26,7 @@ class TokenInterceptor(grpc.ServerInterceptor):
 
     def __init__(self, token: str) -> None:
         self._expected = f"Bearer {token}".encode()
-        self._refusal = grpc.unary_unary_rpc_method_handler(self._refuse)
+        self._refusal: grpc.RpcMethodHandler[Any, None] = grpc.unary_unary_rpc_method_handler(self._refuse)
 
     def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], Any], handler_call_details: grpc.HandlerCallDetails
@@ -49,7 +49,7 @@ def _bridge_service(servicer: BridgeServicer) -> grpc.GenericRpcHandler:
     """The BridgeService methods, as the generated registration has them, except that the batched
     stream yields ChunkBatch messages already serialized (see wire.py)."""
     unary, stream = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler
-    handlers = {
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         "Ping": unary(servicer.Ping, pb.PingRequest.FromString, pb.PingResponse.SerializeToString),
         "ListTools": unary(servicer.ListTools, pb.ListToolsRequest.FromString, pb.ListToolsResponse.SerializeToString),
         "ExecuteTool": unary(

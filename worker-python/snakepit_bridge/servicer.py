@@ -96,7 +96,6 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             # call without a status, and the client would wait for its deadline.
             error = from_exception(exception)
         abort(context, error, self._worker_id)
-        raise AssertionError("unreachable: abort raises")
 
     def ExecuteStreamingTool(
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext

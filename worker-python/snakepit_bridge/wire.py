@@ -53,7 +53,7 @@ class OutgoingChunk:
 
     chunk_id: str
     data: bytes
-    encoding: int = pb.ENCODING_JSON
+    encoding: pb.Encoding = pb.ENCODING_JSON
     is_final: bool = False
     metadata: Mapping[str, str] | None = None
     dtype: str = ""

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import support
@@ -155,7 +155,7 @@ class SampleAdapter(BaseAdapter):
         count: int,
         name: str = "snake",
         ratio: float = 0.5,
-        flags: list | None = None,
+        flags: Optional[list] = None,  # noqa: UP045 - how users write it; the spec checks its name
         values: list[float] = [],  # noqa: B006 - the default is only reported, never mutated
         opaque: Any = Opaque(),  # noqa: B008 - an object that has no JSON form, on purpose
         untyped=True,

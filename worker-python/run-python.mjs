@@ -1,6 +1,6 @@
-// Runs the Python worker's tests (`npm run test:python`) with the repository's
-// .venv, or with $SNAKEPIT_PYTHON when set. Extra arguments go to pytest.
-// Exits with pytest's exit code.
+// Runs the repository's Python (.venv, or $SNAKEPIT_PYTHON when set) with the
+// given arguments, from the repository root: `node worker-python/run-python.mjs -m pytest ...`.
+// Exits with the command's exit code.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -19,13 +19,10 @@ if (!process.env.SNAKEPIT_PYTHON && !existsSync(venvPython)) {
   process.exit(1);
 }
 
-const result = spawnSync(python, ['-m', 'pytest', 'worker-python/tests', '-q', ...process.argv.slice(2)], {
-  cwd: root,
-  stdio: 'inherit',
-});
+const result = spawnSync(python, process.argv.slice(2), { cwd: root, stdio: 'inherit' });
 if (result.error) {
   console.error(`snakepit-rx: cannot run ${python}: ${result.error.message}`);
   process.exit(1);
 }
-// A pytest killed by a signal has no exit code; fail as a shell would report it.
+// A process killed by a signal has no exit code; fail as a shell would report it.
 process.exit(result.status ?? 128 + (constants.signals[result.signal] ?? 1));
