@@ -6,7 +6,7 @@
  * git: https://github.com/thesayyn/protoc-gen-ts */
 import * as pb_1 from "google-protobuf";
 import * as grpc_1 from "@grpc/grpc-js";
-export namespace snakepit.bridge {
+export namespace snakepit_rx.bridge.v1 {
     export enum Encoding {
         ENCODING_JSON = 0,
         ENCODING_BYTES = 1,
@@ -1633,7 +1633,7 @@ export namespace snakepit.bridge {
     export abstract class UnimplementedBridgeServiceService {
         static definition = {
             Ping: {
-                path: "/snakepit.bridge.BridgeService/Ping",
+                path: "/snakepit_rx.bridge.v1.BridgeService/Ping",
                 requestStream: false,
                 responseStream: false,
                 requestSerialize: (message: PingRequest) => Buffer.from(message.serialize()),
@@ -1642,7 +1642,7 @@ export namespace snakepit.bridge {
                 responseDeserialize: (bytes: Buffer) => PingResponse.deserialize(new Uint8Array(bytes))
             },
             ListTools: {
-                path: "/snakepit.bridge.BridgeService/ListTools",
+                path: "/snakepit_rx.bridge.v1.BridgeService/ListTools",
                 requestStream: false,
                 responseStream: false,
                 requestSerialize: (message: ListToolsRequest) => Buffer.from(message.serialize()),
@@ -1651,7 +1651,7 @@ export namespace snakepit.bridge {
                 responseDeserialize: (bytes: Buffer) => ListToolsResponse.deserialize(new Uint8Array(bytes))
             },
             ExecuteTool: {
-                path: "/snakepit.bridge.BridgeService/ExecuteTool",
+                path: "/snakepit_rx.bridge.v1.BridgeService/ExecuteTool",
                 requestStream: false,
                 responseStream: false,
                 requestSerialize: (message: ExecuteToolRequest) => Buffer.from(message.serialize()),
@@ -1660,7 +1660,7 @@ export namespace snakepit.bridge {
                 responseDeserialize: (bytes: Buffer) => ExecuteToolResponse.deserialize(new Uint8Array(bytes))
             },
             ExecuteStreamingTool: {
-                path: "/snakepit.bridge.BridgeService/ExecuteStreamingTool",
+                path: "/snakepit_rx.bridge.v1.BridgeService/ExecuteStreamingTool",
                 requestStream: false,
                 responseStream: true,
                 requestSerialize: (message: ExecuteToolRequest) => Buffer.from(message.serialize()),
@@ -1669,7 +1669,7 @@ export namespace snakepit.bridge {
                 responseDeserialize: (bytes: Buffer) => ToolChunk.deserialize(new Uint8Array(bytes))
             },
             ExecuteStreamingToolBatched: {
-                path: "/snakepit.bridge.BridgeService/ExecuteStreamingToolBatched",
+                path: "/snakepit_rx.bridge.v1.BridgeService/ExecuteStreamingToolBatched",
                 requestStream: false,
                 responseStream: true,
                 requestSerialize: (message: ExecuteToolRequest) => Buffer.from(message.serialize()),
@@ -1678,7 +1678,7 @@ export namespace snakepit.bridge {
                 responseDeserialize: (bytes: Buffer) => ChunkBatch.deserialize(new Uint8Array(bytes))
             },
             AwaitCall: {
-                path: "/snakepit.bridge.BridgeService/AwaitCall",
+                path: "/snakepit_rx.bridge.v1.BridgeService/AwaitCall",
                 requestStream: false,
                 responseStream: false,
                 requestSerialize: (message: AwaitCallRequest) => Buffer.from(message.serialize()),

@@ -3,13 +3,13 @@
  * classes, no snakepit-rx code. One gRPC message per chunk.
  */
 import * as grpc from '@grpc/grpc-js';
-import { snakepit } from '../../generated/bridge.js';
+import { snakepit_rx } from '../../generated/bridge.js';
 
-const pb = snakepit.bridge;
-const SERVICE = '/snakepit.bridge.BridgeService/';
+const pb = snakepit_rx.bridge.v1;
+const methods = pb.UnimplementedBridgeServiceService.definition;
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-export type ToolChunk = snakepit.bridge.ToolChunk;
+export type ToolChunk = snakepit_rx.bridge.v1.ToolChunk;
 
 /** grpc-js defaults, or "tuned" for large transfers (a 4 MiB flow-control window, 64 MiB messages). */
 export type ClientTuning = 'default' | 'tuned';
@@ -23,7 +23,7 @@ export function channelOptions(tuning: ClientTuning): grpc.ChannelOptions {
   };
 }
 
-function serializeRequest(request: snakepit.bridge.ExecuteToolRequest): Buffer {
+function serializeRequest(request: snakepit_rx.bridge.v1.ExecuteToolRequest): Buffer {
   const bytes = request.serialize();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -47,7 +47,7 @@ export class RawClient {
     });
   }
 
-  private request(tool: string, args: unknown): snakepit.bridge.ExecuteToolRequest {
+  private request(tool: string, args: unknown): snakepit_rx.bridge.v1.ExecuteToolRequest {
     return new pb.ExecuteToolRequest({
       tool_name: tool,
       arguments: Buffer.from(JSON.stringify(args)),
@@ -58,7 +58,7 @@ export class RawClient {
   /** Starts a server-streaming call; the caller attaches 'data', 'error' and 'end'. */
   openStream(tool: string, args: unknown): grpc.ClientReadableStream<ToolChunk> {
     return this.client.makeServerStreamRequest(
-      `${SERVICE}ExecuteStreamingTool`,
+      methods.ExecuteStreamingTool.path,
       serializeRequest,
       (bytes: Buffer) => pb.ToolChunk.deserialize(bytes),
       this.request(tool, args),
@@ -95,7 +95,7 @@ export class RawClient {
   unary(tool: string, args: unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
-        `${SERVICE}ExecuteTool`,
+        methods.ExecuteTool.path,
         serializeRequest,
         (bytes: Buffer) => pb.ExecuteToolResponse.deserialize(bytes),
         this.request(tool, args),

@@ -1,16 +1,22 @@
 import * as grpc from '@grpc/grpc-js';
-import { snakepit } from '../../generated/bridge.js';
+import { snakepit_rx } from '../../generated/bridge.js';
 
-export const pb = snakepit.bridge;
-export type ChunkBatch = snakepit.bridge.ChunkBatch;
-export type ToolChunk = snakepit.bridge.ToolChunk;
-export type ExecuteToolRequest = snakepit.bridge.ExecuteToolRequest;
-export type ExecuteToolResponse = snakepit.bridge.ExecuteToolResponse;
-export type ToolSpecMessage = snakepit.bridge.ToolSpec;
-export type PingResponse = snakepit.bridge.PingResponse;
-export type Encoding = snakepit.bridge.Encoding;
+export const pb = snakepit_rx.bridge.v1;
+export type ChunkBatch = snakepit_rx.bridge.v1.ChunkBatch;
+export type ToolChunk = snakepit_rx.bridge.v1.ToolChunk;
+export type ExecuteToolRequest = snakepit_rx.bridge.v1.ExecuteToolRequest;
+export type ExecuteToolResponse = snakepit_rx.bridge.v1.ExecuteToolResponse;
+export type ToolSpecMessage = snakepit_rx.bridge.v1.ToolSpec;
+export type PingResponse = snakepit_rx.bridge.v1.PingResponse;
+export type Encoding = snakepit_rx.bridge.v1.Encoding;
 
-const SERVICE = '/snakepit.bridge.BridgeService/';
+/** A method of BridgeService. */
+export type BridgeMethod = keyof typeof pb.UnimplementedBridgeServiceService.definition;
+
+/** The gRPC path of a BridgeService method, as the code generated from proto/bridge.proto has it. */
+export function methodPath(method: BridgeMethod): string {
+  return pb.UnimplementedBridgeServiceService.definition[method].path;
+}
 
 export interface ConnectionOptions {
   /** Sent as `authorization: Bearer <token>` on every call. */
@@ -88,7 +94,7 @@ export class BridgeConnection {
     callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,
   ): grpc.ClientUnaryCall {
     return this.client.makeUnaryRequest(
-      `${SERVICE}ExecuteTool`,
+      methodPath('ExecuteTool'),
       serialize,
       (bytes: Buffer) => pb.ExecuteToolResponse.deserialize(bytes),
       request,
@@ -100,7 +106,7 @@ export class BridgeConnection {
 
   streamBatches(request: ExecuteToolRequest): grpc.ClientReadableStream<ChunkBatch> {
     return this.client.makeServerStreamRequest(
-      `${SERVICE}ExecuteStreamingToolBatched`,
+      methodPath('ExecuteStreamingToolBatched'),
       serialize,
       (bytes: Buffer) => pb.ChunkBatch.deserialize(bytes),
       request,
@@ -114,14 +120,14 @@ export class BridgeConnection {
   }
 
   private unary<Request extends { serialize(): Uint8Array }, Response>(
-    method: string,
+    method: BridgeMethod,
     request: Request,
     deserialize: (bytes: Uint8Array) => Response,
     deadline: Date,
   ): Promise<Response> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
-        `${SERVICE}${method}`,
+        methodPath(method),
         serialize,
         deserialize,
         request,

@@ -1,16 +1,16 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
-import { pb, serialize } from './bridge-connection.js';
+import { methodPath, pb, serialize, type BridgeMethod } from './bridge-connection.js';
 
 type Message = { serialize(): Uint8Array };
 
 function method<Request extends Message, Response extends Message>(
-  name: string,
+  name: BridgeMethod,
   responseStream: boolean,
   request: { deserialize(bytes: Uint8Array): Request },
   response: { deserialize(bytes: Uint8Array): Response },
 ): MethodDefinition<Request, Response> {
   return {
-    path: `/snakepit.bridge.BridgeService/${name}`,
+    path: methodPath(name),
     requestStream: false,
     responseStream,
     requestSerialize: serialize,

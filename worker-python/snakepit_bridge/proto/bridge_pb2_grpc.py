@@ -35,32 +35,32 @@ class BridgeServiceStub:
             channel: A grpc.Channel.
         """
         self.Ping = channel.unary_unary(
-                '/snakepit.bridge.BridgeService/Ping',
+                '/snakepit_rx.bridge.v1.BridgeService/Ping',
                 request_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.PingRequest.SerializeToString,
                 response_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.PingResponse.FromString,
                 _registered_method=True)
         self.ListTools = channel.unary_unary(
-                '/snakepit.bridge.BridgeService/ListTools',
+                '/snakepit_rx.bridge.v1.BridgeService/ListTools',
                 request_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ListToolsRequest.SerializeToString,
                 response_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ListToolsResponse.FromString,
                 _registered_method=True)
         self.ExecuteTool = channel.unary_unary(
-                '/snakepit.bridge.BridgeService/ExecuteTool',
+                '/snakepit_rx.bridge.v1.BridgeService/ExecuteTool',
                 request_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolRequest.SerializeToString,
                 response_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolResponse.FromString,
                 _registered_method=True)
         self.ExecuteStreamingTool = channel.unary_stream(
-                '/snakepit.bridge.BridgeService/ExecuteStreamingTool',
+                '/snakepit_rx.bridge.v1.BridgeService/ExecuteStreamingTool',
                 request_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolRequest.SerializeToString,
                 response_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ToolChunk.FromString,
                 _registered_method=True)
         self.ExecuteStreamingToolBatched = channel.unary_stream(
-                '/snakepit.bridge.BridgeService/ExecuteStreamingToolBatched',
+                '/snakepit_rx.bridge.v1.BridgeService/ExecuteStreamingToolBatched',
                 request_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolRequest.SerializeToString,
                 response_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ChunkBatch.FromString,
                 _registered_method=True)
         self.AwaitCall = channel.unary_unary(
-                '/snakepit.bridge.BridgeService/AwaitCall',
+                '/snakepit_rx.bridge.v1.BridgeService/AwaitCall',
                 request_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.AwaitCallRequest.SerializeToString,
                 response_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.AwaitCallResponse.FromString,
                 _registered_method=True)
@@ -150,9 +150,9 @@ def add_BridgeServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'snakepit.bridge.BridgeService', rpc_method_handlers)
+            'snakepit_rx.bridge.v1.BridgeService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('snakepit.bridge.BridgeService', rpc_method_handlers)
+    server.add_registered_method_handlers('snakepit_rx.bridge.v1.BridgeService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -173,7 +173,7 @@ class BridgeService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/snakepit.bridge.BridgeService/Ping',
+            '/snakepit_rx.bridge.v1.BridgeService/Ping',
             snakepit__bridge_dot_proto_dot_bridge__pb2.PingRequest.SerializeToString,
             snakepit__bridge_dot_proto_dot_bridge__pb2.PingResponse.FromString,
             options,
@@ -200,7 +200,7 @@ class BridgeService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/snakepit.bridge.BridgeService/ListTools',
+            '/snakepit_rx.bridge.v1.BridgeService/ListTools',
             snakepit__bridge_dot_proto_dot_bridge__pb2.ListToolsRequest.SerializeToString,
             snakepit__bridge_dot_proto_dot_bridge__pb2.ListToolsResponse.FromString,
             options,
@@ -227,7 +227,7 @@ class BridgeService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/snakepit.bridge.BridgeService/ExecuteTool',
+            '/snakepit_rx.bridge.v1.BridgeService/ExecuteTool',
             snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolRequest.SerializeToString,
             snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolResponse.FromString,
             options,
@@ -254,7 +254,7 @@ class BridgeService:
         return grpc.experimental.unary_stream(
             request,
             target,
-            '/snakepit.bridge.BridgeService/ExecuteStreamingTool',
+            '/snakepit_rx.bridge.v1.BridgeService/ExecuteStreamingTool',
             snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolRequest.SerializeToString,
             snakepit__bridge_dot_proto_dot_bridge__pb2.ToolChunk.FromString,
             options,
@@ -281,7 +281,7 @@ class BridgeService:
         return grpc.experimental.unary_stream(
             request,
             target,
-            '/snakepit.bridge.BridgeService/ExecuteStreamingToolBatched',
+            '/snakepit_rx.bridge.v1.BridgeService/ExecuteStreamingToolBatched',
             snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolRequest.SerializeToString,
             snakepit__bridge_dot_proto_dot_bridge__pb2.ChunkBatch.FromString,
             options,
@@ -308,7 +308,7 @@ class BridgeService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/snakepit.bridge.BridgeService/AwaitCall',
+            '/snakepit_rx.bridge.v1.BridgeService/AwaitCall',
             snakepit__bridge_dot_proto_dot_bridge__pb2.AwaitCallRequest.SerializeToString,
             snakepit__bridge_dot_proto_dot_bridge__pb2.AwaitCallResponse.FromString,
             options,
