@@ -21,11 +21,11 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from snakepit_bridge.adapters.showcase.tool import StreamChunk
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.encoding import encode_binary, encode_json, is_ndarray
 from snakepit_bridge.errors import CallFailure, from_exception
 from snakepit_bridge.event_loop import LoopCall
+from snakepit_bridge.stream_chunk import StreamChunk
 from snakepit_bridge.wire import OutgoingChunk
 
 logger = logging.getLogger(__name__)
