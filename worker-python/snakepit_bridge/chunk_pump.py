@@ -18,7 +18,6 @@ import logging
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from snakepit_bridge.call_context import CallContext
@@ -26,26 +25,11 @@ from snakepit_bridge.encoding import encode_binary, encode_json, is_ndarray
 from snakepit_bridge.errors import CallFailure, from_exception
 from snakepit_bridge.event_loop import LoopCall
 from snakepit_bridge.stream_chunk import StreamChunk
-from snakepit_bridge.wire import OutgoingChunk
+from snakepit_bridge.wire import Item, OutgoingChunk
 
 logger = logging.getLogger(__name__)
 
-# A plain chunk (JSON, not final, no metadata) is buffered as its encoded JSON; any other as an OutgoingChunk.
-Item = bytes | OutgoingChunk
-
 _NOT_ITERATED = (str, bytes, bytearray, memoryview, dict, StreamChunk)
-
-# What an item adds to a ChunkBatch besides its own bytes: a comma in json_run, or a
-# ToolChunk's field tag and length prefix (at most 1 + 5 bytes).
-_JSON_RUN_SEPARATOR_BYTES = 1
-_CHUNK_FRAMING_BYTES = 6
-
-
-@dataclass
-class Batch:
-    first_index: int
-    json_items: list[bytes]
-    chunks: list[OutgoingChunk]
 
 
 class ChunkPump:
@@ -65,7 +49,6 @@ class ChunkPump:
         self._items: deque[tuple[Item, int]] = deque()
         self._buffered_bytes = 0
         self._produced = 0
-        self._taken = 0
         self._finished = False
         self._cancelled = False
         self._async_call: LoopCall | None = None
@@ -91,40 +74,20 @@ class ChunkPump:
         if async_call is not None:
             async_call.cancel()
 
-    def take(self, max_bytes: int) -> Batch | None:
-        """Blocks until chunks are ready; returns None at the end.
-
-        The batch holds as many chunks as fit in max_bytes once framed in a ChunkBatch (a
-        single larger chunk goes alone), so that a message stays under the transport's limit.
-        """
+    def take(self, accept: Callable[[Item, int], bool]) -> bool:
+        """Blocks until chunks are ready, then hands them over in order, each with its size in
+        bytes, while ``accept`` takes them (a ChunkBatchBuilder's ``add``); returns False at the end."""
         with self._condition:
             while not self._items and not self._finished:
                 self._condition.wait()
             if not self._items:
-                return None
-            batch = Batch(first_index=self._taken, json_items=[], chunks=[])
-            framed_size = 0
-            taken_size = 0
-            while self._items:
-                item, item_size = self._items[0]
-                is_plain = isinstance(item, bytes)
-                framed_item_size = item_size + (_JSON_RUN_SEPARATOR_BYTES if is_plain else _CHUNK_FRAMING_BYTES)
-                if framed_size and framed_size + framed_item_size > max_bytes:
-                    break
-                if isinstance(item, bytes):
-                    if batch.chunks:
-                        break
-                    batch.json_items.append(item)
-                else:
-                    batch.chunks.append(item)
-                self._items.popleft()
-                framed_size += framed_item_size
-                taken_size += item_size
-            self._taken += len(batch.json_items) + len(batch.chunks)
-            self._buffered_bytes -= taken_size
+                return False
+            while self._items and accept(*self._items[0]):
+                _, size = self._items.popleft()
+                self._buffered_bytes -= size
             self._condition.notify_all()
             self._wake_space_waiter()
-            return batch
+            return True
 
     def _wake_space_waiter(self) -> None:
         if self._space_waiter is not None:
