@@ -17,8 +17,7 @@ import inspect
 import logging
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.encoding import encode_binary, encode_json, is_ndarray
@@ -35,7 +34,7 @@ _NOT_ITERATED = (str, bytes, bytearray, memoryview, dict, StreamChunk)
 class ChunkPump:
     def __init__(
         self,
-        start: Callable[[], Any],
+        start: Callable[[], object],
         context: CallContext,
         *,
         max_buffered_bytes: int,
@@ -51,7 +50,7 @@ class ChunkPump:
         self._produced = 0
         self._finished = False
         self._cancelled = False
-        self._async_call: LoopCall | None = None
+        self._async_call: LoopCall[None] | None = None
         self._space_waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
         self._finished_callbacks: list[Callable[[], None]] = []
         self.failure: CallFailure | None = None
@@ -126,7 +125,7 @@ class ChunkPump:
                 self._space_waiter = (loop, future)
             await future
 
-    def _encode(self, value: Any) -> tuple[Item, int, bool]:
+    def _encode(self, value: object) -> tuple[Item, int, bool]:
         index = self._produced
         self._produced += 1
         if isinstance(value, StreamChunk):
@@ -167,7 +166,7 @@ class ChunkPump:
 
     def _run(self) -> None:
         self._context.activate()
-        iterator: Iterator[Any] | None = None
+        iterator: Iterator[object] | None = None
         try:
             source = self._start()
             if inspect.isawaitable(source) or isinstance(source, AsyncIterator):
@@ -186,7 +185,7 @@ class ChunkPump:
                 self._close(close)
             self._finish()
 
-    def _run_async(self, source: Any) -> None:
+    def _run_async(self, source: Awaitable[object] | AsyncIterator[object]) -> None:
         async def pump() -> None:
             self._context.activate()
             iterable = await source if inspect.isawaitable(source) else source
@@ -213,7 +212,7 @@ class ChunkPump:
         with contextlib.suppress(concurrent.futures.CancelledError):
             run.result()
 
-    def _close(self, close: Callable[[], Any]) -> None:
+    def _close(self, close: Callable[[], object]) -> None:
         try:
             close()
         except Exception as error:
@@ -241,7 +240,7 @@ def _settle(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def _chunks_of(result: Any) -> Iterator[Any]:
+def _chunks_of(result: object) -> Iterator[object]:
     """The chunks of what a streaming tool returned: the items of an iterable, or the value itself.
 
     An array is one chunk, not one per row; a scalar or None (a tool that returns instead of
@@ -252,6 +251,6 @@ def _chunks_of(result: Any) -> Iterator[Any]:
     return iter(result)
 
 
-async def _as_async(values: Iterator[Any]) -> AsyncIterator[Any]:
+async def _as_async(values: Iterator[object]) -> AsyncIterator[object]:
     for value in values:
         yield value

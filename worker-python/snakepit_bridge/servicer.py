@@ -9,9 +9,8 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import grpc
 
@@ -162,8 +161,8 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         if pump.failure is not None:
             abort(context, pump.failure, self._worker_id)
 
-    def _await(self, awaitable: Any, call: CallContext, context: grpc.ServicerContext) -> Any:
-        async def run() -> Any:
+    def _await(self, awaitable: Awaitable[object], call: CallContext, context: grpc.ServicerContext) -> object:
+        async def run() -> object:
             call.activate()
             return await awaitable
 
@@ -179,7 +178,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
 
     def _prepare(
         self, request: pb.ExecuteToolRequest, *, streaming: bool
-    ) -> tuple[ToolInfo, dict[str, Any], CallContext]:
+    ) -> tuple[ToolInfo, dict[str, object], CallContext]:
         tool = self._tools.get(request.tool_name)
         if tool is None:
             raise CallFailure(
@@ -208,7 +207,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         )
 
     @staticmethod
-    def _arguments(tool: ToolInfo, raw: bytes) -> dict[str, Any]:
+    def _arguments(tool: ToolInfo, raw: bytes) -> dict[str, object]:
         try:
             arguments = json.loads(raw) if raw else {}
         except ValueError as error:
@@ -230,7 +229,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         return arguments
 
 
-def _unary_response(tool_name: str, result: Any, max_message_bytes: int) -> pb.ExecuteToolResponse:
+def _unary_response(tool_name: str, result: object, max_message_bytes: int) -> pb.ExecuteToolResponse:
     if inspect.isgenerator(result) or inspect.isasyncgen(result):
         raise CallFailure(
             code="serialization_error",
