@@ -1,15 +1,16 @@
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
-import { Observable, Subject } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { Chunk } from './chunk.js';
-import { CallScope, type CallOptions, type CallRegistry } from './call/call-scope.js';
+import { CallRegistry } from './call/call-registry.js';
+import { CallScope, type CallOptions } from './call/call-scope.js';
 import { pb } from './contract/bridge-connection.js';
 import { SnakepitError } from './errors.js';
 import { consumeWithCallback, type ChunkCallback } from './call/consume-with-callback.js';
 import type { FlowControl } from './call/flow-control.js';
 import { iterateStream } from './call/iterate-stream.js';
 import { encodeArguments, type ToolArguments } from './call/tool-arguments.js';
-import type { PoolEvent, PoolEventInit, PoolStats } from './pool/pool-events.js';
+import { PoolEventSource, type PoolEvent, type PoolStats } from './pool/pool-events.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions, type TlsOptions } from './pool/pool-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
 import { resolvePython } from './worker/python-environment.js';
@@ -70,9 +71,7 @@ export class SnakepitPool {
   private readonly registry: CallRegistry;
   private readonly poolId = randomBytes(3).toString('hex');
   private callCount = 0;
-  private errorCount = 0;
   private closing: Promise<void> | undefined;
-  private onDrained: (() => void) | undefined;
 
   private constructor(
     /** The adapter class the workers serve, as `module.Class`. */
@@ -81,30 +80,18 @@ export class SnakepitPool {
     readonly maxMessageBytes: number,
     private readonly workers: WorkerPool,
     private readonly toolList: readonly ToolInfo[],
-    private readonly events: Subject<PoolEvent>,
+    private readonly events: PoolEventSource,
     sessionAffinity: 'prefer' | 'strict',
   ) {
-    this.events$ = events.asObservable();
-    const active = new Set<CallScope>();
-    this.registry = {
-      workers,
-      active,
-      sessionAffinity,
-      emit: (event) => {
-        events.next({ ...event, at: Date.now() });
-        if (event.type === 'call_finished' && active.size === 0) this.onDrained?.();
-      },
-      countError: () => {
-        this.errorCount += 1;
-      },
-    };
+    this.events$ = events.events$;
+    this.registry = new CallRegistry(workers, sessionAffinity, events.emit);
   }
 
   /** @internal use `createPool`. */
   static async create(options: PoolOptions): Promise<SnakepitPool> {
     const resolved = resolvePoolOptions(options);
-    const events = new Subject<PoolEvent>();
-    const emit = (event: PoolEventInit) => events.next({ ...event, at: Date.now() });
+    const events = new PoolEventSource();
+    const { emit } = events;
     const start = resolved.endpoints ? remoteWorkers(options, resolved, resolved.endpoints) : localWorkers(options, resolved);
     const spawn = async (slot: number) => {
       const startedAt = performance.now();
@@ -134,7 +121,7 @@ export class SnakepitPool {
       idle,
       queued: this.workers.queued,
       calls: this.workers.calls,
-      errors: this.errorCount,
+      errors: this.registry.errors,
       restarts: this.workers.restarts,
       degraded: this.workers.degraded,
     };
@@ -215,17 +202,14 @@ export class SnakepitPool {
 
   private async shutDown(options: CloseOptions): Promise<void> {
     const closed = () => new SnakepitError('pool_closed', 'the pool was closed');
-    const { active } = this.registry;
-    for (const call of [...active]) if (call.waiting) call.abort(closed());
-    if (options.drain && active.size > 0) {
+    this.registry.abort('waiting', closed);
+    if (options.drain) {
       let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.onDrained = resolve;
-        timer = setTimeout(resolve, options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS);
-      });
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS)));
+      await Promise.race([this.registry.idle(), deadline]);
       clearTimeout(timer);
     }
-    for (const call of [...active]) call.abort(closed());
+    this.registry.abort('all', closed);
     await this.workers.close(options.gracePeriod ?? DEFAULT_CLOSE_GRACE_MS);
     this.events.complete();
   }

@@ -1,6 +1,6 @@
 import { SnakepitError } from '../errors.js';
-import type { PoolEventInit } from '../pool/pool-events.js';
-import type { Lease, WorkerPool } from '../pool/worker-pool.js';
+import type { Lease } from '../pool/worker-pool.js';
+import type { CallRegistry, RegisteredCall } from './call-registry.js';
 import type { Worker } from '../worker/worker.js';
 
 /** Options of one call (`stream`, `executeStream`, `iterate`, `execute`). */
@@ -21,22 +21,13 @@ export interface Cancellable {
   cancel(): void;
 }
 
-/** What a call scope reports to, and is tracked by, its pool. */
-export interface CallRegistry {
-  readonly workers: WorkerPool;
-  readonly active: Set<CallScope>;
-  readonly sessionAffinity: 'prefer' | 'strict';
-  emit(event: PoolEventInit): void;
-  countError(): void;
-}
-
 /**
  * What every call shares, streaming or not: it waits for a worker, holds it
  * until it ends, and can be ended from outside by its timeout, its abort
  * signal, the pool closing, or the consumer losing interest. A call ended
  * from outside hands its worker back only once the tool has stopped.
  */
-export class CallScope {
+export class CallScope implements RegisteredCall {
   private lease: Lease | undefined;
   private running: Cancellable | undefined;
   private withdraw: () => void = () => {};
@@ -71,7 +62,7 @@ export class CallScope {
       this.onAbort();
       return;
     }
-    this.registry.active.add(this);
+    this.registry.begin(this);
     this.options.signal?.addEventListener('abort', this.onAbort, { once: true });
     if (Number.isFinite(timeout)) {
       this.timer = setTimeout(
@@ -143,8 +134,6 @@ export class CallScope {
     this.withdraw();
     this.options.signal?.removeEventListener('abort', this.onAbort);
     clearTimeout(this.timer);
-    this.registry.active.delete(this);
-    if (error !== undefined) this.registry.countError();
     this.registry.emit({
       type: 'call_finished',
       callId: this.callId,
@@ -155,6 +144,7 @@ export class CallScope {
       outcome,
       ...(error === undefined ? {} : { errorCode: error.code }),
     });
+    this.registry.end(this, error !== undefined);
     return true;
   }
 }

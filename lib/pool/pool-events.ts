@@ -1,3 +1,4 @@
+import { Subject, type Observable } from 'rxjs';
 import type { SnakepitError, SnakepitErrorCode } from '../errors.js';
 
 /** What `pool.events$` reports. Every event carries `at`, a `Date.now()` timestamp. */
@@ -59,4 +60,20 @@ export interface PoolStats {
   readonly restarts: number;
   /** True once a worker could not be replaced after repeated attempts. */
   readonly degraded: boolean;
+}
+
+/** Where a pool's events come from: the one place that stamps their time. */
+export class PoolEventSource {
+  private readonly subject = new Subject<PoolEvent>();
+  /** Hot: what happens from subscription on; completes when the pool closes. */
+  readonly events$: Observable<PoolEvent> = this.subject.asObservable();
+
+  /** Reports an event, stamped with `Date.now()`. */
+  readonly emit = (event: PoolEventInit): void => {
+    this.subject.next({ ...event, at: Date.now() });
+  };
+
+  complete(): void {
+    this.subject.complete();
+  }
 }
