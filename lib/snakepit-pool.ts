@@ -9,7 +9,7 @@ import { SnakepitError } from './errors.js';
 import { consumeWithCallback, type ChunkCallback } from './call/consume-with-callback.js';
 import type { FlowControl } from './call/flow-control.js';
 import { iterateStream } from './call/iterate-stream.js';
-import { encodeArguments, type ToolArguments } from './call/tool-arguments.js';
+import { encodeArguments, type EncodedArguments, type ToolArguments } from './call/tool-arguments.js';
 import { PoolEventSource, type PoolEvent, type PoolStats } from './pool/pool-events.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions, type TlsOptions } from './pool/pool-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
@@ -162,12 +162,22 @@ export class SnakepitPool {
    * worker runs only as far ahead of the loop as the buffers between them
    * allow, and leaving the loop early cancels the call.
    */
-  iterate<T = unknown>(tool: string, args?: ToolArguments, options: CallOptions = {}): AsyncIterableIterator<Chunk<T>> {
+  iterate<T = unknown>(tool: string, args?: ToolArguments, options?: CallOptions): AsyncIterableIterator<Chunk<T>>;
+  /** @internal The bridge server passes its clients' arguments on as they encoded them. */
+  iterate<T = unknown>(
+    tool: string,
+    args: ToolArguments | EncodedArguments | undefined,
+    options?: CallOptions,
+  ): AsyncIterableIterator<Chunk<T>>;
+  iterate<T = unknown>(tool: string, args?: ToolArguments | EncodedArguments, options: CallOptions = {}): AsyncIterableIterator<Chunk<T>> {
     return iterateStream((flow) => this.streamWithFlow<T>(tool, args, options, flow));
   }
 
   /** Runs a unary tool and resolves with its result. */
-  execute<R = unknown>(tool: string, args?: ToolArguments, options: CallOptions = {}): Promise<R> {
+  execute<R = unknown>(tool: string, args?: ToolArguments, options?: CallOptions): Promise<R>;
+  /** @internal The bridge server passes its clients' arguments on as they encoded them. */
+  execute<R = unknown>(tool: string, args: ToolArguments | EncodedArguments | undefined, options?: CallOptions): Promise<R>;
+  execute<R = unknown>(tool: string, args?: ToolArguments | EncodedArguments, options: CallOptions = {}): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const request = this.request(tool, args, options, reject);
       if (request === undefined) return;
@@ -216,7 +226,7 @@ export class SnakepitPool {
 
   private streamWithFlow<T>(
     tool: string,
-    args: ToolArguments | undefined,
+    args: ToolArguments | EncodedArguments | undefined,
     options: CallOptions,
     flow: FlowControl | undefined,
   ): Observable<Chunk<T>> {
@@ -251,7 +261,7 @@ export class SnakepitPool {
   /** The request for a call, or undefined after reporting why there cannot be one. */
   private request(
     tool: string,
-    args: ToolArguments | undefined,
+    args: ToolArguments | EncodedArguments | undefined,
     options: CallOptions,
     fail: (error: unknown) => void,
   ): InstanceType<typeof pb.ExecuteToolRequest> | undefined {

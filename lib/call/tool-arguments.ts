@@ -67,7 +67,7 @@ export class EncodedArguments {
 }
 
 /** Encodes keyword arguments as JSON, or throws `invalid_arguments` naming the first offending value. */
-export function encodeArguments(args: unknown): Uint8Array {
+export function encodeArguments(args: ToolArguments | EncodedArguments | undefined): Uint8Array {
   if (args instanceof EncodedArguments) return args.json;
   if (args === undefined || args === null) return Buffer.alloc(0);
   if (typeof args !== 'object' || Array.isArray(args)) {
