@@ -1,5 +1,5 @@
 import { SnakepitError } from '../errors.js';
-import type { Lease } from '../pool/worker-pool.js';
+import type { Lease } from '../pool/lease-queue.js';
 import type { CallRegistry, RegisteredCall } from './call-registry.js';
 import type { Worker } from '../worker/worker.js';
 
