@@ -72,11 +72,17 @@ export class FakeWorker implements Worker {
   }
 }
 
-/** A WorkerPool over FakeWorkers, with the options of a default pool unless `options` says otherwise. */
-export async function startFakePool(options: Partial<Omit<WorkerPoolOptions, 'spawn' | 'emit'>> = {}): Promise<FakePool> {
-  const workers: FakeWorker[] = [];
-  const events: PoolEventInit[] = [];
-  const starts = new StartScript();
+/**
+ * A WorkerPool over FakeWorkers, with the options of a default pool of one
+ * worker unless `options` says otherwise. `starts` decides which starts
+ * fail; `workers` and `events` collect what the pool started and reported.
+ */
+export async function startFakePool(
+  options: Partial<Omit<WorkerPoolOptions, 'spawn' | 'emit'>> = {},
+  starts = new StartScript(),
+  workers: FakeWorker[] = [],
+  events: PoolEventInit[] = [],
+): Promise<FakePool> {
   const pool = await WorkerPool.start({
     ...resolvePoolOptions({ adapter: 'fake.Adapter', size: 1 }),
     requireAllAtStart: true,
@@ -103,14 +109,17 @@ export interface FakePool {
 
 /** Which worker starts fail: none, unless the spec says so. */
 export class StartScript {
+  /** Starts attempted so far, failed or not. */
+  attempts = 0;
   private failures = 0;
 
-  /** The next `count` starts fail with `worker_start_failed`. */
+  /** The next `count` starts fail with `worker_start_failed` (`Infinity`: every one). */
   fail(count: number): void {
     this.failures = count;
   }
 
   next(slot: number): Promise<void> {
+    this.attempts += 1;
     if (this.failures === 0) return Promise.resolve();
     this.failures -= 1;
     return Promise.reject(new SnakepitError('worker_start_failed', `slot ${slot} cannot start`));
