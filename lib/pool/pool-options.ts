@@ -32,6 +32,8 @@ export interface PoolOptions {
   /** Replace a worker after it has served this many calls. */
   readonly maxCallsPerWorker?: number;
   /** Replace a worker once it has lived this long, in ms (between calls, never during one). */
+  readonly workerTtl?: number;
+  /** @deprecated Renamed `workerTtl` (durations are in ms without saying so, as in Node); still accepted. */
   readonly workerTtlMs?: number;
   /** How often idle workers are pinged, in ms; one that does not answer is replaced. 0 turns it off. Default 10000. */
   readonly healthCheckInterval?: number;
@@ -119,6 +121,9 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options.sessionAffinity !== undefined && options.sessionAffinity !== 'prefer' && options.sessionAffinity !== 'strict') {
     throw invalid(`\`sessionAffinity\` must be 'prefer' or 'strict', got ${String(options.sessionAffinity)}`);
   }
+  if (options.workerTtl !== undefined && options.workerTtlMs !== undefined) {
+    throw invalid('give `workerTtl` or its deprecated alias `workerTtlMs`, not both');
+  }
   return {
     size,
     endpoints,
@@ -130,7 +135,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     queueTimeoutMs: positive('queueTimeout', options.queueTimeout, false),
     sessionAffinity: options.sessionAffinity ?? 'prefer',
     maxCallsPerWorker: positive('maxCallsPerWorker', options.maxCallsPerWorker, true),
-    workerTtlMs: positive('workerTtlMs', options.workerTtlMs, false),
+    workerTtlMs: positive(options.workerTtlMs === undefined ? 'workerTtl' : 'workerTtlMs', options.workerTtl ?? options.workerTtlMs, false),
     healthCheckIntervalMs: nonNegative('healthCheckInterval', options.healthCheckInterval) ?? 10_000,
     healthCheckTimeoutMs: positive('healthCheckTimeout', options.healthCheckTimeout, false) ?? 5_000,
     cancelGracePeriodMs: nonNegative('cancelGracePeriod', options.cancelGracePeriod) ?? 5_000,
