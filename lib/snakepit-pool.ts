@@ -3,15 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { Observable } from 'rxjs';
 import type { Chunk } from './chunk.js';
 import { CallRegistry } from './call/call-registry.js';
-import { CallScope, type CallOptions } from './call/call-scope.js';
+import { CallScope } from './call/call-scope.js';
 import { pb } from './contract/bridge-connection.js';
 import { SnakepitError } from './errors.js';
-import { consumeWithCallback, type ChunkCallback } from './call/consume-with-callback.js';
+import { consumeWithCallback } from './call/consume-with-callback.js';
 import type { FlowControl } from './call/flow-control.js';
 import { iterateStream } from './call/iterate-stream.js';
-import { encodeArguments, type EncodedArguments, type ToolArguments } from './call/tool-arguments.js';
-import { PoolEventSource, type PoolEvent, type PoolStats } from './pool/pool-events.js';
-import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions, type TlsOptions } from './pool/pool-options.js';
+import { encodeArguments, type EncodedArguments } from './call/tool-arguments.js';
+import { PoolEventSource } from './pool/pool-events.js';
+import { resolvePoolOptions, type ResolvedPoolOptions } from './pool/pool-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
 import { resolvePython } from './worker/python-environment.js';
 import { StreamCall } from './call/stream-call.js';
@@ -19,43 +19,17 @@ import { UnaryCall } from './call/unary-call.js';
 import { RemoteWorker } from './worker/remote-worker.js';
 import { WorkerProcess } from './worker/worker-process.js';
 import type { Worker } from './worker/worker.js';
-
-/** One parameter of a tool, from its Python signature. */
-export interface ToolParameter {
-  /** The keyword the tool takes it by. */
-  readonly name: string;
-  /** The Python annotation's name, or `any`. */
-  readonly type: string;
-  /** False when the signature gives it a default. */
-  readonly required: boolean;
-  /** The default value, when it is JSON. */
-  readonly default?: unknown;
-}
-
-/** A tool of the adapter, as `pool.tools()` lists it. */
-export interface ToolInfo {
-  /** The method's name: what `stream`, `execute` and the others take. */
-  readonly name: string;
-  /** From `@tool(description=...)`, else the method's docstring. */
-  readonly description: string;
-  /** True for generators marked `supports_streaming=True`: call them with `stream`, `executeStream` or `iterate`. */
-  readonly supportsStreaming: boolean;
-  /** Its keyword parameters, in signature order. */
-  readonly parameters: readonly ToolParameter[];
-}
-
-/** How `pool.close()` treats the calls still running. */
-export interface CloseOptions {
-  /**
-   * Let running calls finish (up to `drainTimeout`) instead of failing them
-   * with `pool_closed` at once. Calls still waiting for a worker fail either way.
-   */
-  readonly drain?: boolean;
-  /** With `drain`, how long running calls get to finish, in ms. Default 30000. */
-  readonly drainTimeout?: number;
-  /** How long workers get to stop before they are killed, in ms. Default 2000. */
-  readonly gracePeriod?: number;
-}
+import type {
+  CallOptions,
+  ChunkCallback,
+  CloseOptions,
+  PoolEvent,
+  PoolOptions,
+  PoolStats,
+  TlsOptions,
+  ToolArguments,
+  ToolInfo,
+} from './public-types.js';
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 const DEFAULT_CLOSE_GRACE_MS = 2_000;

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SnakepitError } from '../lib/errors.js';
-import type { PoolEventInit } from '../lib/pool/pool-events.js';
+import type { PoolEventInit } from '../lib/public-types.js';
 import type { Lease, LeaseRequest } from '../lib/pool/lease-queue.js';
 import type { WorkerPool } from '../lib/pool/worker-pool.js';
 import { FakeWorker, StartScript, startFakePool, type FakePool } from './support/fake-workers.js';

@@ -1,9 +1,8 @@
 import type { Deadline } from '@grpc/grpc-js';
-import type { CallOptions } from '../call/call-scope.js';
 import type { ExecuteToolRequest } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
-import { EncodedArguments, type ToolArguments } from '../call/tool-arguments.js';
-import type { ToolInfo } from '../snakepit-pool.js';
+import { EncodedArguments } from '../call/tool-arguments.js';
+import type { CallOptions, ToolArguments, ToolInfo } from '../public-types.js';
 
 /** A request checked against the adapter's tools, ready to go to the pool. */
 export interface PooledRequest {

@@ -1,5 +1,5 @@
 import type { SnakepitError } from '../errors.js';
-import type { PoolEventInit } from '../pool/pool-events.js';
+import type { PoolEventInit } from '../public-types.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
 
 /** A call as its registry tracks it. */

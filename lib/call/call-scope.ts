@@ -1,19 +1,8 @@
 import { SnakepitError } from '../errors.js';
 import type { Lease } from '../pool/lease-queue.js';
+import type { CallOptions } from '../public-types.js';
 import type { CallRegistry, RegisteredCall } from './call-registry.js';
 import type { Worker } from '../worker/worker.js';
-
-/** Options of one call (`stream`, `executeStream`, `iterate`, `execute`). */
-export interface CallOptions {
-  /** Milliseconds from subscription (or the `execute` call) to the end of the call, queueing included. Default 300000. */
-  readonly timeout?: number;
-  /** Calls with the same session prefer the worker that served the session before. */
-  readonly sessionId?: string;
-  /** `strict`: a session's calls wait for its worker even when others are idle. Default: the pool's `sessionAffinity`. */
-  readonly sessionAffinity?: 'prefer' | 'strict';
-  /** Aborting cancels the call: the Python generator is closed and the call fails with `cancelled`. */
-  readonly signal?: AbortSignal;
-}
 
 export const DEFAULT_TIMEOUT_MS = 300_000;
 

@@ -1,7 +1,5 @@
 import { SnakepitError } from '../errors.js';
-
-/** Keyword arguments of a tool: a JSON object. */
-export type ToolArguments = Readonly<Record<string, unknown>>;
+import type { ToolArguments } from '../public-types.js';
 
 function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';

@@ -1,5 +1,5 @@
 import { SnakepitError } from '../errors.js';
-import type { PoolEventInit } from './pool-events.js';
+import type { PoolEventInit } from '../public-types.js';
 import type { ResolvedPoolOptions } from './pool-options.js';
 import type { Worker, WorkerExit } from '../worker/worker.js';
 import { LeaseQueue, type Lease, type LeaseRequest, type Waiter } from './lease-queue.js';

@@ -1,6 +1,6 @@
 import { pb, type BridgeClient } from '../../lib/contract/bridge-connection.js';
 import { SnakepitError } from '../../lib/errors.js';
-import type { PoolEventInit } from '../../lib/pool/pool-events.js';
+import type { PoolEventInit } from '../../lib/public-types.js';
 import { resolvePoolOptions } from '../../lib/pool/pool-options.js';
 import { WorkerPool, type WorkerPoolOptions } from '../../lib/pool/worker-pool.js';
 import { ExitSignal, type Worker, type WorkerExit } from '../../lib/worker/worker.js';
