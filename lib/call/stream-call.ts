@@ -18,7 +18,7 @@ let readAheadChecked = false;
  * and throws if Node or grpc-js keep the mark elsewhere now, rather than
  * silently reading sixteen messages ahead.
  */
-export function holdOneMessage(stream: ClientReadableStream<ChunkBatch>): void {
+function holdOneMessage(stream: ClientReadableStream<ChunkBatch>): void {
   const state = (stream as { _readableState?: unknown })._readableState;
   const settable = typeof state === 'object' && state !== null && 'highWaterMark' in state && typeof state.highWaterMark === 'number';
   if (settable) state.highWaterMark = 1;
