@@ -81,9 +81,15 @@ class ChunkPump:
                 self._condition.wait()
             if not self._items:
                 return False
-            while self._items and accept(*self._items[0]):
-                _, size = self._items.popleft()
-                self._buffered_bytes -= size
+            items = self._items
+            taken_bytes = 0
+            while items:
+                item, size = items[0]
+                if not accept(item, size):
+                    break
+                items.popleft()
+                taken_bytes += size
+            self._buffered_bytes -= taken_bytes
             self._condition.notify_all()
             self._wake_space_waiter()
             return True

@@ -141,14 +141,16 @@ class ChunkBatchBuilder:
 
     def add(self, item: Item, size: int) -> bool:
         """Adds the item, whose encoding is ``size`` bytes, or returns False when it belongs in the next batch."""
-        framed = size + (_JSON_RUN_SEPARATOR_BYTES if isinstance(item, bytes) else _CHUNK_FRAMING_BYTES)
-        if self._framed_bytes and self._framed_bytes + framed > self._max_bytes:
-            return False
+        room = self._max_bytes - self._framed_bytes if self._framed_bytes else None
         if isinstance(item, bytes):
-            if self.chunks:
+            framed = size + _JSON_RUN_SEPARATOR_BYTES
+            if self.chunks or (room is not None and framed > room):
                 return False
             self.json_items.append(item)
         else:
+            framed = size + _CHUNK_FRAMING_BYTES
+            if room is not None and framed > room:
+                return False
             self.chunks.append(item)
         self._framed_bytes += framed
         return True
