@@ -1,6 +1,7 @@
 // The layers of lib/, enforced: contract → worker → pool → call → snakepit-pool.ts (the public API),
 // with the bridge server, the HTTP handler and the browser entry beside them, and the operators
 // and browser-safe values (chunk.ts, ndarray.ts, errors.ts) usable anywhere, a browser included.
+// public-types.ts, the types of the public API, is usable by every layer.
 /** @type {import('dependency-cruiser').IConfiguration} */
 const layersAbove = {
   contract: '^lib/(worker|pool|call|snakepit-pool|bridge-server|http|browser)',
@@ -47,6 +48,13 @@ module.exports = {
       comment: 'Browsers have no Node built-ins.',
       from: { path: ['^lib/operators/', '^lib/browser/', '^lib/(chunk|ndarray|errors)\\.ts$'] },
       to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'public-types-are-types-only',
+      severity: 'error',
+      comment: 'public-types.ts holds the types of the public API: every layer imports it, so it imports only the browser-safe values.',
+      from: { path: '^lib/public-types\\.ts$' },
+      to: { pathNot: '^lib/(chunk|ndarray|errors)\\.ts$' },
     },
     {
       name: 'browser-safe-values-import-nothing',

@@ -1,40 +1,78 @@
 /**
+ * Every error code: where it can arise, and the gRPC status a call that
+ * fails with it ends with (`lib/contract/status-for-error.ts`; the bridge
+ * server's callers see it). The one table of codes in TypeScript:
+ * {@link SnakepitErrorCode} and the known-code check derive from it.
+ *
+ * `scope` says which sides have the code:
+ * - `shared`: Python workers raise it too. worker-python's
+ *   `snakepit_bridge/errors.py` has the same code with the same status,
+ *   and spec/shared-tables.spec.ts fails when the two tables disagree.
+ * - `node`: only Node raises it (the pool, worker processes, the transport).
+ * - `browser`: only the browser client raises it; it never travels as a
+ *   gRPC status, and `status` says only which one it corresponds to.
+ */
+export const ERROR_CODES = {
+  /** The adapter has no tool of that name. */
+  tool_not_found: { scope: 'shared', status: 'NOT_FOUND' },
+  /** A streaming call to a tool without `supports_streaming`. */
+  not_streaming: { scope: 'shared', status: 'UNIMPLEMENTED' },
+  /** A unary call (`execute`) to a streaming tool. */
+  not_unary: { scope: 'shared', status: 'FAILED_PRECONDITION' },
+  /** Arguments that are not JSON, or that the tool's signature refuses. */
+  invalid_arguments: { scope: 'shared', status: 'INVALID_ARGUMENT' },
+  /** The tool raised an exception. */
+  python_error: { scope: 'shared', status: 'UNKNOWN' },
+  /** The tool returned or yielded something that cannot be encoded. */
+  serialization_error: { scope: 'shared', status: 'INTERNAL' },
+  /** A chunk or result over the message-size limit. */
+  chunk_too_large: { scope: 'shared', status: 'RESOURCE_EXHAUSTED' },
+  /** Cancelled through an `AbortSignal`. */
+  cancelled: { scope: 'shared', status: 'CANCELLED' },
+  /** The worker refused the call's token. */
+  unauthenticated: { scope: 'shared', status: 'UNAUTHENTICATED' },
+  /** The call outlived its `timeout`. */
+  timeout: { scope: 'node', status: 'DEADLINE_EXCEEDED' },
+  /**
+   * The worker process died during the call. Not UNAVAILABLE: clients retry
+   * that one automatically, and a tool that killed its worker would kill the next one too.
+   */
+  worker_crashed: { scope: 'node', status: 'ABORTED' },
+  /** The worker could not be reached. */
+  worker_unavailable: { scope: 'node', status: 'UNAVAILABLE' },
+  /** A worker could not start. */
+  worker_start_failed: { scope: 'node', status: 'UNAVAILABLE' },
+  /** The pool was closed before or during the call. */
+  pool_closed: { scope: 'node', status: 'UNAVAILABLE' },
+  /** All workers busy and `maxQueue` calls already waiting. */
+  pool_saturated: { scope: 'node', status: 'RESOURCE_EXHAUSTED' },
+  /** No worker freed up within `queueTimeout`. */
+  queue_timeout: { scope: 'node', status: 'RESOURCE_EXHAUSTED' },
+  /** A gRPC failure that none of the codes above describes. */
+  transport_error: { scope: 'node', status: 'INTERNAL' },
+} as const satisfies Readonly<Record<string, ErrorCodeInfo>>;
+
+/** What {@link ERROR_CODES} says of a code. */
+export interface ErrorCodeInfo {
+  /** Which sides raise it: both (`shared`), or only `node` or the `browser` client. */
+  readonly scope: 'shared' | 'node' | 'browser';
+  /** The name of a gRPC status code, as grpc-js's `status` and Python's `grpc.StatusCode` spell it. */
+  readonly status: string;
+}
+
+/**
  * Every failure the library reports is a `SnakepitError` whose `code` says
  * what happened; Python failures also carry the exception's type and
- * traceback.
+ * traceback. The README's Errors table says when each code arises.
+ *
+ * @useDeclaredType
  */
-export type SnakepitErrorCode =
-  /** The adapter has no tool of that name. */
-  | 'tool_not_found'
-  /** A streaming call to a tool without `supports_streaming`. */
-  | 'not_streaming'
-  /** A unary call (`execute`) to a streaming tool. */
-  | 'not_unary'
-  /** Arguments that are not JSON, or that the tool's signature refuses. */
-  | 'invalid_arguments'
-  /** The tool raised an exception. */
-  | 'python_error'
-  /** The tool returned or yielded something that cannot be encoded. */
-  | 'serialization_error'
-  /** A chunk or result over the message-size limit. */
-  | 'chunk_too_large'
-  | 'timeout'
-  /** Cancelled through an `AbortSignal`. */
-  | 'cancelled'
-  /** The worker process died during the call. */
-  | 'worker_crashed'
-  /** The worker could not be reached. */
-  | 'worker_unavailable'
-  | 'worker_start_failed'
-  | 'pool_closed'
-  /** All workers busy and `maxQueue` calls already waiting. */
-  | 'pool_saturated'
-  /** No worker freed up within `queueTimeout`. */
-  | 'queue_timeout'
-  /** The worker refused the call's token. */
-  | 'unauthenticated'
-  /** A gRPC failure that none of the codes above describes. */
-  | 'transport_error';
+export type SnakepitErrorCode = keyof typeof ERROR_CODES;
+
+/** True for a code this version knows (a newer worker may send others). */
+export function isSnakepitErrorCode(code: string): code is SnakepitErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}
 
 /** What a `SnakepitError` may carry besides its code and message. */
 export interface SnakepitErrorDetails {

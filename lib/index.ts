@@ -1,20 +1,25 @@
 export { createPool, SnakepitPool } from './snakepit-pool.js';
-export type { ToolInfo, ToolParameter, CloseOptions } from './snakepit-pool.js';
-export type { PoolOptions, TlsOptions } from './pool/pool-options.js';
+export type {
+  BridgeServer,
+  BridgeServerOptions,
+  BridgeServerShutdownOptions,
+  BridgeServerTlsOptions,
+  CallOptions,
+  ChunkCallback,
+  CloseOptions,
+  PoolEvent,
+  PoolEventType,
+  PoolOptions,
+  PoolStats,
+  TlsOptions,
+  ToolArguments,
+  ToolInfo,
+  ToolParameter,
+} from './public-types.js';
 export { resolveEndpoints } from './worker/resolve-endpoints.js';
-export type { PoolEvent, PoolEventType, PoolStats } from './pool/pool-events.js';
-export type { CallOptions } from './call/call-scope.js';
-export type { ChunkCallback } from './call/consume-with-callback.js';
-export type { ToolArguments } from './call/tool-arguments.js';
 export { SnakepitError, isSnakepitError } from './errors.js';
 export type { SnakepitErrorCode, SnakepitErrorDetails } from './errors.js';
-export {
-  createBridgeServer,
-  type BridgeServer,
-  type BridgeServerOptions,
-  type BridgeServerTlsOptions,
-  type BridgeServerShutdownOptions,
-} from './bridge-server/create-bridge-server.js';
+export { createBridgeServer } from './bridge-server/create-bridge-server.js';
 export { isSyntheticFinal } from './chunk.js';
 export type { Chunk } from './chunk.js';
 // The operators are also served alone, without Node or gRPC, as `snakepit-rx/operators`.

@@ -1,16 +1,17 @@
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
-import { Observable, Subject } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { Chunk } from './chunk.js';
-import { CallScope, type CallOptions, type CallRegistry } from './call/call-scope.js';
+import { CallRegistry } from './call/call-registry.js';
+import { CallScope } from './call/call-scope.js';
 import { pb } from './contract/bridge-connection.js';
 import { SnakepitError } from './errors.js';
-import { consumeWithCallback, type ChunkCallback } from './call/consume-with-callback.js';
+import { consumeWithCallback } from './call/consume-with-callback.js';
 import type { FlowControl } from './call/flow-control.js';
 import { iterateStream } from './call/iterate-stream.js';
-import { encodeArguments, type ToolArguments } from './call/tool-arguments.js';
-import type { PoolEvent, PoolEventInit, PoolStats } from './pool/pool-events.js';
-import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions, type TlsOptions } from './pool/pool-options.js';
+import { encodeArguments, type EncodedArguments } from './call/tool-arguments.js';
+import { PoolEventSource } from './pool/pool-events.js';
+import { resolvePoolOptions, type ResolvedPoolOptions } from './pool/pool-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
 import { resolvePython } from './worker/python-environment.js';
 import { StreamCall } from './call/stream-call.js';
@@ -18,43 +19,17 @@ import { UnaryCall } from './call/unary-call.js';
 import { RemoteWorker } from './worker/remote-worker.js';
 import { WorkerProcess } from './worker/worker-process.js';
 import type { Worker } from './worker/worker.js';
-
-/** One parameter of a tool, from its Python signature. */
-export interface ToolParameter {
-  /** The keyword the tool takes it by. */
-  readonly name: string;
-  /** The Python annotation's name, or `any`. */
-  readonly type: string;
-  /** False when the signature gives it a default. */
-  readonly required: boolean;
-  /** The default value, when it is JSON. */
-  readonly default?: unknown;
-}
-
-/** A tool of the adapter, as `pool.tools()` lists it. */
-export interface ToolInfo {
-  /** The method's name: what `stream`, `execute` and the others take. */
-  readonly name: string;
-  /** From `@tool(description=...)`, else the method's docstring. */
-  readonly description: string;
-  /** True for generators marked `supports_streaming=True`: call them with `stream`, `executeStream` or `iterate`. */
-  readonly supportsStreaming: boolean;
-  /** Its keyword parameters, in signature order. */
-  readonly parameters: readonly ToolParameter[];
-}
-
-/** How `pool.close()` treats the calls still running. */
-export interface CloseOptions {
-  /**
-   * Let running calls finish (up to `drainTimeout`) instead of failing them
-   * with `pool_closed` at once. Calls still waiting for a worker fail either way.
-   */
-  readonly drain?: boolean;
-  /** With `drain`, how long running calls get to finish, in ms. Default 30000. */
-  readonly drainTimeout?: number;
-  /** How long workers get to stop before they are killed, in ms. Default 2000. */
-  readonly gracePeriod?: number;
-}
+import type {
+  CallOptions,
+  ChunkCallback,
+  CloseOptions,
+  PoolEvent,
+  PoolOptions,
+  PoolStats,
+  TlsOptions,
+  ToolArguments,
+  ToolInfo,
+} from './public-types.js';
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 const DEFAULT_CLOSE_GRACE_MS = 2_000;
@@ -70,9 +45,7 @@ export class SnakepitPool {
   private readonly registry: CallRegistry;
   private readonly poolId = randomBytes(3).toString('hex');
   private callCount = 0;
-  private errorCount = 0;
   private closing: Promise<void> | undefined;
-  private onDrained: (() => void) | undefined;
 
   private constructor(
     /** The adapter class the workers serve, as `module.Class`. */
@@ -81,30 +54,18 @@ export class SnakepitPool {
     readonly maxMessageBytes: number,
     private readonly workers: WorkerPool,
     private readonly toolList: readonly ToolInfo[],
-    private readonly events: Subject<PoolEvent>,
+    private readonly events: PoolEventSource,
     sessionAffinity: 'prefer' | 'strict',
   ) {
-    this.events$ = events.asObservable();
-    const active = new Set<CallScope>();
-    this.registry = {
-      workers,
-      active,
-      sessionAffinity,
-      emit: (event) => {
-        events.next({ ...event, at: Date.now() });
-        if (event.type === 'call_finished' && active.size === 0) this.onDrained?.();
-      },
-      countError: () => {
-        this.errorCount += 1;
-      },
-    };
+    this.events$ = events.events$;
+    this.registry = new CallRegistry(workers, sessionAffinity, events.emit);
   }
 
   /** @internal use `createPool`. */
   static async create(options: PoolOptions): Promise<SnakepitPool> {
     const resolved = resolvePoolOptions(options);
-    const events = new Subject<PoolEvent>();
-    const emit = (event: PoolEventInit) => events.next({ ...event, at: Date.now() });
+    const events = new PoolEventSource();
+    const { emit } = events;
     const start = resolved.endpoints ? remoteWorkers(options, resolved, resolved.endpoints) : localWorkers(options, resolved);
     const spawn = async (slot: number) => {
       const startedAt = performance.now();
@@ -134,7 +95,7 @@ export class SnakepitPool {
       idle,
       queued: this.workers.queued,
       calls: this.workers.calls,
-      errors: this.errorCount,
+      errors: this.registry.errors,
       restarts: this.workers.restarts,
       degraded: this.workers.degraded,
     };
@@ -175,12 +136,22 @@ export class SnakepitPool {
    * worker runs only as far ahead of the loop as the buffers between them
    * allow, and leaving the loop early cancels the call.
    */
-  iterate<T = unknown>(tool: string, args?: ToolArguments, options: CallOptions = {}): AsyncIterableIterator<Chunk<T>> {
+  iterate<T = unknown>(tool: string, args?: ToolArguments, options?: CallOptions): AsyncIterableIterator<Chunk<T>>;
+  /** @internal The bridge server passes its clients' arguments on as they encoded them. */
+  iterate<T = unknown>(
+    tool: string,
+    args: ToolArguments | EncodedArguments | undefined,
+    options?: CallOptions,
+  ): AsyncIterableIterator<Chunk<T>>;
+  iterate<T = unknown>(tool: string, args?: ToolArguments | EncodedArguments, options: CallOptions = {}): AsyncIterableIterator<Chunk<T>> {
     return iterateStream((flow) => this.streamWithFlow<T>(tool, args, options, flow));
   }
 
   /** Runs a unary tool and resolves with its result. */
-  execute<R = unknown>(tool: string, args?: ToolArguments, options: CallOptions = {}): Promise<R> {
+  execute<R = unknown>(tool: string, args?: ToolArguments, options?: CallOptions): Promise<R>;
+  /** @internal The bridge server passes its clients' arguments on as they encoded them. */
+  execute<R = unknown>(tool: string, args: ToolArguments | EncodedArguments | undefined, options?: CallOptions): Promise<R>;
+  execute<R = unknown>(tool: string, args?: ToolArguments | EncodedArguments, options: CallOptions = {}): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const request = this.request(tool, args, options, reject);
       if (request === undefined) return;
@@ -215,24 +186,21 @@ export class SnakepitPool {
 
   private async shutDown(options: CloseOptions): Promise<void> {
     const closed = () => new SnakepitError('pool_closed', 'the pool was closed');
-    const { active } = this.registry;
-    for (const call of [...active]) if (call.waiting) call.abort(closed());
-    if (options.drain && active.size > 0) {
+    this.registry.abort('waiting', closed);
+    if (options.drain) {
       let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.onDrained = resolve;
-        timer = setTimeout(resolve, options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS);
-      });
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS)));
+      await Promise.race([this.registry.idle(), deadline]);
       clearTimeout(timer);
     }
-    for (const call of [...active]) call.abort(closed());
+    this.registry.abort('all', closed);
     await this.workers.close(options.gracePeriod ?? DEFAULT_CLOSE_GRACE_MS);
     this.events.complete();
   }
 
   private streamWithFlow<T>(
     tool: string,
-    args: ToolArguments | undefined,
+    args: ToolArguments | EncodedArguments | undefined,
     options: CallOptions,
     flow: FlowControl | undefined,
   ): Observable<Chunk<T>> {
@@ -267,7 +235,7 @@ export class SnakepitPool {
   /** The request for a call, or undefined after reporting why there cannot be one. */
   private request(
     tool: string,
-    args: ToolArguments | undefined,
+    args: ToolArguments | EncodedArguments | undefined,
     options: CallOptions,
     fail: (error: unknown) => void,
   ): InstanceType<typeof pb.ExecuteToolRequest> | undefined {

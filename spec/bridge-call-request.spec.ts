@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toPooledRequest } from '../lib/bridge-server/pooled-request.js';
+import { EncodedArguments } from '../lib/call/tool-arguments.js';
 import { pb } from '../lib/contract/bridge-connection.js';
 import type { ToolInfo } from '../lib/index.js';
 
@@ -23,6 +24,7 @@ describe('a bridge request turned into a pool call', () => {
 
   it("passes the client's arguments on byte for byte", () => {
     const { args } = toPooledRequest(request, { tools, streaming: true, deadline: Infinity, fallbackTimeout: undefined });
-    expect(Buffer.from((args as unknown as { json: Uint8Array }).json).toString()).toBe('{"n": 1.0}');
+    expect(args).toBeInstanceOf(EncodedArguments);
+    expect(args instanceof EncodedArguments && Buffer.from(args.json).toString()).toBe('{"n": 1.0}');
   });
 });

@@ -185,8 +185,8 @@ describe('health and recycling', () => {
     });
   });
 
-  it('replaces a worker once it has lived workerTtlMs, never during a call', async () => {
-    await withPool({ size: 1, workerTtlMs: 300, healthCheckInterval: 0 }, async (pool) => {
+  it('replaces a worker once it has lived workerTtl, never during a call', async () => {
+    await withPool({ size: 1, workerTtl: 300, healthCheckInterval: 0 }, async (pool) => {
       const recycled = nextEvent(pool, 'worker_recycled');
       const chunks = await lastValueFrom(pool.stream('sequence', { n: 5, delay: 0.1 }).pipe(toArray()));
       expect(chunks).toHaveLength(6);

@@ -15,6 +15,8 @@ export interface ModeConfig {
   readonly cancelIterations: number;
   readonly poolStartRuns: number;
   readonly memoryChunks: number;
+  /** Encodings of one 1 MiB chunk by each encoder. */
+  readonly wireEncoderRuns: number;
 }
 
 export const MODES: Readonly<Record<Mode, ModeConfig>> = {
@@ -29,6 +31,7 @@ export const MODES: Readonly<Record<Mode, ModeConfig>> = {
     cancelIterations: 20,
     poolStartRuns: 3,
     memoryChunks: 128,
+    wireEncoderRuns: 200,
   },
   full: {
     runs: 5,
@@ -41,6 +44,7 @@ export const MODES: Readonly<Record<Mode, ModeConfig>> = {
     cancelIterations: 50,
     poolStartRuns: 5,
     memoryChunks: 1024,
+    wireEncoderRuns: 1000,
   },
 };
 

@@ -13,7 +13,8 @@ import {
   type PingResponse,
   type ToolChunk,
 } from '../contract/bridge-connection.js';
-import type { SnakepitPool, ToolInfo } from '../snakepit-pool.js';
+import type { ToolInfo } from '../public-types.js';
+import type { SnakepitPool } from '../snakepit-pool.js';
 import type { TokenCheck } from './token-check.js';
 import { toPooledRequest, type PooledRequest } from './pooled-request.js';
 import { errorStatus } from '../contract/status-for-error.js';

@@ -1,5 +1,6 @@
 import { pb } from '../contract/bridge-connection.js';
-import { alignmentPadding, lengthDelimitedSize, toToolChunk, varintSize, type EncodedChunk } from './payload-encoding.js';
+import { alignmentPadding, lengthDelimitedSize, varintSize } from '../contract/alignment.js';
+import { toToolChunk, type EncodedChunk } from './payload-encoding.js';
 
 /** How much one batched message carries, as the Python worker's default: small enough to keep latency low. */
 export const MAX_BATCH_BYTES = 256 * 1024;

@@ -1,69 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { SnakepitError } from '../errors.js';
+import type { BridgeServer, BridgeServerOptions, BridgeServerShutdownOptions, BridgeServerTlsOptions } from '../public-types.js';
 import type { SnakepitPool } from '../snakepit-pool.js';
 import { TokenCheck } from './token-check.js';
 import { BridgeService } from './bridge-service.js';
 import { BRIDGE_SERVICE } from '../contract/service-definition.js';
-
-/** PEM-encoded TLS material for `createBridgeServer`. */
-export interface BridgeServerTlsOptions {
-  /** The server's certificate chain. */
-  readonly cert: string | Buffer;
-  /** The server's PEM private key. */
-  readonly key: string | Buffer;
-  /** CA certificates that client certificates are checked against. */
-  readonly ca?: string | Buffer;
-  /** Refuse clients without a certificate signed by `ca` (mutual TLS). Default false. */
-  readonly requireClientCert?: boolean;
-}
-
-/** Options of `createBridgeServer`. */
-export interface BridgeServerOptions {
-  /** The interface to listen on. Default `127.0.0.1`: reachable from this machine only. */
-  readonly host?: string;
-  /** Default 0: a free port, chosen by the system (read it from `server.port`). */
-  readonly port?: number;
-  /** When set, every call must carry the metadata `authorization: Bearer <token>`; others fail with UNAUTHENTICATED. */
-  readonly token?: string;
-  /** Serve TLS instead of plaintext. */
-  readonly tls?: BridgeServerTlsOptions;
-  /** What `Ping` answers as `worker_id`. Default `bridge-<random hex>`. */
-  readonly id?: string;
-  /** Largest gRPC message received or sent, in bytes. Default: the pool's `maxMessageBytes`, so that every chunk a worker may send can be relayed. */
-  readonly maxMessageBytes?: number;
-  /**
-   * Timeout, in ms, of the pooled call when the client set no deadline
-   * (`Infinity`: none). Default: the pool's default timeout (300000 ms).
-   * A client's deadline always wins.
-   */
-  readonly callTimeout?: number;
-}
-
-/** Options of `server.shutdown()`. */
-export interface BridgeServerShutdownOptions {
-  /** How long running calls get to finish, in ms, before they are cancelled. Default 30000. */
-  readonly timeout?: number;
-}
-
-/** A running bridge server, from `createBridgeServer`. */
-export interface BridgeServer {
-  /** `host:port`, as a client would dial it (IPv6 hosts in brackets). */
-  readonly address: string;
-  /** The interface it listens on. */
-  readonly host: string;
-  /** The bound port: the one chosen by the system when `port` was 0. */
-  readonly port: number;
-  /** What `Ping` answers as `worker_id`. */
-  readonly id: string;
-  /**
-   * Refuses new calls and waits for running ones to finish, up to
-   * `timeout`; then cancels the rest as `close()` does. The pool stays open.
-   */
-  shutdown(options?: BridgeServerShutdownOptions): Promise<void>;
-  /** Cancels every running call (their pooled calls and Python generators too) and stops. The pool stays open. Safe to call twice. */
-  close(): Promise<void>;
-}
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 

@@ -1,4 +1,5 @@
 import type { Chunk } from '../chunk.js';
+import { alignmentPadding, varintSize } from '../contract/alignment.js';
 import { pb } from '../contract/bridge-connection.js';
 import { isNdArray } from '../ndarray.js';
 
@@ -75,30 +76,4 @@ export function toExecuteToolResponse(result: unknown): InstanceType<typeof pb.E
     response.padding = alignmentPadding(1 + varintSize(payload.bytes.byteLength));
   }
   return response;
-}
-
-// A snakepit client views a numpy buffer in place when it lies at an 8-aligned
-// offset; grpc-js hands a message over 5 bytes into an 8-aligned buffer
-// (after the gRPC frame header). This mirrors worker-python's alignment.py.
-const RECEIVER_OFFSET = 5;
-const ALIGNMENT = 8;
-
-export function varintSize(value: number): number {
-  let size = 1;
-  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) size += 1;
-  return size;
-}
-
-/** Bytes taken by a length-delimited field numbered below 16: tag, length, payload. */
-export function lengthDelimitedSize(length: number): number {
-  return 1 + varintSize(length) + length;
-}
-
-/** The zero bytes of a leading `padding` field that put what follows it `offsetAfterPadding` bytes on at an aligned offset. */
-export function alignmentPadding(offsetAfterPadding: number): Uint8Array {
-  for (let length = 0; length < ALIGNMENT + 3; length += 1) {
-    const field = length === 0 ? 0 : lengthDelimitedSize(length);
-    if ((RECEIVER_OFFSET + field + offsetAfterPadding) % ALIGNMENT === 0) return new Uint8Array(length);
-  }
-  throw new Error('unreachable: a padding of up to 10 bytes reaches every residue');
 }

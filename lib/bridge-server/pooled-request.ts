@@ -1,14 +1,13 @@
 import type { Deadline } from '@grpc/grpc-js';
-import type { CallOptions } from '../call/call-scope.js';
 import type { ExecuteToolRequest } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
-import { EncodedArguments, type ToolArguments } from '../call/tool-arguments.js';
-import type { ToolInfo } from '../snakepit-pool.js';
+import { EncodedArguments } from '../call/tool-arguments.js';
+import type { CallOptions, ToolArguments, ToolInfo } from '../public-types.js';
 
 /** A request checked against the adapter's tools, ready to go to the pool. */
 export interface PooledRequest {
   readonly tool: string;
-  readonly args: ToolArguments | undefined;
+  readonly args: ToolArguments | EncodedArguments | undefined;
   readonly options: CallOptions;
 }
 
@@ -23,7 +22,7 @@ function invalid(message: string): SnakepitError {
  * Checks that a request's arguments are a JSON object (empty means none), as
  * the Python worker reads them, and passes them on as the client encoded them.
  */
-export function checkArguments(bytes: Uint8Array): ToolArguments | undefined {
+export function checkArguments(bytes: Uint8Array): EncodedArguments | undefined {
   if (bytes.byteLength === 0) return undefined;
   let text: string;
   try {
@@ -41,8 +40,7 @@ export function checkArguments(bytes: Uint8Array): ToolArguments | undefined {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
     throw invalid(`arguments must be a JSON object of keyword arguments, got ${kind}`);
   }
-  // The pool takes EncodedArguments where it takes arguments; the public type does not say so.
-  return new EncodedArguments(bytes) as unknown as ToolArguments;
+  return new EncodedArguments(bytes);
 }
 
 /**

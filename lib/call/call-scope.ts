@@ -1,33 +1,13 @@
 import { SnakepitError } from '../errors.js';
-import type { PoolEventInit } from '../pool/pool-events.js';
-import type { Lease, WorkerPool } from '../pool/worker-pool.js';
+import type { Lease } from '../pool/lease-queue.js';
+import type { CallOptions } from '../public-types.js';
+import type { CallRegistry, RegisteredCall } from './call-registry.js';
 import type { Worker } from '../worker/worker.js';
-
-/** Options of one call (`stream`, `executeStream`, `iterate`, `execute`). */
-export interface CallOptions {
-  /** Milliseconds from subscription (or the `execute` call) to the end of the call, queueing included. Default 300000. */
-  readonly timeout?: number;
-  /** Calls with the same session prefer the worker that served the session before. */
-  readonly sessionId?: string;
-  /** `strict`: a session's calls wait for its worker even when others are idle. Default: the pool's `sessionAffinity`. */
-  readonly sessionAffinity?: 'prefer' | 'strict';
-  /** Aborting cancels the call: the Python generator is closed and the call fails with `cancelled`. */
-  readonly signal?: AbortSignal;
-}
 
 export const DEFAULT_TIMEOUT_MS = 300_000;
 
 export interface Cancellable {
   cancel(): void;
-}
-
-/** What a call scope reports to, and is tracked by, its pool. */
-export interface CallRegistry {
-  readonly workers: WorkerPool;
-  readonly active: Set<CallScope>;
-  readonly sessionAffinity: 'prefer' | 'strict';
-  emit(event: PoolEventInit): void;
-  countError(): void;
 }
 
 /**
@@ -36,7 +16,7 @@ export interface CallRegistry {
  * signal, the pool closing, or the consumer losing interest. A call ended
  * from outside hands its worker back only once the tool has stopped.
  */
-export class CallScope {
+export class CallScope implements RegisteredCall {
   private lease: Lease | undefined;
   private running: Cancellable | undefined;
   private withdraw: () => void = () => {};
@@ -71,7 +51,7 @@ export class CallScope {
       this.onAbort();
       return;
     }
-    this.registry.active.add(this);
+    this.registry.begin(this);
     this.options.signal?.addEventListener('abort', this.onAbort, { once: true });
     if (Number.isFinite(timeout)) {
       this.timer = setTimeout(
@@ -143,8 +123,6 @@ export class CallScope {
     this.withdraw();
     this.options.signal?.removeEventListener('abort', this.onAbort);
     clearTimeout(this.timer);
-    this.registry.active.delete(this);
-    if (error !== undefined) this.registry.countError();
     this.registry.emit({
       type: 'call_finished',
       callId: this.callId,
@@ -155,6 +133,7 @@ export class CallScope {
       outcome,
       ...(error === undefined ? {} : { errorCode: error.code }),
     });
+    this.registry.end(this, error !== undefined);
     return true;
   }
 }

@@ -1,9 +1,7 @@
 import type { Observable, Subscription } from 'rxjs';
 import type { Chunk } from '../chunk.js';
 import { FlowControl } from './flow-control.js';
-
-/** Called for each chunk; when it returns a promise, the next chunk waits for it to settle. */
-export type ChunkCallback<T> = (chunk: Chunk<T>) => unknown;
+import type { ChunkCallback } from '../public-types.js';
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';

@@ -1,7 +1,7 @@
 import type { Observable, Subscription } from 'rxjs';
 import type { Chunk } from '../chunk.js';
 import { FlowControl } from './flow-control.js';
-import { isNdArray } from '../ndarray.js';
+import { binaryByteLength } from '../operators/payload-bytes.js';
 
 type Settled<T> = { chunk: Chunk<T> } | { error: unknown } | { done: true };
 
@@ -17,8 +17,7 @@ const HIGH_WATER_BYTES = 1024 * 1024;
 
 /** The bytes of a binary payload (`Uint8Array`, `NdArray`); JSON values count by number only. */
 function binaryBytes(data: unknown): number {
-  if (ArrayBuffer.isView(data)) return data.byteLength;
-  return isNdArray(data) ? data.data.byteLength : 0;
+  return binaryByteLength(data) ?? 0;
 }
 
 /**

@@ -6,15 +6,30 @@ import { SnakepitError } from '../errors.js';
 import { lossError, reportFailure } from './call-failure.js';
 import type { Worker } from '../worker/worker.js';
 
+/** Set once the first stream has shown that its read-ahead can be set as {@link holdOneMessage} does. */
+let readAheadChecked = false;
+
 /**
  * grpc-js reads ahead up to the stream's high-water mark, 16 messages in
  * object mode, while the stream is paused: 16 MiB of 1 MiB chunks. One
  * message read ahead is enough; grpc-js has no option for it, so the mark
- * is set on the stream's state, where Node keeps it.
+ * is set on the stream's state, where Node keeps it. The first stream checks
+ * that this still works (the public `readableHighWaterMark` reads it back),
+ * and throws if Node or grpc-js keep the mark elsewhere now, rather than
+ * silently reading sixteen messages ahead.
  */
 function holdOneMessage(stream: ClientReadableStream<ChunkBatch>): void {
-  const state = (stream as unknown as { _readableState?: { highWaterMark: number } })._readableState;
-  if (state !== undefined) state.highWaterMark = 1;
+  const state = (stream as { _readableState?: unknown })._readableState;
+  const settable = typeof state === 'object' && state !== null && 'highWaterMark' in state && typeof state.highWaterMark === 'number';
+  if (settable) state.highWaterMark = 1;
+  if (readAheadChecked) return;
+  if (!settable || stream.readableHighWaterMark !== 1) {
+    throw new Error(
+      "cannot limit a grpc-js stream's read-ahead: `_readableState.highWaterMark` is not where Node kept it " +
+        '(a Node or @grpc/grpc-js upgrade changed it); snakepit-rx needs an update',
+    );
+  }
+  readAheadChecked = true;
 }
 
 export interface ChunkSink<T> {
@@ -66,7 +81,12 @@ export class StreamCall<T> {
     });
     const call = this.worker.connection.streamBatches(this.request);
     this.call = call;
-    holdOneMessage(call);
+    try {
+      holdOneMessage(call);
+    } catch (error) {
+      this.fail(this.transportFailure(error instanceof Error ? error.message : String(error), error));
+      return;
+    }
     call.on('data', (batch: ChunkBatch) => this.receive(batch));
     // grpc-js emits 'error' as soon as the status arrives, possibly before
     // messages it still buffers; 'end' comes after them, so outcomes are settled there.
@@ -110,6 +130,10 @@ export class StreamCall<T> {
     this.sink.error(error);
   }
 
+  private transportFailure(message: string, cause: unknown): SnakepitError {
+    return new SnakepitError('transport_error', message, { workerId: this.worker.id, tool: this.tool, cause });
+  }
+
   private receive(batch: ChunkBatch): void {
     if (this.done) return;
     try {
@@ -122,13 +146,7 @@ export class StreamCall<T> {
       }
       for (const chunk of batch.chunks) this.pending.push(this.toChunk(chunk));
     } catch (error) {
-      this.fail(
-        new SnakepitError('transport_error', `cannot decode a chunk: ${String(error)}`, {
-          workerId: this.worker.id,
-          tool: this.tool,
-          cause: error,
-        }),
-      );
+      this.fail(this.transportFailure(`cannot decode a chunk: ${String(error)}`, error));
       return;
     }
     this.drain();

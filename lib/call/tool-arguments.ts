@@ -1,7 +1,5 @@
 import { SnakepitError } from '../errors.js';
-
-/** Keyword arguments of a tool: a JSON object. */
-export type ToolArguments = Readonly<Record<string, unknown>>;
+import type { ToolArguments } from '../public-types.js';
 
 function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';
@@ -67,7 +65,7 @@ export class EncodedArguments {
 }
 
 /** Encodes keyword arguments as JSON, or throws `invalid_arguments` naming the first offending value. */
-export function encodeArguments(args: unknown): Uint8Array {
+export function encodeArguments(args: ToolArguments | EncodedArguments | undefined): Uint8Array {
   if (args instanceof EncodedArguments) return args.json;
   if (args === undefined || args === null) return Buffer.alloc(0);
   if (typeof args !== 'object' || Array.isArray(args)) {

@@ -33,6 +33,20 @@ export function serialize(message: { serialize(): Uint8Array }): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** What the pool and its calls use of a connection to a worker: the seam where specs put a fake. */
+export interface BridgeClient {
+  ping(deadline: Date): Promise<PingResponse>;
+  /** The adapter the server serves (as `module.Class`) and its tools. */
+  listTools(deadline: Date): Promise<{ adapter: string; tools: ToolSpecMessage[] }>;
+  /** Whether the call ended on the server within `timeoutMs` (its tool returned, raised or was closed). */
+  awaitCall(callId: string, timeoutMs: number): Promise<boolean>;
+  executeTool(
+    request: ExecuteToolRequest,
+    callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,
+  ): grpc.ClientUnaryCall;
+  streamBatches(request: ExecuteToolRequest): grpc.ClientReadableStream<ChunkBatch>;
+}
+
 /**
  * A typed client of one BridgeService endpoint.
  *
@@ -40,7 +54,7 @@ export function serialize(message: { serialize(): Uint8Array }): Buffer {
  * generated client copies it first, which costs a full copy of every binary
  * chunk.
  */
-export class BridgeConnection {
+export class BridgeConnection implements BridgeClient {
   private readonly client: grpc.Client;
   private readonly token: string | undefined;
 
@@ -71,12 +85,10 @@ export class BridgeConnection {
     return this.unary('Ping', new pb.PingRequest(), (bytes) => pb.PingResponse.deserialize(bytes), deadline);
   }
 
-  /** The adapter the server serves (as `module.Class`) and its tools. */
   listTools(deadline: Date): Promise<{ adapter: string; tools: ToolSpecMessage[] }> {
     return this.unary('ListTools', new pb.ListToolsRequest(), (bytes) => pb.ListToolsResponse.deserialize(bytes), deadline);
   }
 
-  /** Whether the call ended on the server within `timeoutMs` (its tool returned, raised or was closed). */
   async awaitCall(callId: string, timeoutMs: number): Promise<boolean> {
     const request = new pb.AwaitCallRequest({ call_id: callId, timeout_ms: timeoutMs });
     // The server answers at timeoutMs; the deadline only guards against a server that cannot answer.

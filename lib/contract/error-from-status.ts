@@ -1,5 +1,5 @@
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
-import { SnakepitError, type SnakepitErrorCode } from '../errors.js';
+import { isSnakepitErrorCode, SnakepitError, type SnakepitErrorCode } from '../errors.js';
 import { pb } from './bridge-connection.js';
 
 export const ERROR_METADATA_KEY = 'snakepit-error-bin';
@@ -15,30 +15,6 @@ const CODE_BY_STATUS: Partial<Record<Status, SnakepitErrorCode>> = {
   [Status.INVALID_ARGUMENT]: 'invalid_arguments',
 };
 
-const KNOWN_CODES = new Set<string>([
-  'tool_not_found',
-  'not_streaming',
-  'not_unary',
-  'invalid_arguments',
-  'python_error',
-  'serialization_error',
-  'chunk_too_large',
-  'timeout',
-  'cancelled',
-  'worker_crashed',
-  'worker_unavailable',
-  'worker_start_failed',
-  'pool_closed',
-  'pool_saturated',
-  'queue_timeout',
-  'unauthenticated',
-  'transport_error',
-] satisfies SnakepitErrorCode[]);
-
-function isKnownCode(code: string): code is SnakepitErrorCode {
-  return KNOWN_CODES.has(code);
-}
-
 /** True when the status says nothing about the tool: the connection to the worker failed. */
 export function isTransportFailure(error: ServiceError): boolean {
   return (
@@ -52,7 +28,7 @@ export function errorFromStatus(error: ServiceError, context: { workerId: string
   const encoded = error.metadata?.get(ERROR_METADATA_KEY)[0];
   if (encoded instanceof Buffer) {
     const detail = pb.ErrorDetail.deserialize(encoded);
-    return new SnakepitError(isKnownCode(detail.code) ? detail.code : 'python_error', detail.message, {
+    return new SnakepitError(isSnakepitErrorCode(detail.code) ? detail.code : 'python_error', detail.message, {
       pythonType: detail.python_type,
       pythonTraceback: detail.python_traceback,
       hint: detail.hint,

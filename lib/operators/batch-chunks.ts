@@ -10,6 +10,8 @@ export interface BatchChunksOptions {
    * Emit a batch once this many ms have passed since its first chunk.
    * A finite number >= 0; `0` gathers the chunks that arrive in one turn.
    */
+  readonly maxWait?: number;
+  /** @deprecated Renamed `maxWait` (durations are in ms without saying so, as in Node); still accepted. */
   readonly maxWaitMs?: number;
   /**
    * Emit a batch once its payload reaches this many bytes, as estimated by
@@ -18,7 +20,7 @@ export interface BatchChunksOptions {
    * A positive number.
    */
   readonly maxBytes?: number;
-  /** Times `maxWaitMs`. Default `asyncScheduler`. */
+  /** Times `maxWait`. Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
 }
 
@@ -28,20 +30,20 @@ export interface BatchChunksOptions {
  *
  * ```
  * source:  -a-b-c----d-e---------f-Z|      Z: final chunk
- *          batchChunks({ maxCount: 3, maxWaitMs: 5 })
+ *          batchChunks({ maxCount: 3, maxWait: 5 })
  * output:  -----x---------y--------z|
  *
  * x = [a, b, c]: 3 chunks   y = [d, e]: 5 ms after d   z = [f, Z]: final chunk
  * ```
  *
  * A batch is emitted when it reaches `maxCount` chunks, when it reaches
- * `maxBytes` of payload, when `maxWaitMs` has passed since its first chunk,
+ * `maxBytes` of payload, when `maxWait` has passed since its first chunk,
  * when the final chunk arrives (it is the last of its batch), and when the
  * source completes. No batch is ever empty. On error the pending batch is
  * emitted first, then the error: nothing is lost. Unsubscribing drops the
  * pending batch and clears its timer.
  *
- * At least one of `maxCount`, `maxWaitMs`, `maxBytes` is required, since
+ * At least one of `maxCount`, `maxWait`, `maxBytes` is required, since
  * without a limit the whole stream would pile up in memory; use
  * {@link toChunkArray} when that is what you want. Invalid options throw a
  * `TypeError` when the operator is created, not when the stream runs.
@@ -49,20 +51,24 @@ export interface BatchChunksOptions {
  *
  * @example
  * ```ts
- * rows$.pipe(batchChunks({ maxCount: 500, maxWaitMs: 50 }))
+ * rows$.pipe(batchChunks({ maxCount: 500, maxWait: 50 }))
  *   .subscribe((batch) => table.append(batch.map((chunk) => chunk.data)));
  * ```
  */
 export function batchChunks<T>(options: BatchChunksOptions): OperatorFunction<Chunk<T>, Chunk<T>[]> {
-  const { maxCount = Infinity, maxWaitMs, maxBytes = Infinity, scheduler = asyncScheduler } = options;
-  if (options.maxCount === undefined && options.maxWaitMs === undefined && options.maxBytes === undefined) {
-    throw new TypeError('batchChunks: give at least one of maxCount, maxWaitMs, maxBytes (toChunkArray() gathers a whole stream)');
+  const { maxCount = Infinity, maxBytes = Infinity, scheduler = asyncScheduler } = options;
+  if (options.maxWait !== undefined && options.maxWaitMs !== undefined) {
+    throw new TypeError('batchChunks: give maxWait or its deprecated alias maxWaitMs, not both');
+  }
+  const maxWait = options.maxWait ?? options.maxWaitMs;
+  if (options.maxCount === undefined && maxWait === undefined && options.maxBytes === undefined) {
+    throw new TypeError('batchChunks: give at least one of maxCount, maxWait, maxBytes (toChunkArray() gathers a whole stream)');
   }
   if (options.maxCount !== undefined && !(Number.isInteger(maxCount) && maxCount >= 1)) {
     throw new TypeError(`batchChunks: maxCount must be an integer >= 1, got ${String(maxCount)}`);
   }
-  if (maxWaitMs !== undefined && !(Number.isFinite(maxWaitMs) && maxWaitMs >= 0)) {
-    throw new TypeError(`batchChunks: maxWaitMs must be a finite number >= 0, got ${String(maxWaitMs)}`);
+  if (maxWait !== undefined && !(Number.isFinite(maxWait) && maxWait >= 0)) {
+    throw new TypeError(`batchChunks: maxWait must be a finite number >= 0, got ${String(maxWait)}`);
   }
   if (options.maxBytes !== undefined && !(Number.isFinite(maxBytes) && maxBytes > 0)) {
     throw new TypeError(`batchChunks: maxBytes must be a finite number > 0, got ${String(maxBytes)}`);
@@ -106,11 +112,11 @@ export function batchChunks<T>(options: BatchChunksOptions): OperatorFunction<Ch
           bytes += size;
           if (chunk.isFinal || batch.length >= maxCount || bytes >= maxBytes) {
             close();
-          } else if (batch.length === 1 && maxWaitMs !== undefined) {
+          } else if (batch.length === 1 && maxWait !== undefined) {
             timer = scheduler.schedule(() => {
               close();
               deliver();
-            }, maxWaitMs);
+            }, maxWait);
           }
           deliver();
         },

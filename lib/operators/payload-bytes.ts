@@ -18,13 +18,13 @@ import { isNdArray } from '../ndarray.js';
  */
 export function estimatePayloadBytes(data: unknown): number {
   if (data === null || data === undefined) return 0;
-  const binary = binaryLength(data) ?? ndArrayLength(data);
+  const binary = binaryByteLength(data);
   if (binary !== undefined) return binary;
   let nestedBinary = 0;
   let text: string | undefined;
   try {
     text = JSON.stringify(data, (_key, value: unknown) => {
-      const length = binaryLength(value);
+      const length = viewLength(value);
       if (length === undefined) return value;
       nestedBinary += length;
       return null;
@@ -35,13 +35,18 @@ export function estimatePayloadBytes(data: unknown): number {
   return (text === undefined ? 0 : utf8Length(text)) + nestedBinary;
 }
 
-function binaryLength(value: unknown): number | undefined {
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value.byteLength;
-  return undefined;
+/**
+ * The size of binary data, in bytes: a typed array, `DataView` or
+ * `ArrayBuffer`, or an array decoded from numpy; undefined for any other
+ * value. What `iterate()` counts against its read-ahead limit, without the
+ * JSON walk of {@link estimatePayloadBytes}.
+ */
+export function binaryByteLength(data: unknown): number | undefined {
+  return viewLength(data) ?? (isNdArray(data) ? data.data.byteLength : undefined);
 }
 
-function ndArrayLength(value: unknown): number | undefined {
-  return isNdArray(value) ? value.data.byteLength : undefined;
+function viewLength(value: unknown): number | undefined {
+  return ArrayBuffer.isView(value) || value instanceof ArrayBuffer ? value.byteLength : undefined;
 }
 
 /** UTF-8 length of a string, counted from its UTF-16 code units without encoding it. */

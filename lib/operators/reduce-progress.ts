@@ -20,12 +20,14 @@ export interface ReduceProgressOptions<T> {
    * Half-life, in ms, of the smoothing of rate and ETA: a change of pace shows
    * half-way after this long. Default 5000; `0` turns smoothing off.
    */
+  readonly halfLife?: number;
+  /** @deprecated Renamed `halfLife` (durations are in ms without saying so, as in Node); still accepted. */
   readonly halfLifeMs?: number;
   /** The clock of `elapsedMs`, rate and ETA. Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
 }
 
-const DEFAULT_HALF_LIFE_MS = 5_000;
+const DEFAULT_HALF_LIFE = 5_000;
 
 /**
  * Turns each chunk into a {@link Progress} state: steps done, total, share
@@ -55,7 +57,7 @@ const DEFAULT_HALF_LIFE_MS = 5_000;
  * done state.
  *
  * Rate and ETA are smoothed by an exponential moving average whose weight
- * depends on the time elapsed between samples (`halfLifeMs`), not on their
+ * depends on the time elapsed between samples (`halfLife`), not on their
  * number. The pool delivers chunks in bursts (several chunks of one gRPC
  * batch arrive at the same instant): a per-sample average, or a window of the
  * last N samples, would let one burst swamp the estimate, whereas a
@@ -73,20 +75,24 @@ const DEFAULT_HALF_LIFE_MS = 5_000;
  * ```
  */
 export function reduceProgress<T>(options: ReduceProgressOptions<T> = {}): OperatorFunction<Chunk<T>, Progress<T>> {
-  const { total: givenTotal, select, halfLifeMs = DEFAULT_HALF_LIFE_MS, scheduler = asyncScheduler } = options;
+  const { total: givenTotal, select, scheduler = asyncScheduler } = options;
+  if (options.halfLife !== undefined && options.halfLifeMs !== undefined) {
+    throw new TypeError('reduceProgress: give options.halfLife or its deprecated alias halfLifeMs, not both');
+  }
+  const halfLife = options.halfLife ?? options.halfLifeMs ?? DEFAULT_HALF_LIFE;
   if (givenTotal !== undefined && positive(givenTotal) === undefined) {
     throw new TypeError(`reduceProgress: options.total must be a positive finite number, got ${String(givenTotal)}`);
   }
-  if (!(Number.isFinite(halfLifeMs) && halfLifeMs >= 0)) {
-    throw new TypeError(`reduceProgress: options.halfLifeMs must be a finite number >= 0, got ${String(halfLifeMs)}`);
+  if (!(Number.isFinite(halfLife) && halfLife >= 0)) {
+    throw new TypeError(`reduceProgress: options.halfLife must be a finite number >= 0, got ${String(halfLife)}`);
   }
   const read = select ?? readProgress;
 
   return (source) =>
     defer(() => {
       const startedAt = scheduler.now();
-      const stepRate = new SmoothedRate(halfLifeMs, startedAt);
-      const fractionRate = new SmoothedRate(halfLifeMs, startedAt);
+      const stepRate = new SmoothedRate(halfLife, startedAt);
+      const fractionRate = new SmoothedRate(halfLife, startedAt);
       let current = 0;
       let total = givenTotal;
       let fraction: number | undefined;

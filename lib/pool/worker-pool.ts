@@ -1,26 +1,8 @@
 import { SnakepitError } from '../errors.js';
-import type { PoolEventInit } from './pool-events.js';
+import type { PoolEventInit } from '../public-types.js';
 import type { ResolvedPoolOptions } from './pool-options.js';
 import type { Worker, WorkerExit } from '../worker/worker.js';
-
-/** Exclusive use of one worker for one call. */
-export interface Lease {
-  readonly worker: Worker;
-  /** The call ended: the worker serves the next one. Calling it again does nothing. */
-  release(): void;
-  /**
-   * The call was cancelled: the worker serves the next one once the tool has
-   * stopped, and is killed and replaced if it has not within the grace period.
-   */
-  releaseAfterCancel(callId: string): void;
-}
-
-export interface LeaseRequest {
-  readonly callId: string;
-  readonly tool: string;
-  readonly sessionId: string | undefined;
-  readonly sessionAffinity: 'prefer' | 'strict';
-}
+import { LeaseQueue, type Lease, type LeaseRequest, type Waiter } from './lease-queue.js';
 
 export type WorkerPoolOptions = Pick<
   ResolvedPoolOptions,
@@ -41,15 +23,6 @@ export type WorkerPoolOptions = Pick<
   readonly emit: (event: PoolEventInit) => void;
 };
 
-interface Waiter {
-  readonly request: LeaseRequest;
-  /** The worker a strict session must wait for. */
-  readonly requires: Worker | undefined;
-  readonly grant: (lease: Lease) => void;
-  readonly fail: (error: SnakepitError) => void;
-  timer: NodeJS.Timeout | undefined;
-}
-
 interface WorkerState {
   readonly slot: number;
   readonly startedAt: number;
@@ -57,6 +30,7 @@ interface WorkerState {
 }
 
 const MAX_REMEMBERED_SESSIONS = 10_000;
+/** The wait before replacing a worker, by how many starts of its slot failed in a row (the last one repeats). */
 const RESTART_BACKOFF_MS = [0, 100, 250, 500, 1000, 2000, 5000];
 
 /**
@@ -64,11 +38,15 @@ const RESTART_BACKOFF_MS = [0, 100, 250, 500, 1000, 2000, 5000];
  * queued in arrival order while all are busy, a session's calls steered to
  * the worker that served it before, and workers that die, hang, stop
  * answering or reach their recycling limits replaced.
+ *
+ * Its seams, where unit specs put fakes (spec/worker-pool.spec.ts): workers
+ * come from `spawn` through the Worker interface, waiters wait in a
+ * LeaseQueue, and time is Node's timers and `Date.now()`.
  */
 export class WorkerPool {
   private readonly states = new Map<Worker, WorkerState>();
   private readonly idle: Worker[] = [];
-  private readonly waiters: Waiter[] = [];
+  private readonly queue = new LeaseQueue();
   private readonly sessionWorker = new Map<string, Worker>();
   private readonly restartAttempts: number[];
   private readonly givenUp = new Set<number>();
@@ -111,7 +89,7 @@ export class WorkerPool {
   }
 
   get queued(): number {
-    return this.waiters.length;
+    return this.queue.size;
   }
 
   get idleCount(): number {
@@ -147,9 +125,9 @@ export class WorkerPool {
       grant(this.lease(worker, request));
       return () => {};
     }
-    if (this.waiters.length >= this.options.maxQueue) {
+    if (this.queue.size >= this.options.maxQueue) {
       fail(
-        new SnakepitError('pool_saturated', `all workers are busy and ${this.waiters.length} calls already wait`, {
+        new SnakepitError('pool_saturated', `all workers are busy and ${this.queue.size} calls already wait`, {
           tool: request.tool,
           hint: 'raise maxQueue or size, or retry later',
         }),
@@ -164,8 +142,8 @@ export class WorkerPool {
         fail(new SnakepitError('queue_timeout', `no worker was free within ${queueTimeoutMs} ms`, { tool: request.tool }));
       }, queueTimeoutMs);
     }
-    this.waiters.push(waiter);
-    this.options.emit({ type: 'call_queued', callId: request.callId, tool: request.tool, queueLength: this.waiters.length });
+    this.queue.push(waiter);
+    this.options.emit({ type: 'call_queued', callId: request.callId, tool: request.tool, queueLength: this.queue.size });
     return () => this.removeWaiter(waiter);
   }
 
@@ -199,12 +177,11 @@ export class WorkerPool {
 
   private removeWaiter(waiter: Waiter): void {
     clearTimeout(waiter.timer);
-    const position = this.waiters.indexOf(waiter);
-    if (position >= 0) this.waiters.splice(position, 1);
+    this.queue.remove(waiter);
   }
 
   private failWaiters(error: () => SnakepitError): void {
-    for (const waiter of this.waiters.splice(0)) {
+    for (const waiter of this.queue.takeAll()) {
       clearTimeout(waiter.timer);
       waiter.fail(error());
     }
@@ -269,25 +246,13 @@ export class WorkerPool {
       this.retire(worker, state, recycle);
       return;
     }
-    const position = this.nextWaiterFor(worker);
-    if (position < 0) {
+    const waiter = this.queue.takeFor(worker, (sessionId) => this.sessionWorker.get(sessionId));
+    if (waiter === undefined) {
       this.idle.push(worker);
       return;
     }
-    const [waiter] = this.waiters.splice(position, 1);
-    if (waiter === undefined) return;
     clearTimeout(waiter.timer);
     waiter.grant(this.lease(worker, waiter.request));
-  }
-
-  /** The first waiter that prefers this worker, else the first that may take any worker. */
-  private nextWaiterFor(worker: Worker): number {
-    const preferring = this.waiters.findIndex(
-      (waiter) =>
-        waiter.requires === worker ||
-        (waiter.request.sessionId !== undefined && this.sessionWorker.get(waiter.request.sessionId) === worker),
-    );
-    return preferring >= 0 ? preferring : this.waiters.findIndex((waiter) => waiter.requires === undefined || waiter.requires.exited);
   }
 
   private recycleReason(state: WorkerState): 'max_calls' | 'ttl' | undefined {

@@ -1,4 +1,4 @@
-import type { BridgeConnection } from '../contract/bridge-connection.js';
+import type { BridgeClient } from '../contract/bridge-connection.js';
 
 export interface WorkerExit {
   readonly code: number | null;
@@ -13,7 +13,7 @@ export interface WorkerExit {
  */
 export interface Worker {
   readonly id: string;
-  readonly connection: BridgeConnection;
+  readonly connection: BridgeClient;
   /** Process id of a local worker; undefined for a remote one. */
   readonly pid: number | undefined;
   readonly exited: boolean;

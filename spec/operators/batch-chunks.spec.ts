@@ -33,7 +33,7 @@ describe('batchChunks', () => {
       const e1subs = '   ^------------------------!';
       const expected = ' -----x---------y--------z|';
 
-      expectObservable(e1.pipe(batchChunks({ maxCount: 3, maxWaitMs: 5 }))).toBe(expected, {
+      expectObservable(e1.pipe(batchChunks({ maxCount: 3, maxWait: 5 }))).toBe(expected, {
         x: [a, b, c],
         y: [d, e],
         z: [f, Z],
@@ -54,13 +54,13 @@ describe('batchChunks', () => {
       });
     });
 
-    it('should emit a batch when maxWaitMs has passed since its first chunk', () => {
+    it('should emit a batch when maxWait has passed since its first chunk', () => {
       testScheduler.run(({ hot, time, expectObservable }) => {
         const e1 = hot('   -a-b------c-d-------|', values);
         const t = time('    ----|');
         const expected = ' -----x--------y-----|';
 
-        expectObservable(e1.pipe(batchChunks({ maxWaitMs: t }))).toBe(expected, { x: [a, b], y: [c, d] });
+        expectObservable(e1.pipe(batchChunks({ maxWait: t }))).toBe(expected, { x: [a, b], y: [c, d] });
       });
     });
 
@@ -132,7 +132,7 @@ describe('batchChunks', () => {
         const e1 = hot('   -a-b---|', values);
         const expected = ' -------(x|)';
 
-        expectObservable(e1.pipe(batchChunks({ maxCount: 10, maxWaitMs: 100, maxBytes: 1000 }))).toBe(expected, {
+        expectObservable(e1.pipe(batchChunks({ maxCount: 10, maxWait: 100, maxBytes: 1000 }))).toBe(expected, {
           x: [a, b],
         });
       });
@@ -144,7 +144,7 @@ describe('batchChunks', () => {
         const expected = ' ---x-------y---(z|)';
 
         // b closes the first batch by count; the wait of 6 then runs from c, not from a.
-        expectObservable(e1.pipe(batchChunks({ maxCount: 2, maxWaitMs: 6 }))).toBe(expected, {
+        expectObservable(e1.pipe(batchChunks({ maxCount: 2, maxWait: 6 }))).toBe(expected, {
           x: [a, b],
           y: [c],
           z: [d],
@@ -152,12 +152,12 @@ describe('batchChunks', () => {
       });
     });
 
-    it('should gather the chunks of one turn when maxWaitMs is 0', () => {
+    it('should gather the chunks of one turn when maxWait is 0', () => {
       testScheduler.run(({ hot, expectObservable }) => {
         const e1 = hot('   -(abc)-d-|', values);
         const expected = ' -x-----y-|';
 
-        expectObservable(e1.pipe(batchChunks({ maxWaitMs: 0 }))).toBe(expected, { x: [a, b, c], y: [d] });
+        expectObservable(e1.pipe(batchChunks({ maxWait: 0 }))).toBe(expected, { x: [a, b, c], y: [d] });
       });
     });
   });
@@ -191,7 +191,7 @@ describe('batchChunks', () => {
         const expected = ' -----';
         const unsub = '    ----!';
 
-        expectObservable(e1.pipe(batchChunks({ maxWaitMs: 5, scheduler: spy.scheduler })), unsub).toBe(expected);
+        expectObservable(e1.pipe(batchChunks({ maxWait: 5, scheduler: spy.scheduler })), unsub).toBe(expected);
         expectSubscriptions(e1.subscriptions).toBe(e1subs);
       });
       expect(spy.counts).toEqual({ scheduled: 1, ran: 0, cancelled: 1 });
@@ -203,7 +203,7 @@ describe('batchChunks', () => {
         const e1 = hot('   -a-b-c-|', values);
         const expected = ' ---x---(y|)';
 
-        expectObservable(e1.pipe(batchChunks({ maxCount: 2, maxWaitMs: 100, scheduler: spy.scheduler }))).toBe(expected, {
+        expectObservable(e1.pipe(batchChunks({ maxCount: 2, maxWait: 100, scheduler: spy.scheduler }))).toBe(expected, {
           x: [a, b],
           y: [c],
         });
@@ -248,7 +248,7 @@ describe('batchChunks', () => {
         const e1subs = '                 (^!)';
         const expected = '               |';
 
-        expectObservable(e1.pipe(batchChunks({ maxWaitMs: 10 }))).toBe(expected);
+        expectObservable(e1.pipe(batchChunks({ maxWait: 10 }))).toBe(expected);
         expectSubscriptions(e1.subscriptions).toBe(e1subs);
       });
     });
@@ -259,7 +259,7 @@ describe('batchChunks', () => {
         const e1subs = '                 ^';
         const expected = '               -';
 
-        expectObservable(e1.pipe(batchChunks({ maxWaitMs: 10 }))).toBe(expected);
+        expectObservable(e1.pipe(batchChunks({ maxWait: 10 }))).toBe(expected);
         expectSubscriptions(e1.subscriptions).toBe(e1subs);
       });
     });
@@ -352,7 +352,7 @@ describe('batchChunks', () => {
   describe('options', () => {
     it('should throw a TypeError when no limit is given', () => {
       expect(() => batchChunks({})).toThrow(
-        new TypeError('batchChunks: give at least one of maxCount, maxWaitMs, maxBytes (toChunkArray() gathers a whole stream)'),
+        new TypeError('batchChunks: give at least one of maxCount, maxWait, maxBytes (toChunkArray() gathers a whole stream)'),
       );
     });
 
@@ -360,8 +360,8 @@ describe('batchChunks', () => {
       expect(() => batchChunks({ maxCount })).toThrow(/maxCount must be an integer >= 1/);
     });
 
-    it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('should throw a TypeError for maxWaitMs %s', (maxWaitMs) => {
-      expect(() => batchChunks({ maxWaitMs })).toThrow(/maxWaitMs must be a finite number >= 0/);
+    it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('should throw a TypeError for maxWait %s', (maxWait) => {
+      expect(() => batchChunks({ maxWait })).toThrow(/maxWait must be a finite number >= 0/);
     });
 
     it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])('should throw a TypeError for maxBytes %s', (maxBytes) => {

@@ -35,7 +35,7 @@ describe('reduceProgress', () => {
         const expected = ' 8ms p 7ms q 7ms r 7ms s|';
         const shared = { total: 4, ratePerSecond: 125 };
 
-        expectObservable(e1.pipe(reduceProgress({ halfLifeMs: 8 }))).toBe(expected, {
+        expectObservable(e1.pipe(reduceProgress({ halfLife: 8 }))).toBe(expected, {
           p: progressState({ ...shared, current: 1, fraction: 0.25, percent: 25, elapsedMs: 8, etaMs: 24, last: values.a.data }),
           q: progressState({ ...shared, current: 2, fraction: 0.5, percent: 50, elapsedMs: 16, etaMs: 16, last: values.b.data }),
           r: progressState({ ...shared, current: 3, fraction: 0.75, percent: 75, elapsedMs: 24, etaMs: 8, last: values.c.data }),
@@ -54,21 +54,21 @@ describe('reduceProgress', () => {
         // steps/ms: 1/8 + 3/4 × (1/16 - 1/8) = 5/64; fraction/ms: 1/32 + 3/4 × (1/64 - 1/32) = 5/256.
         expectObservable(
           e1.pipe(
-            reduceProgress({ halfLifeMs: 8 }),
+            reduceProgress({ halfLife: 8 }),
             map((p) => [p.ratePerSecond, p.etaMs]),
           ),
         ).toBe(expected, { p: [125, 24], q: [(5 / 64) * 1000, 0.5 / (5 / 256)] });
       });
     });
 
-    it('should use the latest pace alone when halfLifeMs is 0', () => {
+    it('should use the latest pace alone when halfLife is 0', () => {
       testScheduler.run(({ cold, expectObservable }) => {
         const e1 = cold('  8ms a 15ms b', { a: chunk<Step>(0, { step: 1, total: 4 }), b: chunk<Step>(1, { step: 2, total: 4 }) });
         const expected = ' 8ms p 15ms q';
 
         expectObservable(
           e1.pipe(
-            reduceProgress({ halfLifeMs: 0 }),
+            reduceProgress({ halfLife: 0 }),
             map((p) => [p.ratePerSecond, p.etaMs]),
           ),
         ).toBe(expected, { p: [125, 24], q: [62.5, 32] });
@@ -105,7 +105,7 @@ describe('reduceProgress', () => {
         // b adds no interval of its own; from a to c, 2 steps in 8 ms (1/4 per ms) weigh 1/2.
         expectObservable(
           e1.pipe(
-            reduceProgress({ halfLifeMs: 8 }),
+            reduceProgress({ halfLife: 8 }),
             map((p) => [p.ratePerSecond, p.etaMs]),
           ),
         ).toBe(expected, { p: [125, 24], q: [125, 16], r: [187.5, 0.25 / (3 / 64)] });
@@ -367,7 +367,7 @@ describe('reduceProgress', () => {
         const e1 = cold('  4ms a 3ms Z|', values);
         const expected = ' 4ms p 3ms z|';
 
-        expectObservable(e1.pipe(reduceProgress({ halfLifeMs: 0 }))).toBe(expected, {
+        expectObservable(e1.pipe(reduceProgress({ halfLife: 0 }))).toBe(expected, {
           p: progressState({
             current: 1,
             total: 4,
@@ -399,7 +399,7 @@ describe('reduceProgress', () => {
         const e1 = cold('  4ms a 3ms S|', values);
         const expected = ' 4ms p 3ms s|';
 
-        expectObservable(e1.pipe(reduceProgress({ total: 2, halfLifeMs: 0 }))).toBe(expected, {
+        expectObservable(e1.pipe(reduceProgress({ total: 2, halfLife: 0 }))).toBe(expected, {
           p: progressState({
             current: 1,
             total: 2,
@@ -603,8 +603,8 @@ describe('reduceProgress', () => {
       expect(() => reduceProgress({ total })).toThrow(TypeError);
     });
 
-    it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('should throw a TypeError for halfLifeMs %s', (halfLifeMs) => {
-      expect(() => reduceProgress({ halfLifeMs })).toThrow(TypeError);
+    it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('should throw a TypeError for halfLife %s', (halfLife) => {
+      expect(() => reduceProgress({ halfLife })).toThrow(TypeError);
     });
   });
 });

@@ -1,5 +1,8 @@
 """Zero padding that lets Node view a numpy buffer as a typed array where it lies in the message.
 
+The counterpart of lib/contract/alignment.ts; spec/shared-tables.spec.ts checks that both give the
+same padding.
+
 A Float64Array over a message buffer needs its data at an offset divisible
 by 8. grpc-js hands each message to its deserializer 5 bytes into a buffer
 that starts 8-aligned (after the gRPC frame header), so data must sit at an

@@ -38,10 +38,10 @@ class ToolInfo:
     description: str
     supports_streaming: bool
     parameters: tuple[ParameterInfo, ...]
-    function: Callable[..., Any]
+    function: Callable[..., object]
     signature: inspect.Signature
 
-    def bind(self, arguments: dict[str, Any]) -> inspect.BoundArguments:
+    def bind(self, arguments: dict[str, object]) -> inspect.BoundArguments:
         """Checks keyword arguments against the signature; raises TypeError naming the culprit."""
         return self.signature.bind(**arguments)
 
@@ -75,7 +75,7 @@ def tool(func: F | None = None, /, *, description: str = "", supports_streaming:
     return mark(func) if func is not None else mark
 
 
-def _type_name(annotation: Any) -> str:
+def _type_name(annotation: object) -> str:
     if annotation is inspect.Parameter.empty:
         return "any"
     if isinstance(annotation, str):
@@ -97,7 +97,7 @@ def _default_json(parameter: inspect.Parameter) -> str:
         return ""
 
 
-def _describe(name: str, function: Callable[..., Any], options: ToolOptions) -> ToolInfo:
+def _describe(name: str, function: Callable[..., object], options: ToolOptions) -> ToolInfo:
     signature = inspect.signature(function)
     parameters = tuple(
         ParameterInfo(

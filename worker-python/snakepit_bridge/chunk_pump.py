@@ -17,41 +17,24 @@ import inspect
 import logging
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 
-from snakepit_bridge.adapters.showcase.tool import StreamChunk
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.encoding import encode_binary, encode_json, is_ndarray
 from snakepit_bridge.errors import CallFailure, from_exception
 from snakepit_bridge.event_loop import LoopCall
-from snakepit_bridge.wire import OutgoingChunk
+from snakepit_bridge.stream_chunk import StreamChunk
+from snakepit_bridge.wire import Item, OutgoingChunk
 
 logger = logging.getLogger(__name__)
 
-# A plain chunk (JSON, not final, no metadata) is buffered as its encoded JSON; any other as an OutgoingChunk.
-Item = bytes | OutgoingChunk
-
 _NOT_ITERATED = (str, bytes, bytearray, memoryview, dict, StreamChunk)
-
-# What an item adds to a ChunkBatch besides its own bytes: a comma in json_run, or a
-# ToolChunk's field tag and length prefix (at most 1 + 5 bytes).
-_JSON_RUN_SEPARATOR_BYTES = 1
-_CHUNK_FRAMING_BYTES = 6
-
-
-@dataclass
-class Batch:
-    first_index: int
-    json_items: list[bytes]
-    chunks: list[OutgoingChunk]
 
 
 class ChunkPump:
     def __init__(
         self,
-        start: Callable[[], Any],
+        start: Callable[[], object],
         context: CallContext,
         *,
         max_buffered_bytes: int,
@@ -65,10 +48,9 @@ class ChunkPump:
         self._items: deque[tuple[Item, int]] = deque()
         self._buffered_bytes = 0
         self._produced = 0
-        self._taken = 0
         self._finished = False
         self._cancelled = False
-        self._async_call: LoopCall | None = None
+        self._async_call: LoopCall[None] | None = None
         self._space_waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
         self._finished_callbacks: list[Callable[[], None]] = []
         self.failure: CallFailure | None = None
@@ -91,40 +73,26 @@ class ChunkPump:
         if async_call is not None:
             async_call.cancel()
 
-    def take(self, max_bytes: int) -> Batch | None:
-        """Blocks until chunks are ready; returns None at the end.
-
-        The batch holds as many chunks as fit in max_bytes once framed in a ChunkBatch (a
-        single larger chunk goes alone), so that a message stays under the transport's limit.
-        """
+    def take(self, accept: Callable[[Item, int], bool]) -> bool:
+        """Blocks until chunks are ready, then hands them over in order, each with its size in
+        bytes, while ``accept`` takes them (a ChunkBatchBuilder's ``add``); returns False at the end."""
         with self._condition:
             while not self._items and not self._finished:
                 self._condition.wait()
             if not self._items:
-                return None
-            batch = Batch(first_index=self._taken, json_items=[], chunks=[])
-            framed_size = 0
-            taken_size = 0
-            while self._items:
-                item, item_size = self._items[0]
-                is_plain = isinstance(item, bytes)
-                framed_item_size = item_size + (_JSON_RUN_SEPARATOR_BYTES if is_plain else _CHUNK_FRAMING_BYTES)
-                if framed_size and framed_size + framed_item_size > max_bytes:
+                return False
+            items = self._items
+            taken_bytes = 0
+            while items:
+                item, size = items[0]
+                if not accept(item, size):
                     break
-                if isinstance(item, bytes):
-                    if batch.chunks:
-                        break
-                    batch.json_items.append(item)
-                else:
-                    batch.chunks.append(item)
-                self._items.popleft()
-                framed_size += framed_item_size
-                taken_size += item_size
-            self._taken += len(batch.json_items) + len(batch.chunks)
-            self._buffered_bytes -= taken_size
+                items.popleft()
+                taken_bytes += size
+            self._buffered_bytes -= taken_bytes
             self._condition.notify_all()
             self._wake_space_waiter()
-            return batch
+            return True
 
     def _wake_space_waiter(self) -> None:
         if self._space_waiter is not None:
@@ -163,7 +131,7 @@ class ChunkPump:
                 self._space_waiter = (loop, future)
             await future
 
-    def _encode(self, value: Any) -> tuple[Item, int, bool]:
+    def _encode(self, value: object) -> tuple[Item, int, bool]:
         index = self._produced
         self._produced += 1
         if isinstance(value, StreamChunk):
@@ -204,7 +172,7 @@ class ChunkPump:
 
     def _run(self) -> None:
         self._context.activate()
-        iterator: Iterator[Any] | None = None
+        iterator: Iterator[object] | None = None
         try:
             source = self._start()
             if inspect.isawaitable(source) or isinstance(source, AsyncIterator):
@@ -223,7 +191,7 @@ class ChunkPump:
                 self._close(close)
             self._finish()
 
-    def _run_async(self, source: Any) -> None:
+    def _run_async(self, source: Awaitable[object] | AsyncIterator[object]) -> None:
         async def pump() -> None:
             self._context.activate()
             iterable = await source if inspect.isawaitable(source) else source
@@ -250,7 +218,7 @@ class ChunkPump:
         with contextlib.suppress(concurrent.futures.CancelledError):
             run.result()
 
-    def _close(self, close: Callable[[], Any]) -> None:
+    def _close(self, close: Callable[[], object]) -> None:
         try:
             close()
         except Exception as error:
@@ -278,7 +246,7 @@ def _settle(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def _chunks_of(result: Any) -> Iterator[Any]:
+def _chunks_of(result: object) -> Iterator[object]:
     """The chunks of what a streaming tool returned: the items of an iterable, or the value itself.
 
     An array is one chunk, not one per row; a scalar or None (a tool that returns instead of
@@ -289,6 +257,6 @@ def _chunks_of(result: Any) -> Iterator[Any]:
     return iter(result)
 
 
-async def _as_async(values: Iterator[Any]) -> AsyncIterator[Any]:
+async def _as_async(values: Iterator[object]) -> AsyncIterator[object]:
     for value in values:
         yield value

@@ -12,6 +12,9 @@ from snakepit_bridge.proto import bridge_pb2 as pb
 
 ERROR_METADATA_KEY = "snakepit-error-bin"
 
+# The gRPC status each code a worker raises ends its call with. The codes are those lib/errors.ts marks
+# `shared` in its ERROR_CODES table, with the same statuses, so that a client sees the same status from
+# a worker and from a bridge server; spec/shared-tables.spec.ts fails when the two tables disagree.
 _STATUS_BY_CODE = {
     "tool_not_found": grpc.StatusCode.NOT_FOUND,
     "not_streaming": grpc.StatusCode.UNIMPLEMENTED,

@@ -10,7 +10,9 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 _loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
@@ -26,7 +28,7 @@ def worker_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-class LoopCall:
+class LoopCall(Generic[T]):
     """A coroutine run on the worker loop for a thread that waits for its outcome.
 
     Unlike the future of ``run_coroutine_threadsafe``, which reports cancellation
@@ -35,15 +37,15 @@ class LoopCall:
     by the time the waiting thread reports the call as ended.
     """
 
-    def __init__(self, coroutine: Coroutine[Any, Any, Any]) -> None:
-        self._outcome: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    def __init__(self, coroutine: Coroutine[Any, Any, T]) -> None:
+        self._outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._lock = threading.Lock()
-        self._task: asyncio.Task[Any] | None = None
+        self._task: asyncio.Task[T] | None = None
         self._cancelled = False
         loop = worker_loop()
         loop.call_soon_threadsafe(self._begin, loop, coroutine)
 
-    def _begin(self, loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, Any]) -> None:
+    def _begin(self, loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T]) -> None:
         task = loop.create_task(coroutine)
         task.add_done_callback(self._settle)
         with self._lock:
@@ -52,7 +54,7 @@ class LoopCall:
         if cancelled:
             task.cancel()
 
-    def _settle(self, task: asyncio.Task[Any]) -> None:
+    def _settle(self, task: asyncio.Task[T]) -> None:
         if task.cancelled():
             self._outcome.cancel()
         elif (error := task.exception()) is not None:
@@ -68,6 +70,6 @@ class LoopCall:
         if task is not None:
             task.get_loop().call_soon_threadsafe(task.cancel)
 
-    def result(self) -> Any:
+    def result(self) -> T:
         """Waits until the task is done; raises concurrent.futures.CancelledError if it was cancelled."""
         return self._outcome.result()

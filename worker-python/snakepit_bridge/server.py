@@ -26,11 +26,13 @@ class TokenInterceptor(grpc.ServerInterceptor):
 
     def __init__(self, token: str) -> None:
         self._expected = f"Bearer {token}".encode()
-        self._refusal: grpc.RpcMethodHandler[Any, None] = grpc.unary_unary_rpc_method_handler(self._refuse)
+        self._refusal: grpc.RpcMethodHandler[bytes, None] = grpc.unary_unary_rpc_method_handler(self._refuse)
 
     def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], Any], handler_call_details: grpc.HandlerCallDetails
-    ) -> Any:
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         for key, value in handler_call_details.invocation_metadata or ():
             if key == "authorization" and hmac.compare_digest(
                 value.encode() if isinstance(value, str) else value, self._expected
@@ -39,7 +41,7 @@ class TokenInterceptor(grpc.ServerInterceptor):
         return self._refusal
 
     @staticmethod
-    def _refuse(request: Any, context: grpc.ServicerContext) -> None:
+    def _refuse(request: bytes, context: grpc.ServicerContext) -> None:
         detail = pb.ErrorDetail(code="unauthenticated", message="missing or wrong token")
         context.set_trailing_metadata(((ERROR_METADATA_KEY, detail.SerializeToString()),))
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token")

@@ -9,9 +9,8 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import grpc
 
@@ -24,7 +23,7 @@ from snakepit_bridge.errors import CallFailure, abort, from_exception
 from snakepit_bridge.event_loop import LoopCall
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
-from snakepit_bridge.wire import encode_batch
+from snakepit_bridge.wire import ChunkBatchBuilder
 
 logger = logging.getLogger(__name__)
 
@@ -101,19 +100,14 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ToolChunk]:
         for batch, call_id in self._stream(request, context):
-            for offset, item in enumerate(batch.json_items):
-                yield pb.ToolChunk(
-                    chunk_id=f"{call_id}-{batch.first_index + offset}", data=item, encoding=pb.ENCODING_JSON
-                )
-            for chunk in batch.chunks:
-                yield chunk.message()
+            yield from batch.tool_chunks(call_id)
 
     def ExecuteStreamingToolBatched(
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
     ) -> Iterator[bytes]:
         """Yields serialized ChunkBatch messages: the server registers this method without a serializer."""
         for batch, _ in self._stream(request, context):
-            yield encode_batch(batch.json_items, batch.chunks)
+            yield batch.build()
 
     def AwaitCall(self, request: pb.AwaitCallRequest, context: grpc.ServicerContext) -> pb.AwaitCallResponse:
         with self._running_changed:
@@ -138,7 +132,9 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 del self._running[call_id]
             self._running_changed.notify_all()
 
-    def _stream(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> Iterator[tuple[Any, str]]:
+    def _stream(
+        self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
+    ) -> Iterator[tuple[ChunkBatchBuilder, str]]:
         try:
             tool, arguments, call = self._prepare(request, streaming=True)
         except CallFailure as failure:
@@ -155,13 +151,18 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         if not context.add_callback(pump.cancel):
             pump.cancel()
         pump.start()
-        while (batch := pump.take(self._batch_bytes)) is not None:
+        next_index = 0
+        while True:
+            batch = ChunkBatchBuilder(self._batch_bytes, first_index=next_index)
+            if not pump.take(batch.add):
+                break
+            next_index += len(batch)
             yield batch, call.call_id
         if pump.failure is not None:
             abort(context, pump.failure, self._worker_id)
 
-    def _await(self, awaitable: Any, call: CallContext, context: grpc.ServicerContext) -> Any:
-        async def run() -> Any:
+    def _await(self, awaitable: Awaitable[object], call: CallContext, context: grpc.ServicerContext) -> object:
+        async def run() -> object:
             call.activate()
             return await awaitable
 
@@ -177,7 +178,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
 
     def _prepare(
         self, request: pb.ExecuteToolRequest, *, streaming: bool
-    ) -> tuple[ToolInfo, dict[str, Any], CallContext]:
+    ) -> tuple[ToolInfo, dict[str, object], CallContext]:
         tool = self._tools.get(request.tool_name)
         if tool is None:
             raise CallFailure(
@@ -206,7 +207,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         )
 
     @staticmethod
-    def _arguments(tool: ToolInfo, raw: bytes) -> dict[str, Any]:
+    def _arguments(tool: ToolInfo, raw: bytes) -> dict[str, object]:
         try:
             arguments = json.loads(raw) if raw else {}
         except ValueError as error:
@@ -228,7 +229,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         return arguments
 
 
-def _unary_response(tool_name: str, result: Any, max_message_bytes: int) -> pb.ExecuteToolResponse:
+def _unary_response(tool_name: str, result: object, max_message_bytes: int) -> pb.ExecuteToolResponse:
     if inspect.isgenerator(result) or inspect.isasyncgen(result):
         raise CallFailure(
             code="serialization_error",

@@ -10,7 +10,7 @@ them back with the generated classes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from snakepit_bridge.alignment import alignment_padding
@@ -30,6 +30,11 @@ _ENTRY_KEY = b"\x0a"
 _ENTRY_VALUE = b"\x12"
 _ARRAY_DTYPE = b"\x0a"
 _ARRAY_SHAPE = b"\x12"
+
+# What an item adds to a ChunkBatch besides its own bytes: a comma in json_run, or a
+# ToolChunk's field tag and length prefix (at most 1 + 5 bytes).
+_JSON_RUN_SEPARATOR_BYTES = 1
+_CHUNK_FRAMING_BYTES = 6
 
 
 def varint(value: int) -> bytes:
@@ -107,3 +112,56 @@ def encode_batch(json_items: list[bytes], chunks: list[OutgoingChunk]) -> bytes:
         if padding:
             parts.insert(0, _field(_BATCH_PADDING, padding))
     return b"".join(parts)
+
+
+# A plain chunk (JSON, not final, no metadata) travels as its encoded JSON in a batch's json_run;
+# any other as an OutgoingChunk.
+Item = bytes | OutgoingChunk
+
+
+class ChunkBatchBuilder:
+    """Chunks packed into one ChunkBatch: first a run of plain JSON chunks, then the others.
+
+    The counterpart of the bridge server's ChunkBatchBuilder (lib/bridge-server/chunk-batch-builder.ts):
+    a plain chunk after another kind starts the next batch, so that order is kept, and a batch holds
+    as many chunks as fit in ``max_bytes`` once framed, so that a message stays under the transport's
+    limit; a chunk too large for any batch goes alone.
+    """
+
+    def __init__(self, max_bytes: int, first_index: int = 0) -> None:
+        self.first_index = first_index
+        """The stream index of the batch's first chunk."""
+        self.json_items: list[bytes] = []
+        self.chunks: list[OutgoingChunk] = []
+        self._max_bytes = max_bytes
+        self._framed_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self.json_items) + len(self.chunks)
+
+    def add(self, item: Item, size: int) -> bool:
+        """Adds the item, whose encoding is ``size`` bytes, or returns False when it belongs in the next batch."""
+        room = self._max_bytes - self._framed_bytes if self._framed_bytes else None
+        if isinstance(item, bytes):
+            framed = size + _JSON_RUN_SEPARATOR_BYTES
+            if self.chunks or (room is not None and framed > room):
+                return False
+            self.json_items.append(item)
+        else:
+            framed = size + _CHUNK_FRAMING_BYTES
+            if room is not None and framed > room:
+                return False
+            self.chunks.append(item)
+        self._framed_bytes += framed
+        return True
+
+    def build(self) -> bytes:
+        """The serialized ChunkBatch."""
+        return encode_batch(self.json_items, self.chunks)
+
+    def tool_chunks(self, call_id: str) -> Iterator[pb.ToolChunk]:
+        """The same chunks as ToolChunk messages, one per chunk, for the stream that sends them so."""
+        for offset, item in enumerate(self.json_items):
+            yield pb.ToolChunk(chunk_id=f"{call_id}-{self.first_index + offset}", data=item, encoding=pb.ENCODING_JSON)
+        for chunk in self.chunks:
+            yield chunk.message()

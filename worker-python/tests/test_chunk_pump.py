@@ -15,8 +15,9 @@ import support
 from sample_adapters import Opaque, TrainingDiverged
 from snakepit_bridge.adapters.showcase.tool import StreamChunk
 from snakepit_bridge.call_context import CallContext
-from snakepit_bridge.chunk_pump import Batch, ChunkPump
+from snakepit_bridge.chunk_pump import ChunkPump
 from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.wire import ChunkBatchBuilder
 
 CALL_ID = "call-7"
 LARGE = 1 << 20
@@ -32,16 +33,22 @@ class Started:
         self.context = context
         self.finished = threading.Event()
         self.finish_count = 0
+        self.next_index = 0
         pump.on_finished(self._on_finished)
 
     def _on_finished(self) -> None:
         self.finish_count += 1
         self.finished.set()
 
-    def take(self, max_bytes: int = LARGE) -> Batch | None:
-        return support.run_with_timeout(lambda: self.pump.take(max_bytes))
+    def take(self, max_bytes: int = LARGE) -> ChunkBatchBuilder | None:
+        """The next batch, packed as the servicer packs it; None at the end."""
+        batch = ChunkBatchBuilder(max_bytes, first_index=self.next_index)
+        if not support.run_with_timeout(lambda: self.pump.take(batch.add)):
+            return None
+        self.next_index += len(batch)
+        return batch
 
-    def drain(self, max_bytes: int = LARGE) -> list[Batch]:
+    def drain(self, max_bytes: int = LARGE) -> list[ChunkBatchBuilder]:
         batches = []
         while (batch := self.take(max_bytes)) is not None:
             batches.append(batch)
@@ -73,7 +80,7 @@ def start_pump() -> Iterator[StartPump]:
         handle.wait_finished()
 
 
-def values_of(batches: list[Batch]) -> list[Any]:
+def values_of(batches: list[ChunkBatchBuilder]) -> list[Any]:
     values: list[Any] = []
     for batch in batches:
         values.extend(json.loads(text) for text in batch.json_items)
@@ -81,11 +88,11 @@ def values_of(batches: list[Batch]) -> list[Any]:
     return values
 
 
-def all_chunks(batches: list[Batch]) -> list[pb.ToolChunk]:
+def all_chunks(batches: list[ChunkBatchBuilder]) -> list[pb.ToolChunk]:
     return [chunk for batch in batches for chunk in batch.chunks]
 
 
-def wire_size(batch: Batch) -> int:
+def wire_size(batch: ChunkBatchBuilder) -> int:
     return sum(len(item) for item in batch.json_items) + sum(chunk.wire_size for chunk in batch.chunks)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from snakepit_bridge.proto import bridge_pb2 as pb
-from snakepit_bridge.wire import OutgoingChunk, encode_batch, varint
+from snakepit_bridge.wire import ChunkBatchBuilder, OutgoingChunk, encode_batch, varint
 
 # grpc-js hands a message to its deserializer 5 bytes into an 8-aligned buffer.
 RECEIVER_OFFSET = 5
@@ -70,3 +70,27 @@ def test_a_batch_without_a_leading_array_chunk_has_no_padding() -> None:
     plain = pb.ChunkBatch.FromString(encode_batch([b"1"], [OutgoingChunk("c-1", b"raw", pb.ENCODING_BYTES)]))
 
     assert plain.padding == b""
+
+
+def test_a_builder_packs_a_json_run_then_other_chunks_and_starts_a_new_batch_for_a_plain_chunk_after_them() -> None:
+    special = OutgoingChunk("c-2", b"raw", pb.ENCODING_BYTES)
+    batch = ChunkBatchBuilder(1024, first_index=0)
+
+    assert batch.add(b"1", 1) and batch.add(b"2", 1) and batch.add(special, special.wire_size)
+    assert not batch.add(b"4", 1), "a plain chunk after another kind belongs in the next batch"
+
+    decoded = pb.ChunkBatch.FromString(batch.build())
+    assert decoded.json_run == b"[1,2]"
+    assert list(decoded.chunks) == [special.message()]
+    assert [chunk.chunk_id for chunk in batch.tool_chunks("c")] == ["c-0", "c-1", "c-2"]
+
+
+def test_a_builder_stops_at_max_bytes_but_takes_a_larger_chunk_alone() -> None:
+    alone = ChunkBatchBuilder(10)
+    assert alone.add(b"x" * 50, 50)
+    assert not alone.add(b"1", 1)
+
+    bounded = ChunkBatchBuilder(10)
+    assert bounded.add(b"1234", 4) and bounded.add(b"1234", 4)
+    assert not bounded.add(b"1", 1), "4 + 1 + 4 + 1 framed bytes leave no room for 1 + 1 more"
+    assert len(bounded) == 2

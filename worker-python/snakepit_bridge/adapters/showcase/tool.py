@@ -1,27 +1,5 @@
-"""StreamChunk: a chunk with an explicit final marker and metadata."""
+"""The streaming guide's import path for StreamChunk, which lives in snakepit_bridge.stream_chunk."""
 
-from __future__ import annotations
+from snakepit_bridge.stream_chunk import StreamChunk
 
-from dataclasses import dataclass, field
-from typing import Any
-
-
-@dataclass
-class StreamChunk:
-    """Yield this from a streaming tool instead of a bare value to mark the final chunk.
-
-    ``is_final=True`` ends the stream: the generator is closed right after it.
-    ``metadata`` is passed to Node as string key/value pairs; on the final chunk
-    the pool adds its own keys without overwriting these.
-    """
-
-    data: Any
-    is_final: bool = False
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for key, value in self.metadata.items():
-            if not isinstance(key, str) or not isinstance(value, str):
-                raise TypeError(
-                    f"StreamChunk metadata must map str to str, got {type(key).__name__}: {type(value).__name__}"
-                )
+__all__ = ["StreamChunk"]

@@ -1,0 +1,250 @@
+/**
+ * The public types of the Node API, in one place: options, what the pool
+ * reports, what the bridge server returns. `lib/index.ts` re-exports them;
+ * the implementation files import them from here. Types only: this module
+ * imports nothing but the browser-safe values' types.
+ */
+import type { Chunk } from './chunk.js';
+import type { SnakepitError, SnakepitErrorCode } from './errors.js';
+
+/** Keyword arguments of a tool: a JSON object. */
+export type ToolArguments = Readonly<Record<string, unknown>>;
+
+/** Options of one call (`stream`, `executeStream`, `iterate`, `execute`). */
+export interface CallOptions {
+  /** Milliseconds from subscription (or the `execute` call) to the end of the call, queueing included. Default 300000. */
+  readonly timeout?: number;
+  /** Calls with the same session prefer the worker that served the session before. */
+  readonly sessionId?: string;
+  /** `strict`: a session's calls wait for its worker even when others are idle. Default: the pool's `sessionAffinity`. */
+  readonly sessionAffinity?: 'prefer' | 'strict';
+  /** Aborting cancels the call: the Python generator is closed and the call fails with `cancelled`. */
+  readonly signal?: AbortSignal;
+}
+
+/** Called for each chunk; when it returns a promise, the next chunk waits for it to settle. */
+export type ChunkCallback<T> = (chunk: Chunk<T>) => unknown;
+
+/** One parameter of a tool, from its Python signature. */
+export interface ToolParameter {
+  /** The keyword the tool takes it by. */
+  readonly name: string;
+  /** The Python annotation's name, or `any`. */
+  readonly type: string;
+  /** False when the signature gives it a default. */
+  readonly required: boolean;
+  /** The default value, when it is JSON. */
+  readonly default?: unknown;
+}
+
+/** A tool of the adapter, as `pool.tools()` lists it. */
+export interface ToolInfo {
+  /** The method's name: what `stream`, `execute` and the others take. */
+  readonly name: string;
+  /** From `@tool(description=...)`, else the method's docstring. */
+  readonly description: string;
+  /** True for generators marked `supports_streaming=True`: call them with `stream`, `executeStream` or `iterate`. */
+  readonly supportsStreaming: boolean;
+  /** Its keyword parameters, in signature order. */
+  readonly parameters: readonly ToolParameter[];
+}
+
+/** How `pool.close()` treats the calls still running. */
+export interface CloseOptions {
+  /**
+   * Let running calls finish (up to `drainTimeout`) instead of failing them
+   * with `pool_closed` at once. Calls still waiting for a worker fail either way.
+   */
+  readonly drain?: boolean;
+  /** With `drain`, how long running calls get to finish, in ms. Default 30000. */
+  readonly drainTimeout?: number;
+  /** How long workers get to stop before they are killed, in ms. Default 2000. */
+  readonly gracePeriod?: number;
+}
+
+/** Options of `createPool`. Durations are in milliseconds. */
+export interface PoolOptions {
+  /** The adapter class, as `module.Class` or `module:Class`. */
+  readonly adapter: string;
+  /** Number of worker processes. Default: the number of CPUs. */
+  readonly size?: number;
+  /** Directories added to the workers' PYTHONPATH, where the adapter's module lives. */
+  readonly pythonPath?: string | readonly string[];
+  /** The Python interpreter. Default: `$SNAKEPIT_PYTHON`, then `.venv` of the project, then `python3`. */
+  readonly python?: string;
+  /** The workers' working directory. Default: this process's. */
+  readonly cwd?: string;
+  /** Extra environment variables for the workers. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** How long a worker may take to start (or, with `endpoints`, to answer), in ms. Default 30000 (5000 with `endpoints`). */
+  readonly startTimeout?: number;
+  /** Largest gRPC message either side accepts, in bytes. Default 64 MiB. */
+  readonly maxMessageBytes?: number;
+  /** Receives each line workers write to stderr. Default: prefixed and written to `process.stderr`. */
+  readonly onLog?: (line: string, workerId: string) => void;
+
+  /** Calls that may wait while every worker is busy; beyond it a call fails at once with `pool_saturated`. Default: no limit. */
+  readonly maxQueue?: number;
+  /** How long a call may wait for a worker, in ms, before it fails with `queue_timeout`. Default: no limit. */
+  readonly queueTimeout?: number;
+  /** `strict`: calls with a `sessionId` wait for their session's worker even when others are idle. Default `prefer`. */
+  readonly sessionAffinity?: 'prefer' | 'strict';
+
+  /** Replace a worker after it has served this many calls. */
+  readonly maxCallsPerWorker?: number;
+  /** Replace a worker once it has lived this long, in ms (between calls, never during one). */
+  readonly workerTtl?: number;
+  /** @deprecated Renamed `workerTtl` (durations are in ms without saying so, as in Node); still accepted. */
+  readonly workerTtlMs?: number;
+  /** How often idle workers are pinged, in ms; one that does not answer is replaced. 0 turns it off. Default 10000. */
+  readonly healthCheckInterval?: number;
+  /** How long a health ping may take, in ms. Default 5000. */
+  readonly healthCheckTimeout?: number;
+  /** After a call is cancelled (unsubscribe, timeout, abort), how long its tool gets to stop, in ms, before its worker is killed and replaced. Default 5000. */
+  readonly cancelGracePeriod?: number;
+  /** Failed starts in a row after which a worker is not replaced any more and the pool is degraded. Default 5 (no limit with `endpoints`). */
+  readonly maxRestartAttempts?: number;
+
+  /**
+   * Use workers something else started (`python -m snakepit_bridge serve`),
+   * one per `host:port`, instead of child processes. `size`, `python`,
+   * `pythonPath`, `cwd` and `env` do not apply. See `resolveEndpoints` for DNS.
+   */
+  readonly endpoints?: readonly string[];
+  /** With `endpoints`: the token the workers were given (default: none). Child workers get a random one. */
+  readonly token?: string;
+  /** With `endpoints`: connect with TLS. */
+  readonly tls?: TlsOptions;
+}
+
+/** TLS for connections to remote workers (`endpoints`). */
+export interface TlsOptions {
+  /** PEM root certificates to trust; default: the system's. */
+  readonly ca?: string | Buffer;
+  /** PEM client certificate and key, for servers that ask for one. */
+  readonly cert?: string | Buffer;
+  /** PEM private key of `cert`. */
+  readonly key?: string | Buffer;
+  /** The name to check the server's certificate against, when it differs from the endpoint's host. */
+  readonly serverName?: string;
+}
+
+/** What `pool.events$` reports. Every event carries `at`, a `Date.now()` timestamp. */
+export type PoolEvent = PoolEventInit & {
+  /** When it happened, as `Date.now()`. */
+  readonly at: number;
+};
+
+/** A pool event without its timestamp. */
+export type PoolEventInit =
+  | { readonly type: 'worker_started'; readonly workerId: string; readonly pid: number | undefined; readonly startupMs: number }
+  | {
+      readonly type: 'worker_exited';
+      readonly workerId: string;
+      readonly code: number | null;
+      readonly signal: string | null;
+      /** False for a crash, a kill by the pool (hung tool, failed health check) or a lost endpoint. */
+      readonly expected: boolean;
+    }
+  | { readonly type: 'worker_restarted'; readonly workerId: string; readonly replaced: string; readonly attempt: number }
+  | { readonly type: 'worker_restart_failed'; readonly replaced: string; readonly attempt: number; readonly error: SnakepitError }
+  | { readonly type: 'worker_recycled'; readonly workerId: string; readonly reason: 'max_calls' | 'ttl' }
+  | { readonly type: 'worker_unhealthy'; readonly workerId: string; readonly reason: string }
+  | { readonly type: 'worker_killed'; readonly workerId: string; readonly reason: 'ignored_cancellation' }
+  | { readonly type: 'pool_degraded'; readonly error: SnakepitError }
+  | { readonly type: 'call_queued'; readonly callId: string; readonly tool: string; readonly queueLength: number }
+  | { readonly type: 'call_started'; readonly callId: string; readonly tool: string; readonly workerId: string; readonly queuedMs: number }
+  | {
+      readonly type: 'call_finished';
+      readonly callId: string;
+      readonly tool: string;
+      /** Undefined when the call ended before it got a worker. */
+      readonly workerId: string | undefined;
+      readonly durationMs: number;
+      readonly chunks: number;
+      /** `cancelled`: the consumer unsubscribed; an abort through a signal is `failed` with code `cancelled`. */
+      readonly outcome: 'completed' | 'failed' | 'cancelled';
+      readonly errorCode?: SnakepitErrorCode;
+    };
+
+/** The `type` of a pool event. */
+export type PoolEventType = PoolEvent['type'];
+
+/** A snapshot of the pool. */
+export interface PoolStats {
+  /** Workers alive now, busy or idle. */
+  readonly workers: number;
+  /** Workers running a call (or finishing a cancelled one). */
+  readonly busy: number;
+  /** Workers ready for a call. */
+  readonly idle: number;
+  /** Calls waiting for a worker. */
+  readonly queued: number;
+  /** Calls that got a worker, since the pool started. */
+  readonly calls: number;
+  /** Calls that ended with an error, since the pool started. */
+  readonly errors: number;
+  /** Workers started to replace others, since the pool started. */
+  readonly restarts: number;
+  /** True once a worker could not be replaced after repeated attempts. */
+  readonly degraded: boolean;
+}
+
+/** PEM-encoded TLS material for `createBridgeServer`. */
+export interface BridgeServerTlsOptions {
+  /** The server's certificate chain. */
+  readonly cert: string | Buffer;
+  /** The server's PEM private key. */
+  readonly key: string | Buffer;
+  /** CA certificates that client certificates are checked against. */
+  readonly ca?: string | Buffer;
+  /** Refuse clients without a certificate signed by `ca` (mutual TLS). Default false. */
+  readonly requireClientCert?: boolean;
+}
+
+/** Options of `createBridgeServer`. */
+export interface BridgeServerOptions {
+  /** The interface to listen on. Default `127.0.0.1`: reachable from this machine only. */
+  readonly host?: string;
+  /** Default 0: a free port, chosen by the system (read it from `server.port`). */
+  readonly port?: number;
+  /** When set, every call must carry the metadata `authorization: Bearer <token>`; others fail with UNAUTHENTICATED. */
+  readonly token?: string;
+  /** Serve TLS instead of plaintext. */
+  readonly tls?: BridgeServerTlsOptions;
+  /** What `Ping` answers as `worker_id`. Default `bridge-<random hex>`. */
+  readonly id?: string;
+  /** Largest gRPC message received or sent, in bytes. Default: the pool's `maxMessageBytes`, so that every chunk a worker may send can be relayed. */
+  readonly maxMessageBytes?: number;
+  /**
+   * Timeout, in ms, of the pooled call when the client set no deadline
+   * (`Infinity`: none). Default: the pool's default timeout (300000 ms).
+   * A client's deadline always wins.
+   */
+  readonly callTimeout?: number;
+}
+
+/** Options of `server.shutdown()`. */
+export interface BridgeServerShutdownOptions {
+  /** How long running calls get to finish, in ms, before they are cancelled. Default 30000. */
+  readonly timeout?: number;
+}
+
+/** A running bridge server, from `createBridgeServer`. */
+export interface BridgeServer {
+  /** `host:port`, as a client would dial it (IPv6 hosts in brackets). */
+  readonly address: string;
+  /** The interface it listens on. */
+  readonly host: string;
+  /** The bound port: the one chosen by the system when `port` was 0. */
+  readonly port: number;
+  /** What `Ping` answers as `worker_id`. */
+  readonly id: string;
+  /**
+   * Refuses new calls and waits for running ones to finish, up to
+   * `timeout`; then cancels the rest as `close()` does. The pool stays open.
+   */
+  shutdown(options?: BridgeServerShutdownOptions): Promise<void>;
+  /** Cancels every running call (their pooled calls and Python generators too) and stops. The pool stays open. Safe to call twice. */
+  close(): Promise<void>;
+}
