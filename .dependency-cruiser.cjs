@@ -1,6 +1,6 @@
 // The layers of lib/, enforced: contract → worker → pool → call → snakepit-pool.ts (the public API),
 // with the bridge server, the HTTP handler and the browser entry beside them, and the operators
-// and browser-safe values (chunk.ts, ndarray.ts, errors.ts) usable anywhere, a browser included.
+// and browser-safe values (chunk.ts, ndarray.ts, errors.ts, tool-info.ts) usable anywhere, a browser included.
 /** @type {import('dependency-cruiser').IConfiguration} */
 const layersAbove = {
   contract: '^lib/(worker|pool|call|snakepit-pool|bridge-server|http|browser)',
@@ -30,7 +30,7 @@ module.exports = {
       severity: 'error',
       comment: 'lib/operators/ runs in browsers: rxjs, the browser-safe values and its own files only.',
       from: { path: '^lib/operators/' },
-      to: { pathNot: ['^lib/operators/', '^lib/(chunk|ndarray|errors)\\.ts$', '^node_modules/rxjs/'] },
+      to: { pathNot: ['^lib/operators/', '^lib/(chunk|ndarray|errors|tool-info)\\.ts$', '^node_modules/rxjs/'] },
     },
     {
       name: 'browser-entry-is-browser-safe',
@@ -38,22 +38,22 @@ module.exports = {
       comment: 'lib/browser/ runs in browsers: rxjs, eventsource-parser, the operators and the browser-safe values only.',
       from: { path: '^lib/browser/' },
       to: {
-        pathNot: ['^lib/browser/', '^lib/operators/', '^lib/(chunk|ndarray|errors)\\.ts$', '^node_modules/(rxjs|eventsource-parser)/'],
+        pathNot: ['^lib/browser/', '^lib/operators/', '^lib/(chunk|ndarray|errors|tool-info)\\.ts$', '^node_modules/(rxjs|eventsource-parser)/'],
       },
     },
     {
       name: 'no-node-in-browser-code',
       severity: 'error',
       comment: 'Browsers have no Node built-ins.',
-      from: { path: ['^lib/operators/', '^lib/browser/', '^lib/(chunk|ndarray|errors)\\.ts$'] },
+      from: { path: ['^lib/operators/', '^lib/browser/', '^lib/(chunk|ndarray|errors|tool-info)\\.ts$'] },
       to: { dependencyTypes: ['core'] },
     },
     {
       name: 'browser-safe-values-import-nothing',
       severity: 'error',
-      comment: 'chunk.ts, ndarray.ts and errors.ts are shared with browsers: they import nothing but each other.',
-      from: { path: '^lib/(chunk|ndarray|errors)\\.ts$' },
-      to: { pathNot: '^lib/(chunk|ndarray|errors)\\.ts$' },
+      comment: 'chunk.ts, ndarray.ts, errors.ts and tool-info.ts are shared with browsers: they import nothing but each other.',
+      from: { path: '^lib/(chunk|ndarray|errors|tool-info)\\.ts$' },
+      to: { pathNot: '^lib/(chunk|ndarray|errors|tool-info)\\.ts$' },
     },
   ],
   options: {

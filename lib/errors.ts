@@ -34,7 +34,13 @@ export type SnakepitErrorCode =
   /** The worker refused the call's token. */
   | 'unauthenticated'
   /** A gRPC failure that none of the codes above describes. */
-  | 'transport_error';
+  | 'transport_error'
+  /** The HTTP handler's `authorize` refused the request (HTTP 403). */
+  | 'permission_denied'
+  /** Only from the browser client (`snakepit-rx/browser`): the server could not be reached, or the connection dropped. */
+  | 'network_error'
+  /** Only from the browser client (`snakepit-rx/browser`): an HTTP status it did not expect; the error's `status` holds it. */
+  | 'http_error';
 
 /** What a `SnakepitError` may carry besides its code and message. */
 export interface SnakepitErrorDetails {

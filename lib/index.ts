@@ -15,6 +15,8 @@ export {
   type BridgeServerTlsOptions,
   type BridgeServerShutdownOptions,
 } from './bridge-server/create-bridge-server.js';
+export { createHttpHandler, type HttpHandler } from './http/create-http-handler.js';
+export type { HttpHandlerOptions, AuthorizeResult } from './http/http-handler-options.js';
 export { isSyntheticFinal } from './chunk.js';
 export type { Chunk } from './chunk.js';
 // The operators are also served alone, without Node or gRPC, as `snakepit-rx/operators`.

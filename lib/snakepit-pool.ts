@@ -2,6 +2,7 @@ import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import { Observable, Subject } from 'rxjs';
 import type { Chunk } from './chunk.js';
+import type { ToolInfo } from './tool-info.js';
 import { CallScope, type CallOptions, type CallRegistry } from './call/call-scope.js';
 import { pb } from './contract/bridge-connection.js';
 import { SnakepitError } from './errors.js';
@@ -19,29 +20,7 @@ import { RemoteWorker } from './worker/remote-worker.js';
 import { WorkerProcess } from './worker/worker-process.js';
 import type { Worker } from './worker/worker.js';
 
-/** One parameter of a tool, from its Python signature. */
-export interface ToolParameter {
-  /** The keyword the tool takes it by. */
-  readonly name: string;
-  /** The Python annotation's name, or `any`. */
-  readonly type: string;
-  /** False when the signature gives it a default. */
-  readonly required: boolean;
-  /** The default value, when it is JSON. */
-  readonly default?: unknown;
-}
-
-/** A tool of the adapter, as `pool.tools()` lists it. */
-export interface ToolInfo {
-  /** The method's name: what `stream`, `execute` and the others take. */
-  readonly name: string;
-  /** From `@tool(description=...)`, else the method's docstring. */
-  readonly description: string;
-  /** True for generators marked `supports_streaming=True`: call them with `stream`, `executeStream` or `iterate`. */
-  readonly supportsStreaming: boolean;
-  /** Its keyword parameters, in signature order. */
-  readonly parameters: readonly ToolParameter[];
-}
+export type { ToolInfo, ToolParameter } from './tool-info.js';
 
 /** How `pool.close()` treats the calls still running. */
 export interface CloseOptions {

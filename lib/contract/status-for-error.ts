@@ -29,6 +29,10 @@ export const STATUS_BY_CODE: Readonly<Record<SnakepitErrorCode, Status>> = {
   pool_saturated: Status.RESOURCE_EXHAUSTED,
   queue_timeout: Status.RESOURCE_EXHAUSTED,
   transport_error: Status.INTERNAL,
+  // The HTTP handler's and the browser client's codes; a pool never meets them.
+  permission_denied: Status.PERMISSION_DENIED,
+  network_error: Status.UNAVAILABLE,
+  http_error: Status.UNKNOWN,
 };
 
 /** Ends a call: a status code, details that read well alone, and the ErrorDetail in the trailers. */
