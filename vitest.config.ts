@@ -5,6 +5,7 @@ export default defineConfig({
   resolve: {
     alias: {
       'snakepit-rx/operators': fileURLToPath(new URL('./lib/operators/index.ts', import.meta.url)),
+      'snakepit-rx/browser': fileURLToPath(new URL('./lib/browser/index.ts', import.meta.url)),
       'snakepit-rx': fileURLToPath(new URL('./lib/index.ts', import.meta.url)),
     },
   },

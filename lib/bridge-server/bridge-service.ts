@@ -18,7 +18,7 @@ import type { TokenCheck } from './token-check.js';
 import { toPooledRequest, type PooledRequest } from './pooled-request.js';
 import { errorStatus } from '../contract/status-for-error.js';
 import { toExecuteToolResponse } from './payload-encoding.js';
-import { PooledStream } from '../call/pooled-stream.js';
+import { PooledStream } from './pooled-stream.js';
 import { failStream, writeBatches, writeChunks } from './stream-writer.js';
 
 type AnyCall = ServerUnaryCall<ExecuteToolRequest, unknown> | ServerWritableStream<ExecuteToolRequest, unknown>;

@@ -3,7 +3,7 @@ import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/brid
 import { ChunkBatchBuilder } from './chunk-batch-builder.js';
 import { errorStatus } from '../contract/status-for-error.js';
 import { encodeChunk, toToolChunk, type EncodedChunk } from './payload-encoding.js';
-import type { PooledStream, Pulled } from '../call/pooled-stream.js';
+import type { PooledStream, Pulled } from './pooled-stream.js';
 
 /** Ends a server stream with the error's status, after the messages already written. */
 export function failStream<T>(call: ServerWritableStream<ExecuteToolRequest, T>, error: unknown): void {

@@ -158,10 +158,10 @@ class HttpHandlerRoutes {
     if (gone(res)) return;
     this.checkCapacity(res);
     const id = randomBytes(16).toString('base64url');
-    const chunks = this.pool.iterate(tool.name, body.args, this.callOptions(body));
-    const stream = new HttpStream(id, chunks, this.config, () => this.streams.delete(id));
+    const stream = new HttpStream(id, this.config, () => this.streams.delete(id));
     this.streams.set(id, stream);
-    stream.start(res);
+    // The flow-controlled path: chunks come in batches, and a full response pauses the worker.
+    stream.start(res, (onChunk, signal) => this.pool.executeStream(tool.name, body.args, onChunk, this.callOptions(body, signal)));
   }
 
   private async execute(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,6 +1,5 @@
 import type { ServerResponse } from 'node:http';
 import type { Chunk } from '../chunk.js';
-import { PooledStream, type Pulled } from '../call/pooled-stream.js';
 import { STREAM_ID_HEADER } from '../browser/wire-format.js';
 import { refusal, toWireError } from './http-response.js';
 import { chunkEvent, errorEvent, HEARTBEAT, startEvent } from './wire-encoding.js';
@@ -12,55 +11,69 @@ export interface HttpStreamConfig {
   readonly exposeTracebacks: boolean;
 }
 
+/**
+ * Runs the pooled call: `onChunk` for each chunk (a promise it returns
+ * pauses delivery, and the worker); settles as the call does.
+ */
+export type RunCall = (onChunk: (chunk: Chunk) => Promise<void> | undefined, signal: AbortSignal) => Promise<void>;
+
 /** An event already sent, kept for a client that reconnects. */
-interface SentEvent {
+interface KeptEvent {
   readonly index: number;
   readonly text: string;
 }
 
-/** Chunks that are ready when a write leaves go out in one write, up to this many characters. */
+/** Events waiting to be written go out together once they reach this many characters, or at the next turn. */
 const MAX_WRITE_CHARS = 256 * 1024;
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * One `POST /stream/:tool`: a pooled call whose chunks go to the client's
- * response as server-sent events, pulled only as fast as the response
+ * response as server-sent events, delivered only as fast as the response
  * drains. With a resume window, the call outlives a dropped connection for
  * that long and keeps its recent events, so that a client reconnecting
  * (`attach` with the last index it got) misses nothing and gets nothing twice.
  */
 export class HttpStream {
-  private readonly source: PooledStream;
-  private readonly kept: SentEvent[] = [];
+  private readonly controller = new AbortController();
+  /** Events kept for a reconnection, from `keptHead` on (the ones before were dropped). */
+  private kept: KeptEvent[] = [];
+  private keptHead = 0;
   private keptChars = 0;
   private produced = 0;
+  private unsent: string[] = [];
+  private unsentChars = 0;
+  private flushScheduled = false;
+  /** While the response is full: resolves once it drains, or the client goes. */
+  private blocked: Promise<void> | undefined;
+  private unblock: (() => void) | undefined;
   /** The response events go to; undefined while the client is away. */
   private res: ServerResponse | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private window: NodeJS.Timeout | undefined;
   /** Set once the pooled call ended: the text that ends a response ('' for the end of the stream). */
   private ending: string | undefined;
-  private wakeWriter: (() => void) | undefined;
   private closed = false;
 
   constructor(
     readonly id: string,
-    chunks: AsyncIterator<Chunk>,
     private readonly config: HttpStreamConfig,
     private readonly onClosed: () => void,
-  ) {
-    this.source = new PooledStream(chunks);
-  }
+  ) {}
 
   private get resumable(): boolean {
     return this.config.resumeWindowMs > 0;
   }
 
   /** Sends the stream to its first response and starts the pooled call. */
-  start(res: ServerResponse): void {
+  start(res: ServerResponse, run: RunCall): void {
     this.attach(res, -1);
-    this.pump().catch(() => this.close());
+    run((chunk) => this.deliver(chunk), this.controller.signal).then(
+      () => this.end(''),
+      (error: unknown) => {
+        if (this.controller.signal.aborted) this.close();
+        else this.end(errorEvent(toWireError(error, this.config.exposeTracebacks)));
+      },
+    );
   }
 
   /**
@@ -72,13 +85,15 @@ export class HttpStream {
     if (lastIndex >= this.produced) {
       throw refusal(400, 'invalid_arguments', `Last-Event-ID ${lastIndex} is past the last chunk sent (${this.produced - 1})`);
     }
-    const firstKept = this.kept[0]?.index ?? this.produced;
+    const firstKept = this.kept[this.keptHead]?.index ?? this.produced;
     if (lastIndex + 1 < firstKept) {
       throw refusal(410, 'invalid_arguments', `chunks after ${lastIndex} are no longer kept; the stream cannot resume without a gap`);
     }
     const previous = this.res;
     this.res = undefined;
     previous?.destroy();
+    // Delivery waiting for the previous response to drain goes on into this one.
+    this.release();
     clearTimeout(this.window);
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -87,28 +102,31 @@ export class HttpStream {
       Connection: 'keep-alive',
       [STREAM_ID_HEADER]: this.id,
     });
-    const missed = this.kept.filter((event) => event.index > lastIndex).map((event) => event.text);
-    const opening = startEvent({ streamId: this.id, resumeWindowMs: this.config.resumeWindowMs }) + missed.join('');
     res.on('error', () => {});
     res.once('close', () => this.detach(res));
     this.res = res;
+    const missed = this.kept.slice(this.keptHead).filter((event) => event.index > lastIndex);
+    // Events not yet written are among the kept ones: they go out now, with the rest.
+    this.unsent = [];
+    this.unsentChars = 0;
+    const opening =
+      startEvent({ streamId: this.id, resumeWindowMs: this.config.resumeWindowMs }) + missed.map((event) => event.text).join('');
     if (this.ending !== undefined) {
       res.end(opening + this.ending);
       return;
     }
-    res.write(opening);
+    this.write(res, opening);
     if (this.config.heartbeatIntervalMs > 0) {
       clearInterval(this.heartbeat);
       this.heartbeat = setInterval(() => {
         if (!res.writableNeedDrain) res.write(HEARTBEAT);
       }, this.config.heartbeatIntervalMs).unref();
     }
-    this.wake();
   }
 
   /** Ends the pooled call (the generator is closed) and forgets the stream. */
   cancel(): void {
-    this.source.cancel();
+    this.controller.abort();
     this.res?.destroy();
     this.close();
   }
@@ -118,6 +136,7 @@ export class HttpStream {
     if (this.res !== res || this.closed) return;
     this.res = undefined;
     clearInterval(this.heartbeat);
+    this.release();
     if (res.writableFinished) {
       this.close();
       return;
@@ -127,91 +146,76 @@ export class HttpStream {
       return;
     }
     this.window = setTimeout(() => this.cancel(), this.config.resumeWindowMs).unref();
-    this.wake();
   }
 
-  private wake(): void {
-    const wake = this.wakeWriter;
-    this.wakeWriter = undefined;
-    wake?.();
-  }
-
-  private async pump(): Promise<void> {
-    for (;;) {
-      const first = await this.source.pull();
-      if (first.kind !== 'chunk') {
-        this.end(first);
-        return;
-      }
-      const texts = [this.keep(first.chunk)];
-      let length = texts[0]!.length;
-      let ending: Exclude<Pulled, { kind: 'chunk' }> | undefined;
-      if (!first.chunk.isFinal) {
-        const turn = nextTurn();
-        while (length < MAX_WRITE_CHARS) {
-          const pulled = await this.source.pullReady(turn);
-          if (pulled === undefined) break;
-          if (pulled.kind !== 'chunk') {
-            ending = pulled;
-            break;
-          }
-          const text = this.keep(pulled.chunk);
-          texts.push(text);
-          length += text.length;
-          if (pulled.chunk.isFinal) break;
-        }
-      }
-      if (this.closed) return;
-      await this.deliver(texts.join(''));
-      if (ending !== undefined) {
-        this.end(ending);
-        return;
-      }
-    }
-  }
-
-  /** The chunk's event, kept for a reconnection when the stream is resumable. */
-  private keep(chunk: Chunk): string {
+  /** A chunk from the pool: queued for the next write; a promise while the client has not taken what was written. */
+  private deliver(chunk: Chunk): Promise<void> | undefined {
+    if (this.closed) return undefined;
     const text = chunkEvent(chunk);
     this.produced = chunk.index + 1;
-    if (this.resumable) {
-      this.kept.push({ index: chunk.index, text });
-      this.keptChars += text.length;
+    if (this.resumable) this.keep(chunk.index, text);
+    this.unsent.push(text);
+    this.unsentChars += text.length;
+    if (this.unsentChars >= MAX_WRITE_CHARS) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
     }
-    return text;
+    return this.blocked;
   }
 
-  /**
-   * Writes to the client, if one is connected, and waits until it has taken
-   * it; meanwhile nothing is pulled, so the worker pauses. While no client
-   * is connected, the call goes on into the kept events, within their budget.
-   */
-  private async deliver(text: string): Promise<void> {
-    const res = this.res;
-    if (res === undefined) {
-      if (!this.resumable) this.cancel();
-      else if (this.keptChars > this.config.resumeBufferBytes) this.cancel();
+  private keep(index: number, text: string): void {
+    this.kept.push({ index, text });
+    this.keptChars += text.length;
+    if (this.res === undefined) {
+      // Nobody is connected: the events pile up for a reconnection, within the budget.
+      if (this.keptChars > this.config.resumeBufferBytes) this.cancel();
       return;
     }
     // Events sent stay kept up to half the budget: a dropped connection loses at most what was in flight.
-    while (this.keptChars > this.config.resumeBufferBytes / 2 && this.kept.length > 1) {
-      this.keptChars -= this.kept.shift()!.text.length;
+    while (this.keptChars > this.config.resumeBufferBytes / 2 && this.kept.length - this.keptHead > 1) {
+      this.keptChars -= this.kept[this.keptHead]!.text.length;
+      this.keptHead += 1;
     }
-    if (res.write(text)) return;
-    await new Promise<void>((resolve) => {
-      this.wakeWriter = resolve;
-      res.once('drain', () => this.wake());
-    });
+    if (this.keptHead > 1024 && this.keptHead * 2 > this.kept.length) {
+      this.kept = this.kept.slice(this.keptHead);
+      this.keptHead = 0;
+    }
   }
 
-  private end(pulled: Exclude<Pulled, { kind: 'chunk' }>): void {
-    if (pulled.kind === 'cancelled') {
-      this.close();
-      return;
-    }
-    this.ending = pulled.kind === 'error' ? errorEvent(toWireError(pulled.error, this.config.exposeTracebacks)) : '';
-    if (this.res !== undefined) this.res.end(this.ending);
-    else if (!this.resumable) this.close();
+  /** Writes the queued events to the client, if one is connected. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.unsent.length === 0) return;
+    const text = this.unsent.join('');
+    this.unsent = [];
+    this.unsentChars = 0;
+    if (this.res !== undefined) this.write(this.res, text);
+  }
+
+  private write(res: ServerResponse, text: string): void {
+    if (res.write(text) || this.blocked !== undefined) return;
+    this.blocked = new Promise<void>((resolve) => (this.unblock = resolve));
+    res.once('drain', () => this.release());
+  }
+
+  /** Lets delivery go on: the response drained, or it is gone. */
+  private release(): void {
+    const unblock = this.unblock;
+    this.blocked = undefined;
+    this.unblock = undefined;
+    unblock?.();
+  }
+
+  private end(ending: string): void {
+    if (this.closed) return;
+    this.ending = ending;
+    const res = this.res;
+    if (res !== undefined) {
+      const text = this.unsent.join('') + ending;
+      this.unsent = [];
+      res.end(text);
+    } else if (!this.resumable) this.close();
     // Else the window, already running, keeps the ending for a client that reconnects.
   }
 
@@ -221,7 +225,9 @@ export class HttpStream {
     this.closed = true;
     clearInterval(this.heartbeat);
     clearTimeout(this.window);
-    this.kept.length = 0;
+    this.release();
+    this.kept = [];
+    this.unsent = [];
     this.onClosed();
   }
 }
