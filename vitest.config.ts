@@ -11,8 +11,8 @@ export default defineConfig({
   },
   test: {
     include: ['spec/**/*.spec.ts'],
-    globalSetup: ['spec/support/global-setup.ts'],
-    setupFiles: ['spec/support/no-leaked-workers.ts'],
+    globalSetup: ['spec/support/global-setup.ts', 'spec/support/browser-global-setup.ts'],
+    setupFiles: ['spec/support/no-leaked-workers.ts', 'spec/support/no-leaked-browsers.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     typecheck: { enabled: true, include: ['spec/**/*.test-d.ts'] },

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Chunk } from '../chunk.js';
 import { SnakepitError } from '../errors.js';
 import type { SnakepitPool } from '../snakepit-pool.js';
 import type { ToolInfo } from '../tool-info.js';
@@ -46,6 +47,24 @@ export function createHttpHandler(pool: SnakepitPool, options: HttpHandlerOption
       sendError(res, error, config.exposeTracebacks, CLOSING_STATUSES.has(status) ? { Connection: 'close' } : {});
     });
   };
+}
+
+/**
+ * Pulls a pooled stream into `onChunk`, waiting while it says so; the pull
+ * loop holds the worker back. Aborting leaves the loop, which unsubscribes
+ * from the pool: the call ends as cancelled and the generator is closed.
+ */
+async function pullChunks(chunks: AsyncIterableIterator<Chunk>, onChunk: (chunk: Chunk) => Promise<void> | undefined, signal: AbortSignal) {
+  const leave = () => void chunks.return?.();
+  signal.addEventListener('abort', leave, { once: true });
+  try {
+    for await (const chunk of chunks) {
+      const wait = onChunk(chunk);
+      if (wait !== undefined) await wait;
+    }
+  } finally {
+    signal.removeEventListener('abort', leave);
+  }
 }
 
 /** True when the client left before the response could start. */
@@ -160,8 +179,7 @@ class HttpHandlerRoutes {
     const id = randomBytes(16).toString('base64url');
     const stream = new HttpStream(id, this.config, () => this.streams.delete(id));
     this.streams.set(id, stream);
-    // The flow-controlled path: chunks come in batches, and a full response pauses the worker.
-    stream.start(res, (onChunk, signal) => this.pool.executeStream(tool.name, body.args, onChunk, this.callOptions(body, signal)));
+    stream.start(res, (onChunk, signal) => pullChunks(this.pool.iterate(tool.name, body.args, this.callOptions(body)), onChunk, signal));
   }
 
   private async execute(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -68,7 +68,7 @@ export class HttpStream {
   start(res: ServerResponse, run: RunCall): void {
     this.attach(res, -1);
     run((chunk) => this.deliver(chunk), this.controller.signal).then(
-      () => this.end(''),
+      () => (this.controller.signal.aborted ? this.close() : this.end('')),
       (error: unknown) => {
         if (this.controller.signal.aborted) this.close();
         else this.end(errorEvent(toWireError(error, this.config.exposeTracebacks)));
