@@ -35,7 +35,7 @@ async function startExampleServer(marker: string): Promise<{ url: string; proces
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const [line] = (await Promise.race([
     once(lines, 'line'),
     once(child, 'exit').then(() => {

@@ -4,14 +4,15 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { HttpClient } from '../../lib/browser/index.js';
 import type { HttpHandlerOptions, SnakepitPool } from '../../lib/index.js';
 import { describeInBrowser, launchChromium } from '../support/chromium.js';
-import { bundleBrowserEntry, startPageServer, type PageServer } from '../support/browser-page.js';
+import { bundleBrowserEntry, startPageServer } from '../support/browser-page.js';
+import type { TestServer } from '../support/http.js';
 import { markerEvents, markerPath, nextEvent, startTestPool, waitUntil } from '../support/pools.js';
 
 describeInBrowser('snakepit-rx/browser in Chromium, with real workers', () => {
   let pool: SnakepitPool;
   let browser: Browser;
   let bundle: string;
-  let server: PageServer | undefined;
+  let server: TestServer | undefined;
   let page: Page | undefined;
 
   beforeAll(async () => {

@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { createHttpHandler, type HttpHandlerOptions, type SnakepitPool } from '../../lib/index.js';
@@ -24,28 +22,16 @@ export async function bundleBrowserEntry(): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
-export interface PageServer extends TestServer {
-  /** The sockets of the stream responses (POST /api/stream/:tool and resumes) so far, newest last. */
-  readonly streamSockets: Socket[];
-}
-
-function isStreamRequest(req: IncomingMessage): boolean {
-  return (req.method === 'POST' && req.url?.startsWith('/api/stream/')) || req.url?.startsWith('/api/stream/resume/') === true;
-}
-
 /** Serves the test page (`/`), the bundle (`/client.js`) and the pool's handler under `/api`, from one origin. */
-export async function startPageServer(pool: SnakepitPool, bundle: string, options: Partial<HttpHandlerOptions> = {}): Promise<PageServer> {
+export async function startPageServer(pool: SnakepitPool, bundle: string, options: Partial<HttpHandlerOptions> = {}): Promise<TestServer> {
   const handler = createHttpHandler(pool, { tools: '*', basePath: '/api', ...options });
-  const streamSockets: Socket[] = [];
-  const server = await serve((req, res) => {
+  return serve((req, res) => {
     const path = req.url?.split('?')[0];
     if (path === '/' || path === '/client.js') {
       res.writeHead(200, { 'Content-Type': path === '/' ? 'text/html; charset=utf-8' : 'text/javascript; charset=utf-8' });
       res.end(path === '/' ? testPage : bundle);
       return;
     }
-    if (isStreamRequest(req)) streamSockets.push(req.socket);
     handler(req, res);
   });
-  return { ...server, streamSockets };
 }

@@ -7,18 +7,17 @@ export interface TestServer {
   readonly server: Server;
   readonly baseUrl: string;
   readonly port: number;
-  /** Every connection the server accepted, for specs that cut them. */
-  readonly sockets: Set<Socket>;
+  /** The connections of the stream requests (`/stream/...`) so far, newest last, for specs that cut them. */
+  readonly streamSockets: Socket[];
   close(): Promise<void>;
 }
 
 /** Serves `listener` on a free loopback port; `close()` also ends open connections. */
 export async function serve(listener: RequestListener): Promise<TestServer> {
-  const server = createServer(listener);
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  const streamSockets: Socket[] = [];
+  const server = createServer((req, res) => {
+    if (/(^|\/)stream\//.test(req.url ?? '')) streamSockets.push(req.socket);
+    listener(req, res);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -27,7 +26,7 @@ export async function serve(listener: RequestListener): Promise<TestServer> {
     server,
     port,
     baseUrl: `http://127.0.0.1:${port}`,
-    sockets,
+    streamSockets,
     close: async () => {
       server.closeAllConnections();
       server.close();
