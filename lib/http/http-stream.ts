@@ -2,7 +2,16 @@ import type { ServerResponse } from 'node:http';
 import type { Chunk } from '../chunk.js';
 import { STREAM_ID_HEADER } from '../browser/wire-format.js';
 import { refusal, toWireError } from './http-response.js';
-import { chunkEvent, errorEvent, HEARTBEAT, startEvent } from './wire-encoding.js';
+import {
+  base64Pieces,
+  BINARY_EVENT_END,
+  chunkEvent,
+  errorEvent,
+  eventBytes,
+  HEARTBEAT,
+  startEvent,
+  type SseEvent,
+} from './wire-encoding.js';
 
 export interface HttpStreamConfig {
   readonly resumeWindowMs: number;
@@ -20,11 +29,11 @@ export type RunCall = (onChunk: (chunk: Chunk) => Promise<void> | undefined, sig
 /** An event already sent, kept for a client that reconnects. */
 interface KeptEvent {
   readonly index: number;
-  readonly text: string;
+  readonly event: SseEvent;
 }
 
-/** Events waiting to be written go out together once they reach this many characters, or at the next turn. */
-const MAX_WRITE_CHARS = 256 * 1024;
+/** Events waiting to be written go out together once they reach this many bytes, or at the next turn. */
+const MAX_WRITE_BYTES = 256 * 1024;
 
 /**
  * One `POST /stream/:tool`: a pooled call whose chunks go to the client's
@@ -38,10 +47,10 @@ export class HttpStream {
   /** Events kept for a reconnection, from `keptHead` on (the ones before were dropped). */
   private kept: KeptEvent[] = [];
   private keptHead = 0;
-  private keptChars = 0;
+  private keptBytes = 0;
   private produced = 0;
-  private unsent: string[] = [];
-  private unsentChars = 0;
+  private unsent: SseEvent[] = [];
+  private unsentBytes = 0;
   private flushScheduled = false;
   /** While the response is full: resolves once it drains, or the client goes. */
   private blocked: Promise<void> | undefined;
@@ -105,17 +114,15 @@ export class HttpStream {
     res.on('error', () => {});
     res.once('close', () => this.detach(res));
     this.res = res;
-    const missed = this.kept.slice(this.keptHead).filter((event) => event.index > lastIndex);
+    const missed = this.kept.slice(this.keptHead).filter((kept) => kept.index > lastIndex);
     // Events not yet written are among the kept ones: they go out now, with the rest.
     this.unsent = [];
-    this.unsentChars = 0;
-    const opening =
-      startEvent({ streamId: this.id, resumeWindowMs: this.config.resumeWindowMs }) + missed.map((event) => event.text).join('');
+    this.unsentBytes = 0;
+    this.write(res, [startEvent({ streamId: this.id, resumeWindowMs: this.config.resumeWindowMs }), ...missed.map((kept) => kept.event)]);
     if (this.ending !== undefined) {
-      res.end(opening + this.ending);
+      res.end(this.ending);
       return;
     }
-    this.write(res, opening);
     if (this.config.heartbeatIntervalMs > 0) {
       clearInterval(this.heartbeat);
       this.heartbeat = setInterval(() => {
@@ -151,12 +158,12 @@ export class HttpStream {
   /** A chunk from the pool: queued for the next write; a promise while the client has not taken what was written. */
   private deliver(chunk: Chunk): Promise<void> | undefined {
     if (this.closed) return undefined;
-    const text = chunkEvent(chunk);
+    const event = chunkEvent(chunk);
     this.produced = chunk.index + 1;
-    if (this.resumable) this.keep(chunk.index, text);
-    this.unsent.push(text);
-    this.unsentChars += text.length;
-    if (this.unsentChars >= MAX_WRITE_CHARS) this.flush();
+    if (this.resumable) this.keep(chunk.index, event);
+    this.unsent.push(event);
+    this.unsentBytes += eventBytes(event);
+    if (this.unsentBytes >= MAX_WRITE_BYTES) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -164,17 +171,17 @@ export class HttpStream {
     return this.blocked;
   }
 
-  private keep(index: number, text: string): void {
-    this.kept.push({ index, text });
-    this.keptChars += text.length;
+  private keep(index: number, event: SseEvent): void {
+    this.kept.push({ index, event });
+    this.keptBytes += eventBytes(event);
     if (this.res === undefined) {
       // Nobody is connected: the events pile up for a reconnection, within the budget.
-      if (this.keptChars > this.config.resumeBufferBytes) this.cancel();
+      if (this.keptBytes > this.config.resumeBufferBytes) this.cancel();
       return;
     }
     // Events sent stay kept up to half the budget: a dropped connection loses at most what was in flight.
-    while (this.keptChars > this.config.resumeBufferBytes / 2 && this.kept.length - this.keptHead > 1) {
-      this.keptChars -= this.kept[this.keptHead]!.text.length;
+    while (this.keptBytes > this.config.resumeBufferBytes / 2 && this.kept.length - this.keptHead > 1) {
+      this.keptBytes -= eventBytes(this.kept[this.keptHead]!.event);
       this.keptHead += 1;
     }
     if (this.keptHead > 1024 && this.keptHead * 2 > this.kept.length) {
@@ -187,14 +194,27 @@ export class HttpStream {
   private flush(): void {
     this.flushScheduled = false;
     if (this.unsent.length === 0) return;
-    const text = this.unsent.join('');
+    const events = this.unsent;
     this.unsent = [];
-    this.unsentChars = 0;
-    if (this.res !== undefined) this.write(this.res, text);
+    this.unsentBytes = 0;
+    if (this.res !== undefined) this.write(this.res, events);
   }
 
-  private write(res: ServerResponse, text: string): void {
-    if (res.write(text) || this.blocked !== undefined) return;
+  /** Writes events in order, texts in a row as one write; delivery waits when the response is full. */
+  private write(res: ServerResponse, events: readonly SseEvent[]): void {
+    let flowing = true;
+    let text = '';
+    for (const event of events) {
+      if (typeof event === 'string') text += event;
+      else {
+        flowing = res.write(text + event.head) && flowing;
+        // As Latin-1, base64 text is copied byte for byte into the socket's buffer.
+        for (const piece of base64Pieces(event.data)) flowing = res.write(piece, 'latin1') && flowing;
+        text = BINARY_EVENT_END;
+      }
+    }
+    if (text !== '') flowing = res.write(text) && flowing;
+    if (flowing || this.blocked !== undefined) return;
     this.blocked = new Promise<void>((resolve) => (this.unblock = resolve));
     res.once('drain', () => this.release());
   }
@@ -212,9 +232,9 @@ export class HttpStream {
     this.ending = ending;
     const res = this.res;
     if (res !== undefined) {
-      const text = this.unsent.join('') + ending;
+      this.write(res, this.unsent);
       this.unsent = [];
-      res.end(text);
+      res.end(ending);
     } else if (!this.resumable) this.close();
     // Else the window, already running, keeps the ending for a client that reconnects.
   }

@@ -74,6 +74,15 @@ describe('createHttpClient, in Node, against the handler', () => {
       await waitUntil(() => markerEvents(timed).includes('closed'), 5_000, 'the timed-out generator to close');
     });
 
+    it('rebuilds a large numpy array exactly, however its base64 was cut into pieces', async () => {
+      const { client: http } = await client();
+      const [chunk] = await lastValueFrom(
+        http.stream<{ data: Float64Array }>('arrays', { dtypes: ['float64'], n: 100_001 }).pipe(toArray()),
+      );
+
+      expect(chunk?.data.data).toEqual(Float64Array.from({ length: 100_001 }, (_, i) => i));
+    });
+
     it('refuses arguments that JSON would change, before any request', async () => {
       const http = createHttpClient({ baseUrl: 'http://127.0.0.1:9', fetch: () => Promise.reject(new Error('no request expected')) });
 
