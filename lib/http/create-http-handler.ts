@@ -43,8 +43,9 @@ export function createHttpHandler(pool: SnakepitPool, options: HttpHandlerOption
   const handler = new HttpHandlerRoutes(pool, config);
   return (req, res, next) => {
     handler.handle(req, res, next).catch((error: unknown) => {
-      const status = httpStatusOf(error);
-      sendError(res, error, config.exposeTracebacks, CLOSING_STATUSES.has(status) ? { Connection: 'close' } : {});
+      // A body left unread (refused before reading, too large, too slow) is not read to its end: the connection closes.
+      const closing = !req.complete || CLOSING_STATUSES.has(httpStatusOf(error));
+      sendError(res, error, config.exposeTracebacks, closing ? { Connection: 'close' } : {});
     });
   };
 }
