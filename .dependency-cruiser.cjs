@@ -38,7 +38,12 @@ module.exports = {
       comment: 'lib/browser/ runs in browsers: rxjs, eventsource-parser, the operators and the browser-safe values only.',
       from: { path: '^lib/browser/' },
       to: {
-        pathNot: ['^lib/browser/', '^lib/operators/', '^lib/(chunk|ndarray|errors|tool-info)\\.ts$', '^node_modules/(rxjs|eventsource-parser)/'],
+        pathNot: [
+          '^lib/browser/',
+          '^lib/operators/',
+          '^lib/(chunk|ndarray|errors|tool-info)\\.ts$',
+          '^node_modules/(rxjs|eventsource-parser)/',
+        ],
       },
     },
     {
