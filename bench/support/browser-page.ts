@@ -1,25 +1,10 @@
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createHttpHandler, type SnakepitPool } from 'snakepit-rx';
 import { onCleanup } from './cleanup.js';
-import { repoRoot } from './paths.js';
-
-/** Debian's Chromium, driven by playwright-core (which downloads nothing). */
-export const CHROMIUM_PATH = process.env['SNAKEPIT_CHROMIUM'] ?? '/usr/bin/chromium';
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { bundleBrowserClient, launchChromium } from '../../spec/support/browser-tools.js';
 
 // tsx keeps function names with esbuild's __name helper, which code that page.evaluate() sends along calls.
 const PAGE =
@@ -28,32 +13,14 @@ const PAGE =
 
 /** Headless Chromium, closed at the end of the run whatever happens. */
 export async function launchBenchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH))
-    throw new Error(`Chromium not found at ${CHROMIUM_PATH}: apt-get install chromium, or set SNAKEPIT_CHROMIUM`);
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  const browser = await launchChromium();
   onCleanup(() => browser.close());
   return browser;
 }
 
-/** `snakepit-rx/browser` bundled for a page (`window.snakepit`), minified as an application would ship it. */
-async function bundleClient(): Promise<string> {
-  const result = await build({
-    absWorkingDir: repoRoot,
-    entryPoints: ['lib/browser/index.ts'],
-    bundle: true,
-    minify: true,
-    platform: 'browser',
-    format: 'iife',
-    globalName: 'snakepit',
-    write: false,
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0]!.text;
-}
-
 /** Serves a blank page with the client (`/`), and the pool's handler under `/api`, from one origin. */
 export async function servePage(pool: SnakepitPool, tools: readonly string[]): Promise<{ url: string; server: Server }> {
-  const bundle = await bundleClient();
+  const bundle = await bundleBrowserClient({ minify: true });
   const handler = createHttpHandler(pool, { tools, basePath: '/api' });
   const server = createServer((req, res) => {
     if (req.url === '/' || req.url === '/client.js') {

@@ -6,7 +6,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInBrowser, launchChromium } from '../support/chromium.js';
+import { launchChromium } from '../support/browser-tools.js';
+import { describeInBrowser } from '../support/chromium.js';
 import { FIXTURES, markerEvents, markerPath, waitUntil } from '../support/pools.js';
 
 const example = fileURLToPath(new URL('../../examples/angular/', import.meta.url));

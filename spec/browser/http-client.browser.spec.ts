@@ -3,8 +3,9 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { HttpClient } from '../../lib/browser/index.js';
 import type { HttpHandlerOptions, SnakepitPool } from '../../lib/index.js';
-import { describeInBrowser, launchChromium } from '../support/chromium.js';
-import { bundleBrowserEntry, startPageServer } from '../support/browser-page.js';
+import { bundleBrowserClient, launchChromium } from '../support/browser-tools.js';
+import { describeInBrowser } from '../support/chromium.js';
+import { startPageServer } from '../support/browser-page.js';
 import type { TestServer } from '../support/http.js';
 import { markerEvents, markerPath, nextEvent, startTestPool, waitUntil } from '../support/pools.js';
 
@@ -19,7 +20,7 @@ describeInBrowser('snakepit-rx/browser in Chromium, with real workers', () => {
     [{ pool }, browser, bundle] = await Promise.all([
       startTestPool({ adapter: 'browser_adapter.BrowserAdapter', size: 2 }),
       launchChromium(),
-      bundleBrowserEntry(),
+      bundleBrowserClient(),
     ]);
   });
   afterEach(async () => {
@@ -115,6 +116,8 @@ describeInBrowser('snakepit-rx/browser in Chromium, with real workers', () => {
 
   it('delivers bytes and numpy arrays identical to what Node gets', async () => {
     const on = await openPage();
+    // The page compares with the same function: its source goes along.
+    await on.evaluate(`globalThis.describeArray = ${describeArray.toString()}`);
     const inPage = await on.evaluate(async () => {
       const chunks = await new Promise<unknown[]>((resolve, reject) => {
         const all: unknown[] = [];
@@ -132,31 +135,14 @@ describeInBrowser('snakepit-rx/browser in Chromium, with real workers', () => {
           error: reject,
         });
       });
-      const describe = (value: unknown) => {
-        const array = value as {
-          dtype: string;
-          shape: number[];
-          data: ArrayLike<number | bigint> & { constructor: { name: string } };
-        } | null;
-        if (array === null) return null;
-        return { dtype: array.dtype, shape: array.shape, type: array.data.constructor.name, values: Array.from(array.data, String) };
-      };
-      return { arrays: chunks.map(describe), bytes: { type: bytes.constructor.name, values: Array.from(bytes) } };
+      const { describeArray } = globalThis as unknown as TestPage;
+      return { arrays: chunks.map(describeArray), bytes: { type: bytes.constructor.name, values: Array.from(bytes) } };
     });
 
     const inNode = await lastValueFrom(
       pool.stream('arrays', { dtypes: ['uint8', 'int16', 'float32', 'float64', 'int64', 'bool'], n: 6, shape: [2, 3] }).pipe(toArray()),
     );
-    const describe = (value: unknown) => {
-      const array = value as {
-        dtype: string;
-        shape: number[];
-        data: ArrayLike<number | bigint> & { constructor: { name: string } };
-      } | null;
-      if (array === null) return null;
-      return { dtype: array.dtype, shape: array.shape, type: array.data.constructor.name, values: Array.from(array.data, String) };
-    };
-    expect(inPage.arrays).toEqual(inNode.map((chunk) => describe(chunk.data)));
+    expect(inPage.arrays).toEqual(inNode.map((chunk) => describeArray(chunk.data)));
     expect(inPage.arrays[4]).toMatchObject({ type: 'BigInt64Array', values: ['0', '1', '2', '3', '4', '5'] });
     expect(inPage.bytes).toEqual({ type: 'Uint8Array', values: [0, 1, 2, 255] });
   });
@@ -214,4 +200,12 @@ describeInBrowser('snakepit-rx/browser in Chromium, with real workers', () => {
 interface TestPage {
   startStream(tool: string, args?: Record<string, unknown>): void;
   client: HttpClient;
+  describeArray: typeof describeArray;
+}
+
+/** An NdArray as comparable plain data: dtype, shape, the typed array's kind and its values as text (BigInts included). */
+function describeArray(value: unknown) {
+  const array = value as { dtype: string; shape: number[]; data: ArrayLike<number | bigint> & { constructor: { name: string } } } | null;
+  if (array === null) return null;
+  return { dtype: array.dtype, shape: array.shape, type: array.data.constructor.name, values: Array.from(array.data, String) };
 }

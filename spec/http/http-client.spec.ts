@@ -206,6 +206,14 @@ describe('createHttpClient, in Node, against the handler', () => {
       server.streamSockets.at(-1)?.destroy();
     };
 
+    /** Starts `ticker` with a marker, reads its first bytes, and cuts the connection; returns the stream id. */
+    async function tickerCut(server: TestServer, marker: string, interval: number): Promise<string> {
+      const live = await postJson(`${server.baseUrl}/stream/ticker`, { args: { marker, interval } });
+      await live.body!.getReader().read();
+      cut(server);
+      return live.headers.get('snakepit-stream-id')!;
+    }
+
     it('resumes from Last-Event-ID with exactly the chunks missed', async () => {
       const server = await start({ resumeWindow: 5_000 });
       const first = await postJson(`${server.baseUrl}/stream/sequence`, { args: { n: 5 } });
@@ -240,10 +248,7 @@ describe('createHttpClient, in Node, against the handler', () => {
     it('refuses a Last-Event-ID past what was sent', async () => {
       const server = await start({ resumeWindow: 5_000 });
       const marker = markerPath();
-      const live = await postJson(`${server.baseUrl}/stream/ticker`, { args: { marker, interval: 0.05 } });
-      const id = live.headers.get('snakepit-stream-id')!;
-      await live.body!.getReader().read();
-      cut(server);
+      const id = await tickerCut(server, marker, 0.05);
 
       const resumed = await fetch(`${server.baseUrl}/stream/resume/${id}`, { headers: { 'Last-Event-ID': '1000000' } });
       expect(resumed.status).toBe(400);
@@ -254,11 +259,8 @@ describe('createHttpClient, in Node, against the handler', () => {
     it('cancels the call once the window passes without a reconnection', async () => {
       const server = await start({ resumeWindow: 300 });
       const marker = markerPath();
-      const live = await postJson(`${server.baseUrl}/stream/ticker`, { args: { marker, interval: 0.01 } });
-      const id = live.headers.get('snakepit-stream-id')!;
-      await live.body!.getReader().read();
+      const id = await tickerCut(server, marker, 0.01);
       const cutAt = Date.now();
-      cut(server);
 
       await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');
       expect(Date.now() - cutAt).toBeGreaterThanOrEqual(250);
@@ -268,9 +270,7 @@ describe('createHttpClient, in Node, against the handler', () => {
     it('cancels the call at once when what it keeps for a reconnection passes resumeBufferBytes', async () => {
       const server = await start({ resumeWindow: 60_000, resumeBufferBytes: 64 * 1024 });
       const marker = markerPath();
-      const live = await postJson(`${server.baseUrl}/stream/ticker`, { args: { marker, interval: 0 } });
-      await live.body!.getReader().read();
-      cut(server);
+      await tickerCut(server, marker, 0);
 
       await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');
     });

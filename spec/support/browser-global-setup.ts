@@ -1,4 +1,5 @@
-import { chromiumAvailable, chromiumWithEnvironment, MISSING_CHROMIUM_NOTICE } from './chromium.js';
+import { chromiumAvailable } from './browser-tools.js';
+import { chromiumWithEnvironment, MISSING_CHROMIUM_NOTICE } from './chromium.js';
 
 const RUN_MARKER = 'SNAKEPIT_SPEC_RUN';
 

@@ -1,26 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { createHttpHandler, type HttpHandlerOptions, type SnakepitPool } from '../../lib/index.js';
 import { serve, type TestServer } from './http.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const testPage = readFileSync(new URL('../browser/test-page.html', import.meta.url), 'utf8');
-
-/** `snakepit-rx/browser` bundled for a page, as an application's bundler would: `window.snakepit`. */
-export async function bundleBrowserEntry(): Promise<string> {
-  const result = await build({
-    absWorkingDir: root,
-    entryPoints: ['lib/browser/index.ts'],
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    globalName: 'snakepit',
-    write: false,
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0]!.text;
-}
 
 /** Serves the test page (`/`), the bundle (`/client.js`) and the pool's handler under `/api`, from one origin. */
 export async function startPageServer(pool: SnakepitPool, bundle: string, options: Partial<HttpHandlerOptions> = {}): Promise<TestServer> {

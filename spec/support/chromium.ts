@@ -1,22 +1,6 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'vitest';
-
-/** Debian's Chromium, which playwright-core drives without downloading a browser of its own. */
-export const CHROMIUM_PATH = process.env['SNAKEPIT_CHROMIUM'] ?? '/usr/bin/chromium';
-
-/** What works on this machine, as root, in a closed network: no sandbox, no GPU, no background traffic. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-export const chromiumAvailable = existsSync(CHROMIUM_PATH);
+import { CHROMIUM_PATH, chromiumAvailable } from './browser-tools.js';
 
 export const MISSING_CHROMIUM_NOTICE = [
   `Chromium was not found at ${CHROMIUM_PATH}: the browser specs did NOT run.`,
@@ -37,11 +21,6 @@ export function describeInBrowser(name: string, body: () => void): void {
       });
     });
   } else describe.skip(name, body);
-}
-
-/** Starts headless Chromium; the caller closes it (in an afterAll). */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
 }
 
 /** Chromium processes whose parent is `parent` and that still run (zombies, which nothing here can reap, aside). */
