@@ -104,7 +104,8 @@ export async function runHttpStream<T>(
       response = await reconnect(config, control, state);
     }
   } catch (error) {
-    if (control.stopped && state.streamId !== undefined && state.resumeWindowMs > 0) cancelOnServer(config, state.streamId);
+    // Unsubscribed, a callback that threw, a failed reconnection: a server keeping the stream for a reconnection cancels it now.
+    if (state.streamId !== undefined && state.resumeWindowMs > 0) cancelOnServer(config, state.streamId);
     throw error;
   }
 }

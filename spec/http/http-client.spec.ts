@@ -283,6 +283,20 @@ describe('createHttpClient, in Node, against the handler', () => {
       await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');
     });
 
+    it('cancels at once when an executeStream callback throws', async () => {
+      const { client: http } = await client({ resumeWindow: 60_000 }, { retry: { attempts: 2, delay: 10 } });
+      const marker = markerPath();
+      const failure = new Error('the page gave up');
+      const error = await http
+        .executeStream('ticker', { marker }, (chunk) => {
+          if (chunk.index === 2) throw failure;
+        })
+        .catch((thrown: unknown) => thrown);
+
+      expect(error).toBe(failure);
+      await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');
+    });
+
     it('gives network_error when the stream cannot be resumed', async () => {
       const { server, client: http } = await client({}, { retry: { attempts: 3, delay: 10 } });
       const marker = markerPath();
