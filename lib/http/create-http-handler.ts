@@ -82,7 +82,8 @@ class HttpHandlerRoutes {
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse, next: ((error?: unknown) => void) | undefined): Promise<void> {
-    const route = matchRoute(req.method ?? 'GET', req.url ?? '/', this.config.basePath);
+    // As middleware (Express), paths are relative to the mount point; called from a server's own routing, a prefix is allowed.
+    const route = matchRoute(req.method ?? 'GET', req.url ?? '/', this.config.basePath, next === undefined && this.config.basePath === '');
     if (route.kind === 'unknown' && next !== undefined) {
       next();
       return;

@@ -34,15 +34,8 @@ function streamId(raw: string): string {
   return id;
 }
 
-/**
- * The route of a request, its path taken relative to `basePath`. Throws a
- * refusal for a tool name or stream id that cannot be one.
- */
-export function matchRoute(method: string, url: string, basePath: string): Route {
-  const pathname = url.split('?', 1)[0] ?? '/';
-  const path =
-    basePath !== '' && (pathname === basePath || pathname.startsWith(`${basePath}/`)) ? pathname.slice(basePath.length) : pathname;
-  const parts = path.split('/').slice(1);
+/** The route that `parts` (a path's segments) name, or undefined when they name none. */
+function routeOf(method: string, parts: readonly string[]): Route | undefined {
   const only = (allowed: string, route: () => Route): Route =>
     method === allowed ? route() : { kind: 'wrong-method', method, allow: allowed };
   const [head, second, third] = parts;
@@ -57,6 +50,28 @@ export function matchRoute(method: string, url: string, basePath: string): Route
     if (method === 'POST') return { kind: 'stream', tool: segment(second!, 'tool name') };
     if (method === 'DELETE') return { kind: 'cancel', streamId: streamId(second!) };
     return { kind: 'wrong-method', method, allow: 'POST, DELETE' };
+  }
+  return undefined;
+}
+
+/**
+ * The route of a request, its path taken relative to `basePath`. With
+ * `anyPrefix`, a path that ends with a route names it whatever comes before
+ * (`/api/tools`): for a handler called from a server's own routing, which
+ * passes the full path (Fastify's `reply.raw`, a plain `http` server).
+ * Throws a refusal for a tool name or stream id that cannot be one.
+ */
+export function matchRoute(method: string, url: string, basePath: string, anyPrefix: boolean): Route {
+  const pathname = url.split('?', 1)[0] ?? '/';
+  const path =
+    basePath !== '' && (pathname === basePath || pathname.startsWith(`${basePath}/`)) ? pathname.slice(basePath.length) : pathname;
+  const parts = path.split('/').slice(1);
+  const exact = routeOf(method, parts);
+  if (exact !== undefined) return exact;
+  // Routes are at most three segments long.
+  for (let start = Math.max(1, parts.length - 3); anyPrefix && start < parts.length; start++) {
+    const route = routeOf(method, parts.slice(start));
+    if (route !== undefined) return route;
   }
   return { kind: 'unknown', method, path, hint: ROUTES_HINT };
 }

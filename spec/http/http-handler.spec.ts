@@ -312,6 +312,22 @@ describe('createHttpHandler', () => {
       expect(await response.json()).toMatchObject({ code: 'invalid_arguments' });
     });
 
+    it('finds a route under any prefix when called from a server of its own (not as middleware), and only a route', async () => {
+      const { baseUrl } = await start();
+
+      expect((await fetch(`${baseUrl}/api/v1/tools`)).status).toBe(200);
+      expect(await (await postJson(`${baseUrl}/api/execute/add`, { args: { a: 2, b: 2 } })).json()).toEqual({ result: 4 });
+      expect((await fetch(`${baseUrl}/api/tools/more`)).status).toBe(404);
+      expect((await fetch(`${baseUrl}/api/execute/add`)).status).toBe(405);
+    });
+
+    it('with basePath, serves routes below it only', async () => {
+      const { baseUrl } = await start({ basePath: '/snakepit/' });
+
+      expect((await fetch(`${baseUrl}/snakepit/tools`)).status).toBe(200);
+      expect((await fetch(`${baseUrl}/elsewhere/tools`)).status).toBe(404);
+    });
+
     it('answers a body that does not arrive in time with 408, and keeps no stream slot for it', async () => {
       const { baseUrl } = await start({ bodyTimeout: 200, maxConcurrentStreams: 1 });
       const { req, response } = rawRequest(`${baseUrl}/stream/count`, {
