@@ -57,6 +57,7 @@ export function createHttpHandler(pool: SnakepitPool, options: HttpHandlerOption
  */
 async function pullChunks(chunks: AsyncIterableIterator<Chunk>, onChunk: (chunk: Chunk) => Promise<void> | undefined, signal: AbortSignal) {
   const leave = () => void chunks.return?.();
+  if (signal.aborted) return leave();
   signal.addEventListener('abort', leave, { once: true });
   try {
     for await (const chunk of chunks) {
