@@ -1,7 +1,7 @@
 // The layers of lib/, enforced: contract → worker → pool → call → snakepit-pool.ts (the public API),
 // with the bridge server, the HTTP handler and the browser entry beside them, and the operators
 // and browser-safe values (chunk.ts, ndarray.ts, errors.ts) usable anywhere, a browser included.
-// public-types.ts, the types of the public API, is usable by every layer.
+// public-types.ts, the types of the public API, is usable by every layer, browser code included.
 /** @type {import('dependency-cruiser').IConfiguration} */
 const layersAbove = {
   contract: '^lib/(worker|pool|call|snakepit-pool|bridge-server|http|browser)',
@@ -31,7 +31,7 @@ module.exports = {
       severity: 'error',
       comment: 'lib/operators/ runs in browsers: rxjs, the browser-safe values and its own files only.',
       from: { path: '^lib/operators/' },
-      to: { pathNot: ['^lib/operators/', '^lib/(chunk|ndarray|errors)\\.ts$', '^node_modules/rxjs/'] },
+      to: { pathNot: ['^lib/operators/', '^lib/(chunk|ndarray|errors|public-types)\\.ts$', '^node_modules/rxjs/'] },
     },
     {
       name: 'browser-entry-is-browser-safe',
@@ -39,29 +39,28 @@ module.exports = {
       comment: 'lib/browser/ runs in browsers: rxjs, eventsource-parser, the operators and the browser-safe values only.',
       from: { path: '^lib/browser/' },
       to: {
-        pathNot: ['^lib/browser/', '^lib/operators/', '^lib/(chunk|ndarray|errors)\\.ts$', '^node_modules/(rxjs|eventsource-parser)/'],
+        pathNot: [
+          '^lib/browser/',
+          '^lib/operators/',
+          '^lib/(chunk|ndarray|errors|public-types)\\.ts$',
+          '^node_modules/(rxjs|eventsource-parser)/',
+        ],
       },
     },
     {
       name: 'no-node-in-browser-code',
       severity: 'error',
       comment: 'Browsers have no Node built-ins.',
-      from: { path: ['^lib/operators/', '^lib/browser/', '^lib/(chunk|ndarray|errors)\\.ts$'] },
+      from: { path: ['^lib/operators/', '^lib/browser/', '^lib/(chunk|ndarray|errors|public-types)\\.ts$'] },
       to: { dependencyTypes: ['core'] },
-    },
-    {
-      name: 'public-types-are-types-only',
-      severity: 'error',
-      comment: 'public-types.ts holds the types of the public API: every layer imports it, so it imports only the browser-safe values.',
-      from: { path: '^lib/public-types\\.ts$' },
-      to: { pathNot: '^lib/(chunk|ndarray|errors)\\.ts$' },
     },
     {
       name: 'browser-safe-values-import-nothing',
       severity: 'error',
-      comment: 'chunk.ts, ndarray.ts and errors.ts are shared with browsers: they import nothing but each other.',
-      from: { path: '^lib/(chunk|ndarray|errors)\\.ts$' },
-      to: { pathNot: '^lib/(chunk|ndarray|errors)\\.ts$' },
+      comment:
+        'chunk.ts, ndarray.ts, errors.ts and public-types.ts (types only) are shared with browsers and every layer: they import nothing but each other.',
+      from: { path: '^lib/(chunk|ndarray|errors|public-types)\\.ts$' },
+      to: { pathNot: '^lib/(chunk|ndarray|errors|public-types)\\.ts$' },
     },
   ],
   options: {

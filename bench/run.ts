@@ -15,6 +15,7 @@ import { renderTable } from './support/report.js';
 import { withTimeout } from './support/timing.js';
 import { binaryChunks } from './workloads/binary-chunks.js';
 import { boundedMemory } from './workloads/bounded-memory.js';
+import { browser } from './workloads/browser.js';
 import { cancellation } from './workloads/cancellation.js';
 import { dataset } from './workloads/dataset.js';
 import { firstChunk } from './workloads/first-chunk.js';
@@ -33,6 +34,7 @@ const WORKLOADS: readonly Workload[] = [
   poolStartWorkload,
   boundedMemory,
   wireEncoder,
+  browser,
 ];
 
 /** A workload that takes longer than this is hung, and reported as such. */

@@ -50,6 +50,12 @@ export const ERROR_CODES = {
   queue_timeout: { scope: 'node', status: 'RESOURCE_EXHAUSTED' },
   /** A gRPC failure that none of the codes above describes. */
   transport_error: { scope: 'node', status: 'INTERNAL' },
+  /** The HTTP handler's `authorize` refused the request (HTTP 403). */
+  permission_denied: { scope: 'node', status: 'PERMISSION_DENIED' },
+  /** Only from the browser client (`snakepit-rx/browser`): the server could not be reached, or the connection dropped. */
+  network_error: { scope: 'browser', status: 'UNAVAILABLE' },
+  /** Only from the browser client (`snakepit-rx/browser`): an HTTP status it did not expect; the error's `status` holds it. */
+  http_error: { scope: 'browser', status: 'UNKNOWN' },
 } as const satisfies Readonly<Record<string, ErrorCodeInfo>>;
 
 /** What {@link ERROR_CODES} says of a code. */

@@ -20,6 +20,8 @@ export { resolveEndpoints } from './worker/resolve-endpoints.js';
 export { SnakepitError, isSnakepitError } from './errors.js';
 export type { SnakepitErrorCode, SnakepitErrorDetails } from './errors.js';
 export { createBridgeServer } from './bridge-server/create-bridge-server.js';
+export { createHttpHandler, type HttpHandler } from './http/create-http-handler.js';
+export type { HttpHandlerOptions, AuthorizeResult } from './http/http-handler-options.js';
 export { isSyntheticFinal } from './chunk.js';
 export type { Chunk } from './chunk.js';
 // The operators are also served alone, without Node or gRPC, as `snakepit-rx/operators`.

@@ -36,3 +36,23 @@ export function isNdArray(value: unknown): value is NdArray {
   const { dtype, shape, data } = value as Partial<Record<keyof NdArray, unknown>>;
   return typeof dtype === 'string' && Array.isArray(shape) && ArrayBuffer.isView(data) && !(data instanceof DataView);
 }
+
+type TypedArrayConstructor = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): NdArrayData;
+  readonly BYTES_PER_ELEMENT: number;
+};
+
+/** @internal The typed array that views each numpy dtype the worker sends raw. */
+export const TYPED_ARRAY_BY_DTYPE: Readonly<Record<string, TypedArrayConstructor>> = {
+  bool: Uint8Array,
+  uint8: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+};

@@ -10,10 +10,11 @@ describe('the package', () => {
     const script = `
       import { createPool, SnakepitError } from 'snakepit-rx';
       import * as operators from 'snakepit-rx/operators';
-      console.log(JSON.stringify([typeof createPool, typeof SnakepitError, Object.keys(operators).length > 0]));
+      import { createHttpClient, reduceProgress } from 'snakepit-rx/browser';
+      console.log(JSON.stringify([typeof createPool, typeof SnakepitError, Object.keys(operators).length > 0, typeof createHttpClient, typeof reduceProgress]));
     `;
     const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
-    expect(JSON.parse(output)).toEqual(['function', 'function', true]);
+    expect(JSON.parse(output)).toEqual(['function', 'function', true, 'function', 'function']);
   }, 60_000);
 
   it('has committed generated code that matches proto/', () => {

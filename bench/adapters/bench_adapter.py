@@ -42,7 +42,7 @@ class BenchAdapter(GuideAdapter):
         return os.getpid()
 
     @tool(description="yields every interval_ms until cancelled; its finally stamps `path`", supports_streaming=True)
-    def tick(self, path: str, interval_ms: float = 1.0) -> Iterator[dict[str, Any]]:
+    def tick(self, path: str, interval_ms: float = 1.0, wall_clock: bool = False) -> Iterator[dict[str, Any]]:
         interval = interval_ms / 1000.0
         seq = 0
         try:
@@ -51,7 +51,7 @@ class BenchAdapter(GuideAdapter):
                 seq += 1
                 time.sleep(interval)
         finally:
-            write_stamp(path)
+            write_stamp(path, wall_clock)
 
     # The guide's generate_dataset with the array itself as the chunk's data instead of `.tolist()`.
     @tool(description="Generate dataset as float64 arrays", supports_streaming=True)

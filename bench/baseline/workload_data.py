@@ -46,9 +46,9 @@ def binary_block(size: int) -> bytes:
     return block
 
 
-def write_stamp(path: str) -> None:
-    """Records time.monotonic_ns() in `path`, renamed into place so that a reader never sees half a number."""
-    stamp = time.monotonic_ns()
+def write_stamp(path: str, wall_clock: bool = False) -> None:
+    """Records time.monotonic_ns() (or, for a reader in a browser, time.time_ns()) in `path`, renamed into place so that a reader never sees half a number."""
+    stamp = time.time_ns() if wall_clock else time.monotonic_ns()
     partial = f"{path}.partial"
     with open(partial, "w", encoding="ascii") as file:
         file.write(str(stamp))

@@ -20,8 +20,14 @@ interface LatencyPath {
   readonly note?: string | undefined;
 }
 
-/** The two rows of a latency workload: the baseline's figures, then the library's against them and its target. */
-export function latencyRows(workload: string, baseline: LatencyPath, library: LatencyPath, target: { text: string; pass: boolean }): Row[] {
+/** The two rows of a latency workload: the baseline's figures, then the library's against them (`against` names the baseline) and its target. */
+export function latencyRows(
+  workload: string,
+  baseline: LatencyPath,
+  library: LatencyPath,
+  target: { text: string; pass: boolean },
+  against = 'a',
+): Row[] {
   const row = ({ path, ms, note }: LatencyPath): Row => ({
     workload,
     path,
@@ -32,7 +38,7 @@ export function latencyRows(workload: string, baseline: LatencyPath, library: La
   });
   return [
     row(baseline),
-    { ...row(library), ratio: formatRatio(library.ms.p50 / baseline.ms.p50, 'a'), target: target.text, pass: target.pass },
+    { ...row(library), ratio: formatRatio(library.ms.p50 / baseline.ms.p50, against), target: target.text, pass: target.pass },
   ];
 }
 

@@ -1,24 +1,5 @@
-import type { NdArray, NdArrayData } from '../ndarray.js';
+import { TYPED_ARRAY_BY_DTYPE, type NdArray } from '../ndarray.js';
 import { pb, type Encoding } from './bridge-connection.js';
-
-type TypedArrayConstructor = {
-  new (buffer: ArrayBufferLike, byteOffset: number, length: number): NdArrayData;
-  readonly BYTES_PER_ELEMENT: number;
-};
-
-const TYPED_ARRAYS: Readonly<Record<string, TypedArrayConstructor>> = {
-  bool: Uint8Array,
-  uint8: Uint8Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-};
 
 export function decodeJson(bytes: Uint8Array): unknown {
   if (bytes.byteLength === 0) return null;
@@ -27,7 +8,7 @@ export function decodeJson(bytes: Uint8Array): unknown {
 
 function decodeArray(bytes: Uint8Array, info: { dtype: string; shape: number[] } | undefined): NdArray {
   const dtype = info?.dtype ?? 'uint8';
-  const Typed = TYPED_ARRAYS[dtype];
+  const Typed = TYPED_ARRAY_BY_DTYPE[dtype];
   if (Typed === undefined) throw new TypeError(`unsupported array dtype ${dtype}`);
   const size = Typed.BYTES_PER_ELEMENT;
   // A view needs an aligned offset; the worker pads messages for it, other senders may not.

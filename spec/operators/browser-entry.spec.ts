@@ -14,7 +14,7 @@ function bundleForBrowser(options: BuildOptions) {
     bundle: true,
     platform: 'browser',
     format: 'iife',
-    globalName: 'snakepitOperators',
+    globalName: 'snakepitEntry',
     logLevel: 'silent',
     ...options,
     write: false,
@@ -37,12 +37,41 @@ function nodeOnlyInputs(metafile: Metafile): string[] {
   return found;
 }
 
-describe('snakepit-rx/operators entry point', () => {
+const OPERATORS = [
+  'batchChunks',
+  'chunkData',
+  'estimatePayloadBytes',
+  'isNdArray',
+  'isSyntheticFinal',
+  'readProgress',
+  'reduceProgress',
+  'takeUntilFinal',
+  'throttleProgress',
+  'toChunkArray',
+];
+
+const ENTRIES = [
+  {
+    name: 'snakepit-rx/operators',
+    file: 'lib/operators/index.ts',
+    allowed: /^lib\/operators\/[\w-]+\.ts$|^lib\/(chunk|ndarray)\.ts$|^node_modules\/(rxjs|tslib)\//,
+    exports: OPERATORS,
+  },
+  {
+    name: 'snakepit-rx/browser',
+    file: 'lib/browser/index.ts',
+    allowed:
+      /^lib\/(browser|operators)\/[\w-]+\.ts$|^lib\/(chunk|ndarray|errors|public-types)\.ts$|^node_modules\/(rxjs|tslib|eventsource-parser)\//,
+    exports: [...OPERATORS, 'SnakepitError', 'SnakepitHttpError', 'createHttpClient', 'isSnakepitError'],
+  },
+];
+
+describe.each(ENTRIES)('the $name entry point', ({ file, allowed, exports }) => {
   let metafile: Metafile;
   let code: string;
 
   beforeAll(async () => {
-    const result = await bundleForBrowser({ entryPoints: ['lib/operators/index.ts'] });
+    const result = await bundleForBrowser({ entryPoints: [file] });
     metafile = result.metafile;
     code = result.outputFiles[0]?.text ?? '';
   });
@@ -51,63 +80,49 @@ describe('snakepit-rx/operators entry point', () => {
     expect(nodeOnlyInputs(metafile)).toEqual([]);
   });
 
-  it('should pull in only its own files, lib/chunk.ts, lib/ndarray.ts, rxjs and its tslib', () => {
+  it('should pull in only its own files, the browser-safe values, rxjs and its tslib (and eventsource-parser for the client)', () => {
     const inputs = Object.keys(metafile.inputs);
-    const outside = inputs.filter(
-      (file) => !/^lib\/operators\/[\w-]+\.ts$|^lib\/(chunk|ndarray)\.ts$|^node_modules\/(rxjs|tslib)\//.test(file),
-    );
 
-    expect(outside).toEqual([]);
-    expect(inputs).toContain('lib/operators/index.ts');
+    expect(inputs.filter((input) => !allowed.test(input))).toEqual([]);
+    expect(inputs).toContain(file);
     expect(inputs).toContain('lib/chunk.ts');
-    expect(inputs.some((file) => file.startsWith('node_modules/rxjs/'))).toBe(true);
+    expect(inputs.some((input) => input.startsWith('node_modules/rxjs/'))).toBe(true);
   });
 
   it('should run in a context that has no Node globals', () => {
     const context = vm.createContext({});
-    const operators = vm.runInContext(`${code}; snakepitOperators`, context) as Record<string, unknown>;
+    const entry = vm.runInContext(`${code}; snakepitEntry`, context) as Record<string, unknown>;
 
-    expect(Object.keys(operators).sort()).toEqual([
-      'batchChunks',
-      'chunkData',
-      'estimatePayloadBytes',
-      'isNdArray',
-      'isSyntheticFinal',
-      'readProgress',
-      'reduceProgress',
-      'takeUntilFinal',
-      'throttleProgress',
-      'toChunkArray',
-    ]);
+    expect(Object.keys(entry).sort()).toEqual([...exports].sort());
     expect(vm.runInContext(`typeof process + typeof require + typeof Buffer`, context)).toBe('undefinedundefinedundefined');
-    expect(vm.runInContext(`snakepitOperators.estimatePayloadBytes({ step: 1 })`, context)).toBe(10);
-    expect(vm.runInContext(`snakepitOperators.readProgress({ step: 1, total: 4 })`, context)).toMatchObject({
+    expect(vm.runInContext(`snakepitEntry.estimatePayloadBytes({ step: 1 })`, context)).toBe(10);
+    expect(vm.runInContext(`snakepitEntry.readProgress({ step: 1, total: 4 })`, context)).toMatchObject({
       current: 1,
       total: 4,
     });
   });
+});
 
-  describe('the checks themselves', () => {
-    it('should see a Node built-in fail the browser build', async () => {
-      await expect(bundleForBrowser({ stdin: { contents: "import 'node:events';", resolveDir: root } })).rejects.toThrow(
-        /Could not resolve "node:events"/,
-      );
+describe('the browser-safety checks themselves', () => {
+  it('should see a Node built-in fail the browser build', async () => {
+    await expect(bundleForBrowser({ stdin: { contents: "import 'node:events';", resolveDir: root } })).rejects.toThrow(
+      /Could not resolve "node:events"/,
+    );
+  });
+
+  it('should flag gRPC code and Node built-ins in a bundle', async () => {
+    const result = await build({
+      absWorkingDir: root,
+      stdin: { contents: "import '@grpc/grpc-js';", resolveDir: root },
+      bundle: true,
+      platform: 'node',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
     });
+    const found = nodeOnlyInputs(result.metafile);
 
-    it('should flag gRPC code and Node built-ins in a bundle', async () => {
-      const result = await build({
-        absWorkingDir: root,
-        stdin: { contents: "import '@grpc/grpc-js';", resolveDir: root },
-        bundle: true,
-        platform: 'node',
-        write: false,
-        metafile: true,
-        logLevel: 'silent',
-      });
-      const found = nodeOnlyInputs(result.metafile);
-
-      expect(found.some((entry) => entry.startsWith('node_modules/@grpc/grpc-js/'))).toBe(true);
-      expect(found.some((entry) => / imports (node:)?(http2|net|tls)$/.test(entry))).toBe(true);
-    });
+    expect(found.some((entry) => entry.startsWith('node_modules/@grpc/grpc-js/'))).toBe(true);
+    expect(found.some((entry) => / imports (node:)?(http2|net|tls)$/.test(entry))).toBe(true);
   });
 });

@@ -1,0 +1,323 @@
+import { createServer } from 'node:http';
+import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpClient, SnakepitHttpError, type HttpClientOptions } from '../../lib/browser/index.js';
+import { createHttpHandler, type HttpHandlerOptions, type SnakepitPool } from '../../lib/index.js';
+import { postJson, readEvents, serve, type TestServer } from '../support/http.js';
+import { markerEvents, markerPath, producedCount, rejectionOf, startTestPool, valueOnceStable, waitUntil } from '../support/pools.js';
+
+describe('createHttpClient, in Node, against the handler', () => {
+  let pool: SnakepitPool;
+  const servers: TestServer[] = [];
+
+  beforeAll(async () => {
+    ({ pool } = await startTestPool({ adapter: 'browser_adapter.BrowserAdapter', size: 2 }));
+  });
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+    await waitUntil(() => pool.stats().busy === 0, 5_000, 'every worker to be idle again');
+  });
+  afterAll(() => pool.close());
+
+  async function start(options: Partial<HttpHandlerOptions> = {}): Promise<TestServer> {
+    const server = await serve(createHttpHandler(pool, { tools: '*', ...options }));
+    servers.push(server);
+    return server;
+  }
+
+  async function client(options: Partial<HttpHandlerOptions> = {}, clientOptions: Partial<HttpClientOptions> = {}) {
+    const server = await start(options);
+    return { server, client: createHttpClient({ baseUrl: server.baseUrl, ...clientOptions }) };
+  }
+
+  describe('stream', () => {
+    it('is cold: nothing is requested before subscription, and each subscription runs the tool once', async () => {
+      const server = await start();
+      const requests: string[] = [];
+      const counting = createHttpClient({
+        baseUrl: server.baseUrl,
+        fetch: (input, init) => {
+          requests.push(input instanceof Request ? input.url : input.toString());
+          return fetch(input, init);
+        },
+      });
+      const stream = counting.stream('count', { n: 2 });
+      expect(requests).toEqual([]);
+
+      await lastValueFrom(stream);
+      await lastValueFrom(stream);
+      expect(requests).toEqual([`${server.baseUrl}/stream/count`, `${server.baseUrl}/stream/count`]);
+    });
+
+    it('aborts the request on unsubscribe, and the generator closes', async () => {
+      const { client: http } = await client();
+      const marker = markerPath();
+      await firstValueFrom(http.stream('ticker', { marker }).pipe(take(3), toArray()));
+
+      await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');
+    });
+
+    it('fails with cancelled when its signal is aborted, and with timeout past its timeout; the generator closes', async () => {
+      const { client: http } = await client();
+      const aborted = markerPath();
+      const controller = new AbortController();
+      const cancelled = rejectionOf(
+        http.executeStream('ticker', { marker: aborted }, () => controller.abort(), { signal: controller.signal }),
+      );
+      expect(await cancelled).toMatchObject({ code: 'cancelled' });
+      await waitUntil(() => markerEvents(aborted).includes('closed'), 5_000, 'the aborted generator to close');
+
+      const timed = markerPath();
+      expect(await rejectionOf(lastValueFrom(http.stream('ticker', { marker: timed }, { timeout: 200 })))).toMatchObject({
+        code: 'timeout',
+      });
+      await waitUntil(() => markerEvents(timed).includes('closed'), 5_000, 'the timed-out generator to close');
+    });
+
+    it('rebuilds a large numpy array exactly, however its base64 was cut into pieces', async () => {
+      const { client: http } = await client();
+      const [chunk] = await lastValueFrom(
+        http.stream<{ data: Float64Array }>('arrays', { dtypes: ['float64'], n: 100_001 }).pipe(toArray()),
+      );
+
+      expect(chunk?.data.data).toEqual(Float64Array.from({ length: 100_001 }, (_, i) => i));
+    });
+
+    it('refuses arguments that JSON would change, before any request', async () => {
+      const http = createHttpClient({ baseUrl: 'http://127.0.0.1:9', fetch: () => Promise.reject(new Error('no request expected')) });
+
+      for (const args of [{ a: Number.NaN }, { a: 1n }, { a: new Map() }, { a: [undefined] }, { a: () => 1 }]) {
+        expect(await rejectionOf(lastValueFrom(http.stream('count', args)))).toMatchObject({ code: 'invalid_arguments' });
+      }
+    });
+
+    it('pauses the tool while an executeStream callback is busy', async () => {
+      const { client: http } = await client();
+      const progress = markerPath();
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let received = 0;
+      const done = http.executeStream('produce', { n: 50_000, size: 1000, progress }, async () => {
+        received += 1;
+        if (received === 1) await held;
+      });
+      const stalled = await valueOnceStable(() => producedCount(progress), 300);
+      release();
+      await done;
+
+      expect(stalled).toBeLessThan(25_000);
+      expect(received).toBe(50_001);
+    });
+  });
+
+  describe('errors', () => {
+    it('maps statuses without an error body: 401, 403, 413, 415, 503, and http_error with the status for others', async () => {
+      const statuses = [401, 403, 413, 415, 503, 502, 404];
+      const codes: [number, string, number | undefined][] = [];
+      for (const status of statuses) {
+        const http = createHttpClient({
+          baseUrl: 'http://proxy.invalid',
+          fetch: () => Promise.resolve(new Response('<html>nope</html>', { status })),
+        });
+        const error = await rejectionOf(http.execute('add'));
+        codes.push([status, error.code, (error as SnakepitHttpError).status]);
+      }
+
+      expect(codes).toEqual([
+        [401, 'unauthenticated', 401],
+        [403, 'permission_denied', 403],
+        [413, 'invalid_arguments', 413],
+        [415, 'invalid_arguments', 415],
+        [503, 'pool_saturated', 503],
+        [502, 'http_error', 502],
+        [404, 'http_error', 404],
+      ]);
+    });
+
+    it('gives network_error when the server cannot be reached', async () => {
+      const closed = await serve((_req, res) => res.end());
+      await closed.close();
+      const http = createHttpClient({ baseUrl: closed.baseUrl });
+
+      expect(await rejectionOf(http.execute('add'))).toMatchObject({ code: 'network_error' });
+      expect(await rejectionOf(lastValueFrom(http.stream('count', { n: 1 })))).toMatchObject({ code: 'network_error' });
+    });
+
+    it('gives the server its own errors, typed, with the HTTP status on the error', async () => {
+      const { client: http } = await client({ tools: ['add'], maxBodyBytes: 100 });
+
+      expect(await rejectionOf(http.execute('whoami'))).toMatchObject({
+        code: 'tool_not_found',
+        status: 404,
+        hint: 'available tools: add',
+      });
+      expect(await rejectionOf(http.execute('add', { a: 'x'.repeat(200), b: 1 }))).toMatchObject({
+        code: 'invalid_arguments',
+        status: 413,
+      });
+      expect(await rejectionOf(http.execute('add', { a: 1 }))).toMatchObject({ code: 'invalid_arguments', status: 400 });
+    });
+
+    it('sends its headers (static or from a function) and uses the fetch it is given', async () => {
+      const seen: (string | undefined)[] = [];
+      const server = await serve(
+        createHttpHandler(pool, {
+          tools: '*',
+          authorize: (req) => {
+            seen.push(req.headers.authorization);
+            return req.headers.authorization === 'Bearer t';
+          },
+        }),
+      );
+      servers.push(server);
+
+      await expect(
+        createHttpClient({ baseUrl: server.baseUrl, headers: { Authorization: 'Bearer t' } }).execute('add', { a: 1, b: 2 }),
+      ).resolves.toBe(3);
+      await expect(
+        createHttpClient({ baseUrl: server.baseUrl, headers: () => Promise.resolve({ Authorization: 'Bearer t' }) }).execute('add', {
+          a: 2,
+          b: 2,
+        }),
+      ).resolves.toBe(4);
+      expect(await rejectionOf(createHttpClient({ baseUrl: server.baseUrl }).execute('add', { a: 1, b: 2 }))).toMatchObject({
+        code: 'unauthenticated',
+        status: 401,
+      });
+      expect(seen).toEqual(['Bearer t', 'Bearer t', undefined]);
+    });
+
+    it('fails with http_error when the server is not ours', async () => {
+      const other = await serve((_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.end('event: chunk\ndata: not json\n\n');
+      });
+      servers.push(other);
+
+      expect(await rejectionOf(lastValueFrom(createHttpClient({ baseUrl: other.baseUrl }).stream('count')))).toMatchObject({
+        code: 'http_error',
+      });
+    });
+  });
+
+  describe('resumable streams', () => {
+    /** Cuts the connection of the server's latest stream response. */
+    const cut = (server: TestServer) => {
+      server.streamSockets.at(-1)?.destroy();
+    };
+
+    /** Starts `ticker` with a marker, reads its first bytes, and cuts the connection; returns the stream id. */
+    async function tickerCut(server: TestServer, marker: string, interval: number): Promise<string> {
+      const live = await postJson(`${server.baseUrl}/stream/ticker`, { args: { marker, interval } });
+      await live.body!.getReader().read();
+      cut(server);
+      return live.headers.get('snakepit-stream-id')!;
+    }
+
+    it('resumes from Last-Event-ID with exactly the chunks missed', async () => {
+      const server = await start({ resumeWindow: 5_000 });
+      const first = await postJson(`${server.baseUrl}/stream/sequence`, { args: { n: 5 } });
+      const streamId = first.headers.get('snakepit-stream-id')!;
+      await readEvents(first);
+      // The stream ended and its response finished: nothing is kept for it.
+      expect((await fetch(`${server.baseUrl}/stream/resume/${streamId}`)).status).toBe(404);
+
+      const marker = markerPath();
+      const controller = new AbortController();
+      const live = await postJson(
+        `${server.baseUrl}/stream/stream_progress`,
+        { args: { steps: 40, delay: 0.01, marker } },
+        {},
+        controller.signal,
+      );
+      const id = live.headers.get('snakepit-stream-id')!;
+      const reader = live.body!.getReader();
+      const decoder = new TextDecoder();
+      let received = '';
+      while (!received.includes('id: 9\n')) received += decoder.decode(((await reader.read()) as { value?: Uint8Array }).value);
+      cut(server);
+
+      const resumed = await fetch(`${server.baseUrl}/stream/resume/${id}`, { headers: { 'Last-Event-ID': '9' } });
+      expect(resumed.headers.get('snakepit-stream-id')).toBe(id);
+      const { events } = await readEvents(resumed);
+      expect(events[0]).toMatchObject({ event: 'stream', data: { streamId: id } });
+      expect(events.slice(1).map((event) => Number(event.id))).toEqual(Array.from({ length: 31 }, (_, i) => i + 10));
+      expect(markerEvents(marker)).toEqual(['started', 'closed']);
+    });
+
+    it('refuses a Last-Event-ID past what was sent', async () => {
+      const server = await start({ resumeWindow: 5_000 });
+      const marker = markerPath();
+      const id = await tickerCut(server, marker, 0.05);
+
+      const resumed = await fetch(`${server.baseUrl}/stream/resume/${id}`, { headers: { 'Last-Event-ID': '1000000' } });
+      expect(resumed.status).toBe(400);
+      await fetch(`${server.baseUrl}/stream/${id}`, { method: 'DELETE' });
+      await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');
+    });
+
+    it('cancels the call once the window passes without a reconnection', async () => {
+      const server = await start({ resumeWindow: 300 });
+      const marker = markerPath();
+      const id = await tickerCut(server, marker, 0.01);
+      const cutAt = Date.now();
+
+      await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');
+      expect(Date.now() - cutAt).toBeGreaterThanOrEqual(250);
+      expect((await fetch(`${server.baseUrl}/stream/resume/${id}`)).status).toBe(404);
+    });
+
+    it('cancels the call at once when what it keeps for a reconnection passes resumeBufferBytes', async () => {
+      const server = await start({ resumeWindow: 60_000, resumeBufferBytes: 64 * 1024 });
+      const marker = markerPath();
+      await tickerCut(server, marker, 0);
+
+      await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');
+    });
+
+    it('cancels at once, without waiting for the window, when the client unsubscribes', async () => {
+      const { client: http } = await client({ resumeWindow: 60_000 }, { retry: { attempts: 2, delay: 10 } });
+      const marker = markerPath();
+      await firstValueFrom(http.stream('ticker', { marker }).pipe(take(3), toArray()));
+
+      await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');
+    });
+
+    it('cancels at once when an executeStream callback throws', async () => {
+      const { client: http } = await client({ resumeWindow: 60_000 }, { retry: { attempts: 2, delay: 10 } });
+      const marker = markerPath();
+      const failure = new Error('the page gave up');
+      const error = await http
+        .executeStream('ticker', { marker }, (chunk) => {
+          if (chunk.index === 2) throw failure;
+        })
+        .catch((thrown: unknown) => thrown);
+
+      expect(error).toBe(failure);
+      await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');
+    });
+
+    it('gives network_error when the stream cannot be resumed', async () => {
+      const { server, client: http } = await client({}, { retry: { attempts: 3, delay: 10 } });
+      const marker = markerPath();
+      const error = rejectionOf(
+        http.executeStream('ticker', { marker }, (chunk) => {
+          if (chunk.index === 2) cut(server);
+        }),
+      );
+
+      expect(await error).toMatchObject({ code: 'network_error' });
+      await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');
+    });
+  });
+
+  it('keeps the host serving when a handler is mounted on a server that also serves other routes', async () => {
+    const handler = createHttpHandler(pool, { tools: ['add'] });
+    const server = createServer((req, res) => handler(req, res, () => res.writeHead(418).end('teapot')));
+    const wrapped = await serve((req, res) => server.emit('request', req, res));
+    servers.push(wrapped);
+
+    expect((await fetch(`${wrapped.baseUrl}/elsewhere`)).status).toBe(418);
+    expect(await (await postJson(`${wrapped.baseUrl}/execute/add`, { args: { a: 1, b: 1 } })).json()).toEqual({ result: 2 });
+  });
+});

@@ -1,0 +1,370 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpHandler, type HttpHandlerOptions, type SnakepitPool } from '../../lib/index.js';
+import { markerEvents, markerPath, producedCount, startTestPool, valueOnceStable, waitUntil } from '../support/pools.js';
+import { postJson, rawRequest, readEvents, serve, type TestServer } from '../support/http.js';
+
+const ADAPTER = { adapter: 'browser_adapter.BrowserAdapter' };
+const EXPOSED = ['stream_progress', 'count', 'fail_after', 'ticker', 'produce', 'add', 'sleep', 'binary_chunks', 'sequence'];
+
+describe('createHttpHandler', () => {
+  let pool: SnakepitPool;
+  const servers: TestServer[] = [];
+
+  beforeAll(async () => {
+    ({ pool } = await startTestPool({ ...ADAPTER, size: 2 }));
+  });
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+    await waitUntil(() => pool.stats().busy === 0, 5_000, 'every worker to be idle again');
+  });
+  afterAll(() => pool.close());
+
+  async function start(options: Partial<HttpHandlerOptions> = {}, on: SnakepitPool = pool): Promise<TestServer> {
+    const server = await serve(createHttpHandler(on, { tools: EXPOSED, ...options }));
+    servers.push(server);
+    return server;
+  }
+
+  describe('POST /stream/:tool', () => {
+    it('answers an event stream: the stream id, then one chunk event per chunk, ids being the indices', async () => {
+      const { baseUrl } = await start();
+      const response = await postJson(`${baseUrl}/stream/stream_progress`, { args: { steps: 3 } });
+
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(response.headers.get('cache-control')).toBe('no-cache');
+      expect(response.headers.get('x-accel-buffering')).toBe('no');
+      const streamId = response.headers.get('snakepit-stream-id');
+      expect(streamId).toMatch(/^[\w-]{16,}$/);
+      const { events } = await readEvents(response);
+      expect(events[0]).toEqual({ event: 'stream', id: undefined, data: { streamId, resumeWindowMs: 0 } });
+      const chunks = events.slice(1);
+      expect(chunks.map((event) => [event.event, event.id])).toEqual([
+        ['chunk', '0'],
+        ['chunk', '1'],
+        ['chunk', '2'],
+        ['chunk', '3'],
+      ]);
+      expect(chunks[0]?.data).toEqual({
+        data: { step: 1, total: 3, progress: expect.closeTo(33.33, 1) },
+        isFinal: false,
+        index: 0,
+        chunkId: expect.stringMatching(/-0$/),
+        metadata: {},
+      });
+      expect(chunks[3]?.data).toMatchObject({ data: null, isFinal: true, index: 3, metadata: { synthetic_final: 'true' } });
+    });
+
+    it('ends a failing stream with one error event carrying code, message and Python type, without the traceback', async () => {
+      const { baseUrl } = await start();
+      const { events } = await readEvents(await postJson(`${baseUrl}/stream/fail_after`, { args: { n: 2, message: 'boom' } }));
+
+      expect(events.map((event) => event.event)).toEqual(['stream', 'chunk', 'chunk', 'error']);
+      expect(events[3]?.data).toEqual({ code: 'python_error', message: 'boom', pythonType: 'test_adapter.TrainingDiverged' });
+    });
+
+    it('sends the traceback only with exposeTracebacks', async () => {
+      const { baseUrl } = await start({ exposeTracebacks: true });
+      const { events } = await readEvents(await postJson(`${baseUrl}/stream/fail_after`, { args: { n: 0 } }));
+
+      expect(events.at(-1)?.data).toMatchObject({ code: 'python_error', pythonTraceback: expect.stringContaining('TrainingDiverged') });
+    });
+
+    it('carries bytes and numpy arrays as base64 with their dtype and shape', async () => {
+      const { baseUrl } = await start();
+      const { events } = await readEvents(await postJson(`${baseUrl}/stream/binary_chunks`, {}));
+
+      expect(events[1]?.data).toMatchObject({ data: Buffer.from([0, 1, 2, 255]).toString('base64'), encoding: 'bytes' });
+      const array = events[2]?.data as { data: string; encoding: string; dtype: string; shape: number[] };
+      expect(array).toMatchObject({ encoding: 'ndarray', dtype: 'float64', shape: [2, 3] });
+      expect([...new Float64Array(new Uint8Array(Buffer.from(array.data, 'base64')).buffer)]).toEqual([0, 1, 2, 3, 4, 5]);
+    });
+
+    it('sends heartbeat comments while a tool is quiet', async () => {
+      const { baseUrl } = await start({ heartbeatInterval: 20 });
+      const { comments } = await readEvents(await postJson(`${baseUrl}/stream/sequence`, { args: { n: 2, delay: 0.15 } }));
+
+      expect(comments.filter((comment) => comment.trim() === 'heartbeat').length).toBeGreaterThanOrEqual(3);
+    });
+
+    it('cancels the call at once when the client goes away: the generator closes and the worker is free', async () => {
+      const { baseUrl } = await start();
+      const marker = markerPath();
+      const controller = new AbortController();
+      const response = await postJson(`${baseUrl}/stream/ticker`, { args: { marker } }, {}, controller.signal);
+      const reader = response.body!.getReader();
+      await reader.read();
+      controller.abort();
+
+      await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');
+      await waitUntil(() => pool.stats().busy === 0, 5_000, 'the worker to be free');
+    });
+
+    it('stops pulling from the worker while the client does not read (backpressure)', async () => {
+      const { baseUrl } = await start();
+      const progress = markerPath();
+      const controller = new AbortController();
+      const response = await postJson(`${baseUrl}/stream/produce`, { args: { n: 100_000, size: 1000, progress } }, {}, controller.signal);
+      expect(response.status).toBe(200);
+      // Nothing is read: the socket buffers fill, then the handler, the pool and the worker hold.
+      const produced = await valueOnceStable(() => producedCount(progress), 300);
+      controller.abort();
+
+      expect(produced).toBeGreaterThan(0);
+      expect(produced).toBeLessThan(50_000);
+    });
+  });
+
+  describe('POST /execute/:tool', () => {
+    it('answers the result as JSON', async () => {
+      const { baseUrl } = await start();
+      const response = await postJson(`${baseUrl}/execute/add`, { args: { a: 2, b: 3 } });
+
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await response.json()).toEqual({ result: 5 });
+    });
+
+    it.each([
+      ['an unknown tool', '/execute/nope', {}, 404, 'tool_not_found'],
+      ['a tool outside the allow-list', '/execute/whoami', {}, 404, 'tool_not_found'],
+      ['a streaming tool', '/execute/count', { args: { n: 1 } }, 400, 'not_unary'],
+      ['a unary tool as a stream', '/stream/add', { args: { a: 1, b: 2 } }, 400, 'not_streaming'],
+      ['wrong keywords', '/execute/add', { args: { a: 1 } }, 400, 'invalid_arguments'],
+      ['a call past its timeout', '/execute/sleep', { args: { seconds: 5 }, timeout: 50 }, 504, 'timeout'],
+    ])('answers %s with its code and status', async (_, path, body, status, code) => {
+      const { baseUrl } = await start({ callTimeout: 60_000 });
+      const response = await postJson(`${baseUrl}${path}`, body);
+
+      expect(response.status).toBe(status);
+      expect(await response.json()).toMatchObject({ code, message: expect.any(String) });
+    });
+
+    it('never names a tool outside the allow-list, in errors or hints', async () => {
+      const { baseUrl } = await start({ tools: ['add'] });
+      const texts = await Promise.all(
+        ['/execute/whoami', '/execute/nope', '/stream/count', '/tools'].map(async (path) =>
+          (await (path === '/tools' ? fetch(`${baseUrl}${path}`) : postJson(`${baseUrl}${path}`, {}))).text(),
+        ),
+      );
+
+      for (const name of ['whoami', 'count', 'ticker', 'echo', 'getenv']) {
+        expect(texts.filter((text) => text.includes(`"${name}"`) || text.includes(` ${name}`)).length).toBeLessThanOrEqual(
+          name === 'whoami' || name === 'count' ? 1 : 0,
+        );
+      }
+      expect(JSON.parse(texts[1]!)).toMatchObject({ code: 'tool_not_found', hint: 'available tools: add' });
+    });
+
+    it('answers pool_saturated with 503 when the pool can queue no more', async () => {
+      const { pool: tight } = await startTestPool({ ...ADAPTER, size: 1, maxQueue: 0 });
+      try {
+        const { baseUrl } = await start({}, tight);
+        const marker = markerPath();
+        const controller = new AbortController();
+        const stream = await postJson(`${baseUrl}/stream/ticker`, { args: { marker } }, {}, controller.signal);
+        await stream.body!.getReader().read();
+        const response = await postJson(`${baseUrl}/execute/add`, { args: { a: 1, b: 2 } });
+        controller.abort();
+
+        expect(response.status).toBe(503);
+        expect(await response.json()).toMatchObject({ code: 'pool_saturated' });
+      } finally {
+        await tight.close();
+      }
+    });
+  });
+
+  describe('GET /tools', () => {
+    it('lists the exposed tools, and only those', async () => {
+      const { baseUrl } = await start({ tools: ['add', 'count', 'not_a_tool'] });
+      const body = (await (await fetch(`${baseUrl}/tools`)).json()) as { tools: { name: string }[] };
+
+      expect(body.tools.map((tool) => tool.name).sort()).toEqual(['add', 'count']);
+      expect(body.tools.find((tool) => tool.name === 'add')).toEqual({
+        name: 'add',
+        description: 'Not a streaming tool',
+        supportsStreaming: false,
+        parameters: [
+          { name: 'a', type: 'int', required: true },
+          { name: 'b', type: 'int', required: true },
+        ],
+      });
+    });
+
+    it("lists every tool with tools: '*'", async () => {
+      const { baseUrl } = await start({ tools: '*' });
+      const body = (await (await fetch(`${baseUrl}/tools`)).json()) as { tools: unknown[] };
+
+      expect(body.tools).toHaveLength(pool.tools().length);
+    });
+  });
+
+  describe('options', () => {
+    it.each([
+      ['no options', undefined],
+      ['no tools', {}],
+      ["'*' inside a list", { tools: ['*'] }],
+      ['a tool name that is not a string', { tools: [1] }],
+      ['a negative maxBodyBytes', { tools: '*', maxBodyBytes: -1 }],
+    ])('refuses %s', (_, options) => {
+      expect(() => createHttpHandler(pool, options as unknown as HttpHandlerOptions)).toThrow(
+        expect.objectContaining({ code: 'invalid_arguments' }),
+      );
+    });
+  });
+
+  describe('authorize', () => {
+    it.each([
+      [false, 401, 'unauthenticated'],
+      ['unauthenticated', 401, 'unauthenticated'],
+      ['forbidden', 403, 'permission_denied'],
+    ] as const)('refuses a request it answers %s with %i before anything runs', async (verdict, status, code) => {
+      const { baseUrl } = await start({ authorize: () => Promise.resolve(verdict) });
+      const marker = markerPath();
+      const responses = await Promise.all([
+        postJson(`${baseUrl}/stream/ticker`, { args: { marker } }),
+        postJson(`${baseUrl}/execute/add`, { args: { a: 1, b: 2 } }),
+        fetch(`${baseUrl}/tools`),
+      ]);
+
+      for (const response of responses) {
+        expect(response.status).toBe(status);
+        expect(await response.json()).toMatchObject({ code });
+      }
+      expect(markerEvents(marker)).toEqual([]);
+    });
+
+    it('lets through a request it answers true, and sees its headers', async () => {
+      const { baseUrl } = await start({ authorize: (req) => req.headers.authorization === 'Bearer ok' });
+
+      expect((await postJson(`${baseUrl}/execute/add`, { args: { a: 1, b: 2 } }, { Authorization: 'Bearer ok' })).status).toBe(200);
+      expect((await postJson(`${baseUrl}/execute/add`, { args: { a: 1, b: 2 } }, { Authorization: 'Bearer no' })).status).toBe(401);
+    });
+
+    it('answers 500 without details when authorize throws', async () => {
+      const { baseUrl } = await start({
+        authorize: () => {
+          throw new Error('database password is hunter2');
+        },
+      });
+      const response = await fetch(`${baseUrl}/tools`);
+
+      expect(response.status).toBe(500);
+      expect(await response.text()).not.toContain('hunter2');
+    });
+  });
+
+  describe('bad requests', () => {
+    it.each([
+      ['a body that is not JSON', 415, 'text/plain', 'args=1'],
+      ['malformed JSON', 400, 'application/json', '{"args": '],
+      ['a JSON array', 400, 'application/json', '[1]'],
+      ['args that are not an object', 400, 'application/json', '{"args": [1, 2]}'],
+      ['an unknown field', 400, 'application/json', '{"arguments": {"a": 1}}'],
+      ['a sessionId that is not a string', 400, 'application/json', '{"sessionId": {"a": 1}}'],
+      ['a sessionId of 257 characters', 400, 'application/json', JSON.stringify({ sessionId: 's'.repeat(257) })],
+      ['a timeout that is not a positive number', 400, 'application/json', '{"timeout": -5}'],
+      ['arguments nested 200 deep', 400, 'application/json', `{"args": {"a": ${'['.repeat(200)}${']'.repeat(200)}}}`],
+      ['a body over maxBodyBytes', 413, 'application/json', JSON.stringify({ args: { a: 'x'.repeat(2 * 1024 * 1024) } })],
+    ])('answers %s with %i and invalid_arguments', async (_, status, contentType, body) => {
+      const { baseUrl } = await start();
+      const response = await fetch(`${baseUrl}/execute/add`, { method: 'POST', headers: { 'Content-Type': contentType }, body });
+
+      expect(response.status).toBe(status);
+      expect(await response.json()).toMatchObject({ code: 'invalid_arguments', message: expect.any(String) });
+    });
+
+    it('refuses a tool name over 256 characters, quoting little of it', async () => {
+      const { baseUrl } = await start();
+      const response = await postJson(`${baseUrl}/execute/${'t'.repeat(2_000)}`, {});
+      const text = await response.text();
+
+      expect(response.status).toBe(400);
+      expect(text.length).toBeLessThan(500);
+    });
+
+    it('quotes at most 64 characters of a tool name it does not know', async () => {
+      const { baseUrl } = await start();
+      const text = await (await postJson(`${baseUrl}/execute/${'t'.repeat(250)}`, {})).text();
+
+      expect(text).not.toContain('t'.repeat(65));
+    });
+
+    it.each([
+      ['GET', '/nope', 404],
+      ['GET', '/stream/count', 405],
+      ['PUT', '/execute/add', 405],
+      ['POST', '/tools', 405],
+      ['GET', '/stream/resume/not*an*id', 400],
+      ['GET', '/stream/resume/AAAAAAAAAAAAAAAAAAAAAA', 404],
+      ['DELETE', '/stream/AAAAAAAAAAAAAAAAAAAAAA', 404],
+      ['GET', '/execute/%E0%A4%A', 405],
+      ['POST', '/execute/%E0%A4%A', 400],
+    ])('answers %s %s with %i', async (method, path, status) => {
+      const { baseUrl } = await start();
+      const response = await fetch(`${baseUrl}${path}`, { method });
+
+      expect(response.status).toBe(status);
+      if (status === 405) expect(response.headers.get('allow')).toBeTruthy();
+      expect(await response.json()).toMatchObject({ code: 'invalid_arguments' });
+    });
+
+    it('finds a route under any prefix when called from a server of its own (not as middleware), and only a route', async () => {
+      const { baseUrl } = await start();
+
+      expect((await fetch(`${baseUrl}/api/v1/tools`)).status).toBe(200);
+      expect(await (await postJson(`${baseUrl}/api/execute/add`, { args: { a: 2, b: 2 } })).json()).toEqual({ result: 4 });
+      expect((await fetch(`${baseUrl}/api/tools/more`)).status).toBe(404);
+      expect((await fetch(`${baseUrl}/api/execute/add`)).status).toBe(405);
+    });
+
+    it('with basePath, serves routes below it only', async () => {
+      const { baseUrl } = await start({ basePath: '/snakepit/' });
+
+      expect((await fetch(`${baseUrl}/snakepit/tools`)).status).toBe(200);
+      expect((await fetch(`${baseUrl}/elsewhere/tools`)).status).toBe(404);
+    });
+
+    it('answers a body that does not arrive in time with 408, and keeps no stream slot for it', async () => {
+      const { baseUrl } = await start({ bodyTimeout: 200, maxConcurrentStreams: 1 });
+      const { req, response } = rawRequest(`${baseUrl}/stream/count`, {
+        headers: { 'Content-Type': 'application/json', 'Content-Length': '100' },
+      });
+      req.write('{"args": ');
+      const slow = await response;
+
+      expect(slow.statusCode).toBe(408);
+      req.destroy();
+      const { events } = await readEvents(await postJson(`${baseUrl}/stream/count`, { args: { n: 1 } }));
+      expect(events.at(-1)?.data).toMatchObject({ isFinal: true });
+    });
+
+    it('answers 503 with Retry-After past maxConcurrentStreams', async () => {
+      const { baseUrl } = await start({ maxConcurrentStreams: 1 });
+      const marker = markerPath();
+      const controller = new AbortController();
+      const first = await postJson(`${baseUrl}/stream/ticker`, { args: { marker } }, {}, controller.signal);
+      await first.body!.getReader().read();
+      const second = await postJson(`${baseUrl}/stream/count`, { args: { n: 1 } });
+      controller.abort();
+
+      expect(second.status).toBe(503);
+      expect(second.headers.get('retry-after')).toBe('1');
+      expect(await second.json()).toMatchObject({ code: 'pool_saturated' });
+    });
+
+    it('keeps serving after a client sends garbage on the socket', async () => {
+      const { baseUrl, port } = await start();
+      const socket = connect(port, '127.0.0.1');
+      socket.write('POST /execute/add HTTP/1.1\r\nContent-Length: nonsense\r\n\r\n\u0000\u0001');
+      const [answer] = (await once(socket, 'data')) as [Buffer];
+      socket.destroy();
+
+      expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 400/);
+      expect(await (await postJson(`${baseUrl}/execute/add`, { args: { a: 1, b: 1 } })).json()).toEqual({ result: 2 });
+    });
+  });
+});
