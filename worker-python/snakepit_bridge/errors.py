@@ -9,8 +9,17 @@ from typing import NoReturn
 import grpc
 
 from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.truncation import cut_end, cut_middle
 
 ERROR_METADATA_KEY = "snakepit-error-bin"
+
+# What each part of a status may take in the trailers, in UTF-8 bytes (the same in
+# lib/contract/status-for-error.ts): about 8 KiB in all, under every client's limit.
+MESSAGE_BYTES = 2048
+TRACEBACK_BYTES = 4096
+HINT_BYTES = 1024
+NAME_BYTES = 256
+STATUS_DETAILS_BYTES = 1024
 
 _STATUS_BY_CODE = {
     "tool_not_found": grpc.StatusCode.NOT_FOUND,
@@ -39,13 +48,14 @@ class CallFailure(Exception):
         return f"{self.code}: {self.message}"
 
     def detail(self, worker_id: str) -> pb.ErrorDetail:
+        """The failure as the trailers carry it: each part cut to its size, and marked where cut."""
         return pb.ErrorDetail(
-            code=self.code,
-            message=self.message,
-            python_type=self.python_type,
-            python_traceback=self.python_traceback,
-            hint=self.hint,
-            worker_id=worker_id,
+            code=cut_end(self.code, NAME_BYTES),
+            message=cut_end(self.message, MESSAGE_BYTES),
+            python_type=cut_end(self.python_type, NAME_BYTES),
+            python_traceback=cut_middle(self.python_traceback, TRACEBACK_BYTES),
+            hint=cut_end(self.hint, HINT_BYTES),
+            worker_id=cut_end(worker_id, NAME_BYTES),
         )
 
     @property
@@ -74,4 +84,4 @@ def from_exception(error: BaseException, code: str = "python_error", hint: str =
 def abort(context: grpc.ServicerContext, failure: CallFailure, worker_id: str) -> NoReturn:
     """Ends the call with the failure's status and detail; raises, as context.abort does."""
     context.set_trailing_metadata(((ERROR_METADATA_KEY, failure.detail(worker_id).SerializeToString()),))
-    context.abort(failure.status, failure.message)
+    context.abort(failure.status, cut_end(failure.message, STATUS_DETAILS_BYTES))

@@ -40,6 +40,22 @@ def test_detail_carries_every_field_and_the_worker_id() -> None:
     assert pb.ErrorDetail.FromString(detail.SerializeToString()) == detail
 
 
+def test_detail_cuts_each_part_to_fit_the_trailers() -> None:
+    huge = "é" * (1024 * 1024)
+    failure = CallFailure(code="python_error", message=huge, python_type=huge, python_traceback=huge, hint=huge)
+
+    detail = failure.detail(huge)
+
+    sizes = {
+        field: len(getattr(detail, field).encode())
+        for field in ("message", "python_type", "python_traceback", "hint", "worker_id")
+    }
+    assert sizes["message"] <= 2048 and sizes["python_traceback"] <= 4096 and sizes["hint"] <= 1024
+    assert sizes["python_type"] <= 256 and sizes["worker_id"] <= 256
+    assert len(detail.SerializeToString()) < 8 * 1024
+    assert "[cut: " in detail.message and "[cut: " in detail.python_traceback
+
+
 @pytest.mark.parametrize(
     ("code", "status"),
     [

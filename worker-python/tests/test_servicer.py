@@ -294,6 +294,23 @@ def test_a_tool_exception_is_a_python_error_with_traceback(bridge: Bridge) -> No
     assert detail.worker_id == WORKER_ID
 
 
+@pytest.mark.parametrize("size", [30 * 1024, 1024 * 1024, 10 * 1024 * 1024])
+def test_a_huge_exception_message_arrives_cut_to_fit_the_trailers(bridge: Bridge, size: int) -> None:
+    message = "m" * size
+    unary_error, unary_detail = failure_of(lambda: bridge.execute("fail", message=message))
+    stream_error, stream_detail = failure_of(lambda: bridge.stream("fail_after", n=1, message=message))
+
+    for error, detail in ((unary_error, unary_detail), (stream_error, stream_detail)):
+        assert error.code() == grpc.StatusCode.UNKNOWN
+        assert detail.code == "python_error"
+        assert detail.python_type == "sample_adapters.TrainingDiverged"
+        assert len(error.details().encode()) <= 1024
+        assert len(detail.message.encode()) <= 2048
+        assert re.search(r"… \[cut: [\d,]+ more characters\]$", detail.message)
+        assert len(detail.python_traceback.encode()) <= 4096
+        assert detail.python_traceback.startswith("Traceback (most recent call last):")
+
+
 def test_system_exit_in_a_unary_tool_is_a_python_error(bridge: Bridge) -> None:
     error, detail = failure_of(lambda: bridge.execute("exits", code=3))
 
