@@ -68,16 +68,29 @@ def qualified_type_name(error: BaseException) -> str:
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
+_LEAVING_HINT = "a tool cannot end its worker: raise an exception to fail the call; the worker serves on"
+
+
+def _message(error: BaseException) -> str:
+    # str(SystemExit(0)) is "0", which reads as a message; say what the tool did instead.
+    if isinstance(error, SystemExit):
+        return f"the tool called sys.exit({'' if error.code is None else repr(error.code)})"
+    if isinstance(error, KeyboardInterrupt) and not str(error):
+        return "the tool raised KeyboardInterrupt"
+    return str(error) or qualified_type_name(error)
+
+
 def from_exception(error: BaseException, code: str = "python_error", hint: str = "") -> CallFailure:
     """The failure for an exception raised by a tool, keeping its type, message and traceback."""
     if isinstance(error, CallFailure):
         return error
+    leaving = isinstance(error, (SystemExit, KeyboardInterrupt))
     return CallFailure(
         code=code,
-        message=str(error) or qualified_type_name(error),
+        message=_message(error),
         python_type=qualified_type_name(error),
         python_traceback="".join(traceback.format_exception(error)),
-        hint=hint,
+        hint=hint or (_LEAVING_HINT if leaving else ""),
     )
 
 

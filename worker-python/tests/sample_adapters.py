@@ -75,6 +75,16 @@ class SampleAdapter(BaseAdapter):
         sys.exit(code)
 
     @tool
+    async def async_exits(self, code: int) -> None:
+        sys.exit(code)
+
+    @tool(supports_streaming=True)
+    async def async_exits_after(self, n: int, code: int) -> AsyncIterator[int]:
+        for value in range(n):
+            yield value
+        sys.exit(code)
+
+    @tool
     def opaque(self) -> Any:
         return {"value": Opaque()}
 

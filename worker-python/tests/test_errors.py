@@ -128,6 +128,25 @@ def test_empty_message_falls_back_to_the_type_name() -> None:
     assert from_exception(raised(StopIteration())).message == "StopIteration"
 
 
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (SystemExit(0), "the tool called sys.exit(0)"),
+        (SystemExit(), "the tool called sys.exit()"),
+        (SystemExit("bye"), "the tool called sys.exit('bye')"),
+        (KeyboardInterrupt(), "the tool raised KeyboardInterrupt"),
+        (KeyboardInterrupt("stop"), "stop"),
+    ],
+)
+def test_a_tool_ending_its_worker_says_so(error: BaseException, message: str) -> None:
+    failure = from_exception(raised(error))
+
+    assert failure.code == "python_error"
+    assert failure.python_type == type(error).__name__
+    assert failure.message == message
+    assert "cannot end its worker" in failure.hint
+
+
 def test_code_and_hint_can_be_chosen() -> None:
     failure = from_exception(raised(TypeError("x")), code="invalid_arguments", hint="check the parameters")
 
