@@ -56,6 +56,20 @@ describe('a worker', () => {
     expect(listening.map((fields) => fields[1]!.slice(0, -port.length)).every((address) => loopback.has(address))).toBe(true);
   });
 
+  it('keeps its token out of its environment, where /proc/<pid>/environ would show it to any process of the user', () => {
+    // The pid Node started, and the one serving calls (they differ when a supervisor runs the worker).
+    const pids = new Set([worker.pid!]);
+    for (const pid of [...pids]) {
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+      for (const child of children) pids.add(child);
+    }
+    for (const pid of pids) {
+      const environment = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      expect(environment).not.toContain('the-right-token');
+      expect(environment).not.toContain('SNAKEPIT_TOKEN');
+    }
+  });
+
   it('hides its token from tools and their subprocesses', async () => {
     const pool = await startTestPool({ size: 1 });
     try {

@@ -17,7 +17,11 @@ export interface WorkerProcessOptions {
   readonly pythonPath: readonly string[];
   readonly cwd: string | undefined;
   readonly env: Readonly<Record<string, string>>;
-  /** The secret every call must carry; the worker reads it from its environment. */
+  /**
+   * The secret every call must carry. The worker reads it from the first line
+   * of its stdin, which only this process holds: in its environment it would
+   * stay readable in /proc/<pid>/environ by any process of the same user.
+   */
   readonly token: string;
   readonly maxMessageBytes: number;
   readonly startTimeoutMs: number;
@@ -79,18 +83,15 @@ export class WorkerProcess implements Worker {
       ],
       {
         cwd: options.cwd,
-        env: {
-          ...process.env,
-          ...options.env,
-          PYTHONPATH: workerPythonPath(options.pythonPath),
-          PYTHONUNBUFFERED: '1',
-          SNAKEPIT_TOKEN: options.token,
-        },
+        env: workerEnvironment(options),
         stdio: ['pipe', 'pipe', 'pipe'],
         // Its own process group, so that stopping it takes along whatever its tools started.
         detached: true,
       },
     );
+    // A worker that dies at once breaks the pipe; its exit, not this write, reports why.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.write(`${options.token}\n`);
     const stderrTail: string[] = [];
     createInterface({ input: child.stderr }).on('line', (line) => {
       stderrTail.push(line);
@@ -151,6 +152,18 @@ export class WorkerProcess implements Worker {
   kill(): void {
     killGroup(this.child.pid);
   }
+}
+
+function workerEnvironment(options: WorkerProcessOptions): NodeJS.ProcessEnv {
+  const environment: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    PYTHONPATH: workerPythonPath(options.pythonPath),
+    PYTHONUNBUFFERED: '1',
+  };
+  // A token meant for remote workers has no business with tools either; the worker's own comes on stdin.
+  delete environment['SNAKEPIT_TOKEN'];
+  return environment;
 }
 
 function killGroup(pid: number | undefined): void {

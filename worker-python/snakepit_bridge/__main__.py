@@ -1,11 +1,13 @@
 """Command line of a worker.
 
 python -m snakepit_bridge worker --adapter module.Class
-    A pool's child: serves on 127.0.0.1 at a port the OS chooses, reports
-    it on stdout, and exits when its parent does (stdin closes).
+    A pool's child: reads its token from the first line of stdin, serves on
+    127.0.0.1 at a port the OS chooses, reports it on stdout, and exits when
+    its parent does (stdin closes).
 
-python -m snakepit_bridge serve --adapter module.Class --host 0.0.0.0 --port 50051
-    A standalone worker for a pool on another host (`endpoints`).
+python -m snakepit_bridge serve --adapter module.Class --host 0.0.0.0 --port 50051 --token-file PATH
+    A standalone worker for a pool on another host (`endpoints`). Without a
+    token it serves only on loopback, unless --insecure.
 """
 
 from __future__ import annotations
@@ -37,8 +39,16 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     common(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=50051)
-    serve.add_argument("--token-env", default="SNAKEPIT_TOKEN", help="environment variable holding the token")
+    serve.add_argument(
+        "--token-env",
+        default="SNAKEPIT_TOKEN",
+        help="environment variable holding the token; removed at start, but /proc/<pid>/environ keeps it: "
+        "prefer --token-file",
+    )
     serve.add_argument("--token-file", default=None, help="file holding the token (overrides --token-env)")
+    serve.add_argument(
+        "--insecure", action="store_true", help="serve beyond loopback without a token (anyone reaching it may call)"
+    )
     serve.add_argument("--tls-cert", default=None, help="PEM certificate chain; serves TLS with --tls-key")
     serve.add_argument("--tls-key", default=None, help="PEM private key")
     return parser.parse_args(argv)

@@ -17,6 +17,7 @@ from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.server import TlsFiles, start_server
 from snakepit_bridge.servicer import BridgeServicer, Limits
+from snakepit_bridge.worker_token import check_exposure, read_serve_token, read_token_line
 
 READY_PREFIX = "SNAKEPIT_READY "
 FAILED_PREFIX = "SNAKEPIT_FAILED "
@@ -54,14 +55,6 @@ def _stop_when_parent_dies(parent_pipe: int, stop: threading.Event) -> None:
     threading.Thread(target=watch, name="snakepit-parent-watch", daemon=True).start()
 
 
-def _read_token(args: argparse.Namespace) -> str | None:
-    if getattr(args, "token_file", None):
-        return Path(args.token_file).read_text(encoding="utf-8").strip() or None
-    env = getattr(args, "token_env", "SNAKEPIT_TOKEN")
-    # Tools and their subprocesses have no business with the token.
-    return os.environ.pop(env, None) or None
-
-
 def _read_tls(args: argparse.Namespace) -> TlsFiles | None:
     cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
     if not cert and not key:
@@ -94,8 +87,10 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal_number, lambda *_: stop.set())
 
     try:
+        # Before the adapter loads: its imports may start processes, which would inherit the variable.
+        token = read_token_line(parent_pipe) if child else read_serve_token(args.token_file, args.token_env)
+        check_exposure(args.host, token, insecure=getattr(args, "insecure", False))
         adapter, adapter_name = load_adapter(args.adapter)
-        token = _read_token(args)
         tls = _read_tls(args)
         servicer = BridgeServicer(adapter, adapter_name, worker_id, Limits(max_message_bytes=args.max_message_bytes))
         server, port = start_server(
