@@ -31,7 +31,12 @@ export interface WorkerProcessOptions {
 
 interface Handshake {
   readonly port: number;
+  /** The process serving calls: on Linux a child of the one spawned, its supervisor (worker-python's supervisor.py). */
+  readonly pid: number;
 }
+
+/** How long a supervisor gets to end what its killed worker left before its whole group is killed. */
+const SUPERVISOR_CLEANUP_MS = 1_000;
 
 /** One Python worker: a child process serving the adapter on a loopback port, and our connection to it. */
 export class WorkerProcess implements Worker {
@@ -43,6 +48,7 @@ export class WorkerProcess implements Worker {
   private constructor(
     readonly id: string,
     private readonly child: ChildProcess,
+    private readonly servingPid: number,
     readonly connection: BridgeConnection,
     exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
   ) {
@@ -58,8 +64,9 @@ export class WorkerProcess implements Worker {
     return this.exitSignal.listen(listener);
   }
 
+  /** The process serving calls (what a tool's `os.getpid()` says). */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.servingPid;
   }
 
   get exited(): boolean {
@@ -80,6 +87,8 @@ export class WorkerProcess implements Worker {
         options.id,
         '--max-message-bytes',
         String(options.maxMessageBytes),
+        '--parent-pid',
+        String(process.pid),
       ],
       {
         cwd: options.cwd,
@@ -116,7 +125,7 @@ export class WorkerProcess implements Worker {
       token: options.token,
       maxMessageBytes: options.maxMessageBytes,
     });
-    const worker = new WorkerProcess(options.id, child, connection, exit);
+    const worker = new WorkerProcess(options.id, child, handshake.pid, connection, exit);
     try {
       await connection.connect(new Date(Date.now() + options.startTimeoutMs));
     } catch (error) {
@@ -138,7 +147,7 @@ export class WorkerProcess implements Worker {
       let timer: NodeJS.Timeout | undefined;
       const killed = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          killGroup(this.child.pid);
+          this.kill();
           resolve();
         }, graceMs);
       });
@@ -148,9 +157,25 @@ export class WorkerProcess implements Worker {
     await this.exit;
   }
 
-  /** Kills the worker at once, as a crash would. */
+  /**
+   * Kills the worker at once, as a crash would. Under a supervisor, the
+   * serving process is killed and the supervisor ends every process left
+   * below it (those its tools started in sessions of their own too) before it
+   * exits; killing the supervisor's group at once would leave those behind.
+   */
   kill(): void {
-    killGroup(this.child.pid);
+    const supervisor = this.child.pid;
+    if (this.servingPid === supervisor) {
+      killGroup(supervisor);
+      return;
+    }
+    try {
+      process.kill(this.servingPid, 'SIGKILL');
+    } catch {
+      // Already gone; its supervisor is cleaning up.
+    }
+    const timer = setTimeout(() => killGroup(supervisor), SUPERVISOR_CLEANUP_MS);
+    void this.exit.then(() => clearTimeout(timer));
   }
 }
 

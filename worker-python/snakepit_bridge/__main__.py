@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from snakepit_bridge.worker_main import run
+from snakepit_bridge import supervisor
+from snakepit_bridge.worker_token import read_token_line
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -34,6 +35,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     worker = commands.add_parser("worker", help="run as a pool's child process")
     common(worker)
     worker.add_argument("--host", default="127.0.0.1")
+    worker.add_argument(
+        "--parent-pid", type=int, default=None, help="the pool's process: the worker stops if it is not its parent"
+    )
 
     serve = commands.add_parser("serve", help="run standalone, for pools on other hosts")
     common(serve)
@@ -54,5 +58,20 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def main(argv: list[str]) -> int:
+    args = parse_arguments(argv)
+    if args.command != "worker":
+        from snakepit_bridge.worker_main import run
+
+        return run(args)
+    # In whichever process reads stdin first: the supervisor (which forks the worker) or the worker alone.
+    token = read_token_line(0)
+    supervised = supervisor.start(args.parent_pid)
+    # Imported only now, in the worker: the supervisor stays small.
+    from snakepit_bridge.worker_main import run
+
+    return run(args, token=token, watch_parent=not supervised)
+
+
 if __name__ == "__main__":
-    sys.exit(run(parse_arguments(sys.argv[1:])))
+    sys.exit(main(sys.argv[1:]))
