@@ -31,7 +31,7 @@ module.exports = {
       severity: 'error',
       comment: 'lib/operators/ runs in browsers: rxjs, the browser-safe values and its own files only.',
       from: { path: '^lib/operators/' },
-      to: { pathNot: ['^lib/operators/', '^lib/(chunk|ndarray|errors|public-types)\\.ts$', '^node_modules/rxjs/'] },
+      to: { pathNot: ['^lib/operators/', '^lib/(chunk|ndarray|errors|json-text|public-types)\\.ts$', '^node_modules/rxjs/'] },
     },
     {
       name: 'browser-entry-is-browser-safe',
@@ -42,7 +42,7 @@ module.exports = {
         pathNot: [
           '^lib/browser/',
           '^lib/operators/',
-          '^lib/(chunk|ndarray|errors|public-types)\\.ts$',
+          '^lib/(chunk|ndarray|errors|json-text|public-types)\\.ts$',
           '^node_modules/(rxjs|eventsource-parser)/',
         ],
       },
@@ -51,7 +51,7 @@ module.exports = {
       name: 'no-node-in-browser-code',
       severity: 'error',
       comment: 'Browsers have no Node built-ins.',
-      from: { path: ['^lib/operators/', '^lib/browser/', '^lib/(chunk|ndarray|errors|public-types)\\.ts$'] },
+      from: { path: ['^lib/operators/', '^lib/browser/', '^lib/(chunk|ndarray|errors|json-text|public-types)\\.ts$'] },
       to: { dependencyTypes: ['core'] },
     },
     {
@@ -59,8 +59,8 @@ module.exports = {
       severity: 'error',
       comment:
         'chunk.ts, ndarray.ts, errors.ts and public-types.ts (types only) are shared with browsers and every layer: they import nothing but each other.',
-      from: { path: '^lib/(chunk|ndarray|errors|public-types)\\.ts$' },
-      to: { pathNot: '^lib/(chunk|ndarray|errors|public-types)\\.ts$' },
+      from: { path: '^lib/(chunk|ndarray|errors|json-text|public-types)\\.ts$' },
+      to: { pathNot: '^lib/(chunk|ndarray|errors|json-text|public-types)\\.ts$' },
     },
   ],
   options: {

@@ -93,6 +93,53 @@ describe('errors, each leaving the pool serving', () => {
   });
 });
 
+describe('a tool that tries to end its worker', () => {
+  let pool: SnakepitPool;
+
+  beforeAll(async () => {
+    ({ pool } = await startTestPool({ size: 1 }));
+  });
+  afterAll(() => pool.close());
+
+  const CASES = [
+    ['sys.exit(0)', { how: 'exit', code: 0 }, 'SystemExit', 'the tool called sys.exit(0)'],
+    ['sys.exit(3)', { how: 'exit', code: 3 }, 'SystemExit', 'the tool called sys.exit(3)'],
+    ["sys.exit('bye')", { how: 'exit', code: 'bye' }, 'SystemExit', "the tool called sys.exit('bye')"],
+    ['sys.exit()', { how: 'exit', code: 'none' }, 'SystemExit', 'the tool called sys.exit()'],
+    ['KeyboardInterrupt', { how: 'interrupt' }, 'KeyboardInterrupt', 'the tool raised KeyboardInterrupt'],
+  ] as const;
+
+  it.each(
+    CASES.flatMap(([label, args, type, message]) =>
+      ['', 'async_'].map((prefix) => [label, prefix === '' ? 'sync' : 'async', prefix, args, type, message] as const),
+    ),
+  )('%s in a %s unary tool is a python_error that says so; the worker serves on', async (_, __, prefix, args, pythonType, message) => {
+    const error = await rejectionOf(pool.execute(`${prefix}leave`, args, { timeout: 10_000 }));
+    expect(error).toMatchObject({ code: 'python_error', pythonType, message });
+    expect(error.hint).toMatch(/raise an exception/);
+    await expect(pool.execute('async_echo', { value: 'still serving' })).resolves.toBe('still serving');
+    expect(pool.stats().restarts).toBe(0);
+  });
+
+  it.each(
+    CASES.flatMap(([label, args, type, message]) =>
+      ['', 'async_'].map((prefix) => [label, prefix === '' ? 'sync' : 'async', prefix, args, type, message] as const),
+    ),
+  )(
+    '%s in a %s streaming tool is a python_error after its chunks; the worker serves on',
+    async (_, __, prefix, args, pythonType, message) => {
+      const received: unknown[] = [];
+      const error = await rejectionOf(
+        pool.executeStream(`${prefix}leave_after`, { n: 2, ...args }, (chunk) => received.push(chunk.data), { timeout: 10_000 }),
+      );
+      expect(received).toEqual([{ seq: 0 }, { seq: 1 }]);
+      expect(error).toMatchObject({ code: 'python_error', pythonType, message });
+      await expect(lastValueFrom(pool.stream('async_count', { n: 2 }).pipe(toArray()))).resolves.toHaveLength(3);
+      expect(pool.stats().restarts).toBe(0);
+    },
+  );
+});
+
 describe('worker_crashed', () => {
   it('fails the stream of a worker killed mid-stream, names the worker, and the pool replaces it', async () => {
     const { pool } = await startTestPool({ size: 1 });

@@ -56,6 +56,19 @@ describe('a worker', () => {
     expect(listening.map((fields) => fields[1]!.slice(0, -port.length)).every((address) => loopback.has(address))).toBe(true);
   });
 
+  it('keeps its token out of its environment, where /proc/<pid>/environ would show it to any process of the user', () => {
+    // The process serving calls, and on Linux its supervisor, the process Node started.
+    const serving = worker.pid!;
+    const stat = readFileSync(`/proc/${serving}/stat`, 'utf8');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const pids = parent === process.pid ? [serving] : [serving, parent];
+    for (const pid of pids) {
+      const environment = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      expect(environment).not.toContain('the-right-token');
+      expect(environment).not.toContain('SNAKEPIT_TOKEN');
+    }
+  });
+
   it('hides its token from tools and their subprocesses', async () => {
     const pool = await startTestPool({ size: 1 });
     try {

@@ -18,6 +18,7 @@ import type { SnakepitPool } from '../snakepit-pool.js';
 import type { TokenCheck } from './token-check.js';
 import { toPooledRequest, type PooledRequest } from './pooled-request.js';
 import { errorStatus } from '../contract/status-for-error.js';
+import { stringifyJson } from '../json-text.js';
 import { toExecuteToolResponse } from './payload-encoding.js';
 import { PooledStream } from './pooled-stream.js';
 import { failStream, writeBatches, writeChunks } from './stream-writer.js';
@@ -43,7 +44,7 @@ function toToolSpec(tool: ToolInfo): InstanceType<typeof pb.ToolSpec> {
           name: parameter.name,
           type: parameter.type,
           required: parameter.required,
-          default_json: 'default' in parameter ? JSON.stringify(parameter.default) : '',
+          default_json: 'default' in parameter ? stringifyJson(parameter.default) : '',
         }),
     ),
   });

@@ -1,6 +1,7 @@
 import type { Chunk } from '../chunk.js';
 import { alignmentPadding, varintSize } from '../contract/alignment.js';
 import { pb } from '../contract/bridge-connection.js';
+import { stringifyJson } from '../json-text.js';
 import { isNdArray } from '../ndarray.js';
 
 /** A value as it travels: its bytes and how to read them. */
@@ -32,8 +33,8 @@ export function encodePayload(value: unknown): Payload {
     return { encoding: pb.Encoding.ENCODING_NDARRAY, bytes: bytesOf(value.data), array: { dtype: value.dtype, shape: value.shape } };
   }
   if (value instanceof Uint8Array) return { encoding: pb.Encoding.ENCODING_BYTES, bytes: value, array: undefined };
-  // `null` rather than no bytes, so that clients need no special case to parse it.
-  return { encoding: pb.Encoding.ENCODING_JSON, bytes: Buffer.from(JSON.stringify(value ?? null), 'utf8'), array: undefined };
+  // `null` rather than no bytes, so that clients need no special case to parse it. -0 keeps its sign.
+  return { encoding: pb.Encoding.ENCODING_JSON, bytes: Buffer.from(stringifyJson(value ?? null), 'utf8'), array: undefined };
 }
 
 /**

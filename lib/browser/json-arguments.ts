@@ -1,4 +1,5 @@
 import { SnakepitError } from '../errors.js';
+import { hasSpecialNumbers, stringifyKeepingNumbers } from '../json-text.js';
 
 function refuse(reason: string): never {
   throw new SnakepitError('invalid_arguments', `arguments ${reason}`, {
@@ -25,8 +26,9 @@ export function encodeJsonArguments(args: unknown): string {
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     refuse(`must be an object of keyword arguments, got ${Array.isArray(args) ? 'an array' : typeof args}`);
   }
+  let text: string;
   try {
-    return JSON.stringify(args, function (this: unknown, key: string, value: unknown) {
+    text = JSON.stringify(args, function (this: unknown, key: string, value: unknown) {
       const kind = kindOf(value);
       if (kind !== undefined) refuse(`hold ${kind} at ${JSON.stringify(key)}, which JSON cannot represent`);
       if (value === undefined && Array.isArray(this)) refuse('hold undefined in an array, which JSON would turn into null');
@@ -37,4 +39,6 @@ export function encodeJsonArguments(args: unknown): string {
     // JSON.stringify's own refusals: a BigInt, a cycle.
     refuse(`cannot be encoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
+  // -0 and numbers beyond ±(2^53-1) as the floats they are, as the pool writes them in Node.
+  return hasSpecialNumbers(args) ? stringifyKeepingNumbers(args) : text;
 }

@@ -1,3 +1,4 @@
+import { stringifyKeepingNumbers } from '../json-text.js';
 import { SnakepitError } from '../errors.js';
 import type { ToolArguments } from '../public-types.js';
 
@@ -12,10 +13,29 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-function refuse(path: string, reason: string): never {
-  throw new SnakepitError('invalid_arguments', `${path} ${reason}`, {
-    hint: 'arguments travel as JSON: use objects, arrays, strings, finite numbers, booleans and null',
-  });
+const JSON_HINT = 'arguments travel as JSON: use objects, arrays, strings, finite numbers, booleans and null';
+const INTEGER_HINT = 'pass it as a string (String(n), for a BigInt too) and convert it in the tool';
+
+function refuse(path: string, reason: string, hint = JSON_HINT): never {
+  throw new SnakepitError('invalid_arguments', `${path} ${reason}`, { hint });
+}
+
+/**
+ * Whether JSON.stringify writes the number as an integer beyond ±(2^53-1),
+ * which Python would take as an exact int although JavaScript may have
+ * rounded it (12345678901234567890 is 12345678901234567168 here). From
+ * 1e21 on, JSON.stringify writes exponents, which Python reads as floats:
+ * those travel, as every other double does.
+ */
+function isUnsafeJsonInteger(value: number): boolean {
+  return (value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER) && Math.abs(value) < 1e21;
+}
+
+/** What the walk learns on the way besides refusals. */
+interface CheckState {
+  readonly ancestors: object[];
+  /** JSON.stringify would write -0 as 0. */
+  negativeZero: boolean;
 }
 
 /**
@@ -23,13 +43,17 @@ function refuse(path: string, reason: string): never {
  * dropped or altered on the way: JSON.stringify would turn a function into
  * nothing, NaN into null and a Map into {}.
  */
-function check(value: unknown, path: string, ancestors: object[]): void {
+function check(value: unknown, path: string, state: CheckState): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return;
     case 'number':
       if (!Number.isFinite(value)) refuse(path, `is ${describe(value)}, which JSON cannot represent`);
+      if (isUnsafeJsonInteger(value)) {
+        refuse(path, `is ${describe(value)}, an integer beyond ±(2^53-1): JavaScript may already have rounded it`, INTEGER_HINT);
+      }
+      if (value === 0 && Object.is(value, -0)) state.negativeZero = true;
       return;
     case 'object':
       break;
@@ -37,6 +61,7 @@ function check(value: unknown, path: string, ancestors: object[]): void {
       refuse(path, `is ${describe(value)}, which JSON cannot represent`);
   }
   if (value === null) return;
+  const { ancestors } = state;
   if (ancestors.includes(value)) refuse(path, 'refers back to itself (a cycle)');
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return;
   if (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
@@ -44,11 +69,11 @@ function check(value: unknown, path: string, ancestors: object[]): void {
   }
   ancestors.push(value);
   if (Array.isArray(value)) {
-    value.forEach((item: unknown, index) => check(item, `${path}[${index}]`, ancestors));
+    value.forEach((item: unknown, index) => check(item, `${path}[${index}]`, state));
   } else {
     for (const [key, item] of Object.entries(value)) {
       // An undefined property is an argument left out, as JSON.stringify treats it.
-      if (item !== undefined) check(item, `${path}.${key}`, ancestors);
+      if (item !== undefined) check(item, `${path}.${key}`, state);
     }
   }
   ancestors.pop();
@@ -57,8 +82,8 @@ function check(value: unknown, path: string, ancestors: object[]): void {
 /**
  * Keyword arguments already encoded as a JSON object, passed to the worker
  * byte for byte: the bridge server relays its clients' arguments so, since
- * decoding them in JavaScript would change them (1.0 would become 1, and
- * integers above 2^53 would lose digits).
+ * decoding them in JavaScript would change them (1.0 would become 1). The
+ * worker checks them itself (integers beyond 2^53 are refused there).
  */
 export class EncodedArguments {
   constructor(readonly json: Uint8Array) {}
@@ -71,6 +96,7 @@ export function encodeArguments(args: ToolArguments | EncodedArguments | undefin
   if (typeof args !== 'object' || Array.isArray(args)) {
     refuse('arguments', `must be an object of keyword arguments, got ${Array.isArray(args) ? 'an array' : describe(args)}`);
   }
-  check(args, 'arguments', []);
-  return Buffer.from(JSON.stringify(args), 'utf8');
+  const state: CheckState = { ancestors: [], negativeZero: false };
+  check(args, 'arguments', state);
+  return Buffer.from(state.negativeZero ? stringifyKeepingNumbers(args) : JSON.stringify(args), 'utf8');
 }

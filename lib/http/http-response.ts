@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { httpStatusForCode, SnakepitHttpError } from '../browser/http-status.js';
 import type { WireError } from '../browser/wire-format.js';
 import { SnakepitError, type SnakepitErrorCode } from '../errors.js';
+import { stringifyJson } from '../json-text.js';
 
 /** Characters of client input an error message may quote. */
 const MAX_ECHO_CHARS = 64;
@@ -38,7 +39,7 @@ export function toWireError(error: unknown, exposeTracebacks: boolean): WireErro
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
+  const text = stringifyJson(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(text)),

@@ -1,4 +1,5 @@
 import type { Chunk } from '../chunk.js';
+import { stringifyJson } from '../json-text.js';
 import { isNdArray } from '../ndarray.js';
 import {
   SSE_EVENTS,
@@ -23,7 +24,7 @@ function encodeWireValue(value: unknown): { readonly value: unknown; readonly bi
 
 function event(name: string, data: unknown, id?: number): string {
   // JSON text holds no line breaks, so one data line carries it whole.
-  return `${id === undefined ? '' : `id: ${id}\n`}event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${name}\ndata: ${stringifyJson(data)}\n\n`;
 }
 
 /**
@@ -72,7 +73,7 @@ export function chunkEvent(chunk: Chunk): SseEvent {
     return event(SSE_EVENTS.chunk, wire, index);
   }
   const about: WireBinary = isNdArray(data) ? { encoding: 'ndarray', dtype: data.dtype, shape: data.shape } : { encoding: 'bytes' };
-  const fields = JSON.stringify({ isFinal, index, chunkId, metadata, ...about });
+  const fields = stringifyJson({ isFinal, index, chunkId, metadata, ...about });
   return { head: `id: ${index}\nevent: ${SSE_EVENTS.chunk}\ndata: ${fields.slice(0, -1)},"data":"`, data: bytesOf(binary) };
 }
 

@@ -17,7 +17,11 @@ export interface WorkerProcessOptions {
   readonly pythonPath: readonly string[];
   readonly cwd: string | undefined;
   readonly env: Readonly<Record<string, string>>;
-  /** The secret every call must carry; the worker reads it from its environment. */
+  /**
+   * The secret every call must carry. The worker reads it from the first line
+   * of its stdin, which only this process holds: in its environment it would
+   * stay readable in /proc/<pid>/environ by any process of the same user.
+   */
   readonly token: string;
   readonly maxMessageBytes: number;
   readonly startTimeoutMs: number;
@@ -27,7 +31,12 @@ export interface WorkerProcessOptions {
 
 interface Handshake {
   readonly port: number;
+  /** The process serving calls: on Linux a child of the one spawned, its supervisor (worker-python's supervisor.py). */
+  readonly pid: number;
 }
+
+/** How long a supervisor gets to end what its killed worker left before its whole group is killed. */
+const SUPERVISOR_CLEANUP_MS = 1_000;
 
 /** One Python worker: a child process serving the adapter on a loopback port, and our connection to it. */
 export class WorkerProcess implements Worker {
@@ -39,6 +48,7 @@ export class WorkerProcess implements Worker {
   private constructor(
     readonly id: string,
     private readonly child: ChildProcess,
+    private readonly servingPid: number,
     readonly connection: BridgeConnection,
     exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
   ) {
@@ -54,8 +64,9 @@ export class WorkerProcess implements Worker {
     return this.exitSignal.listen(listener);
   }
 
+  /** The process serving calls (what a tool's `os.getpid()` says). */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.servingPid;
   }
 
   get exited(): boolean {
@@ -76,21 +87,20 @@ export class WorkerProcess implements Worker {
         options.id,
         '--max-message-bytes',
         String(options.maxMessageBytes),
+        '--parent-pid',
+        String(process.pid),
       ],
       {
         cwd: options.cwd,
-        env: {
-          ...process.env,
-          ...options.env,
-          PYTHONPATH: workerPythonPath(options.pythonPath),
-          PYTHONUNBUFFERED: '1',
-          SNAKEPIT_TOKEN: options.token,
-        },
+        env: workerEnvironment(options),
         stdio: ['pipe', 'pipe', 'pipe'],
         // Its own process group, so that stopping it takes along whatever its tools started.
         detached: true,
       },
     );
+    // A worker that dies at once breaks the pipe; its exit, not this write, reports why.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.write(`${options.token}\n`);
     const stderrTail: string[] = [];
     createInterface({ input: child.stderr }).on('line', (line) => {
       stderrTail.push(line);
@@ -115,7 +125,7 @@ export class WorkerProcess implements Worker {
       token: options.token,
       maxMessageBytes: options.maxMessageBytes,
     });
-    const worker = new WorkerProcess(options.id, child, connection, exit);
+    const worker = new WorkerProcess(options.id, child, handshake.pid, connection, exit);
     try {
       await connection.connect(new Date(Date.now() + options.startTimeoutMs));
     } catch (error) {
@@ -137,7 +147,7 @@ export class WorkerProcess implements Worker {
       let timer: NodeJS.Timeout | undefined;
       const killed = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          killGroup(this.child.pid);
+          this.kill();
           resolve();
         }, graceMs);
       });
@@ -147,10 +157,38 @@ export class WorkerProcess implements Worker {
     await this.exit;
   }
 
-  /** Kills the worker at once, as a crash would. */
+  /**
+   * Kills the worker at once, as a crash would. Under a supervisor, the
+   * serving process is killed and the supervisor ends every process left
+   * below it (those its tools started in sessions of their own too) before it
+   * exits; killing the supervisor's group at once would leave those behind.
+   */
   kill(): void {
-    killGroup(this.child.pid);
+    const supervisor = this.child.pid;
+    if (this.servingPid === supervisor) {
+      killGroup(supervisor);
+      return;
+    }
+    try {
+      process.kill(this.servingPid, 'SIGKILL');
+    } catch {
+      // Already gone; its supervisor is cleaning up.
+    }
+    const timer = setTimeout(() => killGroup(supervisor), SUPERVISOR_CLEANUP_MS);
+    void this.exit.then(() => clearTimeout(timer));
   }
+}
+
+function workerEnvironment(options: WorkerProcessOptions): NodeJS.ProcessEnv {
+  const environment: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    PYTHONPATH: workerPythonPath(options.pythonPath),
+    PYTHONUNBUFFERED: '1',
+  };
+  // A token meant for remote workers has no business with tools either; the worker's own comes on stdin.
+  delete environment['SNAKEPIT_TOKEN'];
+  return environment;
 }
 
 function killGroup(pid: number | undefined): void {

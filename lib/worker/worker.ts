@@ -14,7 +14,7 @@ export interface WorkerExit {
 export interface Worker {
   readonly id: string;
   readonly connection: BridgeClient;
-  /** Process id of a local worker; undefined for a remote one. */
+  /** Process id of a local worker, the process that serves calls (under its supervisor on Linux); undefined for a remote one. */
   readonly pid: number | undefined;
   readonly exited: boolean;
   /** The error code of a call that loses this worker midway. */

@@ -1,11 +1,13 @@
 """Command line of a worker.
 
 python -m snakepit_bridge worker --adapter module.Class
-    A pool's child: serves on 127.0.0.1 at a port the OS chooses, reports
-    it on stdout, and exits when its parent does (stdin closes).
+    A pool's child: reads its token from the first line of stdin, serves on
+    127.0.0.1 at a port the OS chooses, reports it on stdout, and exits when
+    its parent does (stdin closes).
 
-python -m snakepit_bridge serve --adapter module.Class --host 0.0.0.0 --port 50051
-    A standalone worker for a pool on another host (`endpoints`).
+python -m snakepit_bridge serve --adapter module.Class --host 0.0.0.0 --port 50051 --token-file PATH
+    A standalone worker for a pool on another host (`endpoints`). Without a
+    token it serves only on loopback, unless --insecure.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from snakepit_bridge.worker_main import run
+from snakepit_bridge import supervisor
+from snakepit_bridge.worker_token import read_token_line
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -32,17 +35,43 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     worker = commands.add_parser("worker", help="run as a pool's child process")
     common(worker)
     worker.add_argument("--host", default="127.0.0.1")
+    worker.add_argument(
+        "--parent-pid", type=int, default=None, help="the pool's process: the worker stops if it is not its parent"
+    )
 
     serve = commands.add_parser("serve", help="run standalone, for pools on other hosts")
     common(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=50051)
-    serve.add_argument("--token-env", default="SNAKEPIT_TOKEN", help="environment variable holding the token")
+    serve.add_argument(
+        "--token-env",
+        default="SNAKEPIT_TOKEN",
+        help="environment variable holding the token; removed at start, but /proc/<pid>/environ keeps it: "
+        "prefer --token-file",
+    )
     serve.add_argument("--token-file", default=None, help="file holding the token (overrides --token-env)")
+    serve.add_argument(
+        "--insecure", action="store_true", help="serve beyond loopback without a token (anyone reaching it may call)"
+    )
     serve.add_argument("--tls-cert", default=None, help="PEM certificate chain; serves TLS with --tls-key")
     serve.add_argument("--tls-key", default=None, help="PEM private key")
     return parser.parse_args(argv)
 
 
+def main(argv: list[str]) -> int:
+    args = parse_arguments(argv)
+    if args.command != "worker":
+        from snakepit_bridge.worker_main import run
+
+        return run(args)
+    # In whichever process reads stdin first: the supervisor (which forks the worker) or the worker alone.
+    token = read_token_line(0)
+    supervised = supervisor.start(args.parent_pid)
+    # Imported only now, in the worker: the supervisor stays small.
+    from snakepit_bridge.worker_main import run
+
+    return run(args, token=token, watch_parent=not supervised)
+
+
 if __name__ == "__main__":
-    sys.exit(run(parse_arguments(sys.argv[1:])))
+    sys.exit(main(sys.argv[1:]))

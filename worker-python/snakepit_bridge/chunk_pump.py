@@ -138,9 +138,9 @@ class ChunkPump:
             data, is_final, metadata = value.data, value.is_final, value.metadata
         else:
             data, is_final, metadata = value, False, None
-        binary = encode_binary(data)
+        binary = encode_binary(data, "chunk", index)
         if binary is None:
-            encoded = encode_json(data)
+            encoded = encode_json(data, "chunk", index)
             if not is_final and not metadata:
                 self._check_size(index, len(encoded))
                 return encoded, len(encoded), False

@@ -9,8 +9,17 @@ from typing import NoReturn
 import grpc
 
 from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.truncation import cut_end, cut_middle
 
 ERROR_METADATA_KEY = "snakepit-error-bin"
+
+# What each part of a status may take in the trailers, in UTF-8 bytes (the same in
+# lib/contract/status-for-error.ts): about 8 KiB in all, under every client's limit.
+MESSAGE_BYTES = 2048
+TRACEBACK_BYTES = 4096
+HINT_BYTES = 1024
+NAME_BYTES = 256
+STATUS_DETAILS_BYTES = 1024
 
 # The gRPC status each code a worker raises ends its call with. The codes are those lib/errors.ts marks
 # `shared` in its ERROR_CODES table, with the same statuses, so that a client sees the same status from
@@ -42,13 +51,14 @@ class CallFailure(Exception):
         return f"{self.code}: {self.message}"
 
     def detail(self, worker_id: str) -> pb.ErrorDetail:
+        """The failure as the trailers carry it: each part cut to its size, and marked where cut."""
         return pb.ErrorDetail(
-            code=self.code,
-            message=self.message,
-            python_type=self.python_type,
-            python_traceback=self.python_traceback,
-            hint=self.hint,
-            worker_id=worker_id,
+            code=cut_end(self.code, NAME_BYTES),
+            message=cut_end(self.message, MESSAGE_BYTES),
+            python_type=cut_end(self.python_type, NAME_BYTES),
+            python_traceback=cut_middle(self.python_traceback, TRACEBACK_BYTES),
+            hint=cut_end(self.hint, HINT_BYTES),
+            worker_id=cut_end(worker_id, NAME_BYTES),
         )
 
     @property
@@ -61,20 +71,33 @@ def qualified_type_name(error: BaseException) -> str:
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
+_LEAVING_HINT = "a tool cannot end its worker: raise an exception to fail the call; the worker serves on"
+
+
+def _message(error: BaseException) -> str:
+    # str(SystemExit(0)) is "0", which reads as a message; say what the tool did instead.
+    if isinstance(error, SystemExit):
+        return f"the tool called sys.exit({'' if error.code is None else repr(error.code)})"
+    if isinstance(error, KeyboardInterrupt) and not str(error):
+        return "the tool raised KeyboardInterrupt"
+    return str(error) or qualified_type_name(error)
+
+
 def from_exception(error: BaseException, code: str = "python_error", hint: str = "") -> CallFailure:
     """The failure for an exception raised by a tool, keeping its type, message and traceback."""
     if isinstance(error, CallFailure):
         return error
+    leaving = isinstance(error, (SystemExit, KeyboardInterrupt))
     return CallFailure(
         code=code,
-        message=str(error) or qualified_type_name(error),
+        message=_message(error),
         python_type=qualified_type_name(error),
         python_traceback="".join(traceback.format_exception(error)),
-        hint=hint,
+        hint=hint or (_LEAVING_HINT if leaving else ""),
     )
 
 
 def abort(context: grpc.ServicerContext, failure: CallFailure, worker_id: str) -> NoReturn:
     """Ends the call with the failure's status and detail; raises, as context.abort does."""
     context.set_trailing_metadata(((ERROR_METADATA_KEY, failure.detail(worker_id).SerializeToString()),))
-    context.abort(failure.status, failure.message)
+    context.abort(failure.status, cut_end(failure.message, STATUS_DETAILS_BYTES))

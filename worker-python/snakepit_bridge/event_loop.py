@@ -28,6 +28,25 @@ def worker_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+class _Escaped(Exception):
+    """SystemExit or KeyboardInterrupt raised by a tool, carried as an ordinary exception.
+
+    asyncio lets those two out of the loop: raised in a task, they would end the
+    loop's thread, and every later async tool would wait forever.
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+async def _contained(coroutine: Coroutine[Any, Any, T]) -> T:
+    try:
+        return await coroutine
+    except (SystemExit, KeyboardInterrupt) as error:
+        raise _Escaped(error) from None
+
+
 class LoopCall(Generic[T]):
     """A coroutine run on the worker loop for a thread that waits for its outcome.
 
@@ -46,8 +65,10 @@ class LoopCall(Generic[T]):
         loop.call_soon_threadsafe(self._begin, loop, coroutine)
 
     def _begin(self, loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T]) -> None:
-        task = loop.create_task(coroutine)
+        task = loop.create_task(_contained(coroutine))
         task.add_done_callback(self._settle)
+        # A task cancelled before it starts never runs _contained, which would leave the tool's coroutine unawaited.
+        task.add_done_callback(lambda _: coroutine.close())
         with self._lock:
             self._task = task
             cancelled = self._cancelled
@@ -58,7 +79,7 @@ class LoopCall(Generic[T]):
         if task.cancelled():
             self._outcome.cancel()
         elif (error := task.exception()) is not None:
-            self._outcome.set_exception(error)
+            self._outcome.set_exception(error.error if isinstance(error, _Escaped) else error)
         else:
             self._outcome.set_result(task.result())
 

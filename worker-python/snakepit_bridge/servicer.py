@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import inspect
-import json
 import logging
 import os
 import threading
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 import grpc
 
 from snakepit_bridge.alignment import aligned_response
+from snakepit_bridge.arguments import decode_arguments
 from snakepit_bridge.base_adapter import BaseAdapter, ToolInfo
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.chunk_pump import ChunkPump
@@ -208,15 +208,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
 
     @staticmethod
     def _arguments(tool: ToolInfo, raw: bytes) -> dict[str, object]:
-        try:
-            arguments = json.loads(raw) if raw else {}
-        except ValueError as error:
-            raise CallFailure(code="invalid_arguments", message=f"arguments are not valid JSON: {error}") from error
-        if not isinstance(arguments, dict):
-            raise CallFailure(
-                code="invalid_arguments",
-                message=f"arguments must be a JSON object of keyword arguments, got {type(arguments).__name__}",
-            )
+        arguments = decode_arguments(raw)
         try:
             tool.bind(arguments)
         except TypeError as error:
@@ -236,7 +228,7 @@ def _unary_response(tool_name: str, result: object, max_message_bytes: int) -> p
             message=f"tool {tool_name!r} returned a generator",
             hint="mark it @tool(supports_streaming=True) and call it with stream()",
         )
-    binary = encode_binary(result)
+    binary = encode_binary(result, "result")
     if binary is not None:
         response = aligned_response(
             pb.ExecuteToolResponse(
@@ -246,7 +238,7 @@ def _unary_response(tool_name: str, result: object, max_message_bytes: int) -> p
             )
         )
     else:
-        response = pb.ExecuteToolResponse(result=encode_json(result), encoding=pb.ENCODING_JSON)
+        response = pb.ExecuteToolResponse(result=encode_json(result, "result"), encoding=pb.ENCODING_JSON)
     # gRPC would refuse to send it with a bare RESOURCE_EXHAUSTED and no ErrorDetail; say why instead.
     size = response.ByteSize()
     if size > max_message_bytes:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import select
 import signal
 import socket
 import sys
@@ -17,6 +19,7 @@ from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.server import TlsFiles, start_server
 from snakepit_bridge.servicer import BridgeServicer, Limits
+from snakepit_bridge.worker_token import check_exposure, read_serve_token
 
 READY_PREFIX = "SNAKEPIT_READY "
 FAILED_PREFIX = "SNAKEPIT_FAILED "
@@ -40,7 +43,36 @@ def _take_stdio() -> tuple[TextIO, int]:
     return handshake, parent_pipe
 
 
-def _stop_when_parent_dies(parent_pipe: int, stop: threading.Event) -> None:
+class _StopRequest:
+    """Set by SIGTERM, SIGINT or the parent's death; the main thread waits for it.
+
+    The kernel delivers a signal to any thread that does not block it, not always the
+    main thread, where Python runs handlers: a main thread asleep on an Event would
+    sleep on (a stopped worker, once continued, took its full grace period to stop).
+    Python's wakeup fd is written by whichever thread receives the signal, so the main
+    thread waits on that instead.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)
+        signal.set_wakeup_fd(self._wake_write, warn_on_full_buffer=False)
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signal_number, lambda *_: self.set())
+
+    def set(self) -> None:
+        self._event.set()
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._wake_write, b"\0")
+
+    def wait(self) -> None:
+        while not self._event.is_set():
+            select.select([self._wake_read], [], [])
+            os.read(self._wake_read, 4096)
+
+
+def _stop_when_parent_dies(parent_pipe: int, stop: _StopRequest) -> None:
     # The parent never writes to our stdin; when it dies, however it dies, the pipe reaches end of file.
     def watch() -> None:
         try:
@@ -54,14 +86,6 @@ def _stop_when_parent_dies(parent_pipe: int, stop: threading.Event) -> None:
     threading.Thread(target=watch, name="snakepit-parent-watch", daemon=True).start()
 
 
-def _read_token(args: argparse.Namespace) -> str | None:
-    if getattr(args, "token_file", None):
-        return Path(args.token_file).read_text(encoding="utf-8").strip() or None
-    env = getattr(args, "token_env", "SNAKEPIT_TOKEN")
-    # Tools and their subprocesses have no business with the token.
-    return os.environ.pop(env, None) or None
-
-
 def _read_tls(args: argparse.Namespace) -> TlsFiles | None:
     cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
     if not cert and not key:
@@ -73,12 +97,15 @@ def _read_tls(args: argparse.Namespace) -> TlsFiles | None:
 
 def _stop_own_children() -> None:
     # A pool starts each worker as the leader of its own process group; take whatever the tools started along.
+    # Under a supervisor (supervisor.py), the supervisor leads the group, and ends them once the worker is gone.
     if os.getpgid(0) == os.getpid():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         os.killpg(os.getpid(), signal.SIGTERM)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: bool = True) -> int:
+    """Serves until told to stop. A pool's child ("worker") gets its token from its caller, which read
+    it from stdin; it watches stdin for its parent's death unless a supervisor does (supervisor.py)."""
     child = args.command == "worker"
     # A standalone server reports on its own stdout too, for whatever supervises it (and port 0).
     handshake, parent_pipe = _take_stdio() if child else (sys.stdout, -1)
@@ -89,13 +116,14 @@ def run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
         format=f"%(asctime)s %(levelname)s [{worker_id}] %(name)s: %(message)s",
     )
-    stop = threading.Event()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signal_number, lambda *_: stop.set())
+    stop = _StopRequest()
 
     try:
+        # Before the adapter loads: its imports may start processes, which would inherit the variable.
+        if not child:
+            token = read_serve_token(args.token_file, args.token_env)
+        check_exposure(args.host, token, insecure=getattr(args, "insecure", False))
         adapter, adapter_name = load_adapter(args.adapter)
-        token = _read_token(args)
         tls = _read_tls(args)
         servicer = BridgeServicer(adapter, adapter_name, worker_id, Limits(max_message_bytes=args.max_message_bytes))
         server, port = start_server(
@@ -119,7 +147,10 @@ def run(args: argparse.Namespace) -> int:
     handshake.flush()
     if child:
         handshake.close()
-        _stop_when_parent_dies(parent_pipe, stop)
+        if watch_parent:
+            _stop_when_parent_dies(parent_pipe, stop)
+        else:
+            os.close(parent_pipe)
     else:
         logger.info("serving %s on %s:%d%s", adapter_name, args.host, port, " with TLS" if tls else "")
 

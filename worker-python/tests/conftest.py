@@ -219,7 +219,8 @@ def spawn_worker(tmp_path: Path) -> Iterator[SpawnWorker]:
     """Starts ``python -m snakepit_bridge <args>`` as a pool would; kills whatever is left at teardown."""
     workers: list[WorkerProcess] = []
 
-    def spawn(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
+    def spawn(*args: str, env: dict[str, str] | None = None, token: str | None = None) -> WorkerProcess:
+        """A pool's child ("worker") gets its token, or an empty line for none, on stdin, as a pool sends it."""
         process = subprocess.Popen(
             [sys.executable, "-m", "snakepit_bridge", *args],
             stdin=subprocess.PIPE,
@@ -229,6 +230,10 @@ def spawn_worker(tmp_path: Path) -> Iterator[SpawnWorker]:
             env=worker_environment(env),
             start_new_session=True,
         )
+        if args[0] == "worker":
+            assert process.stdin is not None
+            process.stdin.write(f"{token or ''}\n".encode())
+            process.stdin.flush()
         worker = WorkerProcess(process)
         workers.append(worker)
         return worker

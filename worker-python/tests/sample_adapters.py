@@ -7,6 +7,7 @@ annotations that are real objects rather than strings.
 """
 
 import asyncio
+import ctypes
 import os
 import subprocess
 import sys
@@ -75,6 +76,16 @@ class SampleAdapter(BaseAdapter):
         sys.exit(code)
 
     @tool
+    async def async_exits(self, code: int) -> None:
+        sys.exit(code)
+
+    @tool(supports_streaming=True)
+    async def async_exits_after(self, n: int, code: int) -> AsyncIterator[int]:
+        for value in range(n):
+            yield value
+        sys.exit(code)
+
+    @tool
     def opaque(self) -> Any:
         return {"value": Opaque()}
 
@@ -117,6 +128,20 @@ class SampleAdapter(BaseAdapter):
     def start_child_process(self) -> int:
         """Starts a long-running subprocess, as a tool driving an external program would."""
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        return child.pid
+
+    @tool
+    def hold_gil(self, seconds: int) -> None:
+        """Sleeps in C holding the GIL, as a stuck native call does: no Python code of the worker can run."""
+        # A worker's prints go to its stderr, where the test waits for this line.
+        print("holding the GIL", flush=True)
+        # PyDLL, unlike CDLL, keeps the GIL during the foreign call.
+        ctypes.PyDLL(None).sleep(seconds)
+
+    @tool
+    def start_session_child_process(self) -> int:
+        """Starts a long-running subprocess in a session of its own, out of the worker's process group."""
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
         return child.pid
 
     @tool

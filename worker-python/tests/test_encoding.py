@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 from sample_adapters import Opaque
+from snakepit_bridge import encoding
 from snakepit_bridge.encoding import encode_binary, encode_json
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.proto import bridge_pb2 as pb
@@ -20,6 +21,22 @@ RAW_DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uin
 
 def test_json_is_compact() -> None:
     assert encode_json({"a": [1, 2, {"b": None}], "c": True}) == b'{"a":[1,2,{"b":null}],"c":true}'
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"seq": 1, "value": 0.123456789, "label": "item-000001"},
+        [1, -0.0, 2.5e-300, 1e300, None, True, False, 'é ✓ \n\t"\\'],
+        {"nested": {"list": [[], {}, ""], "tuple": (1, 2)}, 3: "int key", 1.5: "float key", None: "null key"},
+        "a top-level string",
+        np.int64(7),
+        {"array": np.arange(3, dtype=np.int16)},
+    ],
+    ids=repr,
+)
+def test_the_fast_encoder_writes_what_json_encoder_writes(value: Any) -> None:
+    assert encoding._encode_text(value) == encoding._encoder.encode(value)
 
 
 def test_json_keeps_non_ascii_text_as_utf8() -> None:
@@ -54,7 +71,7 @@ def test_json_failure_names_the_unencodable_type() -> None:
     assert raised.value.code == "serialization_error"
     assert raised.value.python_type == "TypeError"
     assert "Opaque" in raised.value.message
-    assert "dict" in raised.value.message, "the message also names the value the tool produced"
+    assert 'value["model"][1]' in raised.value.message, "the message says where in the value it is"
 
 
 def test_json_failure_for_a_set_names_set() -> None:
@@ -174,10 +191,12 @@ def test_zero_dimensional_and_empty_arrays() -> None:
     assert list(empty.shape) == [0, 4] and empty.data == b""
 
 
-@pytest.mark.parametrize(
-    "array",
-    [np.array([0.5], dtype=np.float16), np.array([1 + 2j]), np.array(["a", "b"]), np.array([{"a": 1}], dtype=object)],
-    ids=["float16", "complex", "str", "object"],
-)
-def test_arrays_of_other_dtypes_are_not_raw(array: Any) -> None:
+def test_float16_arrays_are_not_raw_but_travel_as_json_lists() -> None:
+    array = np.array([[0.5, -1.25]], dtype=np.float16)
+
     assert encode_binary(array) is None
+    assert json.loads(encode_json(array)) == [[0.5, -1.25]]
+
+
+def test_the_fast_encoder_is_in_use_on_this_python() -> None:
+    assert encoding._encode_text is not encoding._encoder.encode

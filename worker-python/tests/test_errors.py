@@ -40,6 +40,22 @@ def test_detail_carries_every_field_and_the_worker_id() -> None:
     assert pb.ErrorDetail.FromString(detail.SerializeToString()) == detail
 
 
+def test_detail_cuts_each_part_to_fit_the_trailers() -> None:
+    huge = "é" * (1024 * 1024)
+    failure = CallFailure(code="python_error", message=huge, python_type=huge, python_traceback=huge, hint=huge)
+
+    detail = failure.detail(huge)
+
+    sizes = {
+        field: len(getattr(detail, field).encode())
+        for field in ("message", "python_type", "python_traceback", "hint", "worker_id")
+    }
+    assert sizes["message"] <= 2048 and sizes["python_traceback"] <= 4096 and sizes["hint"] <= 1024
+    assert sizes["python_type"] <= 256 and sizes["worker_id"] <= 256
+    assert len(detail.SerializeToString()) < 8 * 1024
+    assert "[cut: " in detail.message and "[cut: " in detail.python_traceback
+
+
 @pytest.mark.parametrize(
     ("code", "status"),
     [
@@ -110,6 +126,25 @@ def test_chained_exceptions_keep_their_cause_in_the_traceback() -> None:
 def test_empty_message_falls_back_to_the_type_name() -> None:
     assert from_exception(raised(TrainingDiverged())).message == "sample_adapters.TrainingDiverged"
     assert from_exception(raised(StopIteration())).message == "StopIteration"
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (SystemExit(0), "the tool called sys.exit(0)"),
+        (SystemExit(), "the tool called sys.exit()"),
+        (SystemExit("bye"), "the tool called sys.exit('bye')"),
+        (KeyboardInterrupt(), "the tool raised KeyboardInterrupt"),
+        (KeyboardInterrupt("stop"), "stop"),
+    ],
+)
+def test_a_tool_ending_its_worker_says_so(error: BaseException, message: str) -> None:
+    failure = from_exception(raised(error))
+
+    assert failure.code == "python_error"
+    assert failure.python_type == type(error).__name__
+    assert failure.message == message
+    assert "cannot end its worker" in failure.hint
 
 
 def test_code_and_hint_can_be_chosen() -> None:

@@ -34,6 +34,23 @@ def test_the_coroutines_exception_propagates() -> None:
         support.run_with_timeout(LoopCall(fail()).result)
 
 
+@pytest.mark.parametrize("error", [SystemExit(0), KeyboardInterrupt()], ids=["SystemExit", "KeyboardInterrupt"])
+def test_system_exit_and_keyboard_interrupt_propagate_and_the_loop_runs_on(error: BaseException) -> None:
+    async def leave() -> None:
+        await asyncio.sleep(0)
+        raise error
+
+    async def add() -> int:
+        return 2
+
+    with pytest.raises(type(error)) as raised:
+        support.run_with_timeout(LoopCall(leave()).result)
+
+    assert raised.value is error, "the tool's own exception, with its traceback"
+    assert worker_loop().is_running()
+    assert support.run_with_timeout(LoopCall(add()).result) == 2
+
+
 def test_after_cancel_result_waits_for_finally_blocks() -> None:
     sleeping = threading.Event()
     cleaned_up = threading.Event()

@@ -294,23 +294,42 @@ def test_a_tool_exception_is_a_python_error_with_traceback(bridge: Bridge) -> No
     assert detail.worker_id == WORKER_ID
 
 
-def test_system_exit_in_a_unary_tool_is_a_python_error(bridge: Bridge) -> None:
-    error, detail = failure_of(lambda: bridge.execute("exits", code=3))
+@pytest.mark.parametrize("size", [30 * 1024, 1024 * 1024, 10 * 1024 * 1024])
+def test_a_huge_exception_message_arrives_cut_to_fit_the_trailers(bridge: Bridge, size: int) -> None:
+    message = "m" * size
+    unary_error, unary_detail = failure_of(lambda: bridge.execute("fail", message=message))
+    stream_error, stream_detail = failure_of(lambda: bridge.stream("fail_after", n=1, message=message))
+
+    for error, detail in ((unary_error, unary_detail), (stream_error, stream_detail)):
+        assert error.code() == grpc.StatusCode.UNKNOWN
+        assert detail.code == "python_error"
+        assert detail.python_type == "sample_adapters.TrainingDiverged"
+        assert len(error.details().encode()) <= 1024
+        assert len(detail.message.encode()) <= 2048
+        assert re.search(r"… \[cut: [\d,]+ more characters\]$", detail.message)
+        assert len(detail.python_traceback.encode()) <= 4096
+        assert detail.python_traceback.startswith("Traceback (most recent call last):")
+
+
+@pytest.mark.parametrize("tool_name", ["exits", "async_exits"])
+def test_system_exit_in_a_unary_tool_is_a_python_error_that_says_so(bridge: Bridge, tool_name: str) -> None:
+    error, detail = failure_of(lambda: bridge.execute(tool_name, code=3))
 
     assert error.code() == grpc.StatusCode.UNKNOWN
     assert detail.code == "python_error"
     assert detail.python_type == "SystemExit"
-    assert detail.message == "3"
+    assert detail.message == "the tool called sys.exit(3)"
+    assert "cannot end its worker" in detail.hint
     assert bridge.execute("add", a=1).result == b"3", "the server still serves"
+    assert bridge.execute("async_add", a=1, b=1).result == b"2", "async tools too"
 
 
-def test_system_exit_in_a_streaming_tool_is_a_python_error(bridge: Bridge) -> None:
+@pytest.mark.parametrize("tool_name", ["exits_after", "async_exits_after"])
+def test_system_exit_in_a_streaming_tool_is_a_python_error(bridge: Bridge, tool_name: str) -> None:
     received: list[Any] = []
 
     def consume() -> None:
-        for chunk in bridge.stub.ExecuteStreamingTool(
-            bridge.request("exits_after", n=2, code=4), timeout=support.TIMEOUT
-        ):
+        for chunk in bridge.stub.ExecuteStreamingTool(bridge.request(tool_name, n=2, code=4), timeout=support.TIMEOUT):
             received.append(support.decode_chunk(chunk))
 
     error, detail = failure_of(consume)
@@ -318,6 +337,8 @@ def test_system_exit_in_a_streaming_tool_is_a_python_error(bridge: Bridge) -> No
     assert received == [0, 1]
     assert error.code() == grpc.StatusCode.UNKNOWN
     assert detail.python_type == "SystemExit"
+    assert detail.message == "the tool called sys.exit(4)"
+    assert bridge.execute("async_add", a=1, b=1).result == b"2", "the worker's loop still runs"
 
 
 def test_a_streaming_exception_comes_after_the_chunks_before_it(bridge: Bridge) -> None:

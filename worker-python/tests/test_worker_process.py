@@ -27,8 +27,10 @@ def auth(token: str = TOKEN) -> tuple[tuple[str, str]]:
     return (("authorization", f"Bearer {token}"),)
 
 
-def start_ready(spawn_worker: SpawnWorker, *args: str, env: dict[str, str] | None = None) -> tuple[WorkerProcess, dict]:
-    worker = spawn_worker("worker", *args, env=env)
+def start_ready(
+    spawn_worker: SpawnWorker, *args: str, env: dict[str, str] | None = None, token: str | None = None
+) -> tuple[WorkerProcess, dict]:
+    worker = spawn_worker("worker", *args, env=env, token=token)
     return worker, worker.handshake(READY)
 
 
@@ -42,15 +44,16 @@ def marker_lines(path: Path) -> list[str]:
 
 def test_ready_line_then_calls_work(spawn_worker: SpawnWorker, channels: OpenStub) -> None:
     worker, ready = start_ready(
-        spawn_worker, "--adapter", "sample_adapters:SampleAdapter", "--worker-id", "w-1", env={"SNAKEPIT_TOKEN": TOKEN}
+        spawn_worker, "--adapter", "sample_adapters:SampleAdapter", "--worker-id", "w-1", token=TOKEN
     )
 
     assert set(ready) == {"port", "pid", "worker_id"}
-    assert ready["pid"] == worker.process.pid
+    # On Linux the process started runs the worker as its child, under its supervision.
+    assert ready["pid"] == worker.process.pid or parent_of(ready["pid"]) == worker.process.pid
     assert ready["worker_id"] == "w-1"
     stub = channels(ready["port"])
     pong = stub.Ping(pb.PingRequest(), metadata=auth(), timeout=support.TIMEOUT)
-    assert (pong.worker_id, pong.pid) == ("w-1", worker.process.pid)
+    assert (pong.worker_id, pong.pid) == ("w-1", ready["pid"])
     assert stub.ExecuteTool(request("add", a=2, b=3), metadata=auth(), timeout=support.TIMEOUT).result == b"5"
     chunks = list(stub.ExecuteStreamingToolBatched(request("count", n=3), metadata=auth(), timeout=support.TIMEOUT))
     assert [value for batch in chunks for value in json.loads(batch.json_run)] == [{"seq": i} for i in range(3)]
@@ -59,25 +62,37 @@ def test_ready_line_then_calls_work(spawn_worker: SpawnWorker, channels: OpenStu
     )
 
 
-def test_the_token_from_the_environment_is_required_and_hidden_from_tools(
+def test_a_child_worker_takes_its_token_from_stdin_never_from_its_environment(
     spawn_worker: SpawnWorker, channels: OpenStub
 ) -> None:
-    _, ready = start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter", env={"SNAKEPIT_TOKEN": TOKEN})
+    _, ready = start_ready(
+        spawn_worker, "--adapter", "sample_adapters.SampleAdapter", env={"SNAKEPIT_TOKEN": "from-the-env"}, token=TOKEN
+    )
     stub = channels(ready["port"])
 
     with pytest.raises(grpc.RpcError) as refused:
-        stub.Ping(pb.PingRequest(), timeout=support.TIMEOUT)
-    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        stub.Ping(pb.PingRequest(), metadata=auth("from-the-env"), timeout=support.TIMEOUT)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED, "a child worker's token comes on stdin only"
+    assert stub.Ping(pb.PingRequest(), metadata=auth(), timeout=support.TIMEOUT).message == "pong"
     seen = stub.ExecuteTool(
         request("environment_variable", name="SNAKEPIT_TOKEN"), metadata=auth(), timeout=support.TIMEOUT
     )
-    assert json.loads(seen.result) is None
+    assert json.loads(seen.result) == "from-the-env", "the worker leaves its environment alone (a pool clears it)"
+    if Path("/proc").is_dir():
+        assert TOKEN.encode() not in Path(f"/proc/{ready['pid']}/environ").read_bytes()
+
+
+def test_an_empty_token_line_serves_without_a_token_and_warns(spawn_worker: SpawnWorker, channels: OpenStub) -> None:
+    worker, ready = start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter")
+
+    assert channels(ready["port"]).Ping(pb.PingRequest(), timeout=support.TIMEOUT).message == "pong"
+    support.wait_until(lambda: "serving without a token" in worker.stderr)
 
 
 def test_worker_id_defaults_to_host_and_pid(spawn_worker: SpawnWorker) -> None:
-    worker, ready = start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter")
+    _, ready = start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter")
 
-    assert ready["worker_id"].endswith(f":{worker.process.pid}")
+    assert ready["worker_id"].endswith(f":{ready['pid']}")
 
 
 @pytest.mark.parametrize(
@@ -170,6 +185,11 @@ def test_a_stopping_worker_closes_running_generators_first(
     assert marker_lines(marker) == ["started", "closed"], "the worker exited before the generator's finally ran"
 
 
+def parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
 def is_running(pid: int) -> bool:
     """True while the process exists and is not a zombie waiting to be reaped."""
     try:
@@ -252,3 +272,45 @@ def test_serve_with_a_token_from_a_named_variable(spawn_worker: SpawnWorker, cha
         request("environment_variable", name="MY_BRIDGE_TOKEN"), metadata=auth(), timeout=support.TIMEOUT
     )
     assert json.loads(hidden.result) is None
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "my-host.example"])
+def test_serve_refuses_to_listen_beyond_loopback_without_a_token(spawn_worker: SpawnWorker, host: str) -> None:
+    worker = spawn_worker("serve", "--adapter", "sample_adapters.SampleAdapter", "--port", "0", "--host", host)
+
+    report = worker.handshake(FAILED)
+
+    assert "without a token" in report["message"] and "--insecure" in report["message"]
+    assert worker.wait() == 3
+
+
+def test_serve_beyond_loopback_without_a_token_with_insecure_serves_and_warns(
+    spawn_worker: SpawnWorker, channels: OpenStub
+) -> None:
+    worker = spawn_worker(
+        "serve", "--adapter", "sample_adapters.SampleAdapter", "--port", "0", "--host", "0.0.0.0", "--insecure"
+    )
+
+    ready = worker.handshake(READY)
+
+    assert channels(ready["port"]).Ping(pb.PingRequest(), timeout=support.TIMEOUT).message == "pong"
+    assert "serving without a token" in worker.stderr
+
+
+def test_serve_on_loopback_without_a_token_serves_and_warns(spawn_worker: SpawnWorker) -> None:
+    worker = spawn_worker("serve", "--adapter", "sample_adapters.SampleAdapter", "--port", "0")
+
+    worker.handshake(READY)
+
+    support.wait_until(lambda: "serving without a token" in worker.stderr)
+
+
+def test_serve_with_a_token_does_not_warn(spawn_worker: SpawnWorker) -> None:
+    worker = spawn_worker(
+        "serve", "--adapter", "sample_adapters.SampleAdapter", "--port", "0", env={"SNAKEPIT_TOKEN": TOKEN}
+    )
+
+    worker.handshake(READY)
+    support.wait_until(lambda: "serving sample_adapters.SampleAdapter" in worker.stderr)
+
+    assert "without a token" not in worker.stderr
