@@ -18,6 +18,9 @@ export function methodPath(method: BridgeMethod): string {
   return pb.UnimplementedBridgeServiceService.definition[method].path;
 }
 
+/** The contract's fully qualified service name, `snakepit_rx.bridge.v1.BridgeService`, from the generated paths. */
+export const SERVICE_NAME = methodPath('Ping').split('/')[1] ?? '';
+
 export interface ConnectionOptions {
   /** Sent as `authorization: Bearer <token>` on every call. */
   readonly token?: string | undefined;
