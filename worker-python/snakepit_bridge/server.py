@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 
 from snakepit_bridge.errors import ERROR_METADATA_KEY
+from snakepit_bridge.grpc_services import PUBLIC_METHOD_PREFIX, Health, add_standard_services
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.servicer import BridgeServicer
 
@@ -22,7 +23,8 @@ class TlsFiles:
 
 
 class TokenInterceptor(grpc.ServerInterceptor):
-    """Refuses every call that does not carry ``authorization: Bearer <token>``."""
+    """Refuses every call that does not carry ``authorization: Bearer <token>``, except health checks
+    (probes send no token, and a health status tells nothing about the adapter)."""
 
     def __init__(self, token: str) -> None:
         self._expected = f"Bearer {token}".encode()
@@ -33,6 +35,8 @@ class TokenInterceptor(grpc.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        if handler_call_details.method.startswith(PUBLIC_METHOD_PREFIX):
+            return continuation(handler_call_details)
         for key, value in handler_call_details.invocation_metadata or ():
             if key == "authorization" and hmac.compare_digest(
                 value.encode() if isinstance(value, str) else value, self._expected
@@ -74,9 +78,11 @@ def start_server(
     token: str | None,
     max_message_bytes: int,
     max_workers: int,
+    health: Health,
     tls: TlsFiles | None = None,
 ) -> tuple[grpc.Server, int]:
-    """Starts serving; returns the server and the port it bound (chosen by the OS when port is 0)."""
+    """Starts serving BridgeService, health checking and reflection; returns the server and the port it
+    bound (chosen by the OS when port is 0)."""
     server = grpc.server(
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="snakepit-rpc"),
         interceptors=[TokenInterceptor(token)] if token else [],
@@ -87,6 +93,7 @@ def start_server(
         ],
     )
     server.add_generic_rpc_handlers((_bridge_service(servicer),))
+    add_standard_services(server, health)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if tls is None:
         bound = server.add_insecure_port(address)

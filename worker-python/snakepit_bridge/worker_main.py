@@ -15,6 +15,7 @@ from typing import TextIO
 
 from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
+from snakepit_bridge.grpc_services import Health
 from snakepit_bridge.server import TlsFiles, start_server
 from snakepit_bridge.servicer import BridgeServicer, Limits
 
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         token = _read_token(args)
         tls = _read_tls(args)
         servicer = BridgeServicer(adapter, adapter_name, worker_id, Limits(max_message_bytes=args.max_message_bytes))
+        health = Health()
         server, port = start_server(
             servicer,
             host=args.host,
@@ -105,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             token=token,
             max_message_bytes=args.max_message_bytes,
             max_workers=args.max_workers,
+            health=health,
             tls=tls,
         )
     except BaseException as error:
@@ -124,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         logger.info("serving %s on %s:%d%s", adapter_name, args.host, port, " with TLS" if tls else "")
 
     stop.wait()
+    health.draining()
     server.stop(grace=1.0).wait()
     servicer.wait_idle(timeout=1.0)
     if child:
