@@ -12,6 +12,7 @@ import grpc
 
 from snakepit_bridge.errors import ERROR_METADATA_KEY
 from snakepit_bridge.grpc_services import PUBLIC_METHOD_PREFIX, Health, add_standard_services
+from snakepit_bridge.host_tool_service import HostToolService
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.servicer import BridgeServicer
 
@@ -53,8 +54,10 @@ class TokenInterceptor(grpc.ServerInterceptor):
 
 def _bridge_service(servicer: BridgeServicer) -> grpc.GenericRpcHandler:
     """The BridgeService methods, as the generated registration has them, except that the batched
-    stream yields ChunkBatch messages already serialized (see wire.py)."""
+    streams yield ChunkBatch (and ToolMessage) messages already serialized (see wire.py)."""
     unary, stream = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler
+    both_ways = grpc.stream_stream_rpc_method_handler
+    host = HostToolService(servicer)
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         "Ping": unary(servicer.Ping, pb.PingRequest.FromString, pb.PingResponse.SerializeToString),
         "ListTools": unary(servicer.ListTools, pb.ListToolsRequest.FromString, pb.ListToolsResponse.SerializeToString),
@@ -65,6 +68,10 @@ def _bridge_service(servicer: BridgeServicer) -> grpc.GenericRpcHandler:
             servicer.ExecuteStreamingTool, pb.ExecuteToolRequest.FromString, pb.ToolChunk.SerializeToString
         ),
         "ExecuteStreamingToolBatched": stream(servicer.ExecuteStreamingToolBatched, pb.ExecuteToolRequest.FromString),
+        "ExecuteToolWithHostTools": both_ways(host.ExecuteToolWithHostTools, pb.HostMessage.FromString),
+        "ExecuteStreamingToolWithHostTools": both_ways(
+            host.ExecuteStreamingToolWithHostTools, pb.HostMessage.FromString
+        ),
         "AwaitCall": unary(servicer.AwaitCall, pb.AwaitCallRequest.FromString, pb.AwaitCallResponse.SerializeToString),
     }
     return grpc.method_handlers_generic_handler(pb.DESCRIPTOR.services_by_name["BridgeService"].full_name, handlers)

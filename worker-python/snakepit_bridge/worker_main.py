@@ -18,6 +18,7 @@ from snakepit_bridge.errors import from_exception
 from snakepit_bridge.grpc_services import Health
 from snakepit_bridge.server import TlsFiles, start_server
 from snakepit_bridge.servicer import BridgeServicer, Limits
+from snakepit_bridge.snakepit_api import run_lifecycle_hook
 
 READY_PREFIX = "SNAKEPIT_READY "
 FAILED_PREFIX = "SNAKEPIT_FAILED "
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         adapter, adapter_name = load_adapter(args.adapter)
+        run_lifecycle_hook(adapter, "initialize")
         token = _read_token(args)
         tls = _read_tls(args)
         servicer = BridgeServicer(adapter, adapter_name, worker_id, Limits(max_message_bytes=args.max_message_bytes))
@@ -130,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
     health.draining()
     server.stop(grace=1.0).wait()
     servicer.wait_idle(timeout=1.0)
+    try:
+        run_lifecycle_hook(adapter, "cleanup")
+    except Exception:
+        logger.exception("the adapter's cleanup() raised")
     if child:
         _stop_own_children()
     logging.shutdown()
