@@ -14,7 +14,7 @@ function describe(value: unknown): string {
 
 function refuse(path: string, reason: string): never {
   throw new SnakepitError('invalid_arguments', `${path} ${reason}`, {
-    hint: 'arguments travel as JSON: use objects, arrays, strings, finite numbers, booleans and null',
+    hint: 'values travel as JSON: use objects, arrays, strings, finite numbers, booleans and null',
   });
 }
 
@@ -64,6 +64,12 @@ export class EncodedArguments {
   constructor(readonly json: Uint8Array) {}
 }
 
+/** Encodes a value as JSON, or throws `invalid_arguments` naming (from `path`) the first value JSON would change. */
+export function encodeJson(value: unknown, path: string): Buffer {
+  check(value, path, []);
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}
+
 /** Encodes keyword arguments as JSON, or throws `invalid_arguments` naming the first offending value. */
 export function encodeArguments(args: ToolArguments | EncodedArguments | undefined): Uint8Array {
   if (args instanceof EncodedArguments) return args.json;
@@ -71,6 +77,5 @@ export function encodeArguments(args: ToolArguments | EncodedArguments | undefin
   if (typeof args !== 'object' || Array.isArray(args)) {
     refuse('arguments', `must be an object of keyword arguments, got ${Array.isArray(args) ? 'an array' : describe(args)}`);
   }
-  check(args, 'arguments', []);
-  return Buffer.from(JSON.stringify(args), 'utf8');
+  return encodeJson(args, 'arguments');
 }
