@@ -78,7 +78,7 @@ class LoggingBackend(TelemetryBackend):
             "metadata": dict(metadata or {}),
             "correlation_id": correlation_id or get_correlation_id(),
         }
-        self.logger.info("%s", json.dumps(event, default=repr))
+        self.logger.info("%s", json.dumps(event, separators=(",", ":"), default=repr))
 
 
 _backend: TelemetryBackend | None = LoggingBackend()
