@@ -18,6 +18,7 @@ import { boundedMemory } from './workloads/bounded-memory.js';
 import { cancellation } from './workloads/cancellation.js';
 import { dataset } from './workloads/dataset.js';
 import { firstChunk } from './workloads/first-chunk.js';
+import { hostTool } from './workloads/host-tool.js';
 import { poolStartWorkload } from './workloads/pool-start.js';
 import { smallChunks } from './workloads/small-chunks.js';
 import { unary } from './workloads/unary.js';
@@ -33,6 +34,7 @@ const WORKLOADS: readonly Workload[] = [
   poolStartWorkload,
   boundedMemory,
   wireEncoder,
+  hostTool,
 ];
 
 /** A workload that takes longer than this is hung, and reported as such. */
