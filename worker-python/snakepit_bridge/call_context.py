@@ -90,6 +90,11 @@ def current_call() -> CallContext:
     return call
 
 
+def running_call() -> CallContext | None:
+    """The call the running tool serves, or None outside a tool call."""
+    return _current.get()
+
+
 def is_cancelled() -> bool:
     """True when the running tool's call was cancelled; False outside a tool call."""
     call = _current.get()

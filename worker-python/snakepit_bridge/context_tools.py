@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 
-from snakepit_bridge.call_context import _current
+from snakepit_bridge.call_context import running_call
 from snakepit_bridge.session_context import SessionContext
 
 
@@ -38,7 +38,7 @@ class ExecuteToolDispatch:
 
 def current_session_context() -> SessionContext:
     """The session context of the call the running tool serves; an empty one outside a call."""
-    call = _current.get()
+    call = running_call()
     if call is None or call.session_context is None:
         return SessionContext()
     return call.session_context

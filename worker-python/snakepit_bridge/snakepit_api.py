@@ -16,7 +16,7 @@ import inspect
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
-from snakepit_bridge.call_context import _current
+from snakepit_bridge.call_context import running_call
 from snakepit_bridge.context_tools import ExecuteToolDispatch, current_session_context
 from snakepit_bridge.event_loop import LoopCall
 
@@ -36,7 +36,7 @@ class SnakepitAdapterApi:
     @property
     def session_context(self) -> SessionContext | None:
         """The running call's session context; outside a call, the one set last (None before any)."""
-        call = _current.get()
+        call = running_call()
         if call is not None and call.session_context is not None:
             return call.session_context
         context: SessionContext | None = self.__dict__.get(_SESSION_CONTEXT)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 
-from snakepit_bridge.call_context import _current
+from snakepit_bridge.call_context import running_call
 
 __all__ = [
     "CORRELATION_HEADER",
@@ -147,7 +147,7 @@ def get_correlation_id(default: str | None = None) -> str | None:
     explicit = _correlation_id.get()
     if explicit is not None:
         return explicit
-    call = _current.get()
+    call = running_call()
     return call.call_id if call is not None else default
 
 
