@@ -167,3 +167,12 @@ def test_a_closed_channel_fails_pending_and_later_calls() -> None:
         channel.call("double", {"value": 1})
     with pytest.raises(HostToolNotFoundError):
         channel.call("triple", {"value": 1})
+
+
+def test_answer_readers_end_with_their_calls(host_bridge: Bridge) -> None:
+    unary(host_bridge, "double_on_host", value=1)
+    before = threading.active_count()
+    for value in range(20):
+        assert unary(host_bridge, "double_on_host", value=value) == 2 * value
+        assert streamed(host_bridge, "stream_host_results", n=2) == [0, 2]
+    support.wait_until(lambda: threading.active_count() <= before)
