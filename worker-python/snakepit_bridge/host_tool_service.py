@@ -73,10 +73,18 @@ class HostToolService:
 
         # The tool runs beside this thread, which sends its host-tool calls while it runs.
         threading.Thread(target=run, name=f"tool-{request.call_id}", daemon=True).start()
+
+        def cancelled() -> bool:
+            # The cancellation closes the channel, which wakes this thread up.
+            return channel.closed and not context.is_active()
+
         while True:
             with channel.condition:
-                channel.condition.wait_for(lambda: bool(outcome) or channel.has_requests())
+                channel.condition.wait_for(lambda: bool(outcome) or channel.has_requests() or cancelled())
                 done = outcome[0] if outcome else None
+                if done is None and cancelled():
+                    # Nobody waits for the result; the tool stops on its own (AwaitCall tracks it).
+                    return
             yield from _host_calls(channel)
             if isinstance(done, CallFailure):
                 abort(context, done, self._worker_id)

@@ -102,6 +102,11 @@ class HostToolChannel:
         """Whether requests wait to be sent; call it holding ``condition``."""
         return bool(self._requests)
 
+    @property
+    def closed(self) -> bool:
+        """Whether the call's stream is over: nobody reads what the call would send."""
+        return self._closed is not None
+
     def take_requests(self) -> list[tuple[int, str, bytes]]:
         """The requests waiting to be sent, as (id, tool name, arguments as JSON), in order."""
         with self.condition:
@@ -132,5 +137,6 @@ class HostToolChannel:
                 self._closed = reason
             pending, self._pending = self._pending, {}
             self._requests.clear()
+            self.condition.notify_all()
         for name, future in pending.values():
             future.set_exception(HostToolCancelledError(reason, tool=name))

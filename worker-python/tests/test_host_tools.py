@@ -37,11 +37,13 @@ def answer(call: pb.HostToolCall) -> pb.HostToolResult | None:
 class HostSide:
     """One call on a ...WithHostTools method: its messages, the host calls it saw, and how it ended."""
 
-    def __init__(self, bridge: Bridge, method: str, tool: str, **arguments: Any) -> None:
+    def __init__(self, bridge: Bridge, method: str, tool: str, *, half_close: bool = False, **arguments: Any) -> None:
         self.outgoing: queue.Queue[pb.HostMessage | None] = queue.Queue()
         request = bridge.request(tool, **arguments)
         request.host_tools.extend(HOST_TOOLS)
         self.outgoing.put(pb.HostMessage(request=request))
+        if half_close:
+            self.outgoing.put(None)
         self.host_calls: list[pb.HostToolCall] = []
         self.call = getattr(bridge.stub, method)(self._messages(), metadata=bridge.metadata, timeout=support.TIMEOUT)
 
@@ -176,3 +178,13 @@ def test_answer_readers_end_with_their_calls(host_bridge: Bridge) -> None:
         assert unary(host_bridge, "double_on_host", value=value) == 2 * value
         assert streamed(host_bridge, "stream_host_results", n=2) == [0, 2]
     support.wait_until(lambda: threading.active_count() <= before)
+
+
+def test_a_client_that_stops_sending_still_gets_the_result_and_its_tool_s_host_calls_fail(host_bridge: Bridge) -> None:
+    side = HostSide(host_bridge, "ExecuteToolWithHostTools", "host_failure", half_close=True)
+    [message] = side.run()
+    assert json.loads(message.result.result) == {
+        "type": "HostToolCancelledError",
+        "message": "the call ended",
+        "error_type": "",
+    }
