@@ -21,6 +21,7 @@ from snakepit_bridge.servicer import BridgeServicer, Limits
 from snakepit_bridge.snakepit_api import run_lifecycle_hook
 
 READY_PREFIX = "SNAKEPIT_READY "
+_SIGNAL_CHECK_SECONDS = 0.1
 FAILED_PREFIX = "SNAKEPIT_FAILED "
 
 logger = logging.getLogger("snakepit_bridge")
@@ -128,7 +129,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         logger.info("serving %s on %s:%d%s", adapter_name, args.host, port, " with TLS" if tls else "")
 
-    stop.wait()
+    # Python runs signal handlers in the main thread, and a signal that the OS delivers to another
+    # thread does not wake a main thread blocked without a timeout: wake up now and then.
+    while not stop.wait(_SIGNAL_CHECK_SECONDS):
+        pass
     health.draining()
     server.stop(grace=1.0).wait()
     servicer.wait_idle(timeout=1.0)
