@@ -601,9 +601,10 @@ export namespace snakepit_rx.bridge.v1 {
             arguments?: Uint8Array;
             session_id?: string;
             call_id?: string;
+            host_tools?: string[];
         }) {
             super();
-            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [5], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
                 if ("tool_name" in data && data.tool_name != undefined) {
                     this.tool_name = data.tool_name;
@@ -616,6 +617,9 @@ export namespace snakepit_rx.bridge.v1 {
                 }
                 if ("call_id" in data && data.call_id != undefined) {
                     this.call_id = data.call_id;
+                }
+                if ("host_tools" in data && data.host_tools != undefined) {
+                    this.host_tools = data.host_tools;
                 }
             }
         }
@@ -643,11 +647,18 @@ export namespace snakepit_rx.bridge.v1 {
         set call_id(value: string) {
             pb_1.Message.setField(this, 4, value);
         }
+        get host_tools() {
+            return pb_1.Message.getFieldWithDefault(this, 5, []) as string[];
+        }
+        set host_tools(value: string[]) {
+            pb_1.Message.setField(this, 5, value);
+        }
         static fromObject(data: {
             tool_name?: string;
             arguments?: Uint8Array;
             session_id?: string;
             call_id?: string;
+            host_tools?: string[];
         }): ExecuteToolRequest {
             const message = new ExecuteToolRequest({});
             if (data.tool_name != null) {
@@ -662,6 +673,9 @@ export namespace snakepit_rx.bridge.v1 {
             if (data.call_id != null) {
                 message.call_id = data.call_id;
             }
+            if (data.host_tools != null) {
+                message.host_tools = data.host_tools;
+            }
             return message;
         }
         toObject() {
@@ -670,6 +684,7 @@ export namespace snakepit_rx.bridge.v1 {
                 arguments?: Uint8Array;
                 session_id?: string;
                 call_id?: string;
+                host_tools?: string[];
             } = {};
             if (this.tool_name != null) {
                 data.tool_name = this.tool_name;
@@ -682,6 +697,9 @@ export namespace snakepit_rx.bridge.v1 {
             }
             if (this.call_id != null) {
                 data.call_id = this.call_id;
+            }
+            if (this.host_tools != null) {
+                data.host_tools = this.host_tools;
             }
             return data;
         }
@@ -697,6 +715,8 @@ export namespace snakepit_rx.bridge.v1 {
                 writer.writeString(3, this.session_id);
             if (this.call_id.length)
                 writer.writeString(4, this.call_id);
+            if (this.host_tools.length)
+                writer.writeRepeatedString(5, this.host_tools);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -717,6 +737,9 @@ export namespace snakepit_rx.bridge.v1 {
                         break;
                     case 4:
                         message.call_id = reader.readString();
+                        break;
+                    case 5:
+                        pb_1.Message.addToRepeatedField(message, 5, reader.readString());
                         break;
                     default: reader.skipField();
                 }
@@ -1267,6 +1290,575 @@ export namespace snakepit_rx.bridge.v1 {
             return ChunkBatch.deserialize(bytes);
         }
     }
+    export class HostMessage extends pb_1.Message {
+        #one_of_decls: number[][] = [[1, 2]];
+        constructor(data?: any[] | ({} & (({
+            request?: ExecuteToolRequest;
+            host_result?: never;
+        } | {
+            request?: never;
+            host_result?: HostToolResult;
+        })))) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("request" in data && data.request != undefined) {
+                    this.request = data.request;
+                }
+                if ("host_result" in data && data.host_result != undefined) {
+                    this.host_result = data.host_result;
+                }
+            }
+        }
+        get request() {
+            return pb_1.Message.getWrapperField(this, ExecuteToolRequest, 1) as ExecuteToolRequest;
+        }
+        set request(value: ExecuteToolRequest) {
+            pb_1.Message.setOneofWrapperField(this, 1, this.#one_of_decls[0], value);
+        }
+        get has_request() {
+            return pb_1.Message.getField(this, 1) != null;
+        }
+        get host_result() {
+            return pb_1.Message.getWrapperField(this, HostToolResult, 2) as HostToolResult;
+        }
+        set host_result(value: HostToolResult) {
+            pb_1.Message.setOneofWrapperField(this, 2, this.#one_of_decls[0], value);
+        }
+        get has_host_result() {
+            return pb_1.Message.getField(this, 2) != null;
+        }
+        get kind() {
+            const cases: {
+                [index: number]: "none" | "request" | "host_result";
+            } = {
+                0: "none",
+                1: "request",
+                2: "host_result"
+            };
+            return cases[pb_1.Message.computeOneofCase(this, [1, 2])];
+        }
+        static fromObject(data: {
+            request?: ReturnType<typeof ExecuteToolRequest.prototype.toObject>;
+            host_result?: ReturnType<typeof HostToolResult.prototype.toObject>;
+        }): HostMessage {
+            const message = new HostMessage({});
+            if (data.request != null) {
+                message.request = ExecuteToolRequest.fromObject(data.request);
+            }
+            if (data.host_result != null) {
+                message.host_result = HostToolResult.fromObject(data.host_result);
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                request?: ReturnType<typeof ExecuteToolRequest.prototype.toObject>;
+                host_result?: ReturnType<typeof HostToolResult.prototype.toObject>;
+            } = {};
+            if (this.request != null) {
+                data.request = this.request.toObject();
+            }
+            if (this.host_result != null) {
+                data.host_result = this.host_result.toObject();
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.has_request)
+                writer.writeMessage(1, this.request, () => this.request.serialize(writer));
+            if (this.has_host_result)
+                writer.writeMessage(2, this.host_result, () => this.host_result.serialize(writer));
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): HostMessage {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new HostMessage();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        reader.readMessage(message.request, () => message.request = ExecuteToolRequest.deserialize(reader));
+                        break;
+                    case 2:
+                        reader.readMessage(message.host_result, () => message.host_result = HostToolResult.deserialize(reader));
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static deserializeBinary(bytes: Uint8Array): HostMessage {
+            return HostMessage.deserialize(bytes);
+        }
+    }
+    export class ToolMessage extends pb_1.Message {
+        #one_of_decls: number[][] = [[1, 2, 3]];
+        constructor(data?: any[] | ({} & (({
+            batch?: ChunkBatch;
+            result?: never;
+            host_call?: never;
+        } | {
+            batch?: never;
+            result?: ExecuteToolResponse;
+            host_call?: never;
+        } | {
+            batch?: never;
+            result?: never;
+            host_call?: HostToolCall;
+        })))) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("batch" in data && data.batch != undefined) {
+                    this.batch = data.batch;
+                }
+                if ("result" in data && data.result != undefined) {
+                    this.result = data.result;
+                }
+                if ("host_call" in data && data.host_call != undefined) {
+                    this.host_call = data.host_call;
+                }
+            }
+        }
+        get batch() {
+            return pb_1.Message.getWrapperField(this, ChunkBatch, 1) as ChunkBatch;
+        }
+        set batch(value: ChunkBatch) {
+            pb_1.Message.setOneofWrapperField(this, 1, this.#one_of_decls[0], value);
+        }
+        get has_batch() {
+            return pb_1.Message.getField(this, 1) != null;
+        }
+        get result() {
+            return pb_1.Message.getWrapperField(this, ExecuteToolResponse, 2) as ExecuteToolResponse;
+        }
+        set result(value: ExecuteToolResponse) {
+            pb_1.Message.setOneofWrapperField(this, 2, this.#one_of_decls[0], value);
+        }
+        get has_result() {
+            return pb_1.Message.getField(this, 2) != null;
+        }
+        get host_call() {
+            return pb_1.Message.getWrapperField(this, HostToolCall, 3) as HostToolCall;
+        }
+        set host_call(value: HostToolCall) {
+            pb_1.Message.setOneofWrapperField(this, 3, this.#one_of_decls[0], value);
+        }
+        get has_host_call() {
+            return pb_1.Message.getField(this, 3) != null;
+        }
+        get kind() {
+            const cases: {
+                [index: number]: "none" | "batch" | "result" | "host_call";
+            } = {
+                0: "none",
+                1: "batch",
+                2: "result",
+                3: "host_call"
+            };
+            return cases[pb_1.Message.computeOneofCase(this, [1, 2, 3])];
+        }
+        static fromObject(data: {
+            batch?: ReturnType<typeof ChunkBatch.prototype.toObject>;
+            result?: ReturnType<typeof ExecuteToolResponse.prototype.toObject>;
+            host_call?: ReturnType<typeof HostToolCall.prototype.toObject>;
+        }): ToolMessage {
+            const message = new ToolMessage({});
+            if (data.batch != null) {
+                message.batch = ChunkBatch.fromObject(data.batch);
+            }
+            if (data.result != null) {
+                message.result = ExecuteToolResponse.fromObject(data.result);
+            }
+            if (data.host_call != null) {
+                message.host_call = HostToolCall.fromObject(data.host_call);
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                batch?: ReturnType<typeof ChunkBatch.prototype.toObject>;
+                result?: ReturnType<typeof ExecuteToolResponse.prototype.toObject>;
+                host_call?: ReturnType<typeof HostToolCall.prototype.toObject>;
+            } = {};
+            if (this.batch != null) {
+                data.batch = this.batch.toObject();
+            }
+            if (this.result != null) {
+                data.result = this.result.toObject();
+            }
+            if (this.host_call != null) {
+                data.host_call = this.host_call.toObject();
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.has_batch)
+                writer.writeMessage(1, this.batch, () => this.batch.serialize(writer));
+            if (this.has_result)
+                writer.writeMessage(2, this.result, () => this.result.serialize(writer));
+            if (this.has_host_call)
+                writer.writeMessage(3, this.host_call, () => this.host_call.serialize(writer));
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): ToolMessage {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new ToolMessage();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        reader.readMessage(message.batch, () => message.batch = ChunkBatch.deserialize(reader));
+                        break;
+                    case 2:
+                        reader.readMessage(message.result, () => message.result = ExecuteToolResponse.deserialize(reader));
+                        break;
+                    case 3:
+                        reader.readMessage(message.host_call, () => message.host_call = HostToolCall.deserialize(reader));
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static deserializeBinary(bytes: Uint8Array): ToolMessage {
+            return ToolMessage.deserialize(bytes);
+        }
+    }
+    export class HostToolCall extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            id?: number;
+            name?: string;
+            arguments?: Uint8Array;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("id" in data && data.id != undefined) {
+                    this.id = data.id;
+                }
+                if ("name" in data && data.name != undefined) {
+                    this.name = data.name;
+                }
+                if ("arguments" in data && data.arguments != undefined) {
+                    this.arguments = data.arguments;
+                }
+            }
+        }
+        get id() {
+            return pb_1.Message.getFieldWithDefault(this, 1, 0) as number;
+        }
+        set id(value: number) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get name() {
+            return pb_1.Message.getFieldWithDefault(this, 2, "") as string;
+        }
+        set name(value: string) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        get arguments() {
+            return pb_1.Message.getFieldWithDefault(this, 3, new Uint8Array(0)) as Uint8Array;
+        }
+        set arguments(value: Uint8Array) {
+            pb_1.Message.setField(this, 3, value);
+        }
+        static fromObject(data: {
+            id?: number;
+            name?: string;
+            arguments?: Uint8Array;
+        }): HostToolCall {
+            const message = new HostToolCall({});
+            if (data.id != null) {
+                message.id = data.id;
+            }
+            if (data.name != null) {
+                message.name = data.name;
+            }
+            if (data.arguments != null) {
+                message.arguments = data.arguments;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                id?: number;
+                name?: string;
+                arguments?: Uint8Array;
+            } = {};
+            if (this.id != null) {
+                data.id = this.id;
+            }
+            if (this.name != null) {
+                data.name = this.name;
+            }
+            if (this.arguments != null) {
+                data.arguments = this.arguments;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.id != 0)
+                writer.writeUint32(1, this.id);
+            if (this.name.length)
+                writer.writeString(2, this.name);
+            if (this.arguments.length)
+                writer.writeBytes(3, this.arguments);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): HostToolCall {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new HostToolCall();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.id = reader.readUint32();
+                        break;
+                    case 2:
+                        message.name = reader.readString();
+                        break;
+                    case 3:
+                        message.arguments = reader.readBytes();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static deserializeBinary(bytes: Uint8Array): HostToolCall {
+            return HostToolCall.deserialize(bytes);
+        }
+    }
+    export class HostToolResult extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            id?: number;
+            result?: Uint8Array;
+            error?: HostToolFailure;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("id" in data && data.id != undefined) {
+                    this.id = data.id;
+                }
+                if ("result" in data && data.result != undefined) {
+                    this.result = data.result;
+                }
+                if ("error" in data && data.error != undefined) {
+                    this.error = data.error;
+                }
+            }
+        }
+        get id() {
+            return pb_1.Message.getFieldWithDefault(this, 1, 0) as number;
+        }
+        set id(value: number) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get result() {
+            return pb_1.Message.getFieldWithDefault(this, 2, new Uint8Array(0)) as Uint8Array;
+        }
+        set result(value: Uint8Array) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        get error() {
+            return pb_1.Message.getWrapperField(this, HostToolFailure, 3) as HostToolFailure;
+        }
+        set error(value: HostToolFailure) {
+            pb_1.Message.setWrapperField(this, 3, value);
+        }
+        get has_error() {
+            return pb_1.Message.getField(this, 3) != null;
+        }
+        static fromObject(data: {
+            id?: number;
+            result?: Uint8Array;
+            error?: ReturnType<typeof HostToolFailure.prototype.toObject>;
+        }): HostToolResult {
+            const message = new HostToolResult({});
+            if (data.id != null) {
+                message.id = data.id;
+            }
+            if (data.result != null) {
+                message.result = data.result;
+            }
+            if (data.error != null) {
+                message.error = HostToolFailure.fromObject(data.error);
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                id?: number;
+                result?: Uint8Array;
+                error?: ReturnType<typeof HostToolFailure.prototype.toObject>;
+            } = {};
+            if (this.id != null) {
+                data.id = this.id;
+            }
+            if (this.result != null) {
+                data.result = this.result;
+            }
+            if (this.error != null) {
+                data.error = this.error.toObject();
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.id != 0)
+                writer.writeUint32(1, this.id);
+            if (this.result.length)
+                writer.writeBytes(2, this.result);
+            if (this.has_error)
+                writer.writeMessage(3, this.error, () => this.error.serialize(writer));
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): HostToolResult {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new HostToolResult();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.id = reader.readUint32();
+                        break;
+                    case 2:
+                        message.result = reader.readBytes();
+                        break;
+                    case 3:
+                        reader.readMessage(message.error, () => message.error = HostToolFailure.deserialize(reader));
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static deserializeBinary(bytes: Uint8Array): HostToolResult {
+            return HostToolResult.deserialize(bytes);
+        }
+    }
+    export class HostToolFailure extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            message?: string;
+            type?: string;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("message" in data && data.message != undefined) {
+                    this.message = data.message;
+                }
+                if ("type" in data && data.type != undefined) {
+                    this.type = data.type;
+                }
+            }
+        }
+        get message() {
+            return pb_1.Message.getFieldWithDefault(this, 1, "") as string;
+        }
+        set message(value: string) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get type() {
+            return pb_1.Message.getFieldWithDefault(this, 2, "") as string;
+        }
+        set type(value: string) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        static fromObject(data: {
+            message?: string;
+            type?: string;
+        }): HostToolFailure {
+            const message = new HostToolFailure({});
+            if (data.message != null) {
+                message.message = data.message;
+            }
+            if (data.type != null) {
+                message.type = data.type;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                message?: string;
+                type?: string;
+            } = {};
+            if (this.message != null) {
+                data.message = this.message;
+            }
+            if (this.type != null) {
+                data.type = this.type;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.message.length)
+                writer.writeString(1, this.message);
+            if (this.type.length)
+                writer.writeString(2, this.type);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): HostToolFailure {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new HostToolFailure();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.message = reader.readString();
+                        break;
+                    case 2:
+                        message.type = reader.readString();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static deserializeBinary(bytes: Uint8Array): HostToolFailure {
+            return HostToolFailure.deserialize(bytes);
+        }
+    }
     export class AwaitCallRequest extends pb_1.Message {
         #one_of_decls: number[][] = [];
         constructor(data?: any[] | {
@@ -1677,6 +2269,24 @@ export namespace snakepit_rx.bridge.v1 {
                 responseSerialize: (message: ChunkBatch) => Buffer.from(message.serialize()),
                 responseDeserialize: (bytes: Buffer) => ChunkBatch.deserialize(new Uint8Array(bytes))
             },
+            ExecuteToolWithHostTools: {
+                path: "/snakepit_rx.bridge.v1.BridgeService/ExecuteToolWithHostTools",
+                requestStream: true,
+                responseStream: true,
+                requestSerialize: (message: HostMessage) => Buffer.from(message.serialize()),
+                requestDeserialize: (bytes: Buffer) => HostMessage.deserialize(new Uint8Array(bytes)),
+                responseSerialize: (message: ToolMessage) => Buffer.from(message.serialize()),
+                responseDeserialize: (bytes: Buffer) => ToolMessage.deserialize(new Uint8Array(bytes))
+            },
+            ExecuteStreamingToolWithHostTools: {
+                path: "/snakepit_rx.bridge.v1.BridgeService/ExecuteStreamingToolWithHostTools",
+                requestStream: true,
+                responseStream: true,
+                requestSerialize: (message: HostMessage) => Buffer.from(message.serialize()),
+                requestDeserialize: (bytes: Buffer) => HostMessage.deserialize(new Uint8Array(bytes)),
+                responseSerialize: (message: ToolMessage) => Buffer.from(message.serialize()),
+                responseDeserialize: (bytes: Buffer) => ToolMessage.deserialize(new Uint8Array(bytes))
+            },
             AwaitCall: {
                 path: "/snakepit_rx.bridge.v1.BridgeService/AwaitCall",
                 requestStream: false,
@@ -1693,6 +2303,8 @@ export namespace snakepit_rx.bridge.v1 {
         abstract ExecuteTool(call: grpc_1.ServerUnaryCall<ExecuteToolRequest, ExecuteToolResponse>, callback: grpc_1.sendUnaryData<ExecuteToolResponse>): void;
         abstract ExecuteStreamingTool(call: grpc_1.ServerWritableStream<ExecuteToolRequest, ToolChunk>): void;
         abstract ExecuteStreamingToolBatched(call: grpc_1.ServerWritableStream<ExecuteToolRequest, ChunkBatch>): void;
+        abstract ExecuteToolWithHostTools(call: grpc_1.ServerDuplexStream<HostMessage, ToolMessage>): void;
+        abstract ExecuteStreamingToolWithHostTools(call: grpc_1.ServerDuplexStream<HostMessage, ToolMessage>): void;
         abstract AwaitCall(call: grpc_1.ServerUnaryCall<AwaitCallRequest, AwaitCallResponse>, callback: grpc_1.sendUnaryData<AwaitCallResponse>): void;
     }
     export class BridgeServiceClient extends grpc_1.makeGenericClientConstructor(UnimplementedBridgeServiceService.definition, "BridgeService", {}) {
@@ -1713,6 +2325,12 @@ export namespace snakepit_rx.bridge.v1 {
         };
         ExecuteStreamingToolBatched: GrpcStreamServiceInterface<ExecuteToolRequest, ChunkBatch> = (message: ExecuteToolRequest, metadata?: grpc_1.Metadata | grpc_1.CallOptions, options?: grpc_1.CallOptions): grpc_1.ClientReadableStream<ChunkBatch> => {
             return super.ExecuteStreamingToolBatched(message, metadata, options);
+        };
+        ExecuteToolWithHostTools: GrpcChunkServiceInterface<HostMessage, ToolMessage> = (metadata?: grpc_1.Metadata | grpc_1.CallOptions, options?: grpc_1.CallOptions): grpc_1.ClientDuplexStream<HostMessage, ToolMessage> => {
+            return super.ExecuteToolWithHostTools(metadata, options);
+        };
+        ExecuteStreamingToolWithHostTools: GrpcChunkServiceInterface<HostMessage, ToolMessage> = (metadata?: grpc_1.Metadata | grpc_1.CallOptions, options?: grpc_1.CallOptions): grpc_1.ClientDuplexStream<HostMessage, ToolMessage> => {
+            return super.ExecuteStreamingToolWithHostTools(metadata, options);
         };
         AwaitCall: GrpcUnaryServiceInterface<AwaitCallRequest, AwaitCallResponse> = (message: AwaitCallRequest, metadata: grpc_1.Metadata | grpc_1.CallOptions | grpc_1.requestCallback<AwaitCallResponse>, options?: grpc_1.CallOptions | grpc_1.requestCallback<AwaitCallResponse>, callback?: grpc_1.requestCallback<AwaitCallResponse>): grpc_1.ClientUnaryCall => {
             return super.AwaitCall(message, metadata, options, callback);

@@ -7,6 +7,8 @@ export type {
   CallOptions,
   ChunkCallback,
   CloseOptions,
+  HostTool,
+  HostToolContext,
   PoolEvent,
   PoolEventType,
   PoolOptions,

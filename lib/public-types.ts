@@ -22,6 +22,25 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What a host tool is given besides its arguments. */
+export interface HostToolContext {
+  /** The `sessionId` of the call whose tool asked; undefined when the call has none. */
+  readonly sessionId: string | undefined;
+  /** The pool's id of the call whose tool asked (as in its `call_*` events). */
+  readonly callId: string;
+  /** Aborted when that call ends first: it was cancelled, timed out or failed, or its tool stopped waiting. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A Node function that Python tools may call (`createPool({ hostTools })`):
+ * `ctx.call_host_tool(name, **kwargs)` in Python, or Snakepit's
+ * `ctx.call_elixir_tool`. It receives the keyword arguments as a JSON
+ * object and returns a JSON value, or a promise of one; what it throws
+ * reaches Python as a `HostToolError` carrying its message.
+ */
+export type HostTool = (args: Record<string, unknown>, context: HostToolContext) => unknown;
+
 /** Called for each chunk; when it returns a promise, the next chunk waits for it to settle. */
 export type ChunkCallback<T> = (chunk: Chunk<T>) => unknown;
 
@@ -82,6 +101,12 @@ export interface PoolOptions {
   readonly maxMessageBytes?: number;
   /** Receives each line workers write to stderr. Default: prefixed and written to `process.stderr`. */
   readonly onLog?: (line: string, workerId: string) => void;
+  /**
+   * Node functions the Python tools may call by name, during a call, on the
+   * call's own connection (remote workers included). A pool with host tools
+   * runs its calls on a stream both ways; without, on the plain methods.
+   */
+  readonly hostTools?: Readonly<Record<string, HostTool>>;
 
   /** Calls that may wait while every worker is busy; beyond it a call fails at once with `pool_saturated`. Default: no limit. */
   readonly maxQueue?: number;

@@ -14,6 +14,7 @@ import { PoolEventSource } from './pool/pool-events.js';
 import { resolvePoolOptions, type ResolvedPoolOptions } from './pool/pool-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
 import { resolvePython } from './worker/python-environment.js';
+import { HostToolRelay } from './call/host-tool-relay.js';
 import { StreamCall } from './call/stream-call.js';
 import { UnaryCall } from './call/unary-call.js';
 import { RemoteWorker } from './worker/remote-worker.js';
@@ -23,6 +24,7 @@ import type {
   CallOptions,
   ChunkCallback,
   CloseOptions,
+  HostTool,
   PoolEvent,
   PoolOptions,
   PoolStats,
@@ -56,6 +58,7 @@ export class SnakepitPool {
     private readonly toolList: readonly ToolInfo[],
     private readonly events: PoolEventSource,
     sessionAffinity: 'prefer' | 'strict',
+    private readonly hostTools: ReadonlyMap<string, HostTool> | undefined,
   ) {
     this.events$ = events.events$;
     this.registry = new CallRegistry(workers, sessionAffinity, events.emit);
@@ -78,7 +81,15 @@ export class SnakepitPool {
       const first = workers.liveWorkers[0];
       if (first === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
       const { adapter, tools } = await first.connection.listTools(new Date(Date.now() + resolved.startTimeoutMs));
-      return new SnakepitPool(adapter, resolved.maxMessageBytes, workers, tools.map(toToolInfo), events, resolved.sessionAffinity);
+      return new SnakepitPool(
+        adapter,
+        resolved.maxMessageBytes,
+        workers,
+        tools.map(toToolInfo),
+        events,
+        resolved.sessionAffinity,
+        resolved.hostTools,
+      );
     } catch (error) {
       await workers.close(0);
       throw error;
@@ -157,16 +168,21 @@ export class SnakepitPool {
       if (request === undefined) return;
       const scope = new CallScope(this.registry, request.call_id, tool, options, reject);
       scope.run((worker) => {
-        const call = new UnaryCall<R>(worker, request, {
-          resolve: (result) => {
-            scope.complete();
-            resolve(result);
+        const call = new UnaryCall<R>(
+          worker,
+          request,
+          {
+            resolve: (result) => {
+              scope.complete();
+              resolve(result);
+            },
+            reject: (error) => {
+              scope.fail(error);
+              reject(error);
+            },
           },
-          reject: (error) => {
-            scope.fail(error);
-            reject(error);
-          },
-        });
+          this.hostToolRelay(request, options),
+        );
         call.start();
         return call;
       });
@@ -210,26 +226,38 @@ export class SnakepitPool {
       if (request === undefined) return;
       const scope = new CallScope(this.registry, request.call_id, tool, options, fail);
       scope.run((worker) => {
-        const call = new StreamCall<T>(worker, request, {
-          next: (chunk) => {
-            scope.countChunk();
-            subscriber.next(chunk);
+        const call = new StreamCall<T>(
+          worker,
+          request,
+          {
+            next: (chunk) => {
+              scope.countChunk();
+              subscriber.next(chunk);
+            },
+            error: (error) => {
+              scope.fail(error);
+              subscriber.error(error);
+            },
+            complete: () => {
+              scope.complete();
+              subscriber.complete();
+            },
           },
-          error: (error) => {
-            scope.fail(error);
-            subscriber.error(error);
-          },
-          complete: () => {
-            scope.complete();
-            subscriber.complete();
-          },
-        });
+          this.hostToolRelay(request, options),
+        );
         flow?.attach(call);
         call.start();
         return call;
       });
       return () => scope.dispose();
     });
+  }
+
+  /** What runs a call's host tools, when the pool has some. */
+  private hostToolRelay(request: InstanceType<typeof pb.ExecuteToolRequest>, options: CallOptions): HostToolRelay | undefined {
+    return this.hostTools === undefined
+      ? undefined
+      : new HostToolRelay(this.hostTools, { callId: request.call_id, sessionId: options.sessionId });
   }
 
   /** The request for a call, or undefined after reporting why there cannot be one. */

@@ -497,6 +497,23 @@ describe('createBridgeServer()', () => {
       });
     });
 
+    it('answers the ...WithHostTools methods with UNIMPLEMENTED and a hint, after checking the token', async () => {
+      for (const method of ['ExecuteToolWithHostTools', 'ExecuteStreamingToolWithHostTools'] as const) {
+        for (const [metadata, code] of [
+          [withToken(), grpc.status.UNIMPLEMENTED],
+          [new grpc.Metadata(), grpc.status.UNAUTHENTICATED],
+        ] as const) {
+          const call = client[method](metadata);
+          call.write(new pb.HostMessage({ request: request('add', { a: 1, b: 2 }) }));
+          const { messages, error } = await collect(call);
+          call.end();
+          expect(messages).toEqual([]);
+          expect(error?.code).toBe(code);
+          if (code === grpc.status.UNIMPLEMENTED) expect(error?.details).toContain('does not relay host tools');
+        }
+      }
+    });
+
     it('answers AwaitCall with UNIMPLEMENTED and a hint', async () => {
       const { error } = await unary((done) =>
         client.AwaitCall(new pb.AwaitCallRequest({ call_id: 'x', timeout_ms: 10 }), withToken(), done),

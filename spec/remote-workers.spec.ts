@@ -1,7 +1,12 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, resolveEndpoints, SnakepitError, type SnakepitPool } from '../lib/index.js';
-import { markerPath, nextEvent } from './support/pools.js';
+import { resolvePython } from '../lib/worker/python-environment.js';
+import { FIXTURES, markerPath, nextEvent, rejectionOf } from './support/pools.js';
 import { serveWorker, type StandaloneWorker } from './support/serve.js';
 
 const TOKEN = 'shared-secret';
@@ -98,6 +103,21 @@ describe('remote workers (endpoints)', () => {
     await gone.stop();
     await expect(pool([gone.endpoint])).rejects.toMatchObject({ code: 'worker_unavailable' });
   }, 30_000);
+
+  it('refuses an endpoint that serves another protocol with worker_start_failed, saying it does not serve this contract', async () => {
+    // A stock grpcio server with only grpc.health.v1: every method of our contract is UNIMPLEMENTED there.
+    const foreign = spawn(resolvePython(undefined), [join(FIXTURES, 'health_only_server.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const [port] = (await once(createInterface({ input: foreign.stdout }), 'line')) as [string];
+      const error = await rejectionOf(pool([`127.0.0.1:${port}`], { token: undefined }));
+      expect(error.code).toBe('worker_start_failed');
+      expect(error.message).toContain('does not serve snakepit_rx.bridge.v1.BridgeService');
+      expect(error.hint).toMatch(/UNIMPLEMENTED.*another protocol/);
+    } finally {
+      foreign.stdin.end();
+      await once(foreign, 'exit');
+    }
+  });
 
   it('resolves endpoints from DNS', async () => {
     await expect(resolveEndpoints('localhost', 50051)).resolves.toContain('127.0.0.1:50051');

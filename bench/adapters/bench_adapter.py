@@ -37,6 +37,13 @@ class BenchAdapter(GuideAdapter):
     def noop(self, value: Any = None) -> dict[str, Any]:
         return {"ok": True, "echo": value}
 
+    @tool(description="one call of the host tool `echo`, timed in Python: the round trip to Node and back, in ms")
+    def host_round_trip(self, value: Any = None) -> dict[str, Any]:
+        assert self.session_context is not None
+        started = time.perf_counter_ns()
+        echoed = self.session_context.call_host_tool("echo", value=value)
+        return {"ms": (time.perf_counter_ns() - started) / 1e6, "echo": echoed}
+
     @tool(description="the worker's process id")
     def pid(self) -> int:
         return os.getpid()

@@ -1,4 +1,4 @@
-import { createPool, type SnakepitPool } from 'snakepit-rx';
+import { createPool, type PoolOptions, type SnakepitPool } from 'snakepit-rx';
 import { adaptersDir as exampleAdaptersDir } from '../../examples/shared.js';
 import { onCleanup } from './cleanup.js';
 import { adaptersDir, baselineDir, python } from './paths.js';
@@ -14,8 +14,9 @@ export interface BenchPool {
 }
 
 /** A pool on the bench adapter; closed by the caller, or at the end of the run whatever happens. */
-export async function startBenchPool(size: number): Promise<BenchPool> {
+export async function startBenchPool(size: number, options: Pick<PoolOptions, 'hostTools'> = {}): Promise<BenchPool> {
   const pool = await createPool({
+    ...options,
     adapter: BENCH_ADAPTER,
     size,
     python,

@@ -1,6 +1,7 @@
 import {
   status as Status,
   type sendUnaryData,
+  type ServerDuplexStream,
   type ServerUnaryCall,
   type ServerWritableStream,
   type UntypedServiceImplementation,
@@ -79,6 +80,8 @@ export class BridgeService {
         this.executeTool(call, callback),
       ExecuteStreamingTool: (call: ServerWritableStream<ExecuteToolRequest, ToolChunk>) => this.stream(call, writeChunks),
       ExecuteStreamingToolBatched: (call: ServerWritableStream<ExecuteToolRequest, ChunkBatch>) => this.stream(call, writeBatches),
+      ExecuteToolWithHostTools: (call: ServerDuplexStream<unknown, unknown>) => this.refuseHostTools(call),
+      ExecuteStreamingToolWithHostTools: (call: ServerDuplexStream<unknown, unknown>) => this.refuseHostTools(call),
       AwaitCall: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<never>) => {
         if (!this.admits(call, callback)) return;
         callback({
@@ -89,6 +92,26 @@ export class BridgeService {
         });
       },
     };
+  }
+
+  /**
+   * The ...WithHostTools methods are for a pool talking to its workers: the
+   * bridge server's own pool runs its host tools (if it has any) for every
+   * call it relays, and a client's functions cannot be called from here.
+   */
+  private refuseHostTools(call: ServerDuplexStream<unknown, unknown>): void {
+    try {
+      this.config.tokenCheck?.require(call.metadata);
+    } catch (error) {
+      call.emit('error', errorStatus(error));
+      return;
+    }
+    call.emit('error', {
+      code: Status.UNIMPLEMENTED,
+      details:
+        'the bridge server does not relay host tools (hint: call ExecuteTool or ExecuteStreamingToolBatched; tools may call the ' +
+        "host tools of the bridge server's own pool)",
+    });
   }
 
   /** Whether the call carries the token; if not, answers it as unauthenticated. */

@@ -6,6 +6,7 @@ import type { SnakepitPool } from '../snakepit-pool.js';
 import { TokenCheck } from './token-check.js';
 import { BridgeService } from './bridge-service.js';
 import { BRIDGE_SERVICE } from '../contract/service-definition.js';
+import { StandardServices } from './standard-services.js';
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 
@@ -58,6 +59,9 @@ function bind(server: Server, address: string, credentials: ServerCredentials): 
  * A client that cancels, or whose deadline passes, cancels the pooled call
  * and closes the Python generator. Failures end the call with a status
  * code and the `snakepit-error-bin` trailer holding an `ErrorDetail`.
+ * It also serves `grpc.health.v1.Health`, without the token (NOT_SERVING
+ * while it shuts down, or once its pool is degraded or closed), and server
+ * reflection, with it.
  *
  * Resolves once the server listens. Closing it leaves the pool open.
  */
@@ -67,34 +71,48 @@ export async function createBridgeServer(pool: SnakepitPool, options: BridgeServ
   const credentials = credentialsFor(options.tls);
   const maxMessageBytes = options.maxMessageBytes ?? pool.maxMessageBytes;
   const id = options.id ?? `bridge-${randomBytes(3).toString('hex')}`;
-  const service = new BridgeService({
-    pool,
-    id,
-    tokenCheck: options.token === undefined ? undefined : new TokenCheck(options.token),
-    callTimeout: options.callTimeout,
-  });
+  const tokenCheck = options.token === undefined ? undefined : new TokenCheck(options.token);
+  const service = new BridgeService({ pool, id, tokenCheck, callTimeout: options.callTimeout });
   const server = new Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
   });
   server.addService(BRIDGE_SERVICE, service.implementation());
+  const standard = new StandardServices(tokenCheck);
+  standard.addTo(server);
+  // A pool that gave up a worker, or closed, cannot serve as it should: health says so.
+  const poolWatch = pool.events$.subscribe({
+    next: (event) => {
+      if (event.type === 'pool_degraded') standard.stopServing();
+    },
+    complete: () => standard.stopServing(),
+  });
+  if (pool.stats().degraded) standard.stopServing();
   const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  const port = await bind(server, `${hostPart}:${options.port ?? 0}`, credentials);
+  let port: number;
+  try {
+    port = await bind(server, `${hostPart}:${options.port ?? 0}`, credentials);
+  } catch (error) {
+    poolWatch.unsubscribe();
+    throw error;
+  }
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     // The pooled calls are cancelled here rather than when grpc-js reports the broken streams, so
     // that their workers are handed back as soon as their tools stop.
-    closed ??= (service.cancelAll(), server.forceShutdown(), Promise.resolve());
+    closed ??= (poolWatch.unsubscribe(), standard.drain(), service.cancelAll(), server.forceShutdown(), Promise.resolve());
     return closed;
   };
   const shutdown = (shutdownOptions: BridgeServerShutdownOptions = {}): Promise<void> => {
     if (closed !== undefined) return closed;
+    standard.drain();
     const timeout = shutdownOptions.timeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => void close().then(resolve), timeout);
       server.tryShutdown(() => {
         clearTimeout(timer);
+        poolWatch.unsubscribe();
         closed ??= Promise.resolve();
         resolve();
       });

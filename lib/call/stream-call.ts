@@ -1,9 +1,11 @@
-import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import type { Readable } from 'node:stream';
 import type { Chunk } from '../chunk.js';
 import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
 import { decodeJson, decodePayload } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
 import { lossError, reportFailure } from './call-failure.js';
+import type { HostToolRelay } from './host-tool-relay.js';
 import type { Worker } from '../worker/worker.js';
 
 /** Set once the first stream has shown that its read-ahead can be set as {@link holdOneMessage} does. */
@@ -18,7 +20,7 @@ let readAheadChecked = false;
  * and throws if Node or grpc-js keep the mark elsewhere now, rather than
  * silently reading sixteen messages ahead.
  */
-function holdOneMessage(stream: ClientReadableStream<ChunkBatch>): void {
+function holdOneMessage(stream: Readable): void {
   const state = (stream as { _readableState?: unknown })._readableState;
   const settable = typeof state === 'object' && state !== null && 'highWaterMark' in state && typeof state.highWaterMark === 'number';
   if (settable) state.highWaterMark = 1;
@@ -49,7 +51,7 @@ const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
  * too, so the worker's sends block and its generator waits at `yield`.
  */
 export class StreamCall<T> {
-  private call: ClientReadableStream<ChunkBatch> | undefined;
+  private call: (Readable & { cancel(): void }) | undefined;
   private pending: Chunk<T>[] = [];
   private head = 0;
   private nextIndex = 0;
@@ -65,10 +67,12 @@ export class StreamCall<T> {
   private readonly tool: string;
   private readonly callId: string;
 
+  /** With `host`, the call runs on a stream both ways that also carries its tool's host-tool calls. */
   constructor(
     private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
     private readonly sink: ChunkSink<T>,
+    private readonly host?: HostToolRelay,
   ) {
     this.tool = request.tool_name;
     this.callId = request.call_id;
@@ -79,7 +83,11 @@ export class StreamCall<T> {
     this.stopListeningForExit = this.worker.onExit((exit) => {
       if (!exit.expected) this.fail(lossError(this.worker, this.tool));
     });
-    const call = this.worker.connection.streamBatches(this.request);
+    const { connection } = this.worker;
+    const call: Readable & { cancel(): void } =
+      this.host === undefined
+        ? connection.streamBatches(this.request)
+        : this.host.stream(connection, this.request, (batch) => this.receive(batch));
     this.call = call;
     try {
       holdOneMessage(call);
@@ -87,7 +95,7 @@ export class StreamCall<T> {
       this.fail(this.transportFailure(error instanceof Error ? error.message : String(error), error));
       return;
     }
-    call.on('data', (batch: ChunkBatch) => this.receive(batch));
+    if (this.host === undefined) call.on('data', (batch: ChunkBatch) => this.receive(batch));
     // grpc-js emits 'error' as soon as the status arrives, possibly before
     // messages it still buffers; 'end' comes after them, so outcomes are settled there.
     call.on('error', (error: ServiceError) => {
@@ -120,6 +128,7 @@ export class StreamCall<T> {
   private cleanUp(): void {
     this.stopListeningForExit();
     if (!this.transportEnded) this.call?.cancel();
+    this.host?.close();
     this.pending = [];
   }
 
@@ -225,6 +234,7 @@ export class StreamCall<T> {
     if (error === undefined) {
       this.done = true;
       this.stopListeningForExit();
+      this.host?.close();
       this.sink.complete();
     } else {
       reportFailure(this.worker, this.tool, error, (failure) => this.fail(failure));

@@ -13,7 +13,7 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-const JSON_HINT = 'arguments travel as JSON: use objects, arrays, strings, finite numbers, booleans and null';
+const JSON_HINT = 'values travel as JSON: use objects, arrays, strings, finite numbers, booleans and null';
 const INTEGER_HINT = 'pass it as a string (String(n), for a BigInt too) and convert it in the tool';
 
 function refuse(path: string, reason: string, hint = JSON_HINT): never {
@@ -89,6 +89,13 @@ export class EncodedArguments {
   constructor(readonly json: Uint8Array) {}
 }
 
+/** Encodes a value as JSON, or throws `invalid_arguments` naming (from `path`) the first value JSON would change. */
+export function encodeJson(value: unknown, path: string): Buffer {
+  const state: CheckState = { ancestors: [], negativeZero: false };
+  check(value, path, state);
+  return Buffer.from(state.negativeZero ? stringifyKeepingNumbers(value) : JSON.stringify(value), 'utf8');
+}
+
 /** Encodes keyword arguments as JSON, or throws `invalid_arguments` naming the first offending value. */
 export function encodeArguments(args: ToolArguments | EncodedArguments | undefined): Uint8Array {
   if (args instanceof EncodedArguments) return args.json;
@@ -96,7 +103,5 @@ export function encodeArguments(args: ToolArguments | EncodedArguments | undefin
   if (typeof args !== 'object' || Array.isArray(args)) {
     refuse('arguments', `must be an object of keyword arguments, got ${Array.isArray(args) ? 'an array' : describe(args)}`);
   }
-  const state: CheckState = { ancestors: [], negativeZero: false };
-  check(args, 'arguments', state);
-  return Buffer.from(state.negativeZero ? stringifyKeepingNumbers(args) : JSON.stringify(args), 'utf8');
+  return encodeJson(args, 'arguments');
 }

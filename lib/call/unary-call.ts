@@ -1,13 +1,14 @@
-import type { ClientUnaryCall } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import type { ExecuteToolRequest, ExecuteToolResponse } from '../contract/bridge-connection.js';
 import { decodePayload } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
 import { lossError, reportFailure } from './call-failure.js';
+import type { HostToolRelay } from './host-tool-relay.js';
 import type { Worker } from '../worker/worker.js';
 
 /** One unary call on one worker. */
 export class UnaryCall<R> {
-  private call: ClientUnaryCall | undefined;
+  private call: { cancel(): void } | undefined;
   private done = false;
   private stopListeningForExit: () => void = () => {};
 
@@ -15,6 +16,8 @@ export class UnaryCall<R> {
     private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
     private readonly settle: { resolve(result: R): void; reject(error: SnakepitError): void },
+    /** With `host`, the call runs on a stream both ways that also carries its tool's host-tool calls. */
+    private readonly host?: HostToolRelay,
   ) {}
 
   start(): void {
@@ -22,13 +25,15 @@ export class UnaryCall<R> {
     this.stopListeningForExit = this.worker.onExit((exit) => {
       if (!exit.expected) this.fail(lossError(this.worker, tool));
     });
-    this.call = this.worker.connection.executeTool(this.request, (error, response) => {
+    const settle = (error: ServiceError | null, response?: ExecuteToolResponse) => {
       if (error !== null) {
         reportFailure(this.worker, tool, error, (failure) => this.fail(failure));
         return;
       }
       this.succeed(response);
-    });
+    };
+    const { connection } = this.worker;
+    this.call = this.host === undefined ? connection.executeTool(this.request, settle) : this.host.unary(connection, this.request, settle);
   }
 
   cancel(): void {
@@ -36,6 +41,7 @@ export class UnaryCall<R> {
     this.done = true;
     this.stopListeningForExit();
     this.call?.cancel();
+    this.host?.close();
   }
 
   private succeed(response: ExecuteToolResponse | undefined): void {
@@ -50,6 +56,7 @@ export class UnaryCall<R> {
     }
     this.done = true;
     this.stopListeningForExit();
+    this.host?.close();
     this.settle.resolve(result);
   }
 
@@ -57,6 +64,7 @@ export class UnaryCall<R> {
     if (this.done) return;
     this.done = true;
     this.stopListeningForExit();
+    this.host?.close();
     this.settle.reject(error);
   }
 }

@@ -9,6 +9,9 @@ export type ExecuteToolResponse = snakepit_rx.bridge.v1.ExecuteToolResponse;
 export type ToolSpecMessage = snakepit_rx.bridge.v1.ToolSpec;
 export type PingResponse = snakepit_rx.bridge.v1.PingResponse;
 export type Encoding = snakepit_rx.bridge.v1.Encoding;
+export type HostMessage = snakepit_rx.bridge.v1.HostMessage;
+export type ToolMessage = snakepit_rx.bridge.v1.ToolMessage;
+export type HostToolCall = snakepit_rx.bridge.v1.HostToolCall;
 
 /** A method of BridgeService. */
 export type BridgeMethod = keyof typeof pb.UnimplementedBridgeServiceService.definition;
@@ -17,6 +20,9 @@ export type BridgeMethod = keyof typeof pb.UnimplementedBridgeServiceService.def
 export function methodPath(method: BridgeMethod): string {
   return pb.UnimplementedBridgeServiceService.definition[method].path;
 }
+
+/** The contract's fully qualified service name, `snakepit_rx.bridge.v1.BridgeService`, from the generated paths. */
+export const SERVICE_NAME = methodPath('Ping').split('/')[1] ?? '';
 
 export interface ConnectionOptions {
   /** Sent as `authorization: Bearer <token>` on every call. */
@@ -45,6 +51,12 @@ export interface BridgeClient {
     callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,
   ): grpc.ClientUnaryCall;
   streamBatches(request: ExecuteToolRequest): grpc.ClientReadableStream<ChunkBatch>;
+  /**
+   * A call on a stream both ways (`ExecuteToolWithHostTools`, `ExecuteStreamingToolWithHostTools`),
+   * for a pool with host tools: the request is sent first; the tool's host-tool calls come
+   * among its output, and their answers go back on the same stream.
+   */
+  callWithHostTools(request: ExecuteToolRequest, streaming: boolean): grpc.ClientDuplexStream<HostMessage, ToolMessage>;
 }
 
 /**
@@ -125,6 +137,18 @@ export class BridgeConnection implements BridgeClient {
       this.metadata(),
       {},
     );
+  }
+
+  callWithHostTools(request: ExecuteToolRequest, streaming: boolean): grpc.ClientDuplexStream<HostMessage, ToolMessage> {
+    const call = this.client.makeBidiStreamRequest(
+      methodPath(streaming ? 'ExecuteStreamingToolWithHostTools' : 'ExecuteToolWithHostTools'),
+      serialize,
+      (bytes: Buffer) => pb.ToolMessage.deserialize(bytes),
+      this.metadata(),
+      {},
+    );
+    call.write(new pb.HostMessage({ request }));
+    return call;
   }
 
   close(): void {

@@ -8,10 +8,11 @@ function method<Request extends Message, Response extends Message>(
   responseStream: boolean,
   request: { deserialize(bytes: Uint8Array): Request },
   response: { deserialize(bytes: Uint8Array): Response },
+  requestStream = false,
 ): MethodDefinition<Request, Response> {
   return {
     path: methodPath(name),
-    requestStream: false,
+    requestStream,
     responseStream,
     requestSerialize: serialize,
     requestDeserialize: (bytes: Buffer) => request.deserialize(bytes),
@@ -27,5 +28,7 @@ export const BRIDGE_SERVICE: ServiceDefinition = {
   ExecuteTool: method('ExecuteTool', false, pb.ExecuteToolRequest, pb.ExecuteToolResponse),
   ExecuteStreamingTool: method('ExecuteStreamingTool', true, pb.ExecuteToolRequest, pb.ToolChunk),
   ExecuteStreamingToolBatched: method('ExecuteStreamingToolBatched', true, pb.ExecuteToolRequest, pb.ChunkBatch),
+  ExecuteToolWithHostTools: method('ExecuteToolWithHostTools', true, pb.HostMessage, pb.ToolMessage, true),
+  ExecuteStreamingToolWithHostTools: method('ExecuteStreamingToolWithHostTools', true, pb.HostMessage, pb.ToolMessage, true),
   AwaitCall: method('AwaitCall', false, pb.AwaitCallRequest, pb.AwaitCallResponse),
 };

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { SnakepitError } from '../errors.js';
-import type { PoolOptions } from '../public-types.js';
+import type { HostTool, PoolOptions } from '../public-types.js';
 
 export interface ResolvedPoolOptions {
   readonly size: number;
@@ -18,6 +18,8 @@ export interface ResolvedPoolOptions {
   readonly healthCheckTimeoutMs: number;
   readonly cancelGracePeriodMs: number;
   readonly maxRestartAttempts: number;
+  /** The host tools by name; undefined when the pool has none. */
+  readonly hostTools: ReadonlyMap<string, HostTool> | undefined;
 }
 
 function writeWorkerLog(line: string, workerId: string): void {
@@ -74,7 +76,22 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     healthCheckTimeoutMs: positive('healthCheckTimeout', options.healthCheckTimeout, false) ?? 5_000,
     cancelGracePeriodMs: nonNegative('cancelGracePeriod', options.cancelGracePeriod) ?? 5_000,
     maxRestartAttempts: positive('maxRestartAttempts', options.maxRestartAttempts, true) ?? (endpoints ? Infinity : 5),
+    hostTools: resolveHostTools(options.hostTools),
   };
+}
+
+function resolveHostTools(hostTools: PoolOptions['hostTools']): ReadonlyMap<string, HostTool> | undefined {
+  if (hostTools === undefined) return undefined;
+  if (typeof hostTools !== 'object' || hostTools === null || Array.isArray(hostTools)) {
+    throw invalid('`hostTools` must be an object of functions by name');
+  }
+  const tools = new Map<string, HostTool>();
+  for (const [name, tool] of Object.entries(hostTools)) {
+    if (typeof tool !== 'function') throw invalid(`host tool ${JSON.stringify(name)} must be a function, got ${typeof tool}`);
+    if (name.trim() === '') throw invalid('host tool names must be non-empty');
+    tools.set(name, tool);
+  }
+  return tools.size === 0 ? undefined : tools;
 }
 
 function isArray(value: unknown): value is readonly unknown[] {

@@ -1,6 +1,6 @@
 import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import { BridgeConnection } from '../contract/bridge-connection.js';
-import { errorFromStatus, isTransportFailure } from '../contract/error-from-status.js';
+import { BridgeConnection, SERVICE_NAME } from '../contract/bridge-connection.js';
+import { ERROR_METADATA_KEY, errorFromStatus, isTransportFailure } from '../contract/error-from-status.js';
 import { SnakepitError } from '../errors.js';
 import { ExitSignal, type Worker, type WorkerExit } from './worker.js';
 
@@ -19,6 +19,16 @@ export interface RemoteWorkerOptions {
 /** Why an endpoint cannot serve: what its answer said, or that it did not answer. */
 function refusal(endpoint: string, error: unknown): SnakepitError {
   if (error instanceof SnakepitError) return error;
+  if (isServiceError(error) && error.code === status.UNIMPLEMENTED && !isOurRefusal(error)) {
+    // Our workers answer every method of the contract; a server that does not know ListTools speaks another one.
+    return new SnakepitError('worker_start_failed', `endpoint ${endpoint} does not serve ${SERVICE_NAME}`, {
+      workerId: endpoint,
+      hint:
+        `it answers UNIMPLEMENTED to ListTools: it serves another protocol (Snakepit's own snakepit.bridge, another ` +
+        `version of this contract, or another service); point the pool at \`python -m snakepit_bridge serve\` of this version`,
+      cause: error,
+    });
+  }
   if (isServiceError(error) && !isTransportFailure(error) && error.code !== status.DEADLINE_EXCEEDED) {
     return errorFromStatus(error, { workerId: endpoint, tool: 'ListTools' });
   }
@@ -30,6 +40,11 @@ function refusal(endpoint: string, error: unknown): SnakepitError {
       cause: error,
     },
   );
+}
+
+/** A status our own workers sent: they attach an ErrorDetail to every failure. */
+function isOurRefusal(error: ServiceError): boolean {
+  return error.metadata?.get(ERROR_METADATA_KEY).length > 0;
 }
 
 function isServiceError(error: unknown): error is ServiceError {

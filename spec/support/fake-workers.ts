@@ -43,6 +43,7 @@ export class FakeWorker implements Worker {
       listTools: notFaked('listTools'),
       executeTool: notFaked('executeTool'),
       streamBatches: notFaked('streamBatches'),
+      callWithHostTools: notFaked('callWithHostTools'),
       ...connection,
     };
   }

@@ -9,14 +9,27 @@ export interface TestServer {
   readonly port: number;
   /** The connections of the stream requests (`/stream/...`) so far, newest last, for specs that cut them. */
   readonly streamSockets: Socket[];
+  /** Cuts the connection of the stream response that writes the `chunk` event of this index, right after it writes it (once). */
+  cutAfterChunk(index: number): void;
   close(): Promise<void>;
 }
 
 /** Serves `listener` on a free loopback port; `close()` also ends open connections. */
 export async function serve(listener: RequestListener): Promise<TestServer> {
   const streamSockets: Socket[] = [];
+  const cuts = new Set<number>();
   const server = createServer((req, res) => {
-    if (/(^|\/)stream\//.test(req.url ?? '')) streamSockets.push(req.socket);
+    if (/(^|\/)stream\//.test(req.url ?? '')) {
+      streamSockets.push(req.socket);
+      // Cut at a chunk the server has surely not finished sending after, whatever the page has shown by then.
+      const write = res.write.bind(res) as (data: string | Uint8Array, ...rest: unknown[]) => boolean;
+      res.write = ((data: string | Uint8Array, ...rest: unknown[]) => {
+        const written = write(data, ...rest);
+        const id = /^id: (\d+)$/m.exec(typeof data === 'string' ? data : Buffer.from(data).toString('latin1'))?.[1];
+        if (id !== undefined && cuts.delete(Number(id))) setImmediate(() => req.socket.destroy());
+        return written;
+      }) as typeof res.write;
+    }
     listener(req, res);
   });
   server.listen(0, '127.0.0.1');
@@ -27,6 +40,7 @@ export async function serve(listener: RequestListener): Promise<TestServer> {
     port,
     baseUrl: `http://127.0.0.1:${port}`,
     streamSockets,
+    cutAfterChunk: (index) => void cuts.add(index),
     close: async () => {
       server.closeAllConnections();
       server.close();

@@ -5,21 +5,40 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
+
+from snakepit_bridge import context_tools
+from snakepit_bridge.snakepit_api import SnakepitAdapterApi
 
 logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _TOOL_ATTRIBUTE = "__snakepit_tool__"
+# Where Snakepit keeps a tool's ToolMetadata; adapters look for it (hasattr(method, "_tool_metadata")).
+_SNAKEPIT_METADATA_ATTRIBUTE = "_tool_metadata"
 
 
 @dataclass(frozen=True)
 class ToolOptions:
     description: str
     supports_streaming: bool
+
+
+@dataclass
+class ToolMetadata:
+    """Snakepit's record of a tool, which ``@tool`` attaches to it as ``_tool_metadata``.
+
+    ``parameters`` and ``required_variables`` are kept as given and not used: parameters come from
+    the signature, and there are no session variables.
+    """
+
+    description: str = ""
+    supports_streaming: bool = False
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+    required_variables: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -49,30 +68,57 @@ class ToolInfo:
 @overload
 def tool(func: F, /) -> F: ...
 @overload
-def tool(*, description: str = "", supports_streaming: bool = False) -> Callable[[F], F]: ...
+def tool(
+    description: str = "", supports_streaming: bool = False, required_variables: Sequence[str] | None = None
+) -> Callable[[F], F]: ...
 
 
-def tool(func: F | None = None, /, *, description: str = "", supports_streaming: bool = False) -> F | Callable[[F], F]:
+def tool(
+    func: F | str | None = None,
+    /,
+    supports_streaming: bool = False,
+    required_variables: Sequence[str] | None = None,
+    *,
+    description: str = "",
+) -> F | Callable[[F], F]:
     """Marks an adapter method as a tool callable from Node.
 
     A streaming tool (``supports_streaming=True``) is a generator or async
     generator: each ``yield`` becomes one chunk. Any other tool returns one
     JSON-serializable value (or bytes, or a numpy array). Parameters come from
     the method's signature and are passed as keyword arguments.
+
+    Takes Snakepit's arguments too, as Snakepit does (the description may come
+    first, positionally); ``required_variables`` is kept in the tool's
+    ``_tool_metadata`` and otherwise ignored.
     """
+    if isinstance(func, str):
+        description, func = description or func, None
 
     def mark(function: F) -> F:
+        options = ToolOptions(
+            description=description or inspect.getdoc(function) or "", supports_streaming=supports_streaming
+        )
+        setattr(function, _TOOL_ATTRIBUTE, options)
         setattr(
             function,
-            _TOOL_ATTRIBUTE,
-            ToolOptions(
-                description=description or inspect.getdoc(function) or "",
-                supports_streaming=supports_streaming,
-            ),
+            _SNAKEPIT_METADATA_ATTRIBUTE,
+            ToolMetadata(options.description, supports_streaming, required_variables=list(required_variables or ())),
         )
         return function
 
     return mark(func) if func is not None else mark
+
+
+def _options_of(attribute: object) -> ToolOptions | None:
+    """The tool options of a class attribute: @tool's, or those of Snakepit's ``_tool_metadata`` set by hand."""
+    options = getattr(attribute, _TOOL_ATTRIBUTE, None)
+    if isinstance(options, ToolOptions):
+        return options
+    metadata = getattr(attribute, _SNAKEPIT_METADATA_ATTRIBUTE, None)
+    if isinstance(metadata, ToolMetadata):
+        return ToolOptions(metadata.description or inspect.getdoc(attribute) or "", metadata.supports_streaming)
+    return None
 
 
 def _type_name(annotation: object) -> str:
@@ -123,17 +169,26 @@ def _describe(name: str, function: Callable[..., object], options: ToolOptions) 
     )
 
 
-class BaseAdapter:
-    """Base class of adapters. A worker creates one instance and serves its @tool methods."""
+class BaseAdapter(SnakepitAdapterApi):
+    """Base class of adapters. A worker creates one instance and serves its @tool methods.
+
+    It also has Snakepit's adapter API (``snakepit_bridge.snakepit_api``), and serves the tools an
+    adapter dispatches through ``execute_tool`` (``snakepit_bridge.context_tools``).
+    """
 
     def tools(self) -> dict[str, ToolInfo]:
-        """The adapter's tools by name, discovered once from its @tool methods."""
+        """The adapter's tools by name, discovered once: its @tool methods, then those its
+        ``execute_tool`` serves (a @tool method wins over one of the same name)."""
         cached: dict[str, ToolInfo] | None = self.__dict__.get("_snakepit_tools")
         if cached is None:
             cached = {}
             for name in dir(type(self)):
-                options = getattr(getattr(type(self), name, None), _TOOL_ATTRIBUTE, None)
-                if isinstance(options, ToolOptions):
+                options = _options_of(getattr(type(self), name, None))
+                if options is not None:
                     cached[name] = _describe(name, getattr(self, name), options)
+            for name, dispatch in context_tools.discover(self).items():
+                if name not in cached:
+                    options = ToolOptions(dispatch.description, dispatch.supports_streaming)
+                    cached[name] = _describe(name, dispatch, options)
             self.__dict__["_snakepit_tools"] = cached
         return cached

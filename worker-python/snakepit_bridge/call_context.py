@@ -12,6 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakepit_bridge.host_tools import HostToolChannel
+    from snakepit_bridge.session_context import SessionContext
 
 
 @dataclass
@@ -19,6 +24,10 @@ class CallContext:
     call_id: str
     tool_name: str
     session_id: str
+    host_tools: HostToolChannel | None = None
+    """The host's tools, when the call came on a stream that carries them."""
+    session_context: SessionContext | None = None
+    """What the adapter is given as its session context for this call."""
     cancelled_event: threading.Event = field(default_factory=threading.Event)
     _async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -32,6 +41,8 @@ class CallContext:
             waiters, self._async_waiters = self._async_waiters, []
         for loop, event in waiters:
             loop.call_soon_threadsafe(event.set)
+        if self.host_tools is not None:
+            self.host_tools.close("the call was cancelled")
 
     async def wait_cancelled(self) -> None:
         """Returns once the call is cancelled (by the client, a timeout or the pool closing).
@@ -77,6 +88,11 @@ def current_call() -> CallContext:
     if call is None:
         raise LookupError("not inside a snakepit tool call")
     return call
+
+
+def running_call() -> CallContext | None:
+    """The call the running tool serves, or None outside a tool call."""
+    return _current.get()
 
 
 def is_cancelled() -> bool:

@@ -17,7 +17,7 @@ import inspect
 import logging
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.encoding import encode_binary, encode_json, is_ndarray
@@ -29,6 +29,26 @@ from snakepit_bridge.wire import Item, OutgoingChunk
 logger = logging.getLogger(__name__)
 
 _NOT_ITERATED = (str, bytes, bytearray, memoryview, dict, StreamChunk)
+# What a tool yields most often: never a chunk wrapper, so the duck-typing below is skipped for them.
+_PLAIN_VALUES = (dict, list, str, int, float, bool, bytes, type(None))
+_MISSING = object()
+
+
+def _unwrap(value: object) -> tuple[object, bool, Mapping[str, str] | None] | None:
+    """(data, is_final, metadata) of a chunk wrapper: any object with ``data`` and ``is_final``, such as
+    Snakepit's own showcase StreamChunk; None for a plain value."""
+    is_final = getattr(value, "is_final", _MISSING)
+    if is_final is _MISSING or not hasattr(value, "data"):
+        return None
+    metadata = getattr(value, "metadata", None)
+    if metadata is not None and not (
+        isinstance(metadata, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())
+    ):
+        raise CallFailure(
+            code="serialization_error",
+            message=f"the metadata of a {type(value).__qualname__} chunk must map str to str, got {metadata!r}",
+        )
+    return value.data, bool(is_final), metadata
 
 
 class ChunkPump:
@@ -39,12 +59,14 @@ class ChunkPump:
         *,
         max_buffered_bytes: int,
         max_chunk_bytes: int,
+        condition: threading.Condition | None = None,
     ) -> None:
+        """``condition``: the one ``take`` waits on, when something else must wake it too (see ``take``)."""
         self._start = start
         self._context = context
         self._max_buffered_bytes = max_buffered_bytes
         self._max_chunk_bytes = max_chunk_bytes
-        self._condition = threading.Condition()
+        self._condition = condition or threading.Condition()
         self._items: deque[tuple[Item, int]] = deque()
         self._buffered_bytes = 0
         self._produced = 0
@@ -73,14 +95,17 @@ class ChunkPump:
         if async_call is not None:
             async_call.cancel()
 
-    def take(self, accept: Callable[[Item, int], bool]) -> bool:
+    def take(self, accept: Callable[[Item, int], bool], interrupt: Callable[[], bool] | None = None) -> bool:
         """Blocks until chunks are ready, then hands them over in order, each with its size in
-        bytes, while ``accept`` takes them (a ChunkBatchBuilder's ``add``); returns False at the end."""
+        bytes, while ``accept`` takes them (a ChunkBatchBuilder's ``add``); returns False at the end.
+
+        With ``interrupt``, returns as well (True, having handed nothing over) once it holds; it is
+        checked under the pump's condition, which whoever makes it hold must notify."""
         with self._condition:
-            while not self._items and not self._finished:
+            while not self._items and not self._finished and not (interrupt is not None and interrupt()):
                 self._condition.wait()
             if not self._items:
-                return False
+                return not self._finished
             items = self._items
             taken_bytes = 0
             while items:
@@ -134,10 +159,14 @@ class ChunkPump:
     def _encode(self, value: object) -> tuple[Item, int, bool]:
         index = self._produced
         self._produced += 1
+        data: object
+        metadata: Mapping[str, str] | None
         if isinstance(value, StreamChunk):
             data, is_final, metadata = value.data, value.is_final, value.metadata
-        else:
+        elif isinstance(value, _PLAIN_VALUES) or (wrapped := _unwrap(value)) is None:
             data, is_final, metadata = value, False, None
+        else:
+            data, is_final, metadata = wrapped
         binary = encode_binary(data, "chunk", index)
         if binary is None:
             encoded = encode_json(data, "chunk", index)

@@ -11,6 +11,8 @@ from typing import Any
 import grpc
 
 from snakepit_bridge.errors import ERROR_METADATA_KEY
+from snakepit_bridge.grpc_services import PUBLIC_METHOD_PREFIX, Health, add_standard_services
+from snakepit_bridge.host_tool_service import HostToolService
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.servicer import BridgeServicer
 
@@ -22,7 +24,8 @@ class TlsFiles:
 
 
 class TokenInterceptor(grpc.ServerInterceptor):
-    """Refuses every call that does not carry ``authorization: Bearer <token>``."""
+    """Refuses every call that does not carry ``authorization: Bearer <token>``, except health checks
+    (probes send no token, and a health status tells nothing about the adapter)."""
 
     def __init__(self, token: str) -> None:
         self._expected = f"Bearer {token}".encode()
@@ -33,6 +36,8 @@ class TokenInterceptor(grpc.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        if handler_call_details.method.startswith(PUBLIC_METHOD_PREFIX):
+            return continuation(handler_call_details)
         for key, value in handler_call_details.invocation_metadata or ():
             if key == "authorization" and hmac.compare_digest(
                 value.encode() if isinstance(value, str) else value, self._expected
@@ -49,8 +54,10 @@ class TokenInterceptor(grpc.ServerInterceptor):
 
 def _bridge_service(servicer: BridgeServicer) -> grpc.GenericRpcHandler:
     """The BridgeService methods, as the generated registration has them, except that the batched
-    stream yields ChunkBatch messages already serialized (see wire.py)."""
+    streams yield ChunkBatch (and ToolMessage) messages already serialized (see wire.py)."""
     unary, stream = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler
+    both_ways = grpc.stream_stream_rpc_method_handler
+    host = HostToolService(servicer)
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         "Ping": unary(servicer.Ping, pb.PingRequest.FromString, pb.PingResponse.SerializeToString),
         "ListTools": unary(servicer.ListTools, pb.ListToolsRequest.FromString, pb.ListToolsResponse.SerializeToString),
@@ -61,6 +68,10 @@ def _bridge_service(servicer: BridgeServicer) -> grpc.GenericRpcHandler:
             servicer.ExecuteStreamingTool, pb.ExecuteToolRequest.FromString, pb.ToolChunk.SerializeToString
         ),
         "ExecuteStreamingToolBatched": stream(servicer.ExecuteStreamingToolBatched, pb.ExecuteToolRequest.FromString),
+        "ExecuteToolWithHostTools": both_ways(host.ExecuteToolWithHostTools, pb.HostMessage.FromString),
+        "ExecuteStreamingToolWithHostTools": both_ways(
+            host.ExecuteStreamingToolWithHostTools, pb.HostMessage.FromString
+        ),
         "AwaitCall": unary(servicer.AwaitCall, pb.AwaitCallRequest.FromString, pb.AwaitCallResponse.SerializeToString),
     }
     return grpc.method_handlers_generic_handler(pb.DESCRIPTOR.services_by_name["BridgeService"].full_name, handlers)
@@ -74,9 +85,11 @@ def start_server(
     token: str | None,
     max_message_bytes: int,
     max_workers: int,
+    health: Health,
     tls: TlsFiles | None = None,
 ) -> tuple[grpc.Server, int]:
-    """Starts serving; returns the server and the port it bound (chosen by the OS when port is 0)."""
+    """Starts serving BridgeService, health checking and reflection; returns the server and the port it
+    bound (chosen by the OS when port is 0)."""
     server = grpc.server(
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="snakepit-rpc"),
         interceptors=[TokenInterceptor(token)] if token else [],
@@ -87,6 +100,7 @@ def start_server(
         ],
     )
     server.add_generic_rpc_handlers((_bridge_service(servicer),))
+    add_standard_services(server, health)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if tls is None:
         bound = server.add_insecure_port(address)

@@ -21,8 +21,10 @@ from snakepit_bridge.chunk_pump import ChunkPump
 from snakepit_bridge.encoding import encode_binary, encode_json
 from snakepit_bridge.errors import CallFailure, abort, from_exception
 from snakepit_bridge.event_loop import LoopCall
+from snakepit_bridge.host_tools import HostToolChannel
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
+from snakepit_bridge.session_context import SessionContext
 from snakepit_bridge.wire import ChunkBatchBuilder
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ _MESSAGE_OVERHEAD_BYTES = 1024
 
 class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
     def __init__(self, adapter: BaseAdapter, adapter_name: str, worker_id: str, limits: Limits) -> None:
+        self._adapter = adapter
         self._tools = adapter.tools()
         self._adapter_name = adapter_name
         self._worker_id = worker_id
@@ -53,6 +56,10 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         # Calls whose tool is still running, by call id; each event is set when its tool ends.
         self._running: dict[str, threading.Event] = {}
         self._running_changed = threading.Condition()
+
+    @property
+    def worker_id(self) -> str:
+        return self._worker_id
 
     def Ping(self, request: pb.PingRequest, context: grpc.ServicerContext) -> pb.PingResponse:
         return pb.PingResponse(message=request.message or "pong", worker_id=self._worker_id, pid=os.getpid())
@@ -75,8 +82,17 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         )
 
     def ExecuteTool(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> pb.ExecuteToolResponse:
+        outcome = self.execute(request, context)
+        if isinstance(outcome, CallFailure):
+            abort(context, outcome, self._worker_id)
+        return outcome
+
+    def execute(
+        self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext, host: HostToolChannel | None = None
+    ) -> pb.ExecuteToolResponse | CallFailure:
+        """Runs a unary tool: its response, or why it failed."""
         try:
-            tool, arguments, call = self._prepare(request, streaming=False)
+            tool, arguments, call = self._prepare(request, streaming=False, host=host)
             if not context.add_callback(call.cancel):
                 call.cancel()
             ended = self._begin(call.call_id)
@@ -89,24 +105,23 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 self._end(call.call_id, ended)
             return _unary_response(tool.name, result, self._limits.max_message_bytes)
         except CallFailure as failure:
-            error = failure
+            return failure
         except BaseException as exception:
             # Including SystemExit and KeyboardInterrupt raised by a tool: grpc would drop the
             # call without a status, and the client would wait for its deadline.
-            error = from_exception(exception)
-        abort(context, error, self._worker_id)
+            return from_exception(exception)
 
     def ExecuteStreamingTool(
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ToolChunk]:
-        for batch, call_id in self._stream(request, context):
+        for batch, call_id in self.stream(request, context):
             yield from batch.tool_chunks(call_id)
 
     def ExecuteStreamingToolBatched(
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
     ) -> Iterator[bytes]:
         """Yields serialized ChunkBatch messages: the server registers this method without a serializer."""
-        for batch, _ in self._stream(request, context):
+        for batch, _ in self.stream(request, context):
             yield batch.build()
 
     def AwaitCall(self, request: pb.AwaitCallRequest, context: grpc.ServicerContext) -> pb.AwaitCallResponse:
@@ -132,11 +147,14 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 del self._running[call_id]
             self._running_changed.notify_all()
 
-    def _stream(
-        self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
+    def stream(
+        self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext, host: HostToolChannel | None = None
     ) -> Iterator[tuple[ChunkBatchBuilder, str]]:
+        """Runs a streaming tool: its chunks in batches, each with the call id; aborts the call when it fails.
+
+        With ``host``, a batch may also come empty, when host-tool requests wait to be sent."""
         try:
-            tool, arguments, call = self._prepare(request, streaming=True)
+            tool, arguments, call = self._prepare(request, streaming=True, host=host)
         except CallFailure as failure:
             abort(context, failure, self._worker_id)
             return
@@ -145,6 +163,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             call,
             max_buffered_bytes=self._limits.max_buffered_bytes,
             max_chunk_bytes=self._limits.max_message_bytes - _MESSAGE_OVERHEAD_BYTES,
+            condition=host.condition if host is not None else None,
         )
         ended = self._begin(call.call_id)
         pump.on_finished(lambda: self._end(call.call_id, ended))
@@ -152,9 +171,10 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             pump.cancel()
         pump.start()
         next_index = 0
+        interrupt = host.has_requests if host is not None else None
         while True:
             batch = ChunkBatchBuilder(self._batch_bytes, first_index=next_index)
-            if not pump.take(batch.add):
+            if not pump.take(batch.add, interrupt):
                 break
             next_index += len(batch)
             yield batch, call.call_id
@@ -177,7 +197,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             raise CallFailure(code="cancelled", message="the call was cancelled") from cancelled
 
     def _prepare(
-        self, request: pb.ExecuteToolRequest, *, streaming: bool
+        self, request: pb.ExecuteToolRequest, *, streaming: bool, host: HostToolChannel | None
     ) -> tuple[ToolInfo, dict[str, object], CallContext]:
         tool = self._tools.get(request.tool_name)
         if tool is None:
@@ -198,13 +218,20 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 message=f"tool {tool.name!r} is a streaming tool",
                 hint="call it with stream() or executeStream()",
             )
-        return (
-            tool,
-            self._arguments(tool, request.arguments),
-            CallContext(
-                call_id=request.call_id or uuid.uuid4().hex, tool_name=tool.name, session_id=request.session_id
-            ),
+        arguments = self._arguments(tool, request.arguments)
+        session = SessionContext(session_id=request.session_id, host_tools=host)
+        call = CallContext(
+            call_id=request.call_id or uuid.uuid4().hex,
+            tool_name=tool.name,
+            session_id=request.session_id,
+            host_tools=host,
+            session_context=session,
         )
+        try:
+            self._adapter.set_session_context(session)
+        except Exception as error:
+            raise from_exception(error) from error
+        return tool, arguments, call
 
     @staticmethod
     def _arguments(tool: ToolInfo, raw: bytes) -> dict[str, object]:

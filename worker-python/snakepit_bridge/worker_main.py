@@ -17,8 +17,10 @@ from typing import TextIO
 
 from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
+from snakepit_bridge.grpc_services import Health
 from snakepit_bridge.server import TlsFiles, start_server
 from snakepit_bridge.servicer import BridgeServicer, Limits
+from snakepit_bridge.snakepit_api import run_lifecycle_hook
 from snakepit_bridge.worker_token import check_exposure, read_serve_token
 
 READY_PREFIX = "SNAKEPIT_READY "
@@ -124,8 +126,10 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
             token = read_serve_token(args.token_file, args.token_env)
         check_exposure(args.host, token, insecure=getattr(args, "insecure", False))
         adapter, adapter_name = load_adapter(args.adapter)
+        run_lifecycle_hook(adapter, "initialize")
         tls = _read_tls(args)
         servicer = BridgeServicer(adapter, adapter_name, worker_id, Limits(max_message_bytes=args.max_message_bytes))
+        health = Health()
         server, port = start_server(
             servicer,
             host=args.host,
@@ -133,6 +137,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
             token=token,
             max_message_bytes=args.max_message_bytes,
             max_workers=args.max_workers,
+            health=health,
             tls=tls,
         )
     except BaseException as error:
@@ -155,8 +160,13 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
         logger.info("serving %s on %s:%d%s", adapter_name, args.host, port, " with TLS" if tls else "")
 
     stop.wait()
+    health.draining()
     server.stop(grace=1.0).wait()
     servicer.wait_idle(timeout=1.0)
+    try:
+        run_lifecycle_hook(adapter, "cleanup")
+    except Exception:
+        logger.exception("the adapter's cleanup() raised")
     if child:
         _stop_own_children()
     logging.shutdown()

@@ -23,6 +23,7 @@ import pytest
 import support
 from sample_adapters import SampleAdapter
 from snakepit_bridge.base_adapter import BaseAdapter
+from snakepit_bridge.grpc_services import Health
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
 from snakepit_bridge.server import start_server
@@ -53,6 +54,7 @@ class Bridge:
     channel: grpc.Channel
     stub: bridge_pb2_grpc.BridgeServiceStub
     token: str | None
+    health: Health
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
@@ -94,6 +96,7 @@ def start_bridge() -> Iterator[StartBridge]:
     def start(*, token: str | None = None, limits: Limits | None = None, adapter: BaseAdapter | None = None) -> Bridge:
         limits = limits or Limits()
         servicer = BridgeServicer(adapter or SampleAdapter(), ADAPTER_NAME, WORKER_ID, limits)
+        health = Health()
         server, port = start_server(
             servicer,
             host="127.0.0.1",
@@ -101,6 +104,7 @@ def start_bridge() -> Iterator[StartBridge]:
             token=token,
             max_message_bytes=limits.max_message_bytes,
             max_workers=8,
+            health=health,
         )
         channel = grpc.insecure_channel(
             f"127.0.0.1:{port}",
@@ -109,7 +113,7 @@ def start_bridge() -> Iterator[StartBridge]:
                 ("grpc.max_send_message_length", limits.max_message_bytes),
             ],
         )
-        bridge = Bridge(server, servicer, port, channel, bridge_pb2_grpc.BridgeServiceStub(channel), token)
+        bridge = Bridge(server, servicer, port, channel, bridge_pb2_grpc.BridgeServiceStub(channel), token, health)
         started.append(bridge)
         grpc.channel_ready_future(channel).result(timeout=support.TIMEOUT)
         return bridge

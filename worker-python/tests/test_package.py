@@ -11,7 +11,15 @@ from snakepit_bridge.adapters.showcase import tool as showcase_tool
 
 
 def test_the_package_exports_what_an_adapter_needs() -> None:
-    assert sorted(snakepit_bridge.__all__) == ["BaseAdapter", "StreamChunk", "current_call", "is_cancelled", "tool"]
+    assert sorted(snakepit_bridge.__all__) == [
+        "BaseAdapter",
+        "SessionContext",
+        "StreamChunk",
+        "ToolMetadata",
+        "current_call",
+        "is_cancelled",
+        "tool",
+    ]
     for name in snakepit_bridge.__all__:
         assert getattr(snakepit_bridge, name) is not None
 

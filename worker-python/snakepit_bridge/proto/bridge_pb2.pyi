@@ -69,16 +69,18 @@ class ListToolsResponse(_message.Message):
     def __init__(self, tools: _Optional[_Iterable[_Union[ToolSpec, _Mapping]]] = ..., adapter: _Optional[str] = ...) -> None: ...
 
 class ExecuteToolRequest(_message.Message):
-    __slots__ = ("tool_name", "arguments", "session_id", "call_id")
+    __slots__ = ("tool_name", "arguments", "session_id", "call_id", "host_tools")
     TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
     ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    HOST_TOOLS_FIELD_NUMBER: _ClassVar[int]
     tool_name: str
     arguments: bytes
     session_id: str
     call_id: str
-    def __init__(self, tool_name: _Optional[str] = ..., arguments: _Optional[bytes] = ..., session_id: _Optional[str] = ..., call_id: _Optional[str] = ...) -> None: ...
+    host_tools: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tool_name: _Optional[str] = ..., arguments: _Optional[bytes] = ..., session_id: _Optional[str] = ..., call_id: _Optional[str] = ..., host_tools: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ArrayInfo(_message.Message):
     __slots__ = ("dtype", "shape")
@@ -132,6 +134,52 @@ class ChunkBatch(_message.Message):
     json_run: bytes
     chunks: _containers.RepeatedCompositeFieldContainer[ToolChunk]
     def __init__(self, padding: _Optional[bytes] = ..., json_run: _Optional[bytes] = ..., chunks: _Optional[_Iterable[_Union[ToolChunk, _Mapping]]] = ...) -> None: ...
+
+class HostMessage(_message.Message):
+    __slots__ = ("request", "host_result")
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    HOST_RESULT_FIELD_NUMBER: _ClassVar[int]
+    request: ExecuteToolRequest
+    host_result: HostToolResult
+    def __init__(self, request: _Optional[_Union[ExecuteToolRequest, _Mapping]] = ..., host_result: _Optional[_Union[HostToolResult, _Mapping]] = ...) -> None: ...
+
+class ToolMessage(_message.Message):
+    __slots__ = ("batch", "result", "host_call")
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    HOST_CALL_FIELD_NUMBER: _ClassVar[int]
+    batch: ChunkBatch
+    result: ExecuteToolResponse
+    host_call: HostToolCall
+    def __init__(self, batch: _Optional[_Union[ChunkBatch, _Mapping]] = ..., result: _Optional[_Union[ExecuteToolResponse, _Mapping]] = ..., host_call: _Optional[_Union[HostToolCall, _Mapping]] = ...) -> None: ...
+
+class HostToolCall(_message.Message):
+    __slots__ = ("id", "name", "arguments")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    name: str
+    arguments: bytes
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., arguments: _Optional[bytes] = ...) -> None: ...
+
+class HostToolResult(_message.Message):
+    __slots__ = ("id", "result", "error")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    result: bytes
+    error: HostToolFailure
+    def __init__(self, id: _Optional[int] = ..., result: _Optional[bytes] = ..., error: _Optional[_Union[HostToolFailure, _Mapping]] = ...) -> None: ...
+
+class HostToolFailure(_message.Message):
+    __slots__ = ("message", "type")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    type: str
+    def __init__(self, message: _Optional[str] = ..., type: _Optional[str] = ...) -> None: ...
 
 class AwaitCallRequest(_message.Message):
     __slots__ = ("call_id", "timeout_ms")

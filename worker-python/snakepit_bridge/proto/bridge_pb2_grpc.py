@@ -59,6 +59,16 @@ class BridgeServiceStub:
                 request_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolRequest.SerializeToString,
                 response_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ChunkBatch.FromString,
                 _registered_method=True)
+        self.ExecuteToolWithHostTools = channel.stream_stream(
+                '/snakepit_rx.bridge.v1.BridgeService/ExecuteToolWithHostTools',
+                request_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.HostMessage.SerializeToString,
+                response_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ToolMessage.FromString,
+                _registered_method=True)
+        self.ExecuteStreamingToolWithHostTools = channel.stream_stream(
+                '/snakepit_rx.bridge.v1.BridgeService/ExecuteStreamingToolWithHostTools',
+                request_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.HostMessage.SerializeToString,
+                response_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ToolMessage.FromString,
+                _registered_method=True)
         self.AwaitCall = channel.unary_unary(
                 '/snakepit_rx.bridge.v1.BridgeService/AwaitCall',
                 request_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.AwaitCallRequest.SerializeToString,
@@ -106,6 +116,25 @@ class BridgeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExecuteToolWithHostTools(self, request_iterator, context):
+        """ExecuteTool and ExecuteStreamingToolBatched for a pool that registered host
+        tools: the same call, on a stream both ways, so that the tool can call the
+        pool's tools (Node functions) on the call's own channel, remote workers
+        included. The client's first message is the request; later ones answer the
+        tool's HostToolCalls. The server sends the tool's output (one
+        ExecuteToolResponse, or ChunkBatches) and its HostToolCalls, then ends the
+        call as the plain methods do. Pools without host tools use the plain ones.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExecuteStreamingToolWithHostTools(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AwaitCall(self, request, context):
         """Waits up to timeout_ms for the call named call_id to end on this server
         (its tool returned, raised, or was closed). A pool asks this after
@@ -142,6 +171,16 @@ def add_BridgeServiceServicer_to_server(servicer, server):
                     servicer.ExecuteStreamingToolBatched,
                     request_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolRequest.FromString,
                     response_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ChunkBatch.SerializeToString,
+            ),
+            'ExecuteToolWithHostTools': grpc.stream_stream_rpc_method_handler(
+                    servicer.ExecuteToolWithHostTools,
+                    request_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.HostMessage.FromString,
+                    response_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ToolMessage.SerializeToString,
+            ),
+            'ExecuteStreamingToolWithHostTools': grpc.stream_stream_rpc_method_handler(
+                    servicer.ExecuteStreamingToolWithHostTools,
+                    request_deserializer=snakepit__bridge_dot_proto_dot_bridge__pb2.HostMessage.FromString,
+                    response_serializer=snakepit__bridge_dot_proto_dot_bridge__pb2.ToolMessage.SerializeToString,
             ),
             'AwaitCall': grpc.unary_unary_rpc_method_handler(
                     servicer.AwaitCall,
@@ -284,6 +323,60 @@ class BridgeService:
             '/snakepit_rx.bridge.v1.BridgeService/ExecuteStreamingToolBatched',
             snakepit__bridge_dot_proto_dot_bridge__pb2.ExecuteToolRequest.SerializeToString,
             snakepit__bridge_dot_proto_dot_bridge__pb2.ChunkBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExecuteToolWithHostTools(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/snakepit_rx.bridge.v1.BridgeService/ExecuteToolWithHostTools',
+            snakepit__bridge_dot_proto_dot_bridge__pb2.HostMessage.SerializeToString,
+            snakepit__bridge_dot_proto_dot_bridge__pb2.ToolMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExecuteStreamingToolWithHostTools(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/snakepit_rx.bridge.v1.BridgeService/ExecuteStreamingToolWithHostTools',
+            snakepit__bridge_dot_proto_dot_bridge__pb2.HostMessage.SerializeToString,
+            snakepit__bridge_dot_proto_dot_bridge__pb2.ToolMessage.FromString,
             options,
             channel_credentials,
             insecure,

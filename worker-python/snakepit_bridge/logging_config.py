@@ -1,0 +1,71 @@
+"""Snakepit's logger set-up, on top of the standard ``logging`` the worker already configures.
+
+``configure_logging()`` reads ``SNAKEPIT_LOG_LEVEL`` (debug, info, warning, error, none) and configures
+the root logger on stderr, which the pool forwards (``onLog``); the worker has done so before the
+adapter is imported, so without ``force=True`` it only sets the level. ``get_logger(name)`` gives
+Snakepit's ``snakepit.*`` logger names. Every log record carries ``correlation_id``: the running
+call's id (or ``telemetry.set_correlation_id``'s value), ``-`` outside a call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "none": logging.CRITICAL + 1,
+}
+# The worker's own default, which Snakepit's "error" would silence further.
+_DEFAULT_LEVEL = "warning"
+
+_FORMAT = "%(asctime)s - [%(threadName)s] - %(name)s - %(levelname)s - [corr=%(correlation_id)s] %(message)s"
+
+_factory_installed = False
+
+
+def _install_correlation_ids() -> None:
+    global _factory_installed
+    if _factory_installed:
+        return
+    from snakepit_bridge.telemetry import get_correlation_id
+
+    make_record = logging.getLogRecordFactory()
+
+    def record_with_correlation_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        if not getattr(record, "correlation_id", None):
+            record.correlation_id = get_correlation_id("-")
+        return record
+
+    logging.setLogRecordFactory(record_with_correlation_id)
+    _factory_installed = True
+
+
+def configure_logging(force: bool = False) -> None:
+    """Sets the level from ``SNAKEPIT_LOG_LEVEL``; with ``force``, also replaces the root handlers with
+    one on stderr in Snakepit's format. ``none`` turns logging off."""
+    _install_correlation_ids()
+    name = os.environ.get("SNAKEPIT_LOG_LEVEL", _DEFAULT_LEVEL).lower()
+    level = _LEVELS.get(name, _LEVELS[_DEFAULT_LEVEL])
+    logging.disable(logging.CRITICAL if name == "none" else logging.NOTSET)
+    logging.basicConfig(level=level, format=_FORMAT, stream=sys.stderr, force=force)
+    logging.getLogger().setLevel(level)
+    for noisy in ("grpc", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def get_logger(name: str) -> logging.Logger:
+    """The logger Snakepit names ``name`` by: ``snakepit.<name>``, and ``snakepit.bridge.<x>`` for
+    ``snakepit_bridge.<x>``. Its records reach the worker's stderr like any other."""
+    _install_correlation_ids()
+    if name.startswith("snakepit."):
+        return logging.getLogger(name)
+    if name.startswith("snakepit_bridge."):
+        return logging.getLogger("snakepit.bridge." + name.removeprefix("snakepit_bridge."))
+    return logging.getLogger(f"snakepit.{name}")
