@@ -210,6 +210,8 @@ describe('createHttpClient, in Node, against the handler', () => {
     async function tickerCut(server: TestServer, marker: string, interval: number): Promise<string> {
       const live = await postJson(`${server.baseUrl}/stream/ticker`, { args: { marker, interval } });
       await live.body!.getReader().read();
+      // The first bytes are the `stream` event, written before the pooled call starts: cut once the tool runs.
+      await waitUntil(() => markerEvents(marker).includes('started'), 5_000, 'the tool to start');
       cut(server);
       return live.headers.get('snakepit-stream-id')!;
     }
