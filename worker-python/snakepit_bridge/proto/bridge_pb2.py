@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"snakepit_bridge/proto/bridge.proto\x12\x15snakepit_rx.bridge.v1\"\x1e\n\x0bPingRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"?\n\x0cPingResponse\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\"S\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\t\"\x83\x01\n\x08ToolSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x38\n\nparameters\x18\x03 \x03(\x0b\x32$.snakepit_rx.bridge.v1.ParameterSpec\x12\x1a\n\x12supports_streaming\x18\x04 \x01(\x08\"\x12\n\x10ListToolsRequest\"T\n\x11ListToolsResponse\x12.\n\x05tools\x18\x01 \x03(\x0b\x32\x1f.snakepit_rx.bridge.v1.ToolSpec\x12\x0f\n\x07\x61\x64\x61pter\x18\x02 \x01(\t\"_\n\x12\x45xecuteToolRequest\x12\x11\n\ttool_name\x18\x01 \x01(\t\x12\x11\n\targuments\x18\x02 \x01(\x0c\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\")\n\tArrayInfo\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x04\"\x9a\x01\n\x13\x45xecuteToolResponse\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12\x31\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x04 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\"\x94\x02\n\tToolChunk\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x10\n\x08is_final\x18\x03 \x01(\x08\x12@\n\x08metadata\x18\x04 \x03(\x0b\x32..snakepit_rx.bridge.v1.ToolChunk.MetadataEntry\x12\x31\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x06 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"a\n\nChunkBatch\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x10\n\x08json_run\x18\x02 \x01(\x0c\x12\x30\n\x06\x63hunks\x18\x03 \x03(\x0b\x32 .snakepit_rx.bridge.v1.ToolChunk\"7\n\x10\x41waitCallRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x12\n\ntimeout_ms\x18\x02 \x01(\r\"\"\n\x11\x41waitCallResponse\x12\r\n\x05\x65nded\x18\x01 \x01(\x08\"|\n\x0b\x45rrorDetail\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bpython_type\x18\x03 \x01(\t\x12\x18\n\x10python_traceback\x18\x04 \x01(\t\x12\x0c\n\x04hint\x18\x05 \x01(\t\x12\x11\n\tworker_id\x18\x06 \x01(\t*G\n\x08\x45ncoding\x12\x11\n\rENCODING_JSON\x10\x00\x12\x12\n\x0e\x45NCODING_BYTES\x10\x01\x12\x14\n\x10\x45NCODING_NDARRAY\x10\x02\x32\xdc\x04\n\rBridgeService\x12O\n\x04Ping\x12\".snakepit_rx.bridge.v1.PingRequest\x1a#.snakepit_rx.bridge.v1.PingResponse\x12^\n\tListTools\x12\'.snakepit_rx.bridge.v1.ListToolsRequest\x1a(.snakepit_rx.bridge.v1.ListToolsResponse\x12\x64\n\x0b\x45xecuteTool\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a*.snakepit_rx.bridge.v1.ExecuteToolResponse\x12\x65\n\x14\x45xecuteStreamingTool\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a .snakepit_rx.bridge.v1.ToolChunk0\x01\x12m\n\x1b\x45xecuteStreamingToolBatched\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a!.snakepit_rx.bridge.v1.ChunkBatch0\x01\x12^\n\tAwaitCall\x12\'.snakepit_rx.bridge.v1.AwaitCallRequest\x1a(.snakepit_rx.bridge.v1.AwaitCallResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"snakepit_bridge/proto/bridge.proto\x12\x15snakepit_rx.bridge.v1\"\x1e\n\x0bPingRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"?\n\x0cPingResponse\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\"S\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\t\"\xbf\x01\n\x08ToolSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x38\n\nparameters\x18\x03 \x03(\x0b\x32$.snakepit_rx.bridge.v1.ParameterSpec\x12\x1a\n\x12supports_streaming\x18\x04 \x01(\x08\x12\x1e\n\x16parameters_schema_json\x18\x05 \x01(\t\x12\x1a\n\x12result_schema_json\x18\x06 \x01(\t\"\x12\n\x10ListToolsRequest\"T\n\x11ListToolsResponse\x12.\n\x05tools\x18\x01 \x03(\x0b\x32\x1f.snakepit_rx.bridge.v1.ToolSpec\x12\x0f\n\x07\x61\x64\x61pter\x18\x02 \x01(\t\"_\n\x12\x45xecuteToolRequest\x12\x11\n\ttool_name\x18\x01 \x01(\t\x12\x11\n\targuments\x18\x02 \x01(\x0c\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\")\n\tArrayInfo\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x04\"\x9a\x01\n\x13\x45xecuteToolResponse\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12\x31\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x04 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\"\x94\x02\n\tToolChunk\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x10\n\x08is_final\x18\x03 \x01(\x08\x12@\n\x08metadata\x18\x04 \x03(\x0b\x32..snakepit_rx.bridge.v1.ToolChunk.MetadataEntry\x12\x31\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x06 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"a\n\nChunkBatch\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x10\n\x08json_run\x18\x02 \x01(\x0c\x12\x30\n\x06\x63hunks\x18\x03 \x03(\x0b\x32 .snakepit_rx.bridge.v1.ToolChunk\"7\n\x10\x41waitCallRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x12\n\ntimeout_ms\x18\x02 \x01(\r\"\"\n\x11\x41waitCallResponse\x12\r\n\x05\x65nded\x18\x01 \x01(\x08\"|\n\x0b\x45rrorDetail\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bpython_type\x18\x03 \x01(\t\x12\x18\n\x10python_traceback\x18\x04 \x01(\t\x12\x0c\n\x04hint\x18\x05 \x01(\t\x12\x11\n\tworker_id\x18\x06 \x01(\t*G\n\x08\x45ncoding\x12\x11\n\rENCODING_JSON\x10\x00\x12\x12\n\x0e\x45NCODING_BYTES\x10\x01\x12\x14\n\x10\x45NCODING_NDARRAY\x10\x02\x32\xdc\x04\n\rBridgeService\x12O\n\x04Ping\x12\".snakepit_rx.bridge.v1.PingRequest\x1a#.snakepit_rx.bridge.v1.PingResponse\x12^\n\tListTools\x12\'.snakepit_rx.bridge.v1.ListToolsRequest\x1a(.snakepit_rx.bridge.v1.ListToolsResponse\x12\x64\n\x0b\x45xecuteTool\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a*.snakepit_rx.bridge.v1.ExecuteToolResponse\x12\x65\n\x14\x45xecuteStreamingTool\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a .snakepit_rx.bridge.v1.ToolChunk0\x01\x12m\n\x1b\x45xecuteStreamingToolBatched\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a!.snakepit_rx.bridge.v1.ChunkBatch0\x01\x12^\n\tAwaitCall\x12\'.snakepit_rx.bridge.v1.AwaitCallRequest\x1a(.snakepit_rx.bridge.v1.AwaitCallResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TOOLCHUNK_METADATAENTRY']._loaded_options = None
   _globals['_TOOLCHUNK_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_ENCODING']._serialized_start=1377
-  _globals['_ENCODING']._serialized_end=1448
+  _globals['_ENCODING']._serialized_start=1437
+  _globals['_ENCODING']._serialized_end=1508
   _globals['_PINGREQUEST']._serialized_start=61
   _globals['_PINGREQUEST']._serialized_end=91
   _globals['_PINGRESPONSE']._serialized_start=93
@@ -42,29 +42,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PARAMETERSPEC']._serialized_start=158
   _globals['_PARAMETERSPEC']._serialized_end=241
   _globals['_TOOLSPEC']._serialized_start=244
-  _globals['_TOOLSPEC']._serialized_end=375
-  _globals['_LISTTOOLSREQUEST']._serialized_start=377
-  _globals['_LISTTOOLSREQUEST']._serialized_end=395
-  _globals['_LISTTOOLSRESPONSE']._serialized_start=397
-  _globals['_LISTTOOLSRESPONSE']._serialized_end=481
-  _globals['_EXECUTETOOLREQUEST']._serialized_start=483
-  _globals['_EXECUTETOOLREQUEST']._serialized_end=578
-  _globals['_ARRAYINFO']._serialized_start=580
-  _globals['_ARRAYINFO']._serialized_end=621
-  _globals['_EXECUTETOOLRESPONSE']._serialized_start=624
-  _globals['_EXECUTETOOLRESPONSE']._serialized_end=778
-  _globals['_TOOLCHUNK']._serialized_start=781
-  _globals['_TOOLCHUNK']._serialized_end=1057
-  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_start=1010
-  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_end=1057
-  _globals['_CHUNKBATCH']._serialized_start=1059
-  _globals['_CHUNKBATCH']._serialized_end=1156
-  _globals['_AWAITCALLREQUEST']._serialized_start=1158
-  _globals['_AWAITCALLREQUEST']._serialized_end=1213
-  _globals['_AWAITCALLRESPONSE']._serialized_start=1215
-  _globals['_AWAITCALLRESPONSE']._serialized_end=1249
-  _globals['_ERRORDETAIL']._serialized_start=1251
-  _globals['_ERRORDETAIL']._serialized_end=1375
-  _globals['_BRIDGESERVICE']._serialized_start=1451
-  _globals['_BRIDGESERVICE']._serialized_end=2055
+  _globals['_TOOLSPEC']._serialized_end=435
+  _globals['_LISTTOOLSREQUEST']._serialized_start=437
+  _globals['_LISTTOOLSREQUEST']._serialized_end=455
+  _globals['_LISTTOOLSRESPONSE']._serialized_start=457
+  _globals['_LISTTOOLSRESPONSE']._serialized_end=541
+  _globals['_EXECUTETOOLREQUEST']._serialized_start=543
+  _globals['_EXECUTETOOLREQUEST']._serialized_end=638
+  _globals['_ARRAYINFO']._serialized_start=640
+  _globals['_ARRAYINFO']._serialized_end=681
+  _globals['_EXECUTETOOLRESPONSE']._serialized_start=684
+  _globals['_EXECUTETOOLRESPONSE']._serialized_end=838
+  _globals['_TOOLCHUNK']._serialized_start=841
+  _globals['_TOOLCHUNK']._serialized_end=1117
+  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_start=1070
+  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_end=1117
+  _globals['_CHUNKBATCH']._serialized_start=1119
+  _globals['_CHUNKBATCH']._serialized_end=1216
+  _globals['_AWAITCALLREQUEST']._serialized_start=1218
+  _globals['_AWAITCALLREQUEST']._serialized_end=1273
+  _globals['_AWAITCALLRESPONSE']._serialized_start=1275
+  _globals['_AWAITCALLRESPONSE']._serialized_end=1309
+  _globals['_ERRORDETAIL']._serialized_start=1311
+  _globals['_ERRORDETAIL']._serialized_end=1435
+  _globals['_BRIDGESERVICE']._serialized_start=1511
+  _globals['_BRIDGESERVICE']._serialized_end=2115
 # @@protoc_insertion_point(module_scope)
