@@ -9,6 +9,7 @@ from typing import Any
 
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.typed_results import json_form
 
 # dtypes whose buffer Node can view as a typed array; other arrays travel as JSON lists.
 _RAW_DTYPES = frozenset(
@@ -31,7 +32,7 @@ def _json_fallback(value: Any) -> Any:
         return value.tolist()
     if _is_numpy(value, "generic"):
         return value.item()
-    raise TypeError(f"Object of type {type(value).__qualname__} is not JSON serializable")
+    return json_form(value)
 
 
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_fallback)

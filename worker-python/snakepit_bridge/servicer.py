@@ -23,6 +23,7 @@ from snakepit_bridge.errors import CallFailure, abort, from_exception
 from snakepit_bridge.event_loop import LoopCall
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
+from snakepit_bridge.tool_types import types_of
 from snakepit_bridge.wire import ChunkBatchBuilder
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ _MESSAGE_OVERHEAD_BYTES = 1024
 class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
     def __init__(self, adapter: BaseAdapter, adapter_name: str, worker_id: str, limits: Limits) -> None:
         self._tools = adapter.tools()
+        self._types = types_of(self._tools.values())
         self._adapter_name = adapter_name
         self._worker_id = worker_id
         self._limits = limits
@@ -69,6 +71,8 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                         pb.ParameterSpec(name=p.name, type=p.type, required=p.required, default_json=p.default_json)
                         for p in info.parameters
                     ],
+                    parameters_schema_json=self._types[info.name].parameters_schema_json,
+                    result_schema_json=self._types[info.name].result_schema_json,
                 )
                 for info in self._tools.values()
             ],
@@ -206,8 +210,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             ),
         )
 
-    @staticmethod
-    def _arguments(tool: ToolInfo, raw: bytes) -> dict[str, object]:
+    def _arguments(self, tool: ToolInfo, raw: bytes) -> dict[str, object]:
         try:
             arguments = json.loads(raw) if raw else {}
         except ValueError as error:
@@ -217,16 +220,8 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 code="invalid_arguments",
                 message=f"arguments must be a JSON object of keyword arguments, got {type(arguments).__name__}",
             )
-        try:
-            tool.bind(arguments)
-        except TypeError as error:
-            raise CallFailure(
-                code="invalid_arguments",
-                message=f"{tool.name}(): {error}",
-                python_type="TypeError",
-                hint=f"parameters: {', '.join(p.name for p in tool.parameters) or 'none'}",
-            ) from error
-        return arguments
+        # Checked against the signature and converted to its types (an ISO string to a datetime...).
+        return self._types[tool.name].validate(raw)
 
 
 def _unary_response(tool_name: str, result: object, max_message_bytes: int) -> pb.ExecuteToolResponse:
