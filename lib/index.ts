@@ -7,6 +7,7 @@ export type {
   CallOptions,
   ChunkCallback,
   CloseOptions,
+  JsonSchema,
   PoolEvent,
   PoolEventType,
   PoolOptions,
@@ -16,6 +17,21 @@ export type {
   ToolInfo,
   ToolParameter,
 } from './public-types.js';
+export type {
+  IsUntyped,
+  StreamingToolDefinition,
+  StreamingToolName,
+  ToolArgumentsOf,
+  ToolArgumentsParameter,
+  ToolCallParameters,
+  ToolData,
+  ToolDefinition,
+  ToolResult,
+  ToolsShape,
+  UnaryToolDefinition,
+  UnaryToolName,
+  UntypedTools,
+} from './typed-tools.js';
 export { resolveEndpoints } from './worker/resolve-endpoints.js';
 export { SnakepitError, isSnakepitError } from './errors.js';
 export type { SnakepitErrorCode, SnakepitErrorDetails } from './errors.js';
