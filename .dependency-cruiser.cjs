@@ -1,14 +1,15 @@
 // The layers of lib/, enforced: contract → worker → pool → call → snakepit-pool.ts (the public API),
-// with the bridge server, the HTTP handler and the browser entry beside them, and the operators
-// and browser-safe values (chunk.ts, ndarray.ts, errors.ts) usable anywhere, a browser included.
-// public-types.ts, the types of the public API, is usable by every layer.
+// with the bridge server, the HTTP handler, the browser entry and the command line (cli/) beside them,
+// and the operators and browser-safe values (chunk.ts, ndarray.ts, errors.ts, typed-tools.ts) usable
+// anywhere, a browser included. public-types.ts, the types of the public API, is usable by every layer.
 /** @type {import('dependency-cruiser').IConfiguration} */
 const layersAbove = {
-  contract: '^lib/(worker|pool|call|snakepit-pool|bridge-server|http|browser)',
-  worker: '^lib/(pool|call|snakepit-pool|bridge-server|http|browser)',
-  pool: '^lib/(call|snakepit-pool|bridge-server|http|browser)',
-  call: '^lib/(snakepit-pool|bridge-server|http|browser)',
+  contract: '^lib/(worker|pool|call|snakepit-pool|bridge-server|http|browser|cli)',
+  worker: '^lib/(pool|call|snakepit-pool|bridge-server|http|browser|cli)',
+  pool: '^lib/(call|snakepit-pool|bridge-server|http|browser|cli)',
+  call: '^lib/(snakepit-pool|bridge-server|http|browser|cli)',
 };
+const browserSafeValues = '^lib/(chunk|ndarray|errors|typed-tools)\\.ts$';
 
 module.exports = {
   forbidden: [
@@ -31,7 +32,7 @@ module.exports = {
       severity: 'error',
       comment: 'lib/operators/ runs in browsers: rxjs, the browser-safe values and its own files only.',
       from: { path: '^lib/operators/' },
-      to: { pathNot: ['^lib/operators/', '^lib/(chunk|ndarray|errors)\\.ts$', '^node_modules/rxjs/'] },
+      to: { pathNot: ['^lib/operators/', browserSafeValues, '^node_modules/rxjs/'] },
     },
     {
       name: 'browser-entry-is-browser-safe',
@@ -39,14 +40,14 @@ module.exports = {
       comment: 'lib/browser/ runs in browsers: rxjs, eventsource-parser, the operators and the browser-safe values only.',
       from: { path: '^lib/browser/' },
       to: {
-        pathNot: ['^lib/browser/', '^lib/operators/', '^lib/(chunk|ndarray|errors)\\.ts$', '^node_modules/(rxjs|eventsource-parser)/'],
+        pathNot: ['^lib/browser/', '^lib/operators/', browserSafeValues, '^node_modules/(rxjs|eventsource-parser)/'],
       },
     },
     {
       name: 'no-node-in-browser-code',
       severity: 'error',
       comment: 'Browsers have no Node built-ins.',
-      from: { path: ['^lib/operators/', '^lib/browser/', '^lib/(chunk|ndarray|errors)\\.ts$'] },
+      from: { path: ['^lib/operators/', '^lib/browser/', browserSafeValues] },
       to: { dependencyTypes: ['core'] },
     },
     {
@@ -54,14 +55,14 @@ module.exports = {
       severity: 'error',
       comment: 'public-types.ts holds the types of the public API: every layer imports it, so it imports only the browser-safe values.',
       from: { path: '^lib/public-types\\.ts$' },
-      to: { pathNot: '^lib/(chunk|ndarray|errors)\\.ts$' },
+      to: { pathNot: browserSafeValues },
     },
     {
       name: 'browser-safe-values-import-nothing',
       severity: 'error',
-      comment: 'chunk.ts, ndarray.ts and errors.ts are shared with browsers: they import nothing but each other.',
-      from: { path: '^lib/(chunk|ndarray|errors)\\.ts$' },
-      to: { pathNot: '^lib/(chunk|ndarray|errors)\\.ts$' },
+      comment: 'chunk.ts, ndarray.ts, errors.ts and typed-tools.ts are shared with browsers: they import nothing but each other.',
+      from: { path: browserSafeValues },
+      to: { pathNot: browserSafeValues },
     },
   ],
   options: {

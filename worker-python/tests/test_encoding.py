@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 from sample_adapters import Opaque
-from typed_tools import Color, Person, Point
 from snakepit_bridge.encoding import encode_binary, encode_json
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.proto import bridge_pb2 as pb
+from typed_tools import Color, Person, Point
 
 RAW_DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64"]
 
