@@ -76,17 +76,23 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     const events = new PoolEventSource();
     const { emit } = events;
     const start = resolved.endpoints ? remoteWorkers(options, resolved, resolved.endpoints) : localWorkers(options, resolved);
+    let described: ReturnType<Worker['connection']['listTools']> | undefined;
     const spawn = async (slot: number) => {
       const startedAt = performance.now();
       const worker = await start(slot);
       emit({ type: 'worker_started', workerId: worker.id, pid: worker.pid, startupMs: performance.now() - startedAt });
+      // The first worker ready describes the adapter while the others still start (describing builds every
+      // tool's schema: tens of ms). Awaited below; a pool that fails to start never reads it.
+      if (described === undefined) {
+        described = worker.connection.listTools(new Date(Date.now() + resolved.startTimeoutMs));
+        described.catch(() => undefined);
+      }
       return worker;
     };
     const workers = await WorkerPool.start({ ...resolved, spawn, requireAllAtStart: resolved.endpoints === undefined, emit });
     try {
-      const first = workers.liveWorkers[0];
-      if (first === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
-      const { adapter, tools } = await first.connection.listTools(new Date(Date.now() + resolved.startTimeoutMs));
+      if (described === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
+      const { adapter, tools } = await described;
       return new SnakepitPool<Tools>(adapter, resolved.maxMessageBytes, workers, tools.map(toToolInfo), events, resolved.sessionAffinity);
     } catch (error) {
       await workers.close(0);
@@ -215,12 +221,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     this.events.complete();
   }
 
-  private streamWithFlow<T>(
-    tool: string,
-    args: unknown,
-    options: CallOptions,
-    flow: FlowControl | undefined,
-  ): Observable<Chunk<T>> {
+  private streamWithFlow<T>(tool: string, args: unknown, options: CallOptions, flow: FlowControl | undefined): Observable<Chunk<T>> {
     return new Observable<Chunk<T>>((subscriber) => {
       const fail = (error: unknown) => subscriber.error(error);
       const request = this.request(tool, args, options, fail);

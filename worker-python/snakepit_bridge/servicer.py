@@ -23,7 +23,7 @@ from snakepit_bridge.errors import CallFailure, abort, from_exception
 from snakepit_bridge.event_loop import LoopCall
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
-from snakepit_bridge.tool_types import types_of
+from snakepit_bridge.tool_types import types_of, warm_up
 from snakepit_bridge.wire import ChunkBatchBuilder
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,10 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         # Calls whose tool is still running, by call id; each event is set when its tool ends.
         self._running: dict[str, threading.Event] = {}
         self._running_changed = threading.Condition()
+
+    def warm_up(self) -> None:
+        """Builds every tool's schemas and validator in the background, so that first calls need not wait for it."""
+        warm_up(self._types.values())
 
     def Ping(self, request: pb.PingRequest, context: grpc.ServicerContext) -> pb.PingResponse:
         return pb.PingResponse(message=request.message or "pong", worker_id=self._worker_id, pid=os.getpid())

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from snakepit_bridge import BaseAdapter, tool
-from snakepit_bridge.tool_types import ToolTypes, types_of
+from snakepit_bridge.tool_types import ToolTypes, types_of, warm_up
 from typed_tools import TypedTools
 
 TYPES = types_of(TypedTools().tools().values())
@@ -226,3 +226,20 @@ def test_types_are_built_once_and_only_when_first_needed(monkeypatch: pytest.Mon
 
     assert len(built) == 1
     assert json.loads(types.result_schema_json) == {"type": "object", "additionalProperties": {"type": "integer"}}
+
+
+def test_warm_up_builds_every_tool_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    types = types_of(EagerAnnotations().tools().values())
+    built: list[object] = []
+    original = ToolTypes._build
+
+    def counting(self: ToolTypes) -> Any:
+        built.append(self)
+        return original(self)
+
+    monkeypatch.setattr(ToolTypes, "_build", counting)
+    warm_up(types.values()).join(timeout=10)
+
+    assert built == list(types.values())
+    types["typed"].validate(b'{"a": 1}')
+    assert len(built) == 1, "a call after the warm-up finds the validator built"
