@@ -74,7 +74,13 @@ export type UnaryToolName<Tools> =
 
 /** The keyword arguments of tool `Name` ({@link ToolArguments} for untyped tools). */
 export type ToolArgumentsOf<Tools, Name> =
-  IsUntyped<Tools> extends true ? ToolArguments : Name extends keyof Tools ? Tools[Name] extends { readonly arguments: infer A extends object } ? A : never : never;
+  IsUntyped<Tools> extends true
+    ? ToolArguments
+    : Name extends keyof Tools
+      ? Tools[Name] extends { readonly arguments: infer A extends object }
+        ? A
+        : never
+      : never;
 
 /** The `args` parameter of a call: may be left `undefined` when the tool requires no argument. */
 export type ToolArgumentsParameter<Tools, Name> =
@@ -95,10 +101,18 @@ export type ToolCallParameters<Tools, Name, Options> =
       ? [args?: ToolArgumentsOf<Tools, Name>, options?: Options]
       : [args: ToolArgumentsOf<Tools, Name>, options?: Options];
 
+/** Member `Key` of tool `Name`'s definition; `Declared` for untyped tools. */
+type DefinitionMember<Tools, Name, Key extends 'data' | 'result', Declared> =
+  IsUntyped<Tools> extends true
+    ? Declared
+    : Name extends keyof Tools
+      ? Tools[Name] extends { readonly [K in Key]: infer Member }
+        ? Member
+        : never
+      : never;
+
 /** What each chunk of streaming tool `Name` carries; `Declared`, what the caller declares, for untyped tools. */
-export type ToolData<Tools, Name, Declared = unknown> =
-  IsUntyped<Tools> extends true ? Declared : Name extends keyof Tools ? Tools[Name] extends { readonly data: infer D } ? D : never : never;
+export type ToolData<Tools, Name, Declared = unknown> = DefinitionMember<Tools, Name, 'data', Declared>;
 
 /** What unary tool `Name` returns; `Declared`, what the caller declares, for untyped tools. */
-export type ToolResult<Tools, Name, Declared = unknown> =
-  IsUntyped<Tools> extends true ? Declared : Name extends keyof Tools ? Tools[Name] extends { readonly result: infer R } ? R : never : never;
+export type ToolResult<Tools, Name, Declared = unknown> = DefinitionMember<Tools, Name, 'result', Declared>;

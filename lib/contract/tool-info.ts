@@ -29,9 +29,8 @@ function parseSchema(tool: string, what: string, json: string): JsonSchema {
     schema = undefined;
   }
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
-    throw new SnakepitError('worker_start_failed', `the worker described the ${what} of tool '${tool}' with a schema that is not a JSON object`, {
-      tool,
-    });
+    const message = `the worker described the ${what} of tool '${tool}' with a schema that is not a JSON object`;
+    throw new SnakepitError('worker_start_failed', message, { tool });
   }
   return schema as JsonSchema;
 }

@@ -178,40 +178,37 @@ def test_keyword_arguments_allow_other_keywords_of_their_type() -> None:
     assert parameters("any_keywords")["additionalProperties"] is True
 
 
-def test_an_annotation_that_cannot_be_resolved_is_any_value_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("name", "parameter", "warnings"),
+    [
+        ("unresolvable", "amount", ["cannot resolve the annotation of parameter 'amount'", "'Decimal' is not defined"]),
+        ("refused", "thing", ["cannot check parameter 'thing'", "cannot describe its result"]),
+    ],
+    ids=["cannot be resolved", "refused by pydantic"],
+)
+def test_an_annotation_that_cannot_be_used_is_any_value_with_a_warning(
+    caplog: pytest.LogCaptureFixture, name: str, parameter: str, warnings: list[str]
+) -> None:
     with caplog.at_level(logging.WARNING):
-        types = types_of([TypedTools().tools()["unresolvable"]])["unresolvable"]
+        types = types_of([TypedTools().tools()[name]])[name]
         described = json.loads(types.parameters_schema_json)["properties"]
 
-    assert described == {"amount": {}, "count": {"type": "integer"}}
+    assert described == {parameter: {}, "count": {"type": "integer"}}
     assert json.loads(types.result_schema_json) == {}
-    assert "cannot resolve the annotation of parameter 'amount'" in caplog.text
-    assert "name 'Decimal' is not defined" in caplog.text
+    for warning in warnings:
+        assert warning in caplog.text
 
 
-def test_an_annotation_pydantic_refuses_is_any_value_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING):
-        types = types_of([TypedTools().tools()["refused"]])["refused"]
-        described = json.loads(types.parameters_schema_json)["properties"]
-
-    assert described == {"thing": {}, "count": {"type": "integer"}}
-    assert json.loads(types.result_schema_json) == {}
-    assert "cannot check parameter 'thing'" in caplog.text
-    assert "cannot describe its result" in caplog.text
-
-
-class EagerAnnotations(BaseAdapter):
-    """Annotations evaluated when the class is defined (this module postpones them, so they are strings here
-    too; the sample adapters of test_servicer.py hold real objects, and are described in test_list_tools_*)."""
-
+class OneTool(BaseAdapter):
     @tool
     def typed(self, a: int, b: list[str] | None = None) -> dict[str, int]:
         return {"a": a}
 
 
-def test_types_are_built_once_and_only_when_first_needed(monkeypatch: pytest.MonkeyPatch) -> None:
-    types = ToolTypes(EagerAnnotations().tools()["typed"])
-    built: list[object] = []
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[ToolTypes]:
+    """The ToolTypes that built their schemas, in order."""
+    built: list[ToolTypes] = []
     original = ToolTypes._build
 
     def counting(self: ToolTypes) -> Any:
@@ -219,27 +216,25 @@ def test_types_are_built_once_and_only_when_first_needed(monkeypatch: pytest.Mon
         return original(self)
 
     monkeypatch.setattr(ToolTypes, "_build", counting)
-    assert built == []
+    return built
+
+
+def test_types_are_built_once_and_only_when_first_needed(builds: list[ToolTypes]) -> None:
+    types = ToolTypes(OneTool().tools()["typed"])
+    assert builds == []
 
     types.validate(b'{"a": 1}')
     _ = types.parameters_schema_json, types.result_schema_json
 
-    assert len(built) == 1
+    assert builds == [types]
     assert json.loads(types.result_schema_json) == {"type": "object", "additionalProperties": {"type": "integer"}}
 
 
-def test_warm_up_builds_every_tool_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
-    types = types_of(EagerAnnotations().tools().values())
-    built: list[object] = []
-    original = ToolTypes._build
+def test_warm_up_builds_every_tool_in_the_background(builds: list[ToolTypes]) -> None:
+    types = types_of(OneTool().tools().values())
 
-    def counting(self: ToolTypes) -> Any:
-        built.append(self)
-        return original(self)
-
-    monkeypatch.setattr(ToolTypes, "_build", counting)
     warm_up(types.values()).join(timeout=10)
 
-    assert built == list(types.values())
+    assert builds == list(types.values())
     types["typed"].validate(b'{"a": 1}')
-    assert len(built) == 1, "a call after the warm-up finds the validator built"
+    assert len(builds) == 1, "a call after the warm-up finds the validator built"
