@@ -26,6 +26,7 @@ export type {
   ToolCallParameters,
   ToolData,
   ToolDefinition,
+  ToolDefinitionOf,
   ToolResult,
   ToolsShape,
   UnaryToolDefinition,

@@ -64,23 +64,19 @@ export type IsUntyped<Tools> = string extends keyof Tools ? true : false;
 export type StreamingToolName<Tools> =
   IsUntyped<Tools> extends true
     ? string
-    : { [Name in keyof Tools]: Tools[Name] extends { readonly streaming: true } ? Name : never }[keyof Tools] & string;
+    : { [Name in keyof Tools]: Tools[Name] extends StreamingToolDefinition ? Name : never }[keyof Tools] & string;
 
 /** The names of the unary tools (any string for untyped tools). */
 export type UnaryToolName<Tools> =
   IsUntyped<Tools> extends true
     ? string
-    : { [Name in keyof Tools]: Tools[Name] extends { readonly streaming: false } ? Name : never }[keyof Tools] & string;
+    : { [Name in keyof Tools]: Tools[Name] extends UnaryToolDefinition ? Name : never }[keyof Tools] & string;
+
+/** The definition of tool `Name`, `never` when `Tools` has no such tool. */
+export type ToolDefinitionOf<Tools, Name> = Name extends keyof Tools ? (Tools[Name] extends ToolDefinition ? Tools[Name] : never) : never;
 
 /** The keyword arguments of tool `Name` ({@link ToolArguments} for untyped tools). */
-export type ToolArgumentsOf<Tools, Name> =
-  IsUntyped<Tools> extends true
-    ? ToolArguments
-    : Name extends keyof Tools
-      ? Tools[Name] extends { readonly arguments: infer A extends object }
-        ? A
-        : never
-      : never;
+export type ToolArgumentsOf<Tools, Name> = IsUntyped<Tools> extends true ? ToolArguments : ToolDefinitionOf<Tools, Name>['arguments'];
 
 /** The `args` parameter of a call: may be left `undefined` when the tool requires no argument. */
 export type ToolArgumentsParameter<Tools, Name> =
@@ -101,18 +97,18 @@ export type ToolCallParameters<Tools, Name, Options> =
       ? [args?: ToolArgumentsOf<Tools, Name>, options?: Options]
       : [args: ToolArgumentsOf<Tools, Name>, options?: Options];
 
-/** Member `Key` of tool `Name`'s definition; `Declared` for untyped tools. */
-type DefinitionMember<Tools, Name, Key extends 'data' | 'result', Declared> =
+/** What each chunk of streaming tool `Name` carries; `Declared`, what the caller declares, for untyped tools. */
+export type ToolData<Tools, Name, Declared = unknown> =
   IsUntyped<Tools> extends true
     ? Declared
-    : Name extends keyof Tools
-      ? Tools[Name] extends { readonly [K in Key]: infer Member }
-        ? Member
-        : never
+    : ToolDefinitionOf<Tools, Name> extends StreamingToolDefinition<object, infer Data>
+      ? Data
       : never;
 
-/** What each chunk of streaming tool `Name` carries; `Declared`, what the caller declares, for untyped tools. */
-export type ToolData<Tools, Name, Declared = unknown> = DefinitionMember<Tools, Name, 'data', Declared>;
-
 /** What unary tool `Name` returns; `Declared`, what the caller declares, for untyped tools. */
-export type ToolResult<Tools, Name, Declared = unknown> = DefinitionMember<Tools, Name, 'result', Declared>;
+export type ToolResult<Tools, Name, Declared = unknown> =
+  IsUntyped<Tools> extends true
+    ? Declared
+    : ToolDefinitionOf<Tools, Name> extends UnaryToolDefinition<object, infer Result>
+      ? Result
+      : never;
