@@ -99,6 +99,8 @@ describe('pool.stream()', () => {
     try {
       const chunks = await lastValueFrom(printing.stream<{ seq: number }>('stray_print', { n: 3 }).pipe(toArray()));
       expect(chunks.map((chunk) => chunk.data?.seq)).toEqual([0, 1, 2, undefined]);
+      // stderr is a pipe of its own: its lines may arrive after the stream's last message.
+      await waitUntil(() => logs.includes('worker-1: stray output 2'), 5_000, 'the printed lines in the log');
       expect(logs).toEqual(expect.arrayContaining(['worker-1: stray output 0', 'worker-1: stray output 2']));
     } finally {
       await printing.close();
