@@ -145,9 +145,9 @@ def _arguments(name: str, hints: ToolHints) -> tuple[TypeAdapter[dict[str, objec
     except Exception:  # find which annotations pydantic refuses, and take them as any value
         pass
     for key, annotation in fields.items():
-        fields[key] = _usable(name, f"parameter {key!r}", annotation, _argument_schema)
+        fields[key] = _usable_argument(name, f"parameter {key!r}", annotation)
     if extra is not None:
-        extra = _usable(name, "**kwargs", extra, _argument_schema)
+        extra = _usable_argument(name, "**kwargs", extra)
     return _arguments_adapter(name, fields, hints.required, extra)
 
 
@@ -173,8 +173,16 @@ def _argument_type(annotation: object) -> object:
     return rewrite(for_pydantic(annotation), _array_argument)
 
 
-def _argument_schema(annotation: object) -> None:
-    TypeAdapter(_holder(annotation, _ARGUMENTS_CONFIG)).json_schema(schema_generator=_SchemaGenerator)
+def _usable_argument(name: str, what: str, annotation: object) -> object:
+    """The annotation if pydantic can check and describe it, else Any."""
+    try:
+        TypeAdapter(_holder(annotation, _ARGUMENTS_CONFIG)).json_schema(schema_generator=_SchemaGenerator)
+        return annotation
+    except Exception as error:  # any annotation pydantic refuses means any value
+        logger.warning(
+            "tool %s: cannot check %s against %s (%s); it takes any value", name, what, annotation, first_line(error)
+        )
+        return Any
 
 
 def _array_argument(annotation: object) -> object | None:
@@ -227,17 +235,6 @@ def _holder(annotation: object, config: ConfigDict) -> type:
     holder = typed_dict("Holder", {"value": annotation})
     holder.__pydantic_config__ = config  # type: ignore[attr-defined]
     return holder
-
-
-def _usable(name: str, what: str, annotation: object, check: Callable[[object], None]) -> object:
-    try:
-        check(annotation)
-        return annotation
-    except Exception as error:  # any annotation pydantic refuses means any value
-        logger.warning(
-            "tool %s: cannot check %s against %s (%s); it takes any value", name, what, annotation, first_line(error)
-        )
-        return Any
 
 
 def _is_union(annotation: object) -> bool:
