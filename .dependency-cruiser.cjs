@@ -1,14 +1,16 @@
 // The layers of lib/, enforced: contract → worker → pool → call → snakepit-pool.ts (the public API),
-// with the bridge server, the HTTP handler and the browser entry beside them, and the operators
-// and browser-safe values (chunk.ts, ndarray.ts, errors.ts) usable anywhere, a browser included.
-// public-types.ts, the types of the public API, is usable by every layer, browser code included.
+// with the bridge server, the HTTP handler, the browser entry and the command line (cli/) beside them,
+// and the operators and browser-safe values (chunk.ts, ndarray.ts, errors.ts, json-text.ts, typed-tools.ts)
+// usable anywhere, a browser included. public-types.ts, the types of the public API, is usable by every
+// layer, browser code included.
 /** @type {import('dependency-cruiser').IConfiguration} */
 const layersAbove = {
-  contract: '^lib/(worker|pool|call|snakepit-pool|bridge-server|http|browser)',
-  worker: '^lib/(pool|call|snakepit-pool|bridge-server|http|browser)',
-  pool: '^lib/(call|snakepit-pool|bridge-server|http|browser)',
-  call: '^lib/(snakepit-pool|bridge-server|http|browser)',
+  contract: '^lib/(worker|pool|call|snakepit-pool|bridge-server|http|browser|cli)',
+  worker: '^lib/(pool|call|snakepit-pool|bridge-server|http|browser|cli)',
+  pool: '^lib/(call|snakepit-pool|bridge-server|http|browser|cli)',
+  call: '^lib/(snakepit-pool|bridge-server|http|browser|cli)',
 };
+const browserSafeValues = '^lib/(chunk|ndarray|errors|json-text|typed-tools|public-types)\\.ts$';
 
 module.exports = {
   forbidden: [
@@ -31,7 +33,7 @@ module.exports = {
       severity: 'error',
       comment: 'lib/operators/ runs in browsers: rxjs, the browser-safe values and its own files only.',
       from: { path: '^lib/operators/' },
-      to: { pathNot: ['^lib/operators/', '^lib/(chunk|ndarray|errors|json-text|public-types)\\.ts$', '^node_modules/rxjs/'] },
+      to: { pathNot: ['^lib/operators/', browserSafeValues, '^node_modules/rxjs/'] },
     },
     {
       name: 'browser-entry-is-browser-safe',
@@ -39,28 +41,23 @@ module.exports = {
       comment: 'lib/browser/ runs in browsers: rxjs, eventsource-parser, the operators and the browser-safe values only.',
       from: { path: '^lib/browser/' },
       to: {
-        pathNot: [
-          '^lib/browser/',
-          '^lib/operators/',
-          '^lib/(chunk|ndarray|errors|json-text|public-types)\\.ts$',
-          '^node_modules/(rxjs|eventsource-parser)/',
-        ],
+        pathNot: ['^lib/browser/', '^lib/operators/', browserSafeValues, '^node_modules/(rxjs|eventsource-parser)/'],
       },
     },
     {
       name: 'no-node-in-browser-code',
       severity: 'error',
       comment: 'Browsers have no Node built-ins.',
-      from: { path: ['^lib/operators/', '^lib/browser/', '^lib/(chunk|ndarray|errors|json-text|public-types)\\.ts$'] },
+      from: { path: ['^lib/operators/', '^lib/browser/', browserSafeValues] },
       to: { dependencyTypes: ['core'] },
     },
     {
       name: 'browser-safe-values-import-nothing',
       severity: 'error',
       comment:
-        'chunk.ts, ndarray.ts, errors.ts and public-types.ts (types only) are shared with browsers and every layer: they import nothing but each other.',
-      from: { path: '^lib/(chunk|ndarray|errors|json-text|public-types)\\.ts$' },
-      to: { pathNot: '^lib/(chunk|ndarray|errors|json-text|public-types)\\.ts$' },
+        'chunk.ts, ndarray.ts, errors.ts, json-text.ts, typed-tools.ts and public-types.ts (types only) are shared with browsers and every layer: they import nothing but each other.',
+      from: { path: browserSafeValues },
+      to: { pathNot: browserSafeValues },
     },
   ],
   options: {

@@ -10,28 +10,21 @@
  */
 import { inspect } from 'node:util';
 import { createPool, type Chunk, type SnakepitPool } from 'snakepit-rx';
+import type { ConsumerAdapterTools, ProcessedItem } from './generated/consumer-adapter.js';
 import { adapters, examplePoolOptions, isMain } from './shared.js';
-
-/** What `process_items` yields for each item. */
-export interface ProcessedItem {
-  readonly item: unknown;
-  /** How many items are done, this one included. */
-  readonly processed: number;
-  readonly total: number;
-}
 
 /**
  * Streams the items through `process_items`, printing each chunk as it
  * arrives; resolves with the chunks once the stream has completed.
  */
 export async function processItems(
-  pool: SnakepitPool,
+  pool: SnakepitPool<ConsumerAdapterTools>,
   items: readonly unknown[],
   print: (line: string) => void = console.log,
 ): Promise<Chunk<ProcessedItem>[]> {
   const received: Chunk<ProcessedItem>[] = [];
   // Resolving is the `:ok`; a failed stream rejects with a SnakepitError.
-  await pool.executeStream<ProcessedItem>('process_items', { items }, (chunk) => {
+  await pool.executeStream('process_items', { items: [...items] }, (chunk) => {
     print(`Received: ${inspect(chunk, { breakLength: Infinity })}`);
     received.push(chunk);
   });
@@ -39,7 +32,7 @@ export async function processItems(
 }
 
 if (isMain(import.meta.url)) {
-  const pool = await createPool(examplePoolOptions(adapters.consumer));
+  const pool = await createPool<ConsumerAdapterTools>(examplePoolOptions(adapters.consumer));
   try {
     await processItems(pool, ['apple', 'banana', 'cherry']);
   } finally {

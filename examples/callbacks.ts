@@ -16,18 +16,15 @@
 import { inspect } from 'node:util';
 import { firstValueFrom, Subject, tap, toArray, type Observable } from 'rxjs';
 import { chunkData, createPool, type Chunk, type ChunkCallback, type SnakepitPool } from 'snakepit-rx';
+import type { MyAdapterTools, ProgressStep } from './generated/my-adapter.js';
 import { adapters, examplePoolOptions, isMain } from './shared.js';
 
-/** What `stream_progress` yields at each step. */
-export interface ProgressStep {
-  readonly step: number;
-  readonly total: number;
-  /** Percent done, 0–100. */
-  readonly progress: number;
-}
-
 /** The logging style: the callback prints each chunk. Resolves with what it printed. */
-export async function logChunks(pool: SnakepitPool, steps: number, print: (line: string) => void = console.log): Promise<string[]> {
+export async function logChunks(
+  pool: SnakepitPool<MyAdapterTools>,
+  steps: number,
+  print: (line: string) => void = console.log,
+): Promise<string[]> {
   const printed: string[] = [];
   const callback: ChunkCallback<ProgressStep> = (chunk) => {
     const line = inspect(chunk, { breakLength: Infinity });
@@ -60,7 +57,7 @@ function startConsumer(inbox: Observable<Chunk<ProgressStep>>, print: (line: str
  * as the Subject's error, and rejects.
  */
 export async function sendToConsumer(
-  pool: SnakepitPool,
+  pool: SnakepitPool<MyAdapterTools>,
   steps: number,
   print: (line: string) => void = console.log,
 ): Promise<ProgressStep[]> {
@@ -68,7 +65,7 @@ export async function sendToConsumer(
   // A Subject drops what it is sent before anyone subscribes: start the consumer first.
   const consumed = startConsumer(mailbox, print);
   await pool
-    .executeStream<ProgressStep>('stream_progress', { steps }, (chunk) => mailbox.next(chunk))
+    .executeStream('stream_progress', { steps }, (chunk) => mailbox.next(chunk))
     .then(
       () => mailbox.complete(),
       (error: unknown) => mailbox.error(error),
@@ -77,7 +74,7 @@ export async function sendToConsumer(
 }
 
 if (isMain(import.meta.url)) {
-  const pool = await createPool(examplePoolOptions(adapters.my));
+  const pool = await createPool<MyAdapterTools>(examplePoolOptions(adapters.my));
   try {
     console.log('# Logging');
     await logChunks(pool, 3);

@@ -20,14 +20,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import { filter, firstValueFrom, map, Subject, timeout } from 'rxjs';
 import { createPool, type PoolOptions } from 'snakepit-rx';
+import type { ConsumerAdapterTools, Tick } from './generated/consumer-adapter.js';
 import { adapters, examplePoolOptions, isMain } from './shared.js';
-
-/** What `infinite_stream` yields, every `interval` seconds. */
-export interface Tick {
-  readonly tick: number;
-  /** Seconds since the epoch, on the worker. */
-  readonly time: number;
-}
 
 export interface CancellationReport {
   /** The ticks received before unsubscribing. */
@@ -59,7 +53,7 @@ export async function cancelInfiniteStream(
   { cancelAfterMs = 1_000, print = console.log }: CancellationOptions = {},
 ): Promise<CancellationReport> {
   const workerLog = new Subject<string>();
-  const pool = await createPool({
+  const pool = await createPool<ConsumerAdapterTools>({
     ...poolOptions,
     // infinite_stream logs its closing at INFO; workers log only warnings unless told otherwise.
     env: { ...poolOptions.env, SNAKEPIT_LOG_LEVEL: 'INFO' },
@@ -72,7 +66,7 @@ export async function cancelInfiniteStream(
   try {
     const received: Tick[] = [];
     const failures: unknown[] = [];
-    const subscription = pool.stream<Tick>('infinite_stream').subscribe({
+    const subscription = pool.stream('infinite_stream').subscribe({
       next: (chunk) => {
         print(`Received: ${inspect(chunk.data)}`);
         received.push(chunk.data);

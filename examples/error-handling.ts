@@ -10,19 +10,8 @@
  * Run: npx tsx examples/error-handling.ts
  */
 import { createPool, isSnakepitError, type Chunk, type SnakepitError, type SnakepitPool } from 'snakepit-rx';
+import type { ConsumerAdapterTools, MayFailArguments, MayFailStep } from './generated/consumer-adapter.js';
 import { adapters, examplePoolOptions, isMain } from './shared.js';
-
-/** What `may_fail` yields before it fails. */
-export interface MayFailStep {
-  readonly step: number;
-  readonly steps: number;
-}
-
-/** `may_fail`'s keyword arguments: it raises at step `fail_at`, or never when that is null. */
-export type MayFailArguments = {
-  readonly steps?: number;
-  readonly fail_at?: number | null;
-};
 
 export type MayFailOutcome =
   | { readonly ok: true; readonly received: Chunk<MayFailStep>[] }
@@ -34,13 +23,14 @@ export type MayFailOutcome =
  * error that is not the library's.
  */
 export async function runMayFail(
-  pool: SnakepitPool,
+  pool: SnakepitPool<ConsumerAdapterTools>,
+  // may_fail raises at step `fail_at`, or never when that is null.
   args: MayFailArguments = {},
   print: (line: string) => void = console.log,
 ): Promise<MayFailOutcome> {
   const received: Chunk<MayFailStep>[] = [];
   try {
-    await pool.executeStream<MayFailStep>('may_fail', args, (chunk) => {
+    await pool.executeStream('may_fail', args, (chunk) => {
       received.push(chunk);
     });
     print('Success');
@@ -54,7 +44,7 @@ export async function runMayFail(
 }
 
 if (isMain(import.meta.url)) {
-  const pool = await createPool(examplePoolOptions(adapters.consumer));
+  const pool = await createPool<ConsumerAdapterTools>(examplePoolOptions(adapters.consumer));
   try {
     await runMayFail(pool);
     await runMayFail(pool, { fail_at: null });

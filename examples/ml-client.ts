@@ -20,7 +20,8 @@
  * Run: npx tsx examples/ml-client.ts [epochs]
  */
 import { createPool, isSnakepitError, type SnakepitError, type SnakepitPool } from 'snakepit-rx';
-import { describeUpdate, type TrainingUpdate } from './ml-streaming.js';
+import type { MLStreamingAdapterTools } from './generated/ml-streaming-adapter.js';
+import { describeUpdate } from './ml-streaming.js';
 import { adapters, examplePoolOptions, isMain } from './shared.js';
 
 /** `{:ok, "Training completed"}` or `{:error, e}`. */
@@ -29,7 +30,7 @@ export type TrainResult = { readonly ok: 'Training completed' } | { readonly err
 export class MLClient {
   /** `log` stands for Elixir's `Logger.info`. */
   constructor(
-    private readonly pool: SnakepitPool,
+    private readonly pool: SnakepitPool<MLStreamingAdapterTools>,
     private readonly log: (message: string) => void = console.info,
   ) {}
 
@@ -37,7 +38,7 @@ export class MLClient {
   async trainModel(epochs: number): Promise<TrainResult> {
     this.log('Starting training');
     try {
-      await this.pool.executeStream<TrainingUpdate>('train_with_progress', { epochs }, ({ data }) => this.log(describeUpdate(data)));
+      await this.pool.executeStream('train_with_progress', { epochs }, ({ data }) => this.log(describeUpdate(data)));
       return { ok: 'Training completed' };
     } catch (error) {
       // Only the library's errors are a training outcome; anything else is a bug here, and should surface as one.
@@ -48,7 +49,7 @@ export class MLClient {
 }
 
 if (isMain(import.meta.url)) {
-  const pool = await createPool(examplePoolOptions(adapters.mlStreaming));
+  const pool = await createPool<MLStreamingAdapterTools>(examplePoolOptions(adapters.mlStreaming));
   try {
     const result = await new MLClient(pool).trainModel(Number(process.argv[2] ?? 3));
     console.info(result);

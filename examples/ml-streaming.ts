@@ -1,21 +1,8 @@
 /** What the guide's `MLStreamingAdapter.train_with_progress` yields, shared by the demo and `MLClient`. */
+import type { MLStreamingAdapterTools, TrainingComplete } from './generated/ml-streaming-adapter.js';
 
-/** One chunk per epoch. */
-export interface EpochUpdate {
-  readonly epoch: number;
-  /** Rounded to 4 decimals by the tool. */
-  readonly loss: number;
-  readonly accuracy: number;
-}
-
-/** The last chunk, marked final by the tool. */
-export interface TrainingComplete {
-  readonly status: 'complete';
-  /** `model_<unix time>`. */
-  readonly model_id: string;
-}
-
-export type TrainingUpdate = EpochUpdate | TrainingComplete;
+/** One update per epoch, then the completion (the types Python's annotations give, generated). */
+export type TrainingUpdate = MLStreamingAdapterTools['train_with_progress']['data'];
 
 export function isTrainingComplete(update: TrainingUpdate): update is TrainingComplete {
   return 'status' in update && update.status === 'complete';

@@ -21,6 +21,18 @@ export const adapters = {
   consumer: 'consumer_adapter.ConsumerAdapter',
 } as const;
 
+/**
+ * Where the TypeScript describing each example adapter's tools is generated,
+ * by `npx snakepit-rx types <adapter> --python-path examples/adapters --out <file>`
+ * (`npm run examples:types` regenerates them all; the test suite checks them).
+ */
+export const generatedTypes: Readonly<Record<keyof typeof adapters, string>> = {
+  my: 'examples/generated/my-adapter.ts',
+  guide: 'examples/generated/guide-adapter.ts',
+  mlStreaming: 'examples/generated/ml-streaming-adapter.ts',
+  consumer: 'examples/generated/consumer-adapter.ts',
+};
+
 /** Options for a one-worker pool on an example adapter: one worker is all an example needs. */
 export function examplePoolOptions(adapter: string, overrides: Partial<PoolOptions> = {}): PoolOptions {
   return { adapter, size: 1, pythonPath: adaptersDir, ...overrides };

@@ -11,6 +11,7 @@ import { tap } from 'rxjs';
 import { createPool, type SnakepitPool } from 'snakepit-rx';
 import { reduceProgress } from 'snakepit-rx/operators';
 import { renderProgress, type ProgressOutput } from './progress-display.js';
+import type { MLStreamingAdapterTools } from './generated/ml-streaming-adapter.js';
 import { describeUpdate, type TrainingUpdate } from './ml-streaming.js';
 import { adapters, examplePoolOptions, isMain } from './shared.js';
 
@@ -19,9 +20,13 @@ import { adapters, examplePoolOptions, isMain } from './shared.js';
  * bar (rate and ETA from `reduceProgress`) on a terminal, or as plain lines
  * in a log: the epoch lines plus, at most once a second, a progress line.
  */
-export async function showTraining(pool: SnakepitPool, epochs: number, output: ProgressOutput = process.stdout): Promise<void> {
+export async function showTraining(
+  pool: SnakepitPool<MLStreamingAdapterTools>,
+  epochs: number,
+  output: ProgressOutput = process.stdout,
+): Promise<void> {
   const onTerminal = output.isTTY === true;
-  const chunks$ = pool.stream<TrainingUpdate>('train_with_progress', { epochs });
+  const chunks$ = pool.stream('train_with_progress', { epochs });
   const progress$ = (onTerminal ? chunks$ : chunks$.pipe(tap((chunk) => output.write(`${describeUpdate(chunk.data)}\n`)))).pipe(
     reduceProgress<TrainingUpdate>({ total: epochs }),
   );
@@ -30,7 +35,7 @@ export async function showTraining(pool: SnakepitPool, epochs: number, output: P
 }
 
 if (isMain(import.meta.url)) {
-  const pool = await createPool(examplePoolOptions(adapters.mlStreaming));
+  const pool = await createPool<MLStreamingAdapterTools>(examplePoolOptions(adapters.mlStreaming));
   try {
     await showTraining(pool, Number(process.argv[2] ?? 10));
   } finally {

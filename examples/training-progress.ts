@@ -12,23 +12,8 @@
  * Run: npx tsx examples/training-progress.ts [epochs]
  */
 import { createPool, isSyntheticFinal, type SnakepitPool } from 'snakepit-rx';
+import type { EpochProgress, GuideAdapterTools, TrainingComplete } from './generated/guide-adapter.js';
 import { adapters, examplePoolOptions, isMain } from './shared.js';
-
-export interface EpochProgress {
-  readonly type: 'progress';
-  readonly epoch: number;
-  readonly loss: number;
-  readonly accuracy: number;
-}
-
-export interface TrainingComplete {
-  readonly type: 'complete';
-  readonly final_loss: number;
-  readonly final_accuracy: number;
-}
-
-/** What `train_model` yields: a discriminated union, so the `switch` narrows each case. */
-export type TrainingUpdate = EpochProgress | TrainingComplete;
 
 export interface TrainingReport {
   readonly progress: EpochProgress[];
@@ -36,10 +21,15 @@ export interface TrainingReport {
 }
 
 /** Trains for `epochs`, printing each update; resolves with the updates once training is over. */
-export async function trainModel(pool: SnakepitPool, epochs: number, print: (line: string) => void = console.log): Promise<TrainingReport> {
+export async function trainModel(
+  pool: SnakepitPool<GuideAdapterTools>,
+  epochs: number,
+  print: (line: string) => void = console.log,
+): Promise<TrainingReport> {
   const progress: EpochProgress[] = [];
   let complete: TrainingComplete | undefined;
-  await pool.executeStream<TrainingUpdate>('train_model', { epochs }, (chunk) => {
+  // train_model yields a discriminated union (EpochProgress | TrainingComplete): the `switch` narrows each case.
+  await pool.executeStream('train_model', { epochs }, (chunk) => {
     // train_model yields plain dicts, so the stream ends with a synthetic final chunk whose data is null.
     if (isSyntheticFinal(chunk)) return;
     const update = chunk.data;
@@ -58,7 +48,7 @@ export async function trainModel(pool: SnakepitPool, epochs: number, print: (lin
 }
 
 if (isMain(import.meta.url)) {
-  const pool = await createPool(examplePoolOptions(adapters.guide));
+  const pool = await createPool<GuideAdapterTools>(examplePoolOptions(adapters.guide));
   try {
     await trainModel(pool, Number(process.argv[2] ?? 10));
   } finally {

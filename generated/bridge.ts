@@ -335,6 +335,8 @@ export namespace snakepit_rx.bridge.v1 {
             description?: string;
             parameters?: ParameterSpec[];
             supports_streaming?: boolean;
+            parameters_schema_json?: string;
+            result_schema_json?: string;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [3], this.#one_of_decls);
@@ -350,6 +352,12 @@ export namespace snakepit_rx.bridge.v1 {
                 }
                 if ("supports_streaming" in data && data.supports_streaming != undefined) {
                     this.supports_streaming = data.supports_streaming;
+                }
+                if ("parameters_schema_json" in data && data.parameters_schema_json != undefined) {
+                    this.parameters_schema_json = data.parameters_schema_json;
+                }
+                if ("result_schema_json" in data && data.result_schema_json != undefined) {
+                    this.result_schema_json = data.result_schema_json;
                 }
             }
         }
@@ -377,11 +385,25 @@ export namespace snakepit_rx.bridge.v1 {
         set supports_streaming(value: boolean) {
             pb_1.Message.setField(this, 4, value);
         }
+        get parameters_schema_json() {
+            return pb_1.Message.getFieldWithDefault(this, 5, "") as string;
+        }
+        set parameters_schema_json(value: string) {
+            pb_1.Message.setField(this, 5, value);
+        }
+        get result_schema_json() {
+            return pb_1.Message.getFieldWithDefault(this, 6, "") as string;
+        }
+        set result_schema_json(value: string) {
+            pb_1.Message.setField(this, 6, value);
+        }
         static fromObject(data: {
             name?: string;
             description?: string;
             parameters?: ReturnType<typeof ParameterSpec.prototype.toObject>[];
             supports_streaming?: boolean;
+            parameters_schema_json?: string;
+            result_schema_json?: string;
         }): ToolSpec {
             const message = new ToolSpec({});
             if (data.name != null) {
@@ -396,6 +418,12 @@ export namespace snakepit_rx.bridge.v1 {
             if (data.supports_streaming != null) {
                 message.supports_streaming = data.supports_streaming;
             }
+            if (data.parameters_schema_json != null) {
+                message.parameters_schema_json = data.parameters_schema_json;
+            }
+            if (data.result_schema_json != null) {
+                message.result_schema_json = data.result_schema_json;
+            }
             return message;
         }
         toObject() {
@@ -404,6 +432,8 @@ export namespace snakepit_rx.bridge.v1 {
                 description?: string;
                 parameters?: ReturnType<typeof ParameterSpec.prototype.toObject>[];
                 supports_streaming?: boolean;
+                parameters_schema_json?: string;
+                result_schema_json?: string;
             } = {};
             if (this.name != null) {
                 data.name = this.name;
@@ -416,6 +446,12 @@ export namespace snakepit_rx.bridge.v1 {
             }
             if (this.supports_streaming != null) {
                 data.supports_streaming = this.supports_streaming;
+            }
+            if (this.parameters_schema_json != null) {
+                data.parameters_schema_json = this.parameters_schema_json;
+            }
+            if (this.result_schema_json != null) {
+                data.result_schema_json = this.result_schema_json;
             }
             return data;
         }
@@ -431,6 +467,10 @@ export namespace snakepit_rx.bridge.v1 {
                 writer.writeRepeatedMessage(3, this.parameters, (item: ParameterSpec) => item.serialize(writer));
             if (this.supports_streaming != false)
                 writer.writeBool(4, this.supports_streaming);
+            if (this.parameters_schema_json.length)
+                writer.writeString(5, this.parameters_schema_json);
+            if (this.result_schema_json.length)
+                writer.writeString(6, this.result_schema_json);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -451,6 +491,12 @@ export namespace snakepit_rx.bridge.v1 {
                         break;
                     case 4:
                         message.supports_streaming = reader.readBool();
+                        break;
+                    case 5:
+                        message.parameters_schema_json = reader.readString();
+                        break;
+                    case 6:
+                        message.result_schema_json = reader.readString();
                         break;
                     default: reader.skipField();
                 }

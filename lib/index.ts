@@ -9,6 +9,7 @@ export type {
   CloseOptions,
   HostTool,
   HostToolContext,
+  JsonSchema,
   PoolEvent,
   PoolEventType,
   PoolOptions,
@@ -18,6 +19,22 @@ export type {
   ToolInfo,
   ToolParameter,
 } from './public-types.js';
+export type {
+  IsUntyped,
+  StreamingToolDefinition,
+  StreamingToolName,
+  ToolArgumentsOf,
+  ToolArgumentsParameter,
+  ToolCallParameters,
+  ToolData,
+  ToolDefinition,
+  ToolDefinitionOf,
+  ToolResult,
+  ToolsShape,
+  UnaryToolDefinition,
+  UnaryToolName,
+  UntypedTools,
+} from './typed-tools.js';
 export { resolveEndpoints } from './worker/resolve-endpoints.js';
 export { SnakepitError, isSnakepitError } from './errors.js';
 export type { SnakepitErrorCode, SnakepitErrorDetails } from './errors.js';

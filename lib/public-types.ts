@@ -7,8 +7,7 @@
 import type { Chunk } from './chunk.js';
 import type { SnakepitError, SnakepitErrorCode } from './errors.js';
 
-/** Keyword arguments of a tool: a JSON object. */
-export type ToolArguments = Readonly<Record<string, unknown>>;
+export type { ToolArguments } from './typed-tools.js';
 
 /** Options of one call (`stream`, `executeStream`, `iterate`, `execute`). */
 export interface CallOptions {
@@ -56,6 +55,13 @@ export interface ToolParameter {
   readonly default?: unknown;
 }
 
+/**
+ * A JSON Schema (draft 2020-12), as an object. Binary values carry the
+ * keyword `x-snakepit-type`: `"bytes"` (a `Uint8Array`) or `"ndarray"` (an
+ * `NdArray`, with `x-snakepit-dtype` when the annotation names its dtype).
+ */
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
 /** A tool of the adapter, as `pool.tools()` lists it. */
 export interface ToolInfo {
   /** The method's name: what `stream`, `execute` and the others take. */
@@ -66,6 +72,14 @@ export interface ToolInfo {
   readonly supportsStreaming: boolean;
   /** Its keyword parameters, in signature order. */
   readonly parameters: readonly ToolParameter[];
+  /**
+   * JSON Schema of its keyword arguments, derived from the Python annotations;
+   * the worker validates every call's arguments against it. `{}` when the
+   * worker did not describe its tools.
+   */
+  readonly parametersSchema: JsonSchema;
+  /** JSON Schema of what it returns or, for a streaming tool, of each chunk's data. `{}`: any value. */
+  readonly resultSchema: JsonSchema;
 }
 
 /** How `pool.close()` treats the calls still running. */

@@ -29,15 +29,33 @@ import type {
   PoolOptions,
   PoolStats,
   TlsOptions,
-  ToolArguments,
   ToolInfo,
 } from './public-types.js';
+import { toToolInfo } from './contract/tool-info.js';
+import type {
+  StreamingToolName,
+  ToolArgumentsParameter,
+  ToolCallParameters,
+  ToolData,
+  ToolResult,
+  ToolsShape,
+  UnaryToolName,
+  UntypedTools,
+} from './typed-tools.js';
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 const DEFAULT_CLOSE_GRACE_MS = 2_000;
 
-/** A pool of Python workers serving one adapter. Create it with `createPool`. */
-export class SnakepitPool {
+/**
+ * A pool of Python workers serving one adapter. Create it with `createPool`.
+ *
+ * `Tools` describes the adapter's tools (generate it with
+ * `npx snakepit-rx types`): with it, a call names a tool the adapter has, in
+ * the right way, with the right arguments, and its chunks' data or its result
+ * has the tool's type. Without it, any name and any JSON object of arguments
+ * compile, and the caller declares what comes back.
+ */
+export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
   /**
    * What happens in the pool, as it happens: workers started, exited,
    * restarted, recycled; calls queued, started and finished (with duration,
@@ -65,23 +83,29 @@ export class SnakepitPool {
   }
 
   /** @internal use `createPool`. */
-  static async create(options: PoolOptions): Promise<SnakepitPool> {
+  static async create<Tools extends ToolsShape<Tools>>(options: PoolOptions): Promise<SnakepitPool<Tools>> {
     const resolved = resolvePoolOptions(options);
     const events = new PoolEventSource();
     const { emit } = events;
     const start = resolved.endpoints ? remoteWorkers(options, resolved, resolved.endpoints) : localWorkers(options, resolved);
+    let described: ReturnType<Worker['connection']['listTools']> | undefined;
     const spawn = async (slot: number) => {
       const startedAt = performance.now();
       const worker = await start(slot);
       emit({ type: 'worker_started', workerId: worker.id, pid: worker.pid, startupMs: performance.now() - startedAt });
+      // The first worker ready describes the adapter while the others still start (describing builds every
+      // tool's schema: tens of ms). Awaited below; a pool that fails to start never reads it.
+      if (described === undefined) {
+        described = worker.connection.listTools(new Date(Date.now() + resolved.startTimeoutMs));
+        described.catch(() => undefined);
+      }
       return worker;
     };
     const workers = await WorkerPool.start({ ...resolved, spawn, requireAllAtStart: resolved.endpoints === undefined, emit });
     try {
-      const first = workers.liveWorkers[0];
-      if (first === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
-      const { adapter, tools } = await first.connection.listTools(new Date(Date.now() + resolved.startTimeoutMs));
-      return new SnakepitPool(
+      if (described === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
+      const { adapter, tools } = await described;
+      return new SnakepitPool<Tools>(
         adapter,
         resolved.maxMessageBytes,
         workers,
@@ -122,9 +146,15 @@ export class SnakepitPool {
    * subscription runs the tool once on a worker of its own and emits its
    * chunks in order, the last with `isFinal: true`. Unsubscribing cancels
    * the call and closes the Python generator.
+   *
+   * `T` declares the chunks' data for a pool without `Tools`; with `Tools`,
+   * the data has the tool's type.
    */
-  stream<T = unknown>(tool: string, args?: ToolArguments, options: CallOptions = {}): Observable<Chunk<T>> {
-    return this.streamWithFlow<T>(tool, args, options, undefined);
+  stream<T = unknown, Name extends StreamingToolName<Tools> = StreamingToolName<Tools>>(
+    tool: Name,
+    ...[args, options]: ToolCallParameters<Tools, Name, CallOptions>
+  ): Observable<Chunk<ToolData<Tools, Name, T>>> {
+    return this.streamWithFlow<ToolData<Tools, Name, T>>(tool, args, options ?? {}, undefined);
   }
 
   /**
@@ -133,13 +163,13 @@ export class SnakepitPool {
    * next chunk waits for it, and reading from the worker pauses meanwhile.
    * Resolves when the stream completes, rejects with its error.
    */
-  executeStream<T = unknown>(
-    tool: string,
-    args: ToolArguments | undefined,
-    callback: ChunkCallback<T>,
+  executeStream<T = unknown, Name extends StreamingToolName<Tools> = StreamingToolName<Tools>>(
+    tool: Name,
+    args: ToolArgumentsParameter<Tools, Name>,
+    callback: ChunkCallback<ToolData<Tools, Name, T>>,
     options: CallOptions = {},
   ): Promise<void> {
-    return consumeWithCallback((flow) => this.streamWithFlow<T>(tool, args, options, flow), callback);
+    return consumeWithCallback((flow) => this.streamWithFlow<ToolData<Tools, Name, T>>(tool, args, options, flow), callback);
   }
 
   /**
@@ -147,28 +177,30 @@ export class SnakepitPool {
    * worker runs only as far ahead of the loop as the buffers between them
    * allow, and leaving the loop early cancels the call.
    */
-  iterate<T = unknown>(tool: string, args?: ToolArguments, options?: CallOptions): AsyncIterableIterator<Chunk<T>>;
+  iterate<T = unknown, Name extends StreamingToolName<Tools> = StreamingToolName<Tools>>(
+    tool: Name,
+    ...rest: ToolCallParameters<Tools, Name, CallOptions>
+  ): AsyncIterableIterator<Chunk<ToolData<Tools, Name, T>>>;
   /** @internal The bridge server passes its clients' arguments on as they encoded them. */
-  iterate<T = unknown>(
-    tool: string,
-    args: ToolArguments | EncodedArguments | undefined,
-    options?: CallOptions,
-  ): AsyncIterableIterator<Chunk<T>>;
-  iterate<T = unknown>(tool: string, args?: ToolArguments | EncodedArguments, options: CallOptions = {}): AsyncIterableIterator<Chunk<T>> {
-    return iterateStream((flow) => this.streamWithFlow<T>(tool, args, options, flow));
+  iterate(tool: string, args: EncodedArguments | undefined, options: CallOptions): AsyncIterableIterator<Chunk<unknown>>;
+  iterate(tool: string, args?: unknown, options: CallOptions = {}): AsyncIterableIterator<Chunk<unknown>> {
+    return iterateStream((flow) => this.streamWithFlow<unknown>(tool, args, options, flow));
   }
 
-  /** Runs a unary tool and resolves with its result. */
-  execute<R = unknown>(tool: string, args?: ToolArguments, options?: CallOptions): Promise<R>;
+  /** Runs a unary tool and resolves with its result (`R` declares it for a pool without `Tools`). */
+  execute<R = unknown, Name extends UnaryToolName<Tools> = UnaryToolName<Tools>>(
+    tool: Name,
+    ...rest: ToolCallParameters<Tools, Name, CallOptions>
+  ): Promise<ToolResult<Tools, Name, R>>;
   /** @internal The bridge server passes its clients' arguments on as they encoded them. */
-  execute<R = unknown>(tool: string, args: ToolArguments | EncodedArguments | undefined, options?: CallOptions): Promise<R>;
-  execute<R = unknown>(tool: string, args?: ToolArguments | EncodedArguments, options: CallOptions = {}): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
+  execute(tool: string, args: EncodedArguments | undefined, options: CallOptions): Promise<unknown>;
+  execute(tool: string, args?: unknown, options: CallOptions = {}): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
       const request = this.request(tool, args, options, reject);
       if (request === undefined) return;
       const scope = new CallScope(this.registry, request.call_id, tool, options, reject);
       scope.run((worker) => {
-        const call = new UnaryCall<R>(
+        const call = new UnaryCall<unknown>(
           worker,
           request,
           {
@@ -214,12 +246,7 @@ export class SnakepitPool {
     this.events.complete();
   }
 
-  private streamWithFlow<T>(
-    tool: string,
-    args: ToolArguments | EncodedArguments | undefined,
-    options: CallOptions,
-    flow: FlowControl | undefined,
-  ): Observable<Chunk<T>> {
+  private streamWithFlow<T>(tool: string, args: unknown, options: CallOptions, flow: FlowControl | undefined): Observable<Chunk<T>> {
     return new Observable<Chunk<T>>((subscriber) => {
       const fail = (error: unknown) => subscriber.error(error);
       const request = this.request(tool, args, options, fail);
@@ -263,7 +290,7 @@ export class SnakepitPool {
   /** The request for a call, or undefined after reporting why there cannot be one. */
   private request(
     tool: string,
-    args: ToolArguments | EncodedArguments | undefined,
+    args: unknown,
     options: CallOptions,
     fail: (error: unknown) => void,
   ): InstanceType<typeof pb.ExecuteToolRequest> | undefined {
@@ -287,20 +314,6 @@ export class SnakepitPool {
       return undefined;
     }
   }
-}
-
-function toToolInfo(spec: InstanceType<typeof pb.ToolSpec>): ToolInfo {
-  return {
-    name: spec.name,
-    description: spec.description,
-    supportsStreaming: spec.supports_streaming,
-    parameters: spec.parameters.map((parameter) => ({
-      name: parameter.name,
-      type: parameter.type,
-      required: parameter.required,
-      ...(parameter.default_json ? { default: JSON.parse(parameter.default_json) as unknown } : {}),
-    })),
-  };
 }
 
 /** Child processes on this host, each with the pool's random token. */
@@ -348,7 +361,13 @@ function credentialsOf(tls: TlsOptions): ChannelCredentials {
   return credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
 }
 
-/** Starts a pool of Python workers for an adapter; resolves once every worker is ready. */
-export function createPool(options: PoolOptions): Promise<SnakepitPool> {
-  return SnakepitPool.create(options);
+/**
+ * Starts a pool of Python workers for an adapter; resolves once every worker is ready.
+ *
+ * `Tools` describes the adapter's tools, as `npx snakepit-rx types <module.Class>`
+ * generates it (`createPool<MyAdapterTools>(...)`): calls are then checked
+ * against it at compile time. Without it, calls take any tool name and arguments.
+ */
+export function createPool<Tools extends ToolsShape<Tools> = UntypedTools>(options: PoolOptions): Promise<SnakepitPool<Tools>> {
+  return SnakepitPool.create<Tools>(options);
 }

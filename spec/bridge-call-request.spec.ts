@@ -4,7 +4,9 @@ import { EncodedArguments } from '../lib/call/tool-arguments.js';
 import { pb } from '../lib/contract/bridge-connection.js';
 import type { ToolInfo } from '../lib/index.js';
 
-const tools: ToolInfo[] = [{ name: 'count', description: '', supportsStreaming: true, parameters: [] }];
+const tools: ToolInfo[] = [
+  { name: 'count', description: '', supportsStreaming: true, parameters: [], parametersSchema: {}, resultSchema: {} },
+];
 const request = new pb.ExecuteToolRequest({ tool_name: 'count', arguments: Buffer.from('{"n": 1.0}'), session_id: 's' });
 
 describe('a bridge request turned into a pool call', () => {

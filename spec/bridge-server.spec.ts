@@ -217,7 +217,7 @@ describe('createBridgeServer()', () => {
       expect(response?.toObject()).toEqual({ message: 'pong', worker_id: 'spec-bridge', pid: process.pid });
     });
 
-    it("lists the adapter's tools with their parameters", async () => {
+    it("lists the adapter's tools with their parameters and schemas", async () => {
       const { response } = await unary<InstanceType<typeof pb.ListToolsResponse>>((done) =>
         client.ListTools(new pb.ListToolsRequest(), withToken(), done),
       );
@@ -232,7 +232,12 @@ describe('createBridgeServer()', () => {
           { name: 'n', type: 'int', required: true, default_json: '' },
           { name: 'start', type: 'int', required: false, default_json: '0' },
         ],
+        parameters_schema_json: expect.any(String),
+        result_schema_json: expect.any(String),
       });
+      const count = tools.find((tool) => tool.name === 'count');
+      expect(JSON.parse(count?.parameters_schema_json ?? '')).toEqual(pool.tools().find((tool) => tool.name === 'count')?.parametersSchema);
+      expect(JSON.parse(count?.result_schema_json ?? '')).toEqual({ type: 'object', additionalProperties: { type: 'integer' } });
       expect(tools.find((tool) => tool.name === 'add')?.supports_streaming).toBe(false);
     });
 

@@ -94,7 +94,7 @@ describe('pool.execute() and pool.tools()', () => {
     await expect(pool.execute('async_echo', { value: [1, 2] })).resolves.toEqual([1, 2]);
   });
 
-  it("lists the adapter's tools with their parameters", () => {
+  it("lists the adapter's tools with their parameters and schemas", () => {
     const tools = pool.tools();
     expect(tools.find((tool) => tool.name === 'count')).toEqual({
       name: 'count',
@@ -104,6 +104,14 @@ describe('pool.execute() and pool.tools()', () => {
         { name: 'n', type: 'int', required: true },
         { name: 'start', type: 'int', required: false, default: 0 },
       ],
+      parametersSchema: {
+        title: 'CountArguments',
+        type: 'object',
+        properties: { n: { type: 'integer' }, start: { type: 'integer', default: 0 } },
+        required: ['n'],
+        additionalProperties: false,
+      },
+      resultSchema: { type: 'object', additionalProperties: { type: 'integer' } },
     });
     expect(tools.find((tool) => tool.name === 'add')).toMatchObject({ description: 'Not a streaming tool', supportsStreaming: false });
   });

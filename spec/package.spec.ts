@@ -17,6 +17,19 @@ describe('the package', () => {
     expect(JSON.parse(output)).toEqual(['function', 'function', true, 'function', 'function']);
   }, 60_000);
 
+  it('installs the snakepit-rx command, which runs from the build (npx snakepit-rx types)', () => {
+    // After the build of the test above; --no: never look for the command anywhere but in this package.
+    const output = execFileSync(
+      'npm',
+      ['exec', '--no', '--', 'snakepit-rx', 'types', 'typed_adapter.TypedAdapter', '--python-path', 'spec/fixtures'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
+    expect(output).toContain('export interface TypedAdapterTools {');
+  }, 60_000);
+
   it('has committed generated code that matches proto/', () => {
     const check = spawnSync(process.execPath, ['proto/generate.mjs', '--check'], { cwd: root, encoding: 'utf8' });
     expect(check.stderr).toBe('');

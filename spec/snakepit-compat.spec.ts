@@ -48,6 +48,15 @@ describe('an adapter written for Snakepit 0.13, through the pool, unchanged', ()
         { name: 'a', type: 'float', required: true },
         { name: 'b', type: 'float', required: false, default: 2 },
       ],
+      // A handler tool's schemas come from its function's annotations, as a method's do.
+      parametersSchema: {
+        title: 'MultiplyArguments',
+        type: 'object',
+        properties: { a: { type: 'number' }, b: { type: 'number', default: 2 } },
+        required: ['a'],
+        additionalProperties: false,
+      },
+      resultSchema: { type: 'number' },
     });
     expect(tools.get('stream_progress')?.supportsStreaming).toBe(true);
     // echo is both a @tool method and a handler tool: the method is listed.

@@ -59,9 +59,9 @@ export const poolStartWorkload: Workload = {
       name: 'pool-start',
       rows: [
         row('baseline: 1 grpcio server'),
-        row('createPool size 1', 'baseline: 1 grpcio server', 200),
+        row('createPool size 1', 'baseline: 1 grpcio server', 250),
         row('baseline: 4 grpcio servers'),
-        row('createPool size 4', 'baseline: 4 grpcio servers', 450),
+        row('createPool size 4', 'baseline: 4 grpcio servers', 500),
       ],
       raw: { runs: config.poolStartRuns, ms: samples, distributions: d },
     };

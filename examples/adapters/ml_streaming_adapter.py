@@ -1,14 +1,37 @@
-"""The guide's "Complete Streaming Example" Python adapter, as written."""
+"""The guide's "Complete Streaming Example" Python adapter.
+
+The method is the guide's, with a return annotation added so that ``npx snakepit-rx types``
+describes what it yields (examples/generated/ml-streaming-adapter.ts).
+"""
 
 import time
+from collections.abc import Iterator
+from typing import Literal, TypedDict
 
 from snakepit_bridge.adapters.showcase.tool import StreamChunk
 from snakepit_bridge.base_adapter import BaseAdapter, tool
 
 
+class EpochUpdate(TypedDict):
+    """One chunk per epoch."""
+
+    epoch: int
+    # Rounded to 4 decimals.
+    loss: float
+    accuracy: float
+
+
+class TrainingComplete(TypedDict):
+    """The last chunk, marked final."""
+
+    status: Literal["complete"]
+    # model_<unix time>
+    model_id: str
+
+
 class MLStreamingAdapter(BaseAdapter):
     @tool(description="Train with streaming progress", supports_streaming=True)
-    def train_with_progress(self, epochs: int = 10):
+    def train_with_progress(self, epochs: int = 10) -> Iterator[StreamChunk[EpochUpdate | TrainingComplete]]:
         loss, accuracy = 1.0, 0.5
         for epoch in range(epochs):
             time.sleep(0.5)

@@ -48,6 +48,8 @@ function toToolSpec(tool: ToolInfo): InstanceType<typeof pb.ToolSpec> {
           default_json: 'default' in parameter ? stringifyJson(parameter.default) : '',
         }),
     ),
+    parameters_schema_json: JSON.stringify(tool.parametersSchema),
+    result_schema_json: JSON.stringify(tool.resultSchema),
   });
 }
 

@@ -2,12 +2,12 @@ import type { Deadline } from '@grpc/grpc-js';
 import type { ExecuteToolRequest } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
 import { EncodedArguments } from '../call/tool-arguments.js';
-import type { CallOptions, ToolArguments, ToolInfo } from '../public-types.js';
+import type { CallOptions, ToolInfo } from '../public-types.js';
 
 /** A request checked against the adapter's tools, ready to go to the pool. */
 export interface PooledRequest {
   readonly tool: string;
-  readonly args: ToolArguments | EncodedArguments | undefined;
+  readonly args: EncodedArguments | undefined;
   readonly options: CallOptions;
 }
 

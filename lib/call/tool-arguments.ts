@@ -1,6 +1,5 @@
 import { stringifyKeepingNumbers } from '../json-text.js';
 import { SnakepitError } from '../errors.js';
-import type { ToolArguments } from '../public-types.js';
 
 function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';
@@ -96,8 +95,13 @@ export function encodeJson(value: unknown, path: string): Buffer {
   return Buffer.from(state.negativeZero ? stringifyKeepingNumbers(value) : JSON.stringify(value), 'utf8');
 }
 
-/** Encodes keyword arguments as JSON, or throws `invalid_arguments` naming the first offending value. */
-export function encodeArguments(args: ToolArguments | EncodedArguments | undefined): Uint8Array {
+/**
+ * Encodes keyword arguments (an object: `ToolArguments`, or the
+ * arguments type of a described tool) as JSON, or throws `invalid_arguments`
+ * naming the first offending value. JavaScript callers may pass anything, so
+ * it takes anything.
+ */
+export function encodeArguments(args: unknown): Uint8Array {
   if (args instanceof EncodedArguments) return args.json;
   if (args === undefined || args === null) return Buffer.alloc(0);
   if (typeof args !== 'object' || Array.isArray(args)) {

@@ -191,6 +191,8 @@ describe('createHttpHandler', () => {
           { name: 'a', type: 'int', required: true },
           { name: 'b', type: 'int', required: true },
         ],
+        parametersSchema: expect.objectContaining({ properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'] }),
+        resultSchema: expect.any(Object),
       });
     });
 

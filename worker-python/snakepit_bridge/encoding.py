@@ -15,6 +15,7 @@ from typing import Any
 
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.typed_results import json_form
 from snakepit_bridge.value_rules import (
     RAW_DTYPES,
     Refusal,
@@ -53,7 +54,7 @@ def _json_fallback(value: Any) -> Any:
         return unmasked(value).tolist()
     if is_numpy(value, "generic"):
         return value.item()
-    raise TypeError(f"Object of type {type(value).__qualname__} is not JSON serializable")
+    return json_form(value)
 
 
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_fallback)

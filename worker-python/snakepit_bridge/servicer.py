@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import inspect
+import json
 import logging
 import os
 import threading
@@ -25,6 +26,7 @@ from snakepit_bridge.host_tools import HostToolChannel
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
 from snakepit_bridge.session_context import SessionContext
+from snakepit_bridge.tool_types import types_of, warm_up
 from snakepit_bridge.wire import ChunkBatchBuilder
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
     def __init__(self, adapter: BaseAdapter, adapter_name: str, worker_id: str, limits: Limits) -> None:
         self._adapter = adapter
         self._tools = adapter.tools()
+        self._types = types_of(self._tools.values())
         self._adapter_name = adapter_name
         self._worker_id = worker_id
         self._limits = limits
@@ -60,6 +63,10 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
     @property
     def worker_id(self) -> str:
         return self._worker_id
+
+    def warm_up(self) -> None:
+        """Builds every tool's schemas and validator in the background, so that first calls need not wait for it."""
+        warm_up(self._types.values())
 
     def Ping(self, request: pb.PingRequest, context: grpc.ServicerContext) -> pb.PingResponse:
         return pb.PingResponse(message=request.message or "pong", worker_id=self._worker_id, pid=os.getpid())
@@ -76,6 +83,8 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                         pb.ParameterSpec(name=p.name, type=p.type, required=p.required, default_json=p.default_json)
                         for p in info.parameters
                     ],
+                    parameters_schema_json=self._types[info.name].parameters_schema_json,
+                    result_schema_json=self._types[info.name].result_schema_json,
                 )
                 for info in self._tools.values()
             ],
@@ -233,19 +242,14 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             raise from_exception(error) from error
         return tool, arguments, call
 
-    @staticmethod
-    def _arguments(tool: ToolInfo, raw: bytes) -> dict[str, object]:
+    def _arguments(self, tool: ToolInfo, raw: bytes) -> dict[str, object]:
+        # The JSON rules first (an object; no integer beyond ±(2^53-1), which pydantic would take), then the
+        # signature, converting to its types (an ISO string to a datetime...).
         arguments = decode_arguments(raw)
-        try:
-            tool.bind(arguments)
-        except TypeError as error:
-            raise CallFailure(
-                code="invalid_arguments",
-                message=f"{tool.name}(): {error}",
-                python_type="TypeError",
-                hint=f"parameters: {', '.join(p.name for p in tool.parameters) or 'none'}",
-            ) from error
-        return arguments
+        if b"-0" in raw:
+            # JSON's -0 reaches a tool as the float -0.0 (decode_arguments), which pydantic reads from "-0.0" only.
+            raw = json.dumps(arguments).encode()
+        return self._types[tool.name].validate(raw)
 
 
 def _unary_response(tool_name: str, result: object, max_message_bytes: int) -> pb.ExecuteToolResponse:

@@ -7,19 +7,22 @@ the core imports it from here, so that it depends on no sample module.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
-class StreamChunk:
+class StreamChunk(Generic[T]):
     """Yield this from a streaming tool instead of a bare value to mark the final chunk.
 
     ``is_final=True`` ends the stream: the generator is closed right after it.
     ``metadata`` is passed to Node as string key/value pairs; on the final chunk
-    the pool adds its own keys without overwriting these.
+    the pool adds its own keys without overwriting these. Annotate a tool that
+    yields them ``Iterator[StreamChunk[T]]``: its chunks' data is described as ``T``.
     """
 
-    data: Any
+    data: T
     is_final: bool = False
     metadata: dict[str, str] = field(default_factory=dict)
 

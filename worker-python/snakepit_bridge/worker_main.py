@@ -150,6 +150,8 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
 
     handshake.write(READY_PREFIX + json.dumps({"port": port, "pid": os.getpid(), "worker_id": worker_id}) + "\n")
     handshake.flush()
+    # Ready first: the schemas are built while the pool connects and the caller gets going.
+    servicer.warm_up()
     if child:
         handshake.close()
         if watch_parent:

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, Optional
+from typing import Any, NotRequired, Optional, TypedDict
 
 import numpy as np
 import support
@@ -32,6 +32,13 @@ class Opaque:
 def _mark(path: str, event: str) -> None:
     with open(path, "a", encoding="utf-8") as marker:
         marker.write(event + "\n")
+
+
+class Reading(TypedDict):
+    """The standard library's TypedDict, with annotations that are real objects."""
+
+    value: float
+    unit: NotRequired[str]
 
 
 class SampleAdapter(BaseAdapter):
@@ -61,6 +68,10 @@ class SampleAdapter(BaseAdapter):
     @tool
     def matrix(self, dtype: str, rows: int = 2, cols: int = 3) -> Any:
         return np.arange(rows * cols).reshape(rows, cols).astype(dtype)
+
+    @tool
+    def calibrate(self, reading: Reading, offset: float = 0.0) -> Reading:
+        return {"value": reading["value"] + offset, "unit": reading.get("unit", "")}
 
     @tool
     def fail(self, message: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+import uuid
 from typing import Any
 
 import numpy as np
@@ -12,6 +14,7 @@ from snakepit_bridge import encoding
 from snakepit_bridge.encoding import encode_binary, encode_json
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.proto import bridge_pb2 as pb
+from typed_tools import Color, Person, Point
 
 RAW_DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64"]
 
@@ -72,6 +75,30 @@ def test_json_failure_names_the_unencodable_type() -> None:
     assert raised.value.python_type == "TypeError"
     assert "Opaque" in raised.value.message
     assert 'value["model"][1]' in raised.value.message, "the message says where in the value it is"
+
+
+def test_values_an_annotation_describes_take_the_json_form_their_schema_gives() -> None:
+    value = {
+        "point": Point(1.5, 2),
+        "color": Color.BLUE,
+        "when": datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+        "day": datetime.date(2024, 1, 2),
+        "at": datetime.time(10, 30),
+        "id": uuid.UUID(int=1),
+        "person": Person(name="Ada"),
+        "points": [Point(0, 0)],
+    }
+
+    assert json.loads(encode_json(value)) == {
+        "point": {"x": 1.5, "y": 2},
+        "color": "blue",
+        "when": "2024-01-02T03:04:05+00:00",
+        "day": "2024-01-02",
+        "at": "10:30:00",
+        "id": "00000000-0000-0000-0000-000000000001",
+        "person": {"name": "Ada", "age": 0},
+        "points": [{"x": 0, "y": 0}],
+    }
 
 
 def test_json_failure_for_a_set_names_set() -> None:

@@ -72,6 +72,35 @@ def test_list_tools_describes_the_adapter(bridge: Bridge) -> None:
     assert "signature_showcase" in tools and "ticker" in tools
 
 
+def test_list_tools_carries_the_schemas_of_parameters_and_results(bridge: Bridge) -> None:
+    response = bridge.stub.ListTools(pb.ListToolsRequest(), timeout=support.TIMEOUT)
+    tools = {spec.name: spec for spec in response.tools}
+
+    assert json.loads(tools["add"].parameters_schema_json) == {
+        "title": "AddArguments",
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer", "default": 2}},
+        "required": ["a"],
+        "additionalProperties": False,
+    }
+    assert json.loads(tools["add"].result_schema_json) == {"type": "integer"}
+    assert json.loads(tools["count"].result_schema_json) == {
+        "type": "object",
+        "additionalProperties": {"type": "integer"},
+    }
+    reading = json.loads(tools["calibrate"].result_schema_json)
+    assert reading["$ref"] == "#/$defs/Reading"
+    assert reading["$defs"]["Reading"]["required"] == ["value"]
+    assert json.loads(tools["echo"].parameters_schema_json)["properties"] == {"value": {}}
+
+
+def test_arguments_are_converted_to_the_annotated_types_before_the_tool_runs(bridge: Bridge) -> None:
+    response = bridge.execute("calibrate", reading={"value": 1}, offset=2)
+
+    # value: float, so the tool received 1.0, not 1, and returned a float.
+    assert response.result == b'{"value":3.0,"unit":""}'
+
+
 # --- ExecuteTool ----------------------------------------------------------------------
 
 

@@ -1,0 +1,291 @@
+"""What a tool takes and gives, as JSON Schema, and its arguments validated before it runs.
+
+pydantic derives both from the tool's annotations (see type_hints for how
+they are read). An annotation pydantic cannot handle means any value, with a
+warning: a tool never fails to load because of its annotations.
+
+Binary values, which JSON cannot carry but the bridge can, are described by
+the custom keyword ``x-snakepit-type``:
+
+- ``bytes`` in a result: ``{"type": "string", "format": "binary", "x-snakepit-type": "bytes"}``
+  (a ``Uint8Array`` in JavaScript);
+- a numpy array in a result: ``{"type": "object", "format": "ndarray", "x-snakepit-type": "ndarray"}``,
+  with ``"x-snakepit-dtype"`` when the annotation names one (``NDArray[np.float32]``);
+- ``bytes`` in an argument is a base64 string (``"contentEncoding": "base64"``), and a numpy
+  array in an argument is a JSON array, which the tool receives as ``numpy.asarray(value)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import types
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import typing_extensions
+from pydantic import AfterValidator, ConfigDict, TypeAdapter, ValidationError, WithJsonSchema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from snakepit_bridge.argument_errors import describe_validation_error
+from snakepit_bridge.base_adapter import ParameterInfo
+from snakepit_bridge.errors import CallFailure
+from snakepit_bridge.lone_surrogates import Placeholders
+from snakepit_bridge.type_hints import ToolHints, first_line, for_pydantic, rewrite, typed_dict
+
+logger = logging.getLogger(__name__)
+
+BINARY_KEYWORD = "x-snakepit-type"
+DTYPE_KEYWORD = "x-snakepit-dtype"
+BYTES_SCHEMA: dict[str, object] = {"type": "string", "format": "binary", BINARY_KEYWORD: "bytes"}
+
+
+def ndarray_schema(dtype: str | None = None) -> dict[str, object]:
+    schema: dict[str, object] = {"type": "object", "format": "ndarray", BINARY_KEYWORD: "ndarray"}
+    return {**schema, DTYPE_KEYWORD: dtype} if dtype else schema
+
+
+class _SchemaGenerator(GenerateJsonSchema):
+    def field_title_should_be_set(self, schema: object) -> bool:
+        # A title on every property would make each its own named type in generated TypeScript.
+        return False
+
+    def bytes_schema(self, schema: core_schema.BytesSchema) -> JsonSchemaValue:
+        if self.mode == "serialization":
+            return dict(BYTES_SCHEMA)
+        return {"type": "string", "contentEncoding": "base64"}
+
+    def is_instance_schema(self, schema: core_schema.IsInstanceSchema) -> JsonSchemaValue:
+        if _is_ndarray(schema["cls"]):
+            return ndarray_schema()
+        return super().is_instance_schema(schema)
+
+
+_ARGUMENTS_CONFIG = ConfigDict(strict=True, val_json_bytes="base64")
+_RESULT_CONFIG = ConfigDict(arbitrary_types_allowed=True)
+
+
+class ToolSchemas:
+    """One tool's schemas, and the validator of its arguments."""
+
+    def __init__(self, name: str, hints: ToolHints, parameters: Sequence[ParameterInfo]) -> None:
+        self._name = name
+        self._parameters = parameters
+        self._adapter, parameters_schema = _arguments(name, hints)
+        properties = parameters_schema.get("properties", {})
+        for parameter in parameters:
+            if parameter.default_json and isinstance(properties.get(parameter.name), dict):
+                properties[parameter.name]["default"] = json.loads(parameter.default_json)
+        self.parameters_schema_json = _dumps(parameters_schema)
+        self.result_schema_json = _dumps(_result_schema(name, hints.result))
+        # Parameters annotated with a union of several types, which errors describe by their annotation.
+        self._unions = frozenset(key for key, annotation in hints.parameters.items() if _is_union(annotation))
+
+    def validate(self, raw: bytes) -> dict[str, object]:
+        """The arguments (a JSON object) checked against the signature and converted to its types.
+
+        Raises an ``invalid_arguments`` CallFailure naming each wrong, missing or unexpected argument.
+        """
+        try:
+            return self._adapter.validate_json(raw or b"{}", strict=True)
+        except ValidationError as error:
+            received = json.loads(raw) if raw else {}
+            if _zero_negative_zero_ints(error, received):
+                return self.validate(json.dumps(received).encode())
+            if not _only_unparsable(error):
+                raise self._invalid(error, received) from error
+        # Python's json read them, so only lone surrogates can have stopped pydantic's parser.
+        placeholders = Placeholders()
+        masked = placeholders.mask(received)
+        try:
+            validated = self._adapter.validate_json(json.dumps(masked), strict=True)
+        except ValidationError as error:
+            raise self._invalid(error, received, placeholders.restore) from error
+        try:
+            arguments: dict[str, object] = placeholders.unmask(validated)
+        except ValueError as error:
+            raise CallFailure(code="invalid_arguments", message=f"{self._name}(): {error}") from error
+        return arguments
+
+    def _invalid(
+        self, error: ValidationError, received: dict[str, object], restore: Callable[[object], object] | None = None
+    ) -> CallFailure:
+        annotations = {parameter.name: parameter.type for parameter in self._parameters}
+        problems = describe_validation_error(
+            error, received, annotations, self._unions, restore or (lambda value: value)
+        )
+        return CallFailure(
+            code="invalid_arguments",
+            message=f"{self._name}(): {problems}",
+            hint=f"parameters: {', '.join(annotations) or 'none'}",
+        )
+
+
+def _zero_negative_zero_ints(error: ValidationError, received: dict[str, object]) -> bool:
+    """Makes 0 of each -0.0 that an int refused, and says whether there was any.
+
+    JavaScript has one zero for ints and floats, and writes -0 as -0.0 so that a float keeps its sign;
+    an int has no sign for zero to keep.
+    """
+    changed = False
+    for each in error.errors(include_url=False):
+        value = each["input"]
+        if each["type"] != "int_type" or not isinstance(value, float) or value != 0.0:
+            continue
+        *parents, last = each["loc"]
+        container: Any = received
+        try:
+            for key in parents:
+                container = container[key]
+            if container[last] == 0.0:
+                container[last] = 0
+                changed = True
+        except (KeyError, IndexError, TypeError):
+            continue  # a location inside a union's branch, not the input's own path
+    return changed
+
+
+def _only_unparsable(error: ValidationError) -> bool:
+    return all(each["type"] == "json_invalid" for each in error.errors(include_url=False))
+
+
+def _dumps(schema: object) -> str:
+    return json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
+
+
+def _pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+# --- arguments ----------------------------------------------------------------------------------
+
+
+def _arguments(name: str, hints: ToolHints) -> tuple[TypeAdapter[dict[str, object]], dict[str, Any]]:
+    fields = {key: _argument_type(annotation) for key, annotation in hints.parameters.items()}
+    extra = None if hints.extra is None else _argument_type(hints.extra)
+    try:
+        return _arguments_adapter(name, fields, hints.required, extra)
+    except Exception:  # find which annotations pydantic refuses, and take them as any value
+        pass
+    for key, annotation in fields.items():
+        fields[key] = _usable_argument(name, f"parameter {key!r}", annotation)
+    if extra is not None:
+        extra = _usable_argument(name, "**kwargs", extra)
+    return _arguments_adapter(name, fields, hints.required, extra)
+
+
+def _arguments_adapter(
+    name: str, fields: dict[str, object], required: frozenset[str], extra: object | None
+) -> tuple[TypeAdapter[dict[str, object]], dict[str, Any]]:
+    keys = {
+        key: typing_extensions.Required[annotation] if key in required else typing_extensions.NotRequired[annotation]
+        for key, annotation in fields.items()
+    }
+    title = f"{_pascal(name)}Arguments"
+    if extra is None:
+        arguments = typed_dict(title, keys)
+        arguments.__pydantic_config__ = ConfigDict(**_ARGUMENTS_CONFIG, extra="forbid")  # type: ignore[attr-defined]
+    else:
+        arguments = typed_dict(title, keys, extra_items=extra)
+        arguments.__pydantic_config__ = _ARGUMENTS_CONFIG  # type: ignore[attr-defined]
+    adapter: TypeAdapter[dict[str, object]] = TypeAdapter(arguments)
+    return adapter, adapter.json_schema(schema_generator=_SchemaGenerator)
+
+
+def _argument_type(annotation: object) -> object:
+    return rewrite(for_pydantic(annotation), _array_argument)
+
+
+def _usable_argument(name: str, what: str, annotation: object) -> object:
+    """The annotation if pydantic can check and describe it, else Any."""
+    try:
+        TypeAdapter(_holder(annotation, _ARGUMENTS_CONFIG)).json_schema(schema_generator=_SchemaGenerator)
+        return annotation
+    except Exception as error:  # any annotation pydantic refuses means any value
+        logger.warning(
+            "tool %s: cannot check %s against %s (%s); it takes any value", name, what, annotation, first_line(error)
+        )
+        return Any
+
+
+def _array_argument(annotation: object) -> object | None:
+    """A numpy array argument arrives as a JSON array, and the tool receives it as an array."""
+    if not _is_ndarray(typing.get_origin(annotation) or annotation):
+        return None
+    dtype = _dtype_of(annotation)
+    numpy: Any = sys.modules["numpy"]
+    return typing.Annotated[
+        list[Any],
+        AfterValidator(lambda value: numpy.asarray(value, dtype=dtype)),
+        WithJsonSchema({"type": "array"}),
+    ]
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+def _result_schema(name: str, annotation: object) -> dict[str, Any]:
+    result = rewrite(for_pydantic(annotation), _array_result)
+    try:
+        return _schema_of_result(result)
+    except Exception as error:  # any annotation pydantic refuses means any value
+        logger.warning(
+            "tool %s: cannot describe its result %s (%s); it is any value", name, annotation, first_line(error)
+        )
+        return {}
+
+
+def _schema_of_result(annotation: object) -> dict[str, Any]:
+    holder = _holder(annotation, _RESULT_CONFIG)
+    schema = TypeAdapter(holder).json_schema(mode="serialization", schema_generator=_SchemaGenerator)
+    value: dict[str, Any] = schema["properties"]["value"]
+    definitions = schema.get("$defs")
+    return {**value, "$defs": definitions} if definitions else value
+
+
+def _array_result(annotation: object) -> object | None:
+    if not _is_ndarray(typing.get_origin(annotation) or annotation):
+        return None
+    return typing.Annotated[Any, WithJsonSchema(ndarray_schema(_dtype_of(annotation)))]
+
+
+# --- shared -------------------------------------------------------------------------------------
+
+
+def _holder(annotation: object, config: ConfigDict) -> type:
+    """A TypedDict whose one key, "value", takes the annotation, so that the config applies to it whatever
+    it is (pydantic refuses a config given along with a model, dataclass or TypedDict)."""
+    holder = typed_dict("Holder", {"value": annotation})
+    holder.__pydantic_config__ = config  # type: ignore[attr-defined]
+    return holder
+
+
+def _is_union(annotation: object) -> bool:
+    """A union of several types; Optional[X] is not one here, pydantic reports it as X."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return False
+    return len([member for member in typing.get_args(annotation) if member is not type(None)]) > 1
+
+
+def _is_ndarray(cls: object) -> bool:
+    # numpy is never imported here: an annotation names numpy's array only if the adapter imported numpy.
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and cls is numpy.ndarray
+
+
+def _dtype_of(annotation: object) -> str | None:
+    """The dtype an ``NDArray[np.float32]``-style annotation names, if it names one."""
+    arguments = typing.get_args(annotation)
+    if len(arguments) != 2:
+        return None
+    scalar = typing.get_args(arguments[1])
+    if len(scalar) != 1 or scalar[0] is Any:
+        return None
+    numpy: Any = sys.modules["numpy"]
+    try:
+        return str(numpy.dtype(scalar[0]).name)
+    except TypeError:
+        return None
