@@ -21,6 +21,7 @@ import { firstChunk } from './workloads/first-chunk.js';
 import { poolStartWorkload } from './workloads/pool-start.js';
 import { smallChunks } from './workloads/small-chunks.js';
 import { unary } from './workloads/unary.js';
+import { wireBounds } from './workloads/wire-bounds.js';
 import { wireEncoder } from './workloads/wire-encoder.js';
 
 const WORKLOADS: readonly Workload[] = [
@@ -33,6 +34,7 @@ const WORKLOADS: readonly Workload[] = [
   poolStartWorkload,
   boundedMemory,
   wireEncoder,
+  wireBounds,
 ];
 
 /** A workload that takes longer than this is hung, and reported as such. */

@@ -6,13 +6,15 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import {
+  decodeMessage,
   pb,
   type ChunkBatch,
-  type ExecuteToolRequest,
   type ExecuteToolResponse,
   type PingResponse,
   type ToolChunk,
 } from '../contract/bridge-connection.js';
+import { MalformedMessage, type WireMessageName } from '../contract/wire-bounds.js';
+import { SnakepitError } from '../errors.js';
 import type { ToolInfo } from '../public-types.js';
 import type { SnakepitPool } from '../snakepit-pool.js';
 import type { TokenCheck } from './token-check.js';
@@ -22,7 +24,23 @@ import { toExecuteToolResponse } from './payload-encoding.js';
 import { PooledStream } from './pooled-stream.js';
 import { failStream, writeBatches, writeChunks } from './stream-writer.js';
 
-type AnyCall = ServerUnaryCall<ExecuteToolRequest, unknown> | ServerWritableStream<ExecuteToolRequest, unknown>;
+/** Requests arrive undecoded (see service-definition.ts): the token is checked first. */
+type UnaryCall = ServerUnaryCall<Buffer, unknown>;
+type StreamCall<T> = ServerWritableStream<Buffer, T>;
+type AnyCall = UnaryCall | StreamCall<unknown>;
+type Request<Name extends WireMessageName> = InstanceType<(typeof pb)[Name]>;
+
+/** A request decoded with its lengths checked; a malformed one is the client's error. */
+function decodeRequest<Name extends WireMessageName>(name: Name, bytes: Buffer): Request<Name> {
+  try {
+    return decodeMessage(name, bytes);
+  } catch (error) {
+    if (!(error instanceof MalformedMessage)) throw error;
+    throw new SnakepitError('invalid_arguments', `malformed ${name}: ${error.message}`, {
+      hint: 'encode the request with stubs generated from proto/bridge.proto',
+    });
+  }
+}
 
 export interface BridgeServiceConfig {
   readonly pool: SnakepitPool;
@@ -66,20 +84,20 @@ export class BridgeService {
 
   implementation(): UntypedServiceImplementation {
     return {
-      Ping: (call: ServerUnaryCall<InstanceType<typeof pb.PingRequest>, unknown>, callback: sendUnaryData<PingResponse>) => {
-        if (!this.admits(call, callback)) return;
-        callback(null, new pb.PingResponse({ message: call.request.message || 'pong', worker_id: this.config.id, pid: process.pid }));
+      Ping: (call: UnaryCall, callback: sendUnaryData<PingResponse>) => {
+        const request = this.admit(call, 'PingRequest', (error) => callback(errorStatus(error)));
+        if (request === undefined) return;
+        callback(null, new pb.PingResponse({ message: request.message || 'pong', worker_id: this.config.id, pid: process.pid }));
       },
-      ListTools: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<InstanceType<typeof pb.ListToolsResponse>>) => {
-        if (!this.admits(call, callback)) return;
+      ListTools: (call: UnaryCall, callback: sendUnaryData<InstanceType<typeof pb.ListToolsResponse>>) => {
+        if (this.admit(call, 'ListToolsRequest', (error) => callback(errorStatus(error))) === undefined) return;
         callback(null, new pb.ListToolsResponse({ adapter: this.config.pool.adapter, tools: this.config.pool.tools().map(toToolSpec) }));
       },
-      ExecuteTool: (call: ServerUnaryCall<ExecuteToolRequest, unknown>, callback: sendUnaryData<ExecuteToolResponse>) =>
-        this.executeTool(call, callback),
-      ExecuteStreamingTool: (call: ServerWritableStream<ExecuteToolRequest, ToolChunk>) => this.stream(call, writeChunks),
-      ExecuteStreamingToolBatched: (call: ServerWritableStream<ExecuteToolRequest, ChunkBatch>) => this.stream(call, writeBatches),
-      AwaitCall: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<never>) => {
-        if (!this.admits(call, callback)) return;
+      ExecuteTool: (call: UnaryCall, callback: sendUnaryData<ExecuteToolResponse>) => this.executeTool(call, callback),
+      ExecuteStreamingTool: (call: StreamCall<ToolChunk>) => this.stream(call, writeChunks),
+      ExecuteStreamingToolBatched: (call: StreamCall<ChunkBatch>) => this.stream(call, writeBatches),
+      AwaitCall: (call: UnaryCall, callback: sendUnaryData<never>) => {
+        if (this.admit(call, 'AwaitCallRequest', (error) => callback(errorStatus(error))) === undefined) return;
         callback({
           code: Status.UNIMPLEMENTED,
           details:
@@ -90,23 +108,27 @@ export class BridgeService {
     };
   }
 
-  /** Whether the call carries the token; if not, answers it as unauthenticated. */
-  private admits(call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<never>): boolean {
+  /**
+   * The request of a call that carries the token, decoded only then; else
+   * undefined after refusing the call (unauthenticated, or malformed).
+   */
+  private admit<Name extends WireMessageName>(call: AnyCall, name: Name, refuse: (error: unknown) => void): Request<Name> | undefined {
     try {
       this.config.tokenCheck?.require(call.metadata);
-      return true;
+      return decodeRequest(name, call.request);
     } catch (error) {
-      callback(errorStatus(error));
-      return false;
+      refuse(error);
+      return undefined;
     }
   }
 
   /** The pool call for a request, or undefined after refusing it. */
   private prepare(call: AnyCall, streaming: boolean, refuse: (error: unknown) => void): PooledRequest | undefined {
-    const { tokenCheck, pool, callTimeout } = this.config;
+    const request = this.admit(call, 'ExecuteToolRequest', refuse);
+    if (request === undefined) return undefined;
+    const { pool, callTimeout } = this.config;
     try {
-      tokenCheck?.require(call.metadata);
-      return toPooledRequest(call.request, { tools: pool.tools(), streaming, deadline: call.getDeadline(), fallbackTimeout: callTimeout });
+      return toPooledRequest(request, { tools: pool.tools(), streaming, deadline: call.getDeadline(), fallbackTimeout: callTimeout });
     } catch (error) {
       refuse(error);
       return undefined;
@@ -128,7 +150,7 @@ export class BridgeService {
     };
   }
 
-  private executeTool(call: ServerUnaryCall<ExecuteToolRequest, unknown>, callback: sendUnaryData<ExecuteToolResponse>): void {
+  private executeTool(call: UnaryCall, callback: sendUnaryData<ExecuteToolResponse>): void {
     const request = this.prepare(call, false, (error) => callback(errorStatus(error)));
     if (request === undefined) return;
     // pool.execute() can only be cancelled through a signal.
@@ -143,16 +165,13 @@ export class BridgeService {
       .finally(untrack);
   }
 
-  private stream<T>(
-    call: ServerWritableStream<ExecuteToolRequest, T>,
-    write: (call: ServerWritableStream<ExecuteToolRequest, T>, source: PooledStream) => Promise<void>,
-  ): void {
+  private stream<T>(call: StreamCall<T>, write: (call: StreamCall<T>, source: PooledStream, callId: string) => Promise<void>): void {
     const request = this.prepare(call, true, (error) => failStream(call, error));
     if (request === undefined) return;
     // Pull-based, so that a client reading slowly holds back the worker instead of filling memory here.
     const source = new PooledStream(this.config.pool.iterate(request.tool, request.args, request.options));
     const untrack = this.track(call, () => source.cancel());
-    write(call, source)
+    write(call, source, request.callId)
       .catch((error: unknown) => {
         source.cancel();
         failStream(call, error);

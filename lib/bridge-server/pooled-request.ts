@@ -9,6 +9,8 @@ export interface PooledRequest {
   readonly tool: string;
   readonly args: ToolArguments | EncodedArguments | undefined;
   readonly options: CallOptions;
+  /** The client's call id, from which chunk ids are made; empty when it sent none. */
+  readonly callId: string;
 }
 
 const ARGUMENTS_HINT = 'send the keyword arguments as a UTF-8 JSON object, e.g. {"n": 3}, or no bytes for none';
@@ -94,6 +96,7 @@ export function toPooledRequest(
   const timeout = timeoutFor(context.deadline, context.fallbackTimeout);
   return {
     tool: request.tool_name,
+    callId: request.call_id,
     args,
     options: {
       ...(timeout === undefined ? {} : { timeout }),
