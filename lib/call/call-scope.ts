@@ -40,7 +40,16 @@ export class CallScope implements RegisteredCall {
     return this.lease === undefined;
   }
 
-  /** Waits for a worker, then starts the call on it. */
+  /**
+   * Waits for a worker, then starts the call on it: not at once, but after
+   * the code that subscribed has run to its end. A consumer that unsubscribes
+   * in the same tick (`switchMap` from a `BehaviorSubject` does) has then
+   * cancelled a call that never left, and the worker goes back untouched.
+   * A whole turn of the event loop rather than a microtask, because grpc-js
+   * loses a cancel that comes before a started call's stream exists, and the
+   * stream is made in the microtasks that follow the start: once the start
+   * has run in a turn of its own, no code of ours can cancel in between.
+   */
   run(start: (worker: Worker) => Cancellable): void {
     const timeout = this.options.timeout ?? DEFAULT_TIMEOUT_MS;
     if (!(timeout > 0)) {
@@ -79,7 +88,9 @@ export class CallScope implements RegisteredCall {
           workerId: lease.worker.id,
           queuedMs: performance.now() - this.createdAt,
         });
-        this.running = start(lease.worker);
+        setImmediate(() => {
+          if (!this.ended) this.running = start(lease.worker);
+        });
       },
       (error) => this.abort(error),
     );
@@ -113,7 +124,12 @@ export class CallScope implements RegisteredCall {
   }
 
   private cancelRunning(): void {
-    this.running?.cancel();
+    if (this.running === undefined) {
+      // Nothing was sent: the worker never heard of the call.
+      this.lease?.release();
+      return;
+    }
+    this.running.cancel();
     this.lease?.releaseAfterCancel(this.callId);
   }
 

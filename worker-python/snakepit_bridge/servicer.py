@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 
@@ -40,6 +41,8 @@ class Limits:
 
 # Room for a message's own fields around its chunks (json_run's brackets, padding, tags, lengths).
 _MESSAGE_OVERHEAD_BYTES = 1024
+# How many ids of calls awaited before they arrived are remembered (see AwaitCall).
+_ABANDONED_CALLS_KEPT = 4096
 
 
 class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
@@ -52,6 +55,10 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         self._batch_bytes = min(limits.max_batch_bytes, limits.max_message_bytes - _MESSAGE_OVERHEAD_BYTES)
         # Calls whose tool is still running, by call id; each event is set when its tool ends.
         self._running: dict[str, threading.Event] = {}
+        # Calls awaited before they arrived. A pool awaits only calls it cancelled, and a call's request
+        # and its AwaitCall travel as two streams that the server may take in either order: such a call
+        # must not start when it does arrive.
+        self._abandoned: OrderedDict[str, None] = OrderedDict()
         self._running_changed = threading.Condition()
 
     def Ping(self, request: pb.PingRequest, context: grpc.ServicerContext) -> pb.PingResponse:
@@ -112,6 +119,10 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
     def AwaitCall(self, request: pb.AwaitCallRequest, context: grpc.ServicerContext) -> pb.AwaitCallResponse:
         with self._running_changed:
             ended = self._running.get(request.call_id)
+            if ended is None:
+                self._abandoned[request.call_id] = None
+                if len(self._abandoned) > _ABANDONED_CALLS_KEPT:
+                    self._abandoned.popitem(last=False)
         return pb.AwaitCallResponse(ended=ended is None or ended.wait(request.timeout_ms / 1000))
 
     def wait_idle(self, timeout: float) -> bool:
@@ -120,8 +131,12 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             return self._running_changed.wait_for(lambda: not self._running, timeout)
 
     def _begin(self, call_id: str) -> threading.Event:
+        """Registers a call about to run its tool; raises if the pool already gave up on it."""
         ended = threading.Event()
         with self._running_changed:
+            if call_id in self._abandoned:
+                del self._abandoned[call_id]
+                raise CallFailure(code="cancelled", message="the call was cancelled before it arrived")
             self._running[call_id] = ended
         return ended
 
@@ -137,6 +152,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
     ) -> Iterator[tuple[ChunkBatchBuilder, str]]:
         try:
             tool, arguments, call = self._prepare(request, streaming=True)
+            ended = self._begin(call.call_id)
         except CallFailure as failure:
             abort(context, failure, self._worker_id)
             return
@@ -146,7 +162,6 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             max_buffered_bytes=self._limits.max_buffered_bytes,
             max_chunk_bytes=self._limits.max_message_bytes - _MESSAGE_OVERHEAD_BYTES,
         )
-        ended = self._begin(call.call_id)
         pump.on_finished(lambda: self._end(call.call_id, ended))
         if not context.add_callback(pump.cancel):
             pump.cancel()

@@ -560,3 +560,17 @@ def test_await_call_ends_after_a_cancelled_async_tool_finished_cleaning_up(
 
     assert await_call(bridge, "slow-1") is True
     assert probe.is_set("closed"), "AwaitCall reported the call ended while its tool was still cleaning up"
+
+
+@pytest.mark.parametrize("method", ["ExecuteTool", "ExecuteStreamingToolBatched"])
+def test_a_call_awaited_before_it_arrived_never_starts(bridge: Bridge, probe: support.Probe, method: str) -> None:
+    # The pool awaits only calls it cancelled; a request overtaken by its own AwaitCall is one.
+    assert await_call(bridge, "overtaken-1") is True
+    tool_name = "wait_for_cancel" if method == "ExecuteTool" else "ticker"
+    call = getattr(bridge.stub, method)
+    error, detail = failure_of(lambda: list(call(bridge.request(tool_name, "overtaken-1", probe=probe.key))))
+    assert error.code() == grpc.StatusCode.CANCELLED
+    assert detail.code == "cancelled"
+    assert not probe.is_set("started")
+    # Only that call: the next one with another id runs.
+    assert bridge.execute("add", a=1, b=2).result == b"3"
