@@ -80,7 +80,12 @@ export interface PoolOptions {
   readonly startTimeout?: number;
   /** Largest gRPC message either side accepts, in bytes. Default 64 MiB. */
   readonly maxMessageBytes?: number;
-  /** Receives each line workers write to stderr. Default: prefixed and written to `process.stderr`. */
+  /**
+   * Receives each line workers write to stderr (and to stdout before they are
+   * ready). A line longer than 65536 characters arrives in pieces of that
+   * length, each but the last ending with ` [line continues]`, so that no
+   * output can fill Node's memory. Default: prefixed and written to `process.stderr`.
+   */
   readonly onLog?: (line: string, workerId: string) => void;
 
   /** Calls that may wait while every worker is busy; beyond it a call fails at once with `pool_saturated`. Default: no limit. */
