@@ -88,6 +88,21 @@ export interface PoolOptions {
    */
   readonly onLog?: (line: string, workerId: string) => void;
 
+  /**
+   * Longest tool name, `sessionId` (and, through the bridge server, call id),
+   * in characters; a longer one fails with `invalid_arguments` before
+   * anything is sent. Default 256.
+   */
+  readonly maxIdLength?: number;
+  /**
+   * Deepest nesting of objects and arrays in a call's arguments, the
+   * arguments object itself counting as 1; deeper ones fail with
+   * `invalid_arguments` before anything is sent. Default 128.
+   */
+  readonly maxArgumentDepth?: number;
+  /** Largest size of a call's arguments encoded as JSON, in bytes; larger ones fail with `invalid_arguments`. Default 16 MiB. */
+  readonly maxArgumentBytes?: number;
+
   /** Calls that may wait while every worker is busy; beyond it a call fails at once with `pool_saturated`. Default: no limit. */
   readonly maxQueue?: number;
   /** How long a call may wait for a worker, in ms, before it fails with `queue_timeout`. Default: no limit. */
@@ -120,6 +135,16 @@ export interface PoolOptions {
   readonly token?: string;
   /** With `endpoints`: connect with TLS. */
   readonly tls?: TlsOptions;
+}
+
+/** The bounds a pool checks every call's input against, from its options (`pool.limits`). */
+export interface CallLimits {
+  /** Longest tool name, session id or call id, in characters. */
+  readonly maxIdLength: number;
+  /** Deepest nesting of objects and arrays in a call's arguments. */
+  readonly maxArgumentDepth: number;
+  /** Largest size of a call's arguments encoded as JSON, in bytes. */
+  readonly maxArgumentBytes: number;
 }
 
 /** TLS for connections to remote workers (`endpoints`). */

@@ -9,6 +9,7 @@ import { SnakepitError } from './errors.js';
 import { consumeWithCallback } from './call/consume-with-callback.js';
 import type { FlowControl } from './call/flow-control.js';
 import { iterateStream } from './call/iterate-stream.js';
+import { checkId } from './call/client-input.js';
 import { encodeArguments, type EncodedArguments } from './call/tool-arguments.js';
 import { PoolEventSource } from './pool/pool-events.js';
 import { resolvePoolOptions, type ResolvedPoolOptions } from './pool/pool-options.js';
@@ -20,6 +21,7 @@ import { RemoteWorker } from './worker/remote-worker.js';
 import { WorkerProcess } from './worker/worker-process.js';
 import type { Worker } from './worker/worker.js';
 import type {
+  CallLimits,
   CallOptions,
   ChunkCallback,
   CloseOptions,
@@ -52,6 +54,12 @@ export class SnakepitPool {
     readonly adapter: string,
     /** The largest gRPC message the pool and its workers accept, in bytes. */
     readonly maxMessageBytes: number,
+    /**
+     * What every call's input is checked against (the options `maxIdLength`,
+     * `maxArgumentDepth` and `maxArgumentBytes`): servers built on the pool
+     * check their own clients' ids against the same bounds.
+     */
+    readonly limits: CallLimits,
     private readonly workers: WorkerPool,
     private readonly toolList: readonly ToolInfo[],
     private readonly events: PoolEventSource,
@@ -78,7 +86,15 @@ export class SnakepitPool {
       const first = workers.liveWorkers[0];
       if (first === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
       const { adapter, tools } = await first.connection.listTools(new Date(Date.now() + resolved.startTimeoutMs));
-      return new SnakepitPool(adapter, resolved.maxMessageBytes, workers, tools.map(toToolInfo), events, resolved.sessionAffinity);
+      return new SnakepitPool(
+        adapter,
+        resolved.maxMessageBytes,
+        resolved.limits,
+        workers,
+        tools.map(toToolInfo),
+        events,
+        resolved.sessionAffinity,
+      );
     } catch (error) {
       await workers.close(0);
       throw error;
@@ -240,17 +256,15 @@ export class SnakepitPool {
     fail: (error: unknown) => void,
   ): InstanceType<typeof pb.ExecuteToolRequest> | undefined {
     if (this.closing !== undefined) {
-      fail(new SnakepitError('pool_closed', 'the pool is closed', { tool }));
-      return undefined;
-    }
-    if (typeof tool !== 'string' || tool === '') {
-      fail(new SnakepitError('invalid_arguments', `the tool name must be a non-empty string, got ${String(tool)}`));
+      fail(new SnakepitError('pool_closed', 'the pool is closed'));
       return undefined;
     }
     try {
+      checkId('tool name', tool, this.limits.maxIdLength, true);
+      if (options.sessionId !== undefined) checkId('sessionId', options.sessionId, this.limits.maxIdLength, false);
       return new pb.ExecuteToolRequest({
         tool_name: tool,
-        arguments: encodeArguments(args),
+        arguments: encodeArguments(args, this.limits),
         session_id: options.sessionId ?? '',
         call_id: `${this.poolId}-${++this.callCount}`,
       });

@@ -3,12 +3,15 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkData, type SnakepitPool } from '../lib/index.js';
 import { encodeArguments } from '../lib/call/tool-arguments.js';
+import { resolvePoolOptions } from '../lib/pool/pool-options.js';
 import { startTestPool } from './support/pools.js';
 
 /** Any sequence of UTF-16 code units: JavaScript strings may hold lone surrogates, which UTF-8 cannot. */
 const anyUtf16 = fc
   .array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff })), { maxLength: 30 })
   .map((units) => String.fromCharCode(...units));
+
+const { limits } = resolvePoolOptions({ adapter: 'spec.Adapter' });
 
 /** What a value is after JSON: the round trip can at most do what JSON itself does (-0 becomes 0). */
 const viaJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
@@ -54,12 +57,12 @@ describe('encoding round trips (property-based)', () => {
   it('encodeArguments accepts exactly what JSON carries unchanged', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (args) => {
-        expect(JSON.parse(Buffer.from(encodeArguments(args)).toString('utf8'))).toEqual(viaJson(args));
+        expect(JSON.parse(Buffer.from(encodeArguments(args, limits)).toString('utf8'))).toEqual(viaJson(args));
       }),
     );
     fc.assert(
       fc.property(fc.oneof(fc.bigInt(), fc.func(fc.anything()), fc.constant(Number.NaN), fc.constant(Infinity)), (bad) => {
-        expect(() => encodeArguments({ value: bad })).toThrow(expect.objectContaining({ code: 'invalid_arguments' }));
+        expect(() => encodeArguments({ value: bad }, limits)).toThrow(expect.objectContaining({ code: 'invalid_arguments' }));
       }),
     );
   });

@@ -128,7 +128,13 @@ export class BridgeService {
     if (request === undefined) return undefined;
     const { pool, callTimeout } = this.config;
     try {
-      return toPooledRequest(request, { tools: pool.tools(), streaming, deadline: call.getDeadline(), fallbackTimeout: callTimeout });
+      return toPooledRequest(request, {
+        tools: pool.tools(),
+        limits: pool.limits,
+        streaming,
+        deadline: call.getDeadline(),
+        fallbackTimeout: callTimeout,
+      });
     } catch (error) {
       refuse(error);
       return undefined;

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { SnakepitError } from '../errors.js';
-import type { BridgeServer, BridgeServerOptions, BridgeServerShutdownOptions, BridgeServerTlsOptions } from '../public-types.js';
+import type {
+  BridgeServer,
+  BridgeServerOptions,
+  BridgeServerShutdownOptions,
+  BridgeServerTlsOptions,
+  CallLimits,
+} from '../public-types.js';
 import type { SnakepitPool } from '../snakepit-pool.js';
 import { TokenCheck } from './token-check.js';
 import { BridgeService } from './bridge-service.js';
@@ -39,6 +45,16 @@ function checkOptions(options: BridgeServerOptions): void {
   }
 }
 
+/**
+ * The largest request a client may send: arguments of `maxArgumentBytes`
+ * and three ids of `maxIdLength` characters (4 bytes each at most in UTF-8),
+ * with their tags and lengths. grpc-js refuses a larger message as it
+ * arrives, before buffering it, with RESOURCE_EXHAUSTED.
+ */
+function largestRequest(limits: CallLimits): number {
+  return limits.maxArgumentBytes + 3 * 4 * limits.maxIdLength + 64;
+}
+
 function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(address, credentials, (error, port) => {
@@ -74,7 +90,7 @@ export async function createBridgeServer(pool: SnakepitPool, options: BridgeServ
     callTimeout: options.callTimeout,
   });
   const server = new Server({
-    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_receive_message_length': Math.min(maxMessageBytes, largestRequest(pool.limits)),
     'grpc.max_send_message_length': maxMessageBytes,
   });
   server.addService(BRIDGE_SERVICE, service.implementation());

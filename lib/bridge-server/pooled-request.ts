@@ -1,8 +1,10 @@
+import { isUtf8 } from 'node:buffer';
 import type { Deadline } from '@grpc/grpc-js';
 import type { ExecuteToolRequest } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
-import { EncodedArguments } from '../call/tool-arguments.js';
-import type { CallOptions, ToolArguments, ToolInfo } from '../public-types.js';
+import { checkId, quoteInput } from '../call/client-input.js';
+import { checkEncodedArguments, EncodedArguments } from '../call/tool-arguments.js';
+import type { CallLimits, CallOptions, ToolArguments, ToolInfo } from '../public-types.js';
 
 /** A request checked against the adapter's tools, ready to go to the pool. */
 export interface PooledRequest {
@@ -14,34 +16,47 @@ export interface PooledRequest {
 }
 
 const ARGUMENTS_HINT = 'send the keyword arguments as a UTF-8 JSON object, e.g. {"n": 3}, or no bytes for none';
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function invalid(message: string): SnakepitError {
   return new SnakepitError('invalid_arguments', message, { hint: ARGUMENTS_HINT });
 }
 
+/** What a JSON text holds, by its first byte after white space (RFC 8259). */
+function kindOfJson(bytes: Uint8Array): string {
+  const first = bytes.find((byte) => byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d);
+  switch (first) {
+    case 0x7b:
+      return 'an object';
+    case 0x5b:
+      return 'an array';
+    case 0x22:
+      return 'a string';
+    case 0x74:
+    case 0x66:
+      return 'a boolean';
+    case 0x6e:
+      return 'null';
+    case undefined:
+      return 'nothing';
+    default:
+      return 'a number, or not JSON';
+  }
+}
+
 /**
- * Checks that a request's arguments are a JSON object (empty means none), as
- * the Python worker reads them, and passes them on as the client encoded them.
+ * Checks a request's arguments without decoding them: within the pool's
+ * limits, UTF-8, and a JSON object (empty means none). They are passed on as
+ * the client encoded them, and the worker parses them, refusing invalid JSON
+ * with `invalid_arguments` before its tool runs: parsing them here too would
+ * hold a second and a third copy of every argument (the text, the value)
+ * for nothing.
  */
-export function checkArguments(bytes: Uint8Array): EncodedArguments | undefined {
+export function checkArguments(bytes: Uint8Array, limits: CallLimits): EncodedArguments | undefined {
   if (bytes.byteLength === 0) return undefined;
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    throw invalid('arguments are not valid UTF-8');
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw invalid(`arguments are not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-    throw invalid(`arguments must be a JSON object of keyword arguments, got ${kind}`);
-  }
+  checkEncodedArguments(bytes, limits);
+  if (!isUtf8(bytes)) throw invalid('arguments are not valid UTF-8');
+  const kind = kindOfJson(bytes);
+  if (kind !== 'an object') throw invalid(`arguments must be a JSON object of keyword arguments, got ${kind}`);
   return new EncodedArguments(bytes);
 }
 
@@ -57,16 +72,16 @@ function checkTool(tools: readonly ToolInfo[], name: string, streaming: boolean)
         .map((candidate) => candidate.name)
         .sort()
         .join(', ') || 'none';
-    throw new SnakepitError('tool_not_found', `no tool named '${name}'`, { hint: `available tools: ${available}`, tool: name });
+    throw new SnakepitError('tool_not_found', `no tool named ${quoteInput(name)}`, { hint: `available tools: ${available}`, tool: name });
   }
   if (streaming && !tool.supportsStreaming) {
-    throw new SnakepitError('not_streaming', `tool '${name}' does not support streaming`, {
+    throw new SnakepitError('not_streaming', `tool ${quoteInput(name)} does not support streaming`, {
       hint: 'call it with ExecuteTool, or mark it @tool(supports_streaming=True) and make it a generator',
       tool: name,
     });
   }
   if (!streaming && tool.supportsStreaming) {
-    throw new SnakepitError('not_unary', `tool '${name}' is a streaming tool`, {
+    throw new SnakepitError('not_unary', `tool ${quoteInput(name)} is a streaming tool`, {
       hint: 'call it with ExecuteStreamingTool or ExecuteStreamingToolBatched',
       tool: name,
     });
@@ -89,10 +104,15 @@ export function timeoutFor(deadline: Deadline, fallback: number | undefined): nu
 /** Checks a request and turns it into a pool call; throws the SnakepitError to answer with. */
 export function toPooledRequest(
   request: ExecuteToolRequest,
-  context: { tools: readonly ToolInfo[]; streaming: boolean; deadline: Deadline; fallbackTimeout: number | undefined },
+  context: { tools: readonly ToolInfo[]; limits: CallLimits; streaming: boolean; deadline: Deadline; fallbackTimeout: number | undefined },
 ): PooledRequest {
+  // Ids first: they are quoted in the errors below, and chunk ids are made from the call id.
+  const { maxIdLength } = context.limits;
+  checkId('tool name', request.tool_name, maxIdLength, true);
+  checkId('sessionId', request.session_id, maxIdLength, false);
+  checkId('call id', request.call_id, maxIdLength, false);
   checkTool(context.tools, request.tool_name, context.streaming);
-  const args = checkArguments(request.arguments);
+  const args = checkArguments(request.arguments, context.limits);
   const timeout = timeoutFor(context.deadline, context.fallbackTimeout);
   return {
     tool: request.tool_name,

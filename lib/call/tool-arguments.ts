@@ -1,5 +1,8 @@
 import { SnakepitError } from '../errors.js';
-import type { ToolArguments } from '../public-types.js';
+import type { CallLimits, ToolArguments } from '../public-types.js';
+
+/** The most of an argument's path (`arguments.a[3].b`) an error message quotes: keys are the caller's input. */
+const MAX_QUOTED_PATH = 200;
 
 function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';
@@ -12,10 +15,75 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-function refuse(path: string, reason: string): never {
-  throw new SnakepitError('invalid_arguments', `${path} ${reason}`, {
-    hint: 'arguments travel as JSON: use objects, arrays, strings, finite numbers, booleans and null',
-  });
+function refuse(
+  path: string,
+  reason: string,
+  hint = 'arguments travel as JSON: use objects, arrays, strings, finite numbers, booleans and null',
+): never {
+  const quoted = path.length > MAX_QUOTED_PATH ? `${path.slice(0, MAX_QUOTED_PATH)}…` : path;
+  throw new SnakepitError('invalid_arguments', `${quoted} ${reason}`, { hint });
+}
+
+function refuseDepth(path: string, maxDepth: number): never {
+  refuse(
+    path,
+    `nests objects and arrays deeper than ${maxDepth} levels`,
+    'flatten the arguments, or raise the pool option maxArgumentDepth',
+  );
+}
+
+function refuseSize(bytes: number, maxBytes: number): never {
+  refuse(
+    'arguments',
+    `are ${bytes} bytes as JSON, over the ${maxBytes}-byte limit`,
+    'send large data in pieces or by reference, or raise the pool option maxArgumentBytes',
+  );
+}
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The deepest nesting of objects and arrays in JSON text, read from its
+ * bytes without parsing it (so without the recursion a parser or a walk over
+ * the parsed value would need); counting stops past `max`.
+ */
+export function jsonNestingDepth(json: Uint8Array, max: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let index = 0; index < json.length; index += 1) {
+    const byte = json[index];
+    if (inString) {
+      if (byte === BACKSLASH) index += 1;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+      depth += 1;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > max) return deepest;
+      }
+    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+      depth -= 1;
+    }
+  }
+  return deepest;
+}
+
+/**
+ * The one check of encoded arguments against a pool's limits, on every
+ * path: size first, then nesting, so that nothing large or deep is parsed.
+ * Throws `invalid_arguments`.
+ */
+export function checkEncodedArguments(json: Uint8Array, limits: CallLimits): void {
+  if (json.byteLength > limits.maxArgumentBytes) refuseSize(json.byteLength, limits.maxArgumentBytes);
+  if (jsonNestingDepth(json, limits.maxArgumentDepth) > limits.maxArgumentDepth) refuseDepth('arguments', limits.maxArgumentDepth);
 }
 
 /**
@@ -23,7 +91,7 @@ function refuse(path: string, reason: string): never {
  * dropped or altered on the way: JSON.stringify would turn a function into
  * nothing, NaN into null and a Map into {}.
  */
-function check(value: unknown, path: string, ancestors: object[]): void {
+function check(value: unknown, path: string, ancestors: object[], walk: { readonly maxDepth: number; toJson: boolean }): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -38,17 +106,22 @@ function check(value: unknown, path: string, ancestors: object[]): void {
   }
   if (value === null) return;
   if (ancestors.includes(value)) refuse(path, 'refers back to itself (a cycle)');
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    // What toJSON returns is known only once encoded: its nesting is checked on the JSON text.
+    walk.toJson = true;
+    return;
+  }
   if (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
     refuse(path, `is ${describe(value)}, which JSON would encode as {}; convert it first`);
   }
+  if (ancestors.length >= walk.maxDepth) refuseDepth(path, walk.maxDepth);
   ancestors.push(value);
   if (Array.isArray(value)) {
-    value.forEach((item: unknown, index) => check(item, `${path}[${index}]`, ancestors));
+    value.forEach((item: unknown, index) => check(item, `${path}[${index}]`, ancestors, walk));
   } else {
     for (const [key, item] of Object.entries(value)) {
       // An undefined property is an argument left out, as JSON.stringify treats it.
-      if (item !== undefined) check(item, `${path}.${key}`, ancestors);
+      if (item !== undefined) check(item, `${path}.${key}`, ancestors, walk);
     }
   }
   ancestors.pop();
@@ -64,13 +137,34 @@ export class EncodedArguments {
   constructor(readonly json: Uint8Array) {}
 }
 
-/** Encodes keyword arguments as JSON, or throws `invalid_arguments` naming the first offending value. */
-export function encodeArguments(args: ToolArguments | EncodedArguments | undefined): Uint8Array {
-  if (args instanceof EncodedArguments) return args.json;
+/**
+ * Encodes keyword arguments as JSON, or throws `invalid_arguments` naming
+ * the first offending value, or saying that they nest too deep or weigh too
+ * much for `limits`. Encoded arguments are checked against the limits too.
+ */
+export function encodeArguments(args: ToolArguments | EncodedArguments | undefined, limits: CallLimits): Uint8Array {
+  if (args instanceof EncodedArguments) {
+    checkEncodedArguments(args.json, limits);
+    return args.json;
+  }
   if (args === undefined || args === null) return Buffer.alloc(0);
   if (typeof args !== 'object' || Array.isArray(args)) {
     refuse('arguments', `must be an object of keyword arguments, got ${Array.isArray(args) ? 'an array' : describe(args)}`);
   }
-  check(args, 'arguments', []);
-  return Buffer.from(JSON.stringify(args), 'utf8');
+  const walk = { maxDepth: limits.maxArgumentDepth, toJson: false };
+  check(args, 'arguments', [], walk);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(args);
+  } catch (error) {
+    // A toJSON that throws, or returns something too deep for the encoder's stack.
+    refuse('arguments', `cannot be encoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (text === undefined) refuse('arguments', 'encode as nothing (a toJSON returned undefined)');
+  const json = Buffer.from(text, 'utf8');
+  if (json.byteLength > limits.maxArgumentBytes) refuseSize(json.byteLength, limits.maxArgumentBytes);
+  if (walk.toJson && jsonNestingDepth(json, limits.maxArgumentDepth) > limits.maxArgumentDepth) {
+    refuseDepth('arguments', limits.maxArgumentDepth);
+  }
+  return json;
 }

@@ -104,6 +104,16 @@ export class WorkerPool {
     return this.counters.restarts;
   }
 
+  /** How many sessions the pool remembers a worker for: at most 10,000, whose ids are at most `maxIdLength` long. */
+  get rememberedSessions(): number {
+    return this.sessionWorker.size;
+  }
+
+  /** Whether the pool still remembers which worker served the session. */
+  remembersSession(sessionId: string): boolean {
+    return this.sessionWorker.has(sessionId);
+  }
+
   get degraded(): boolean {
     return this.givenUp.size > 0;
   }

@@ -198,7 +198,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         if tool is None:
             raise CallFailure(
                 code="tool_not_found",
-                message=f"no tool named {request.tool_name!r} in {self._adapter_name}",
+                message=f"no tool named {quote_input(request.tool_name)} in {self._adapter_name}",
                 hint=f"available tools: {', '.join(sorted(self._tools)) or 'none'}",
             )
         if streaming and not tool.supports_streaming:
@@ -227,6 +227,13 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             arguments = json.loads(raw) if raw else {}
         except ValueError as error:
             raise CallFailure(code="invalid_arguments", message=f"arguments are not valid JSON: {error}") from error
+        except RecursionError as error:
+            # Pools refuse deep arguments before sending them (maxArgumentDepth); other clients may not.
+            raise CallFailure(
+                code="invalid_arguments",
+                message="arguments nest objects and arrays too deep to decode",
+                hint="flatten the arguments",
+            ) from error
         if not isinstance(arguments, dict):
             raise CallFailure(
                 code="invalid_arguments",
@@ -242,6 +249,16 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 hint=f"parameters: {', '.join(p.name for p in tool.parameters) or 'none'}",
             ) from error
         return arguments
+
+
+def quote_input(value: str, limit: int = 64) -> str:
+    """A client's string as a message may quote it: cut to its first characters, its length said.
+
+    Messages travel back to clients and into logs; a 200 KiB tool name echoed whole hung a client.
+    """
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value)} characters)"
 
 
 def _unary_response(tool_name: str, result: object, max_message_bytes: int) -> pb.ExecuteToolResponse:

@@ -574,3 +574,19 @@ def test_a_call_awaited_before_it_arrived_never_starts(bridge: Bridge, probe: su
     assert not probe.is_set("started")
     # Only that call: the next one with another id runs.
     assert bridge.execute("add", a=1, b=2).result == b"3"
+
+
+def test_an_unknown_tool_name_is_quoted_cut_short(bridge: Bridge) -> None:
+    error, detail = failure_of(lambda: bridge.execute("n" * 200_000))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    assert detail.message == f"no tool named {'n' * 64!r}… (200000 characters) in {ADAPTER_NAME}"
+
+
+@pytest.mark.parametrize("method", ["ExecuteTool", "ExecuteStreamingToolBatched"])
+def test_arguments_nested_too_deep_to_decode_are_invalid(bridge: Bridge, method: str) -> None:
+    depth = 100_000
+    raw = b'{"value":' + b"[" * depth + b"]" * depth + b"}"
+    request = pb.ExecuteToolRequest(tool_name="echo" if method == "ExecuteTool" else "count", arguments=raw)
+    error, detail = failure_of(lambda: list(getattr(bridge.stub, method)(request, timeout=support.TIMEOUT)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert detail.code == "invalid_arguments"
