@@ -174,6 +174,51 @@ describe('health and recycling', () => {
     });
   });
 
+  it.each([
+    ['a stream', 'ticker'],
+    ['a unary call', 'wait_for_cancel'],
+  ])('fails %s whose worker stops answering with worker_crashed within the health interval, and replaces the worker', async (_, tool) => {
+    await withPool({ size: 1, healthCheckInterval: 200, healthCheckTimeout: 300 }, async (pool) => {
+      const { pid } = await pool.execute<{ pid: number }>('whoami');
+      const marker = markerPath();
+      const restarted = nextEvent(pool, 'worker_restarted');
+      const failed = rejectionOf(
+        tool === 'ticker' ? pool.executeStream(tool, { marker }, () => undefined) : pool.execute(tool, { marker }),
+      );
+      await waitUntil(() => markerEvents(marker).includes('started'), 5_000, 'the tool to start');
+      const stoppedAt = performance.now();
+      process.kill(pid, 'SIGSTOP');
+      const error = await failed;
+      const detected = performance.now() - stoppedAt;
+      expect(error.code).toBe('worker_crashed');
+      // A ping is sent every 200 ms and given 300 ms: the worker is found out within 500 ms, plus scheduling.
+      expect(detected).toBeLessThan(2_000);
+      reportFigure(`busy worker stopped (SIGSTOP) to ${_} failing (interval 200 ms, timeout 300 ms)`, detected, 'ms');
+      await restarted;
+      expect(isAlive(pid)).toBe(false);
+      await expect(pool.execute('add', { a: 1, b: 1 })).resolves.toBe(2);
+    });
+  });
+
+  it('keeps a busy worker whose consumer holds the stream back: it still answers its pings', async () => {
+    await withPool({ size: 1, healthCheckInterval: 50, healthCheckTimeout: 200 }, async (pool) => {
+      const unhealthy: unknown[] = [];
+      pool.events$.subscribe((event) => {
+        if (event.type === 'worker_unhealthy') unhealthy.push(event);
+      });
+      const progress = markerPath();
+      let first = true;
+      // The callback holds the first chunk for 2 s: reading pauses, the worker's sends block.
+      await pool.executeStream('produce', { n: 5_000, size: 4096, progress }, async () => {
+        if (!first) return;
+        first = false;
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      });
+      expect(unhealthy).toEqual([]);
+      expect(pool.stats().restarts).toBe(0);
+    });
+  });
+
   it('replaces a worker after maxCallsPerWorker calls, between calls', async () => {
     await withPool({ size: 1, maxCallsPerWorker: 3 }, async (pool) => {
       const pids: number[] = [];
