@@ -178,7 +178,8 @@ export class SnakepitPool {
             scope.complete();
             resolve(result);
           },
-          reject: (error) => {
+          reject: (error, neverRan) => {
+            if (neverRan && scope.retry()) return;
             scope.fail(error);
             reject(error);
           },
@@ -231,7 +232,8 @@ export class SnakepitPool {
             scope.countChunk();
             subscriber.next(chunk);
           },
-          error: (error) => {
+          error: (error, neverRan) => {
+            if (neverRan && scope.retry()) return;
             scope.fail(error);
             subscriber.error(error);
           },

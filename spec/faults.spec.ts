@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createPool } from '../lib/index.js';
 import { FIXTURES, isAlive, markerEvents, markerPath, nextEvent, rejectionOf, reportFigure, waitUntil, withPool } from './support/pools.js';
@@ -42,6 +42,42 @@ describe('a worker killed mid-stream', () => {
       process.kill(pid, 'SIGKILL');
       await restarted;
       await waitUntil(() => !isAlive(child), 3_000, "the tool's child process to be gone");
+    });
+  });
+});
+
+describe('a call sent to an idle worker that just died', () => {
+  it('runs once on another worker, unary or streaming, 10 times over', async () => {
+    await withPool({ size: 1 }, async (pool) => {
+      for (let round = 0; round < 10; round += 1) {
+        const { pid } = await pool.execute<{ pid: number }>('whoami');
+        const marker = markerPath();
+        process.kill(pid, 'SIGKILL');
+        if (round % 2 === 0) {
+          await expect(pool.execute('wait_for_cancel', { marker, seconds: 0 })).resolves.toBe(false);
+          expect(markerEvents(marker)).toEqual(['started', 'finished']);
+        } else {
+          const chunks = await lastValueFrom(pool.stream('counted', { marker }).pipe(take(3), toArray()));
+          expect(chunks.map((chunk) => chunk.index)).toEqual([0, 1, 2]);
+          expect(markerEvents(marker)).toEqual(['run']);
+        }
+        expect(isAlive(pid)).toBe(false);
+      }
+    });
+  });
+
+  it('is never retried once the worker had it: a tool that ends its own worker runs once and fails with worker_crashed', async () => {
+    await withPool({ size: 2 }, async (pool) => {
+      const runs = [
+        (marker: string) => pool.execute('exit_worker', { marker }),
+        (marker: string) => lastValueFrom(pool.stream('exit_worker_streaming', { marker })),
+      ];
+      for (const run of runs) {
+        const marker = markerPath();
+        expect((await rejectionOf(run(marker))).code).toBe('worker_crashed');
+        await pool.execute('add', { a: 1, b: 1 });
+        expect(markerEvents(marker)).toEqual(['run']);
+      }
     });
   });
 });

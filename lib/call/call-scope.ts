@@ -19,6 +19,8 @@ export interface Cancellable {
 export class CallScope implements RegisteredCall {
   private lease: Lease | undefined;
   private running: Cancellable | undefined;
+  private start: ((worker: Worker) => Cancellable) | undefined;
+  private retried = false;
   private withdraw: () => void = () => {};
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
@@ -68,6 +70,27 @@ export class CallScope implements RegisteredCall {
         timeout,
       );
     }
+    this.start = start;
+    this.acquire();
+  }
+
+  /**
+   * Runs the call again on another worker, once: for a call whose worker
+   * died before its tool could run. Returns false when the call has ended or
+   * was already retried; the caller then reports the error.
+   */
+  retry(): boolean {
+    if (this.ended || this.retried) return false;
+    this.retried = true;
+    // The worker is gone: the pool has taken it out of service, so releasing it hands it to nobody.
+    this.lease?.release();
+    this.lease = undefined;
+    this.running = undefined;
+    this.acquire();
+    return true;
+  }
+
+  private acquire(): void {
     this.withdraw = this.registry.workers.acquire(
       {
         callId: this.callId,
@@ -89,7 +112,7 @@ export class CallScope implements RegisteredCall {
           queuedMs: performance.now() - this.createdAt,
         });
         setImmediate(() => {
-          if (!this.ended) this.running = start(lease.worker);
+          if (!this.ended && this.lease === lease) this.running = this.start?.(lease.worker);
         });
       },
       (error) => this.abort(error),

@@ -3,7 +3,7 @@ import type { Chunk } from '../chunk.js';
 import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
 import { decodeJson, decodePayload } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
-import { lossError, reportFailure } from './call-failure.js';
+import { lossError, neverRan, reportFailure } from './call-failure.js';
 import type { Worker } from '../worker/worker.js';
 
 /** Set once the first stream has shown that its read-ahead can be set as {@link holdOneMessage} does. */
@@ -34,7 +34,8 @@ function holdOneMessage(stream: ClientReadableStream<ChunkBatch>): void {
 
 export interface ChunkSink<T> {
   next(chunk: Chunk<T>): void;
-  error(error: SnakepitError): void;
+  /** `neverRan`: the worker died before the tool could run (see `neverRan` in call-failure.ts). */
+  error(error: SnakepitError, neverRan: boolean): void;
   complete(): void;
 }
 
@@ -59,6 +60,8 @@ export class StreamCall<T> {
   private transportPaused = false;
   private transportEnded = false;
   private transportError: ServiceError | undefined;
+  /** The worker sends its initial metadata when the call arrives, before the tool runs. */
+  private acknowledged = false;
   private done = false;
   private startedAt = 0;
   private stopListeningForExit: () => void = () => {};
@@ -77,10 +80,13 @@ export class StreamCall<T> {
   start(): void {
     this.startedAt = performance.now();
     this.stopListeningForExit = this.worker.onExit((exit) => {
-      if (!exit.expected) this.fail(lossError(this.worker, this.tool));
+      if (!exit.expected) this.fail(lossError(this.worker, this.tool), neverRan(this.worker, this.acknowledged));
     });
+    // The worker may have died between the lease and the start.
+    if (this.done) return;
     const call = this.worker.connection.streamBatches(this.request);
     this.call = call;
+    call.once('metadata', () => (this.acknowledged = true));
     try {
       holdOneMessage(call);
     } catch (error) {
@@ -123,11 +129,11 @@ export class StreamCall<T> {
     this.pending = [];
   }
 
-  private fail(error: SnakepitError): void {
+  private fail(error: SnakepitError, toolNeverRan = false): void {
     if (this.done) return;
     this.done = true;
     this.cleanUp();
-    this.sink.error(error);
+    this.sink.error(error, toolNeverRan);
   }
 
   private transportFailure(message: string, cause: unknown): SnakepitError {

@@ -2,26 +2,31 @@ import type { ClientUnaryCall } from '@grpc/grpc-js';
 import type { ExecuteToolRequest, ExecuteToolResponse } from '../contract/bridge-connection.js';
 import { decodePayload } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
-import { lossError, reportFailure } from './call-failure.js';
+import { lossError, neverRan, reportFailure } from './call-failure.js';
 import type { Worker } from '../worker/worker.js';
 
 /** One unary call on one worker. */
 export class UnaryCall<R> {
   private call: ClientUnaryCall | undefined;
+  /** The worker sends its initial metadata when the call arrives, before the tool runs. */
+  private acknowledged = false;
   private done = false;
   private stopListeningForExit: () => void = () => {};
 
   constructor(
     private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
-    private readonly settle: { resolve(result: R): void; reject(error: SnakepitError): void },
+    /** `neverRan`: the worker died before the tool could run (see `neverRan` in call-failure.ts). */
+    private readonly settle: { resolve(result: R): void; reject(error: SnakepitError, neverRan: boolean): void },
   ) {}
 
   start(): void {
     const tool = this.request.tool_name;
     this.stopListeningForExit = this.worker.onExit((exit) => {
-      if (!exit.expected) this.fail(lossError(this.worker, tool));
+      if (!exit.expected) this.fail(lossError(this.worker, tool), neverRan(this.worker, this.acknowledged));
     });
+    // The worker may have died between the lease and the start.
+    if (this.done) return;
     this.call = this.worker.connection.executeTool(this.request, (error, response) => {
       if (error !== null) {
         reportFailure(this.worker, tool, error, (failure) => this.fail(failure));
@@ -29,6 +34,7 @@ export class UnaryCall<R> {
       }
       this.succeed(response);
     });
+    this.call.once('metadata', () => (this.acknowledged = true));
   }
 
   cancel(): void {
@@ -53,10 +59,10 @@ export class UnaryCall<R> {
     this.settle.resolve(result);
   }
 
-  private fail(error: SnakepitError): void {
+  private fail(error: SnakepitError, toolNeverRan = false): void {
     if (this.done) return;
     this.done = true;
     this.stopListeningForExit();
-    this.settle.reject(error);
+    this.settle.reject(error, toolNeverRan);
   }
 }

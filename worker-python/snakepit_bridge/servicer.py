@@ -87,6 +87,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             if not context.add_callback(call.cancel):
                 call.cancel()
             ended = self._begin(call.call_id)
+            _acknowledge(context)
             try:
                 with call.active():
                     result = tool.function(**arguments)
@@ -165,6 +166,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         pump.on_finished(lambda: self._end(call.call_id, ended))
         if not context.add_callback(pump.cancel):
             pump.cancel()
+        _acknowledge(context)
         pump.start()
         next_index = 0
         while True:
@@ -249,6 +251,12 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 hint=f"parameters: {', '.join(p.name for p in tool.parameters) or 'none'}",
             ) from error
         return arguments
+
+
+def _acknowledge(context: grpc.ServicerContext) -> None:
+    """Tells the client that its call arrived, before the tool runs: a pool retries on another worker
+    a call whose worker died without acknowledging it, knowing that its tool never ran."""
+    context.send_initial_metadata(())
 
 
 def quote_input(value: str, limit: int = 64) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -590,3 +591,15 @@ def test_arguments_nested_too_deep_to_decode_are_invalid(bridge: Bridge, method:
     error, detail = failure_of(lambda: list(getattr(bridge.stub, method)(request, timeout=support.TIMEOUT)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert detail.code == "invalid_arguments"
+
+
+def test_a_call_is_acknowledged_before_its_tool_runs(bridge: Bridge, probe: support.Probe) -> None:
+    # A pool retries a call whose worker died without acknowledging it: the tool must not have run then.
+    # (Python's client reads a unary call's initial metadata only with its response: a stream shows it.)
+    call = bridge.stub.ExecuteStreamingToolBatched(bridge.request("wait_then_yield", "ack-1", probe=probe.key))
+    assert probe.wait("started")
+    acknowledged = threading.Event()
+    threading.Thread(target=lambda: (call.initial_metadata(), acknowledged.set()), daemon=True).start()
+    assert acknowledged.wait(support.TIMEOUT), "no initial metadata while the tool runs"
+    assert not probe.is_set("observed")
+    call.cancel()
