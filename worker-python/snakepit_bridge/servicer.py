@@ -86,8 +86,8 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             tool, arguments, call = self._prepare(request, streaming=False)
             if not context.add_callback(call.cancel):
                 call.cancel()
-            ended = self._begin(call.call_id)
             _acknowledge(context)
+            ended = self._begin(call.call_id)
             try:
                 with call.active():
                     result = tool.function(**arguments)
@@ -153,6 +153,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
     ) -> Iterator[tuple[ChunkBatchBuilder, str]]:
         try:
             tool, arguments, call = self._prepare(request, streaming=True)
+            _acknowledge(context)
             ended = self._begin(call.call_id)
         except CallFailure as failure:
             abort(context, failure, self._worker_id)
@@ -166,7 +167,6 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         pump.on_finished(lambda: self._end(call.call_id, ended))
         if not context.add_callback(pump.cancel):
             pump.cancel()
-        _acknowledge(context)
         pump.start()
         next_index = 0
         while True:
@@ -256,7 +256,11 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
 def _acknowledge(context: grpc.ServicerContext) -> None:
     """Tells the client that its call arrived, before the tool runs: a pool retries on another worker
     a call whose worker died without acknowledging it, knowing that its tool never ran."""
-    context.send_initial_metadata(())
+    try:
+        context.send_initial_metadata(())
+    except grpc.RpcError:
+        # The call is cancelled already: nobody to tell, and the tool sees the cancel.
+        logger.debug("call cancelled before it was acknowledged")
 
 
 def quote_input(value: str, limit: int = 64) -> str:
