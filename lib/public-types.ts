@@ -247,11 +247,36 @@ export interface BridgeServerOptions {
   /** Largest gRPC message received or sent, in bytes. Default: the pool's `maxMessageBytes`, so that every chunk a worker may send can be relayed. */
   readonly maxMessageBytes?: number;
   /**
-   * Timeout, in ms, of the pooled call when the client set no deadline
-   * (`Infinity`: none). Default: the pool's default timeout (300000 ms).
-   * A client's deadline always wins.
+   * The longest a pooled call may run, in ms, whatever deadline its client
+   * set: a client's deadline shortens it, a later one cannot extend it
+   * (`Infinity`: the client's deadline alone). Default: the pool's default
+   * timeout, 300000.
    */
   readonly callTimeout?: number;
+  /**
+   * Calls of one client that may be in the pool at once (running, or
+   * waiting there for a worker); its others wait their turn at the server,
+   * the clients taking turns. Default: the pool's size. Set it lower to keep
+   * workers for other clients when one may hold streams open without reading them.
+   */
+  readonly perClientConcurrency?: number;
+  /** Calls of one client that may wait for their turn; past it a call is refused with `pool_saturated` (RESOURCE_EXHAUSTED). Default 100. */
+  readonly perClientQueue?: number;
+  /**
+   * Who a call is from, for `perClientConcurrency` and `perClientQueue`.
+   * Default: its peer address (`call.getPeer()`), so each connection is a
+   * client. Behind a proxy, or to count a tenant's connections together, read
+   * it from the metadata: `(call) => String(call.metadata.get('x-tenant')[0] ?? call.getPeer())`.
+   */
+  readonly clientId?: (call: BridgeClientCall) => string;
+}
+
+/** What `clientId` sees of an incoming call: a grpc-js server call. */
+export interface BridgeClientCall {
+  /** The client's address, as grpc-js reports it (`127.0.0.1:53412`). */
+  getPeer(): string;
+  /** The call's metadata: `metadata.get(key)` gives the values of a key. */
+  readonly metadata: { get(key: string): (string | Uint8Array)[] };
 }
 
 /** Options of `server.shutdown()`. */

@@ -101,6 +101,11 @@ export class SnakepitPool {
     }
   }
 
+  /** How many workers the pool runs: its `size` option, or one per endpoint. */
+  get size(): number {
+    return this.workers.size;
+  }
+
   /** A snapshot: workers alive, busy and idle, calls queued, calls and errors so far, restarts, degradation. */
   stats(): PoolStats {
     const workers = this.workers.liveWorkers.length;
@@ -241,6 +246,7 @@ export class SnakepitPool {
             scope.complete();
             subscriber.complete();
           },
+          workerDone: () => scope.releaseWorker(),
         });
         flow?.attach(call);
         call.start();

@@ -12,8 +12,10 @@ import type { SnakepitPool } from '../snakepit-pool.js';
 import { TokenCheck } from './token-check.js';
 import { BridgeService } from './bridge-service.js';
 import { BRIDGE_SERVICE } from '../contract/service-definition.js';
+import { DEFAULT_TIMEOUT_MS } from '../call/call-scope.js';
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+const DEFAULT_PER_CLIENT_QUEUE = 100;
 
 function invalid(message: string): SnakepitError {
   return new SnakepitError('invalid_arguments', `createBridgeServer: ${message}`);
@@ -30,8 +32,16 @@ function credentialsFor(tls: BridgeServerTlsOptions | undefined): ServerCredenti
   );
 }
 
+function positiveInteger(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isInteger(value) && value > 0))
+    throw invalid(`\`${name}\` must be a positive integer, got ${String(value)}`);
+}
+
 function checkOptions(options: BridgeServerOptions): void {
-  const { host, port, token, maxMessageBytes, callTimeout } = options;
+  const { host, port, token, maxMessageBytes, callTimeout, clientId } = options;
+  positiveInteger('perClientConcurrency', options.perClientConcurrency);
+  positiveInteger('perClientQueue', options.perClientQueue);
+  if (clientId !== undefined && typeof clientId !== 'function') throw invalid('`clientId` must be a function of the call');
   if (host !== undefined && (typeof host !== 'string' || host.trim() === '')) throw invalid('`host` must be a non-empty string');
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
     throw invalid(`\`port\` must be an integer from 0 to 65535, got ${String(port)}`);
@@ -87,7 +97,10 @@ export async function createBridgeServer(pool: SnakepitPool, options: BridgeServ
     pool,
     id,
     tokenCheck: options.token === undefined ? undefined : new TokenCheck(options.token),
-    callTimeout: options.callTimeout,
+    callTimeout: options.callTimeout ?? DEFAULT_TIMEOUT_MS,
+    clientId: options.clientId,
+    perClientConcurrency: options.perClientConcurrency ?? pool.size,
+    perClientQueue: options.perClientQueue ?? DEFAULT_PER_CLIENT_QUEUE,
   });
   const server = new Server({
     'grpc.max_receive_message_length': Math.min(maxMessageBytes, largestRequest(pool.limits)),

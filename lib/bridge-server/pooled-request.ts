@@ -4,13 +4,13 @@ import type { ExecuteToolRequest } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
 import { checkId, quoteInput } from '../call/client-input.js';
 import { checkEncodedArguments, EncodedArguments } from '../call/tool-arguments.js';
-import type { CallLimits, CallOptions, ToolArguments, ToolInfo } from '../public-types.js';
+import type { CallLimits, ToolArguments, ToolInfo } from '../public-types.js';
 
 /** A request checked against the adapter's tools, ready to go to the pool. */
 export interface PooledRequest {
   readonly tool: string;
   readonly args: ToolArguments | EncodedArguments | undefined;
-  readonly options: CallOptions;
+  readonly sessionId: string | undefined;
   /** The client's call id, from which chunk ids are made; empty when it sent none. */
   readonly callId: string;
 }
@@ -89,22 +89,23 @@ function checkTool(tools: readonly ToolInfo[], name: string, streaming: boolean)
 }
 
 /**
- * The pool call's timeout: what is left of the client's deadline, so that
- * the pooled call (and its generator) ends when the client stops waiting;
- * without a deadline, `fallback` (undefined: the pool's default).
+ * The pool call's timeout, from when it goes to the pool: what is left of
+ * the client's deadline, so that the pooled call (and its generator) ends
+ * when the client stops waiting, but never more than `ceiling`, the server's
+ * `callTimeout`, which a client cannot extend by asking for a later deadline.
  */
-export function timeoutFor(deadline: Deadline, fallback: number | undefined): number | undefined {
+export function timeoutFor(deadline: Deadline, ceiling: number): number {
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  if (!Number.isFinite(at)) return fallback;
+  if (!Number.isFinite(at)) return ceiling;
   const remaining = at - Date.now();
   if (remaining <= 0) throw new SnakepitError('timeout', 'the deadline passed before the call started');
-  return remaining;
+  return Math.min(remaining, ceiling);
 }
 
 /** Checks a request and turns it into a pool call; throws the SnakepitError to answer with. */
 export function toPooledRequest(
   request: ExecuteToolRequest,
-  context: { tools: readonly ToolInfo[]; limits: CallLimits; streaming: boolean; deadline: Deadline; fallbackTimeout: number | undefined },
+  context: { tools: readonly ToolInfo[]; limits: CallLimits; streaming: boolean },
 ): PooledRequest {
   // Ids first: they are quoted in the errors below, and chunk ids are made from the call id.
   const { maxIdLength } = context.limits;
@@ -112,15 +113,10 @@ export function toPooledRequest(
   checkId('sessionId', request.session_id, maxIdLength, false);
   checkId('call id', request.call_id, maxIdLength, false);
   checkTool(context.tools, request.tool_name, context.streaming);
-  const args = checkArguments(request.arguments, context.limits);
-  const timeout = timeoutFor(context.deadline, context.fallbackTimeout);
   return {
     tool: request.tool_name,
     callId: request.call_id,
-    args,
-    options: {
-      ...(timeout === undefined ? {} : { timeout }),
-      ...(request.session_id === '' ? {} : { sessionId: request.session_id }),
-    },
+    args: checkArguments(request.arguments, context.limits),
+    sessionId: request.session_id === '' ? undefined : request.session_id,
   };
 }

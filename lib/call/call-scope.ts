@@ -124,6 +124,11 @@ export class CallScope implements RegisteredCall {
     this.chunks += 1;
   }
 
+  /** The worker is done with the call, though its outcome is not delivered yet: it serves the next call. */
+  releaseWorker(): void {
+    this.lease?.release();
+  }
+
   /** The call ended by itself; its outcome is delivered by the caller. */
   complete(): void {
     if (this.finish('completed')) this.lease?.release();

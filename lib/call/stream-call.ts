@@ -37,6 +37,8 @@ export interface ChunkSink<T> {
   /** `neverRan`: the worker died before the tool could run (see `neverRan` in call-failure.ts). */
   error(error: SnakepitError, neverRan: boolean): void;
   complete(): void;
+  /** The worker is done with the call (its tool returned): it may serve others while chunks still wait for the consumer. */
+  workerDone(): void;
 }
 
 const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
@@ -101,7 +103,11 @@ export class StreamCall<T> {
     });
     call.on('end', () => {
       this.transportEnded = true;
-      if (this.transportError === undefined && !this.sawFinal) this.pending.push(this.syntheticFinal());
+      if (this.transportError === undefined) {
+        if (!this.sawFinal) this.pending.push(this.syntheticFinal());
+        // A consumer that holds chunks back holds the worker only while the tool runs.
+        this.sink.workerDone();
+      }
       this.drain();
     });
   }

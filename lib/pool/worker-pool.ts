@@ -84,6 +84,11 @@ export class WorkerPool {
     return pool;
   }
 
+  /** The number of slots: workers the pool keeps running. */
+  get size(): number {
+    return this.options.size;
+  }
+
   get liveWorkers(): readonly Worker[] {
     return [...this.states.keys()];
   }
