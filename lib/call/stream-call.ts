@@ -1,4 +1,4 @@
-import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import { status as Status, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import type { Chunk } from '../chunk.js';
 import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
 import { decodeJson, decodePayload } from '../contract/payload-decoding.js';
@@ -101,13 +101,15 @@ export class StreamCall<T> {
     call.on('error', (error: ServiceError) => {
       this.transportError = error;
     });
+    // The status arrives as soon as the worker ends the call, even while a paused consumer leaves
+    // messages unread: the worker is done with it, and a consumer holding chunks back holds the
+    // worker only while the tool runs.
+    call.on('status', (status: StatusObject) => {
+      if (status.code === Status.OK) this.sink.workerDone();
+    });
     call.on('end', () => {
       this.transportEnded = true;
-      if (this.transportError === undefined) {
-        if (!this.sawFinal) this.pending.push(this.syntheticFinal());
-        // A consumer that holds chunks back holds the worker only while the tool runs.
-        this.sink.workerDone();
-      }
+      if (this.transportError === undefined && !this.sawFinal) this.pending.push(this.syntheticFinal());
       this.drain();
     });
   }
