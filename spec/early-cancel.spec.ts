@@ -10,27 +10,35 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolEvent, SnakepitPool } from '../lib/index.js';
 import { markerEvents, markerPath, rejectionOf, startTestPool, waitUntil } from './support/pools.js';
 
-describe('a cancel in the tick of the subscription', () => {
-  let pool: SnakepitPool;
-  const killed: PoolEvent[] = [];
-
+/**
+ * A pool of `size` workers for the specs of a describe block, started before
+ * them and closed after, and the workers it killed or lost meanwhile.
+ */
+function poolWatchingLosses(size: number): { readonly pool: SnakepitPool; readonly killed: PoolEvent[] } {
+  const watched = { pool: undefined as unknown as SnakepitPool, killed: [] as PoolEvent[] };
   beforeAll(async () => {
-    ({ pool } = await startTestPool({ size: 2, cancelGracePeriod: 1_000 }));
-    pool.events$.subscribe((event) => {
-      if (event.type === 'worker_killed' || event.type === 'worker_exited') killed.push(event);
+    ({ pool: watched.pool } = await startTestPool({ size, cancelGracePeriod: 1_000 }));
+    watched.pool.events$.subscribe((event) => {
+      if (event.type === 'worker_killed' || event.type === 'worker_exited') watched.killed.push(event);
     });
   });
-  afterAll(() => pool.close());
+  afterAll(() => watched.pool.close());
+  return watched;
+}
+
+describe('a cancel in the tick of the subscription', () => {
+  const watched = poolWatchingLosses(2);
+  const { killed } = watched;
 
   /** Resolves once every worker is back in the pool, which happens only after cancelled tools confirmed they stopped. */
-  const settled = () => waitUntil(() => pool.stats().idle === 2, 10_000, 'both workers to be idle');
+  const settled = () => waitUntil(() => watched.pool.stats().idle === 2, 10_000, 'both workers to be idle');
 
   it('switchMap from a BehaviorSubject: only the last value reaches a worker; the others never start', async () => {
     const markers = [markerPath(), markerPath(), markerPath()];
     const source = new BehaviorSubject(markers[0]!);
     const chunks = lastValueFrom(
       source.pipe(
-        switchMap((marker) => pool.stream<{ seq: number }>('ticker', { marker })),
+        switchMap((marker) => watched.pool.stream<{ seq: number }>('ticker', { marker })),
         take(3),
         toArray(),
       ),
@@ -41,17 +49,17 @@ describe('a cancel in the tick of the subscription', () => {
     await settled();
     expect(markers.map(markerEvents)).toEqual([[], [], ['started', 'closed']]);
     expect(killed).toEqual([]);
-    expect(pool.stats().restarts).toBe(0);
+    expect(watched.pool.stats().restarts).toBe(0);
   });
 
   it('an execute() aborted at once never reaches a worker', async () => {
     const marker = markerPath();
     const controller = new AbortController();
-    const pending = pool.execute('wait_for_cancel', { marker }, { signal: controller.signal });
+    const pending = watched.pool.execute('wait_for_cancel', { marker }, { signal: controller.signal });
     controller.abort();
     expect((await rejectionOf(pending)).code).toBe('cancelled');
     // A call made afterwards on every worker runs after anything the aborted one could have started.
-    await Promise.all([pool.execute('add', { a: 1, b: 1 }), pool.execute('add', { a: 1, b: 1 })]);
+    await Promise.all([watched.pool.execute('add', { a: 1, b: 1 }), watched.pool.execute('add', { a: 1, b: 1 })]);
     await settled();
     expect(markerEvents(marker)).toEqual([]);
     expect(killed).toEqual([]);
@@ -59,30 +67,24 @@ describe('a cancel in the tick of the subscription', () => {
 
   it('10,000 subscribe-then-unsubscribe in a row: no worker is killed or restarted, and the pool serves on', async () => {
     const pids = new Set(
-      (await Promise.all([pool.execute<{ pid: number }>('whoami'), pool.execute<{ pid: number }>('whoami')])).map((r) => r.pid),
+      (await Promise.all([watched.pool.execute<{ pid: number }>('whoami'), watched.pool.execute<{ pid: number }>('whoami')])).map(
+        (r) => r.pid,
+      ),
     );
     const marker = markerPath();
-    for (let round = 0; round < 10_000; round += 1) pool.stream('ticker', { marker }).subscribe().unsubscribe();
+    for (let round = 0; round < 10_000; round += 1) watched.pool.stream('ticker', { marker }).subscribe().unsubscribe();
     await settled();
     expect(markerEvents(marker)).toEqual([]);
     expect(killed).toEqual([]);
-    expect(pool.stats()).toMatchObject({ workers: 2, idle: 2, queued: 0, restarts: 0 });
-    const after = await Promise.all([pool.execute<{ pid: number }>('whoami'), pool.execute<{ pid: number }>('whoami')]);
+    expect(watched.pool.stats()).toMatchObject({ workers: 2, idle: 2, queued: 0, restarts: 0 });
+    const after = await Promise.all([watched.pool.execute<{ pid: number }>('whoami'), watched.pool.execute<{ pid: number }>('whoami')]);
     expect(new Set(after.map((r) => r.pid))).toEqual(pids);
   }, 60_000);
 });
 
 describe('a cancel just after the request went out', () => {
-  let pool: SnakepitPool;
-  const killed: PoolEvent[] = [];
-
-  beforeAll(async () => {
-    ({ pool } = await startTestPool({ size: 1, cancelGracePeriod: 1_000 }));
-    pool.events$.subscribe((event) => {
-      if (event.type === 'worker_killed' || event.type === 'worker_exited') killed.push(event);
-    });
-  });
-  afterAll(() => pool.close());
+  const watched = poolWatchingLosses(1);
+  const { killed } = watched;
 
   const later: [string, () => Promise<void>][] = [
     ['a microtask', () => Promise.resolve()],
@@ -97,15 +99,15 @@ describe('a cancel just after the request went out', () => {
     async (_, wait) => {
       for (let round = 0; round < 20; round += 1) {
         const marker = markerPath();
-        const subscription = pool.stream('ticker', { marker }).subscribe();
+        const subscription = watched.pool.stream('ticker', { marker }).subscribe();
         await wait();
         subscription.unsubscribe();
         // The worker comes back only once its tool confirmed it stopped.
-        await waitUntil(() => pool.stats().idle === 1, 10_000, 'the worker to be idle');
+        await waitUntil(() => watched.pool.stats().idle === 1, 10_000, 'the worker to be idle');
         expect([[], ['started', 'closed']]).toContainEqual(markerEvents(marker));
       }
       expect(killed).toEqual([]);
-      expect(pool.stats().restarts).toBe(0);
+      expect(watched.pool.stats().restarts).toBe(0);
     },
   );
 
@@ -113,11 +115,11 @@ describe('a cancel just after the request went out', () => {
     for (let round = 0; round < 20; round += 1) {
       const marker = markerPath();
       const controller = new AbortController();
-      const pending = pool.execute('wait_for_cancel', { marker }, { signal: controller.signal });
+      const pending = watched.pool.execute('wait_for_cancel', { marker }, { signal: controller.signal });
       await wait();
       controller.abort();
       expect((await rejectionOf(pending)).code).toBe('cancelled');
-      await waitUntil(() => pool.stats().idle === 1, 10_000, 'the worker to be idle');
+      await waitUntil(() => watched.pool.stats().idle === 1, 10_000, 'the worker to be idle');
       expect([[], ['started', 'cancelled']]).toContainEqual(markerEvents(marker));
     }
     expect(killed).toEqual([]);
