@@ -275,8 +275,11 @@ export interface BridgeServerOptions {
 export interface BridgeClientCall {
   /** The client's address, as grpc-js reports it (`127.0.0.1:53412`). */
   getPeer(): string;
-  /** The call's metadata: `metadata.get(key)` gives the values of a key. */
-  readonly metadata: { get(key: string): (string | Uint8Array)[] };
+  /** The call's metadata. */
+  readonly metadata: {
+    /** The values the client sent under `key`. */
+    get(key: string): (string | Uint8Array)[];
+  };
 }
 
 /** Options of `server.shutdown()`. */
