@@ -102,8 +102,13 @@ export class BridgeService {
 
   /** Cancels every pooled call the server runs, and withdraws the calls still waiting for their turn. */
   cancelAll(): void {
-    this.poolEvents.unsubscribe();
+    this.stopWatchingPool();
     for (const cancel of [...this.inFlight]) cancel();
+  }
+
+  /** The server has stopped: the pool, which outlives it, no longer reports to it. */
+  stopWatchingPool(): void {
+    this.poolEvents.unsubscribe();
   }
 
   implementation(): UntypedServiceImplementation {

@@ -108,7 +108,13 @@ export async function createBridgeServer(pool: SnakepitPool, options: BridgeServ
   });
   server.addService(BRIDGE_SERVICE, service.implementation());
   const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  const port = await bind(server, `${hostPart}:${options.port ?? 0}`, credentials);
+  let port: number;
+  try {
+    port = await bind(server, `${hostPart}:${options.port ?? 0}`, credentials);
+  } catch (error) {
+    service.stopWatchingPool();
+    throw error;
+  }
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -124,6 +130,7 @@ export async function createBridgeServer(pool: SnakepitPool, options: BridgeServ
       const timer = setTimeout(() => void close().then(resolve), timeout);
       server.tryShutdown(() => {
         clearTimeout(timer);
+        service.stopWatchingPool();
         closed ??= Promise.resolve();
         resolve();
       });
