@@ -23,6 +23,7 @@ import { hostTool } from './workloads/host-tool.js';
 import { poolStartWorkload } from './workloads/pool-start.js';
 import { smallChunks } from './workloads/small-chunks.js';
 import { unary } from './workloads/unary.js';
+import { wireBounds } from './workloads/wire-bounds.js';
 import { wireEncoder } from './workloads/wire-encoder.js';
 
 const WORKLOADS: readonly Workload[] = [
@@ -37,6 +38,7 @@ const WORKLOADS: readonly Workload[] = [
   wireEncoder,
   browser,
   hostTool,
+  wireBounds,
 ];
 
 /** A workload that takes longer than this is hung, and reported as such. */

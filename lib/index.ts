@@ -1,9 +1,11 @@
 export { createPool, SnakepitPool } from './snakepit-pool.js';
 export type {
+  BridgeClientCall,
   BridgeServer,
   BridgeServerOptions,
   BridgeServerShutdownOptions,
   BridgeServerTlsOptions,
+  CallLimits,
   CallOptions,
   ChunkCallback,
   CloseOptions,

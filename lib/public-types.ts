@@ -113,7 +113,12 @@ export interface PoolOptions {
   readonly startTimeout?: number;
   /** Largest gRPC message either side accepts, in bytes. Default 64 MiB. */
   readonly maxMessageBytes?: number;
-  /** Receives each line workers write to stderr. Default: prefixed and written to `process.stderr`. */
+  /**
+   * Receives each line workers write to stderr (and to stdout before they are
+   * ready). A line longer than 65536 characters arrives in pieces of that
+   * length, each but the last ending with ` [line continues]`, so that no
+   * output can fill Node's memory. Default: prefixed and written to `process.stderr`.
+   */
   readonly onLog?: (line: string, workerId: string) => void;
   /**
    * Node functions the Python tools may call by name, during a call, on the
@@ -121,6 +126,21 @@ export interface PoolOptions {
    * runs its calls on a stream both ways; without, on the plain methods.
    */
   readonly hostTools?: Readonly<Record<string, HostTool>>;
+
+  /**
+   * Longest tool name, `sessionId` (and, through the bridge server, call id),
+   * in characters; a longer one fails with `invalid_arguments` before
+   * anything is sent. Default 256.
+   */
+  readonly maxIdLength?: number;
+  /**
+   * Deepest nesting of objects and arrays in a call's arguments, the
+   * arguments object itself counting as 1; deeper ones fail with
+   * `invalid_arguments` before anything is sent. Default 128.
+   */
+  readonly maxArgumentDepth?: number;
+  /** Largest size of a call's arguments encoded as JSON, in bytes; larger ones fail with `invalid_arguments`. Default 16 MiB. */
+  readonly maxArgumentBytes?: number;
 
   /** Calls that may wait while every worker is busy; beyond it a call fails at once with `pool_saturated`. Default: no limit. */
   readonly maxQueue?: number;
@@ -154,6 +174,16 @@ export interface PoolOptions {
   readonly token?: string;
   /** With `endpoints`: connect with TLS. */
   readonly tls?: TlsOptions;
+}
+
+/** The bounds a pool checks every call's input against, from its options (`pool.limits`). */
+export interface CallLimits {
+  /** Longest tool name, session id or call id, in characters. */
+  readonly maxIdLength: number;
+  /** Deepest nesting of objects and arrays in a call's arguments. */
+  readonly maxArgumentDepth: number;
+  /** Largest size of a call's arguments encoded as JSON, in bytes. */
+  readonly maxArgumentBytes: number;
 }
 
 /** TLS for connections to remote workers (`endpoints`). */
@@ -256,11 +286,39 @@ export interface BridgeServerOptions {
   /** Largest gRPC message received or sent, in bytes. Default: the pool's `maxMessageBytes`, so that every chunk a worker may send can be relayed. */
   readonly maxMessageBytes?: number;
   /**
-   * Timeout, in ms, of the pooled call when the client set no deadline
-   * (`Infinity`: none). Default: the pool's default timeout (300000 ms).
-   * A client's deadline always wins.
+   * The longest a pooled call may run, in ms, whatever deadline its client
+   * set: a client's deadline shortens it, a later one cannot extend it
+   * (`Infinity`: the client's deadline alone). Default: the pool's default
+   * timeout, 300000.
    */
   readonly callTimeout?: number;
+  /**
+   * Calls of one client that may be in the pool at once (running, or
+   * waiting there for a worker); its others wait their turn at the server,
+   * the clients taking turns. Default: the pool's size. Set it lower to keep
+   * workers for other clients when one may hold streams open without reading them.
+   */
+  readonly perClientConcurrency?: number;
+  /** Calls of one client that may wait for their turn; past it a call is refused with `pool_saturated` (RESOURCE_EXHAUSTED). Default 100. */
+  readonly perClientQueue?: number;
+  /**
+   * Who a call is from, for `perClientConcurrency` and `perClientQueue`.
+   * Default: its peer address (`call.getPeer()`), so each connection is a
+   * client. Behind a proxy, or to count a tenant's connections together, read
+   * it from the metadata: `(call) => String(call.metadata.get('x-tenant')[0] ?? call.getPeer())`.
+   */
+  readonly clientId?: (call: BridgeClientCall) => string;
+}
+
+/** What `clientId` sees of an incoming call: a grpc-js server call. */
+export interface BridgeClientCall {
+  /** The client's address, as grpc-js reports it (`127.0.0.1:53412`). */
+  getPeer(): string;
+  /** The call's metadata. */
+  readonly metadata: {
+    /** The values the client sent under `key`. */
+    get(key: string): (string | Uint8Array)[];
+  };
 }
 
 /** Options of `server.shutdown()`. */

@@ -9,6 +9,7 @@ import { SnakepitError } from './errors.js';
 import { consumeWithCallback } from './call/consume-with-callback.js';
 import type { FlowControl } from './call/flow-control.js';
 import { iterateStream } from './call/iterate-stream.js';
+import { checkId } from './call/client-input.js';
 import { encodeArguments, type EncodedArguments } from './call/tool-arguments.js';
 import { PoolEventSource } from './pool/pool-events.js';
 import { resolvePoolOptions, type ResolvedPoolOptions } from './pool/pool-options.js';
@@ -21,6 +22,7 @@ import { RemoteWorker } from './worker/remote-worker.js';
 import { WorkerProcess } from './worker/worker-process.js';
 import type { Worker } from './worker/worker.js';
 import type {
+  CallLimits,
   CallOptions,
   ChunkCallback,
   CloseOptions,
@@ -72,6 +74,12 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     readonly adapter: string,
     /** The largest gRPC message the pool and its workers accept, in bytes. */
     readonly maxMessageBytes: number,
+    /**
+     * What every call's input is checked against (the options `maxIdLength`,
+     * `maxArgumentDepth` and `maxArgumentBytes`): servers built on the pool
+     * check their own clients' ids against the same bounds.
+     */
+    readonly limits: CallLimits,
     private readonly workers: WorkerPool,
     private readonly toolList: readonly ToolInfo[],
     private readonly events: PoolEventSource,
@@ -108,6 +116,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
       return new SnakepitPool<Tools>(
         adapter,
         resolved.maxMessageBytes,
+        resolved.limits,
         workers,
         tools.map(toToolInfo),
         events,
@@ -118,6 +127,11 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
       await workers.close(0);
       throw error;
     }
+  }
+
+  /** How many workers the pool runs: its `size` option, or one per endpoint. */
+  get size(): number {
+    return this.workers.size;
   }
 
   /** A snapshot: workers alive, busy and idle, calls queued, calls and errors so far, restarts, degradation. */
@@ -208,7 +222,8 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
               scope.complete();
               resolve(result);
             },
-            reject: (error) => {
+            reject: (error, neverRan) => {
+              if (neverRan && scope.retry()) return;
               scope.fail(error);
               reject(error);
             },
@@ -261,7 +276,8 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
               scope.countChunk();
               subscriber.next(chunk);
             },
-            error: (error) => {
+            error: (error, neverRan) => {
+              if (neverRan && scope.retry()) return;
               scope.fail(error);
               subscriber.error(error);
             },
@@ -269,6 +285,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
               scope.complete();
               subscriber.complete();
             },
+            workerDone: () => scope.releaseWorker(),
           },
           this.hostToolRelay(request, options),
         );
@@ -284,7 +301,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
   private hostToolRelay(request: InstanceType<typeof pb.ExecuteToolRequest>, options: CallOptions): HostToolRelay | undefined {
     return this.hostTools === undefined
       ? undefined
-      : new HostToolRelay(this.hostTools, { callId: request.call_id, sessionId: options.sessionId });
+      : new HostToolRelay(this.hostTools, { callId: request.call_id, sessionId: options.sessionId }, this.limits.maxArgumentDepth);
   }
 
   /** The request for a call, or undefined after reporting why there cannot be one. */
@@ -295,17 +312,15 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     fail: (error: unknown) => void,
   ): InstanceType<typeof pb.ExecuteToolRequest> | undefined {
     if (this.closing !== undefined) {
-      fail(new SnakepitError('pool_closed', 'the pool is closed', { tool }));
-      return undefined;
-    }
-    if (typeof tool !== 'string' || tool === '') {
-      fail(new SnakepitError('invalid_arguments', `the tool name must be a non-empty string, got ${String(tool)}`));
+      fail(new SnakepitError('pool_closed', 'the pool is closed'));
       return undefined;
     }
     try {
+      checkId('tool name', tool, this.limits.maxIdLength, true);
+      if (options.sessionId !== undefined) checkId('sessionId', options.sessionId, this.limits.maxIdLength, false);
       return new pb.ExecuteToolRequest({
         tool_name: tool,
-        arguments: encodeArguments(args),
+        arguments: encodeArguments(args, this.limits),
         session_id: options.sessionId ?? '',
         call_id: `${this.poolId}-${++this.callCount}`,
       });

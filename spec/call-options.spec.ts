@@ -1,7 +1,7 @@
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SnakepitPool } from '../lib/index.js';
-import { markerEvents, markerPath, rejectionOf, startTestPool, waitUntil, withPool } from './support/pools.js';
+import { markerEvents, markerPath, nextEvent, rejectionOf, startTestPool, waitUntil, withPool } from './support/pools.js';
 
 describe('call options', () => {
   let pool: SnakepitPool;
@@ -61,11 +61,15 @@ describe('call options', () => {
       expect(markerEvents(marker)).toEqual([]);
     });
 
-    it('cancels a unary call', async () => {
+    it('cancels a unary call: the tool sees the cancel', async () => {
+      const marker = markerPath();
       const controller = new AbortController();
-      const pending = pool.execute('sleep', { seconds: 2 }, { signal: controller.signal });
+      const pending = pool.execute('wait_for_cancel', { marker }, { signal: controller.signal });
+      await waitUntil(() => markerEvents(marker).includes('started'), 5_000, 'the tool to start');
       controller.abort();
       await expect(pending).rejects.toMatchObject({ code: 'cancelled' });
+      await waitUntil(() => markerEvents(marker).length === 2, 4_000, 'the tool to end');
+      expect(markerEvents(marker)).toEqual(['started', 'cancelled']);
     });
   });
 
@@ -131,14 +135,26 @@ describe('queueing', () => {
     expect(events).toEqual(['a first chunk', 'a complete', 'b first chunk', 'b complete', 'c first chunk', 'c complete']);
   });
 
-  it('lets a queued subscriber leave the queue by unsubscribing', async () => {
+  it('lets a queued subscriber leave the queue by unsubscribing; the running one, cancelled in the same tick, costs no worker', async () => {
+    const restarts = pool.stats().restarts;
+    // Settles only if a worker is killed; the pool's closing completes events$, which must not reject it.
+    const killed = nextEvent(pool, 'worker_killed', () => true, 60_000).then(
+      () => 'killed',
+      () => new Promise<never>(() => undefined),
+    );
     const marker = markerPath();
     const running = pool.stream('ticker', { marker }).subscribe();
     const queuedMarker = markerPath();
     const queued = pool.stream('ticker', { marker: queuedMarker }).subscribe();
+    expect(pool.stats().queued).toBe(1);
     queued.unsubscribe();
+    expect(pool.stats().queued).toBe(0);
     running.unsubscribe();
-    await expect(pool.execute('add', { a: 2, b: 2 })).resolves.toBe(4);
+    // The worker serves the next call only once the cancelled generator, if it started, was closed.
+    const next = pool.execute('add', { a: 2, b: 2 });
+    expect(await Promise.race([next, killed])).toBe(4);
+    expect(pool.stats().restarts).toBe(restarts);
+    expect([[], ['started', 'closed']]).toContainEqual(markerEvents(marker));
     expect(markerEvents(queuedMarker)).toEqual([]);
   });
 

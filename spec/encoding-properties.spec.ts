@@ -4,12 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkData, type SnakepitPool } from '../lib/index.js';
 import { encodeArguments } from '../lib/call/tool-arguments.js';
 import { stringifyJson } from '../lib/json-text.js';
+import { resolvePoolOptions } from '../lib/pool/pool-options.js';
 import { rejectionOf, startTestPool } from './support/pools.js';
 
 /** Any sequence of UTF-16 code units: JavaScript strings may hold lone surrogates, which UTF-8 cannot. */
 const anyUtf16 = fc
   .array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff })), { maxLength: 30 })
   .map((units) => String.fromCharCode(...units));
+
+const { limits } = resolvePoolOptions({ adapter: 'spec.Adapter' });
 
 /**
  * Whether the value holds a number JSON.stringify would write as an integer beyond
@@ -86,13 +89,14 @@ describe('encoding round trips (property-based)', () => {
   it('encodeArguments accepts exactly what JSON carries unchanged, -0 included', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (args) => {
-        if (holdsUnsafeInteger(args)) expect(() => encodeArguments(args)).toThrow(expect.objectContaining({ code: 'invalid_arguments' }));
-        else expect(JSON.parse(Buffer.from(encodeArguments(args)).toString('utf8'))).toEqual(args);
+        if (holdsUnsafeInteger(args))
+          expect(() => encodeArguments(args, limits)).toThrow(expect.objectContaining({ code: 'invalid_arguments' }));
+        else expect(JSON.parse(Buffer.from(encodeArguments(args, limits)).toString('utf8'))).toEqual(args);
       }),
     );
     fc.assert(
       fc.property(fc.oneof(fc.bigInt(), fc.func(fc.anything()), fc.constant(Number.NaN), fc.constant(Infinity)), (bad) => {
-        expect(() => encodeArguments({ value: bad })).toThrow(expect.objectContaining({ code: 'invalid_arguments' }));
+        expect(() => encodeArguments({ value: bad }, limits)).toThrow(expect.objectContaining({ code: 'invalid_arguments' }));
       }),
     );
   });

@@ -74,6 +74,22 @@ describe('pool.executeStream()', () => {
     expect(received.slice(0, total).map((chunk) => chunk.data?.seq)).toEqual(Array.from({ length: total }, (_, i) => i));
     expect(received.at(-1)?.isFinal).toBe(true);
   });
+
+  it('hands the worker back once the tool has ended, while an async callback still holds chunks back', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const received: number[] = [];
+    const done = pool.executeStream<{ seq: number } | null>('count', { n: 50 }, async (chunk) => {
+      received.push(chunk.index);
+      if (chunk.index === 0) await released;
+    });
+    // The pool's only worker serves another call while the first chunks still wait for the callback.
+    await expect(pool.execute('add', { a: 1, b: 2 })).resolves.toBe(3);
+    expect(received).toEqual([0]);
+    release();
+    await done;
+    expect(received).toEqual(Array.from({ length: 51 }, (_, i) => i));
+  });
 });
 
 describe('pool.execute() and pool.tools()', () => {

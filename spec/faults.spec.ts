@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createPool } from '../lib/index.js';
 import { FIXTURES, isAlive, markerEvents, markerPath, nextEvent, rejectionOf, reportFigure, waitUntil, withPool } from './support/pools.js';
@@ -42,6 +42,42 @@ describe('a worker killed mid-stream', () => {
       process.kill(pid, 'SIGKILL');
       await restarted;
       await waitUntil(() => !isAlive(child), 3_000, "the tool's child process to be gone");
+    });
+  });
+});
+
+describe('a call sent to an idle worker that just died', () => {
+  it('runs once on another worker, unary or streaming, 10 times over', async () => {
+    await withPool({ size: 1 }, async (pool) => {
+      for (let round = 0; round < 10; round += 1) {
+        const { pid } = await pool.execute<{ pid: number }>('whoami');
+        const marker = markerPath();
+        process.kill(pid, 'SIGKILL');
+        if (round % 2 === 0) {
+          await expect(pool.execute('wait_for_cancel', { marker, seconds: 0 })).resolves.toBe(false);
+          expect(markerEvents(marker)).toEqual(['started', 'finished']);
+        } else {
+          const chunks = await lastValueFrom(pool.stream('counted', { marker }).pipe(take(3), toArray()));
+          expect(chunks.map((chunk) => chunk.index)).toEqual([0, 1, 2]);
+          expect(markerEvents(marker)).toEqual(['run']);
+        }
+        expect(isAlive(pid)).toBe(false);
+      }
+    });
+  });
+
+  it('is never retried once the worker had it: a tool that ends its own worker runs once and fails with worker_crashed', async () => {
+    await withPool({ size: 2 }, async (pool) => {
+      const runs = [
+        (marker: string) => pool.execute('exit_worker', { marker }),
+        (marker: string) => lastValueFrom(pool.stream('exit_worker_streaming', { marker })),
+      ];
+      for (const run of runs) {
+        const marker = markerPath();
+        expect((await rejectionOf(run(marker))).code).toBe('worker_crashed');
+        await pool.execute('add', { a: 1, b: 1 });
+        expect(markerEvents(marker)).toEqual(['run']);
+      }
     });
   });
 });
@@ -171,6 +207,51 @@ describe('health and recycling', () => {
       expect(isAlive(pid)).toBe(false);
       const { pid: replacement } = await pool.execute<{ pid: number }>('whoami');
       expect(replacement).not.toBe(pid);
+    });
+  });
+
+  it.each([
+    ['a stream', 'ticker'],
+    ['a unary call', 'wait_for_cancel'],
+  ])('fails %s whose worker stops answering with worker_crashed within the health interval, and replaces the worker', async (_, tool) => {
+    await withPool({ size: 1, healthCheckInterval: 200, healthCheckTimeout: 300 }, async (pool) => {
+      const { pid } = await pool.execute<{ pid: number }>('whoami');
+      const marker = markerPath();
+      const restarted = nextEvent(pool, 'worker_restarted');
+      const failed = rejectionOf(
+        tool === 'ticker' ? pool.executeStream(tool, { marker }, () => undefined) : pool.execute(tool, { marker }),
+      );
+      await waitUntil(() => markerEvents(marker).includes('started'), 5_000, 'the tool to start');
+      const stoppedAt = performance.now();
+      process.kill(pid, 'SIGSTOP');
+      const error = await failed;
+      const detected = performance.now() - stoppedAt;
+      expect(error.code).toBe('worker_crashed');
+      // A ping is sent every 200 ms and given 300 ms: the worker is found out within 500 ms, plus scheduling.
+      expect(detected).toBeLessThan(2_000);
+      reportFigure(`busy worker stopped (SIGSTOP) to ${_} failing (interval 200 ms, timeout 300 ms)`, detected, 'ms');
+      await restarted;
+      expect(isAlive(pid)).toBe(false);
+      await expect(pool.execute('add', { a: 1, b: 1 })).resolves.toBe(2);
+    });
+  });
+
+  it('keeps a busy worker whose consumer holds the stream back: it still answers its pings', async () => {
+    await withPool({ size: 1, healthCheckInterval: 50, healthCheckTimeout: 200 }, async (pool) => {
+      const unhealthy: unknown[] = [];
+      pool.events$.subscribe((event) => {
+        if (event.type === 'worker_unhealthy') unhealthy.push(event);
+      });
+      const progress = markerPath();
+      let first = true;
+      // The callback holds the first chunk for 2 s: reading pauses, the worker's sends block.
+      await pool.executeStream('produce', { n: 5_000, size: 4096, progress }, async () => {
+        if (!first) return;
+        first = false;
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      });
+      expect(unhealthy).toEqual([]);
+      expect(pool.stats().restarts).toBe(0);
     });
   });
 

@@ -47,6 +47,7 @@ describe('read-ahead of a streaming call', () => {
       next: () => {},
       error: (error) => errors.push(error),
       complete: () => {},
+      workerDone: () => {},
     });
 
     call.start();

@@ -186,6 +186,20 @@ describe('WorkerPool: sessions', () => {
     expect(anyone.lease?.worker).toBe(other.lease?.worker);
   });
 
+  it('remembers at most 10,000 sessions, forgetting the least recently used first', async () => {
+    const { pool } = await start({ size: 2 });
+    for (let session = 0; session < 10_050; session += 1) acquire(pool, { sessionId: `session-${session}` }).lease?.release();
+    expect(pool.rememberedSessions).toBe(10_000);
+    // session-50, the oldest kept, is used again: session-51 is now the first to go.
+    const kept = acquire(pool, { sessionId: 'session-50' });
+    kept.lease?.release();
+    acquire(pool, { sessionId: 'one-more' }).lease?.release();
+    expect(pool.rememberedSessions).toBe(10_000);
+    expect(pool.remembersSession('session-50')).toBe(true);
+    expect(pool.remembersSession('session-51')).toBe(false);
+    expect(pool.remembersSession('session-49')).toBe(false);
+  });
+
   it('lets a strict session whose worker is gone take the next worker that frees up', async () => {
     const { pool, worker } = await start({ size: 2 });
     const session = acquire(pool, { sessionId: 's' });

@@ -7,31 +7,55 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import {
+  decodeMessage,
   pb,
   type ChunkBatch,
-  type ExecuteToolRequest,
   type ExecuteToolResponse,
   type PingResponse,
   type ToolChunk,
 } from '../contract/bridge-connection.js';
-import type { ToolInfo } from '../public-types.js';
+import { MalformedMessage, type WireMessageName } from '../contract/wire-bounds.js';
+import { SnakepitError } from '../errors.js';
+import type { Subscription } from 'rxjs';
+import type { BridgeClientCall, CallOptions, ToolInfo } from '../public-types.js';
+import { FairQueue, type Admission } from './fair-queue.js';
 import type { SnakepitPool } from '../snakepit-pool.js';
 import type { TokenCheck } from './token-check.js';
-import { toPooledRequest, type PooledRequest } from './pooled-request.js';
+import { timeoutFor, toPooledRequest, type PooledRequest } from './pooled-request.js';
 import { errorStatus } from '../contract/status-for-error.js';
-import { stringifyJson } from '../json-text.js';
 import { toExecuteToolResponse } from './payload-encoding.js';
 import { PooledStream } from './pooled-stream.js';
 import { failStream, writeBatches, writeChunks } from './stream-writer.js';
+import { stringifyJson } from '../json-text.js';
 
-type AnyCall = ServerUnaryCall<ExecuteToolRequest, unknown> | ServerWritableStream<ExecuteToolRequest, unknown>;
+/** Requests arrive undecoded (see service-definition.ts): the token is checked first. */
+type UnaryCall = ServerUnaryCall<Buffer, unknown>;
+type StreamCall<T> = ServerWritableStream<Buffer, T>;
+type AnyCall = UnaryCall | StreamCall<unknown>;
+type Request<Name extends WireMessageName> = InstanceType<(typeof pb)[Name]>;
+
+/** A request decoded with its lengths checked; a malformed one is the client's error. */
+function decodeRequest<Name extends WireMessageName>(name: Name, bytes: Buffer): Request<Name> {
+  try {
+    return decodeMessage(name, bytes);
+  } catch (error) {
+    if (!(error instanceof MalformedMessage)) throw error;
+    throw new SnakepitError('invalid_arguments', `malformed ${name}: ${error.message}`, {
+      hint: 'encode the request with stubs generated from proto/bridge.proto',
+    });
+  }
+}
 
 export interface BridgeServiceConfig {
   readonly pool: SnakepitPool;
   readonly id: string;
   readonly tokenCheck: TokenCheck | undefined;
-  /** The pool call's timeout when the client set no deadline; undefined: the pool's default. */
-  readonly callTimeout: number | undefined;
+  /** The longest a pooled call may run, in ms, whatever deadline its client set (`Infinity`: the client's deadline alone). */
+  readonly callTimeout: number;
+  /** Who a call is from; default: its peer address. */
+  readonly clientId: ((call: BridgeClientCall) => string) | undefined;
+  readonly perClientConcurrency: number;
+  readonly perClientQueue: number;
 }
 
 function toToolSpec(tool: ToolInfo): InstanceType<typeof pb.ToolSpec> {
@@ -60,32 +84,55 @@ function toToolSpec(tool: ToolInfo): InstanceType<typeof pb.ToolSpec> {
  */
 export class BridgeService {
   private readonly inFlight = new Set<() => void>();
+  private readonly queue: FairQueue;
+  private readonly poolEvents: Subscription;
 
-  constructor(private readonly config: BridgeServiceConfig) {}
+  constructor(private readonly config: BridgeServiceConfig) {
+    const { pool } = config;
+    this.queue = new FairQueue({
+      perClientConcurrency: config.perClientConcurrency,
+      perClientQueue: config.perClientQueue,
+      // A call may go to the pool when it would not queue there behind others (see FairQueue).
+      poolHasRoom: () => {
+        const { queued, idle } = pool.stats();
+        return queued === 0 || idle > 0;
+      },
+    });
+    // The pool may have room again once a call waiting there got its worker, or a worker (re)started.
+    this.poolEvents = pool.events$.subscribe((event) => {
+      if (event.type === 'call_started' || event.type === 'worker_started' || event.type === 'call_finished') this.queue.dispatch();
+    });
+  }
 
-  /** Cancels every pooled call the server runs. */
+  /** Cancels every pooled call the server runs, and withdraws the calls still waiting for their turn. */
   cancelAll(): void {
+    this.stopWatchingPool();
     for (const cancel of [...this.inFlight]) cancel();
+  }
+
+  /** The server has stopped: the pool, which outlives it, no longer reports to it. */
+  stopWatchingPool(): void {
+    this.poolEvents.unsubscribe();
   }
 
   implementation(): UntypedServiceImplementation {
     return {
-      Ping: (call: ServerUnaryCall<InstanceType<typeof pb.PingRequest>, unknown>, callback: sendUnaryData<PingResponse>) => {
-        if (!this.admits(call, callback)) return;
-        callback(null, new pb.PingResponse({ message: call.request.message || 'pong', worker_id: this.config.id, pid: process.pid }));
+      Ping: (call: UnaryCall, callback: sendUnaryData<PingResponse>) => {
+        const request = this.admit(call, 'PingRequest', (error) => callback(errorStatus(error)));
+        if (request === undefined) return;
+        callback(null, new pb.PingResponse({ message: request.message || 'pong', worker_id: this.config.id, pid: process.pid }));
       },
-      ListTools: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<InstanceType<typeof pb.ListToolsResponse>>) => {
-        if (!this.admits(call, callback)) return;
+      ListTools: (call: UnaryCall, callback: sendUnaryData<InstanceType<typeof pb.ListToolsResponse>>) => {
+        if (this.admit(call, 'ListToolsRequest', (error) => callback(errorStatus(error))) === undefined) return;
         callback(null, new pb.ListToolsResponse({ adapter: this.config.pool.adapter, tools: this.config.pool.tools().map(toToolSpec) }));
       },
-      ExecuteTool: (call: ServerUnaryCall<ExecuteToolRequest, unknown>, callback: sendUnaryData<ExecuteToolResponse>) =>
-        this.executeTool(call, callback),
-      ExecuteStreamingTool: (call: ServerWritableStream<ExecuteToolRequest, ToolChunk>) => this.stream(call, writeChunks),
-      ExecuteStreamingToolBatched: (call: ServerWritableStream<ExecuteToolRequest, ChunkBatch>) => this.stream(call, writeBatches),
-      ExecuteToolWithHostTools: (call: ServerDuplexStream<unknown, unknown>) => this.refuseHostTools(call),
-      ExecuteStreamingToolWithHostTools: (call: ServerDuplexStream<unknown, unknown>) => this.refuseHostTools(call),
-      AwaitCall: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<never>) => {
-        if (!this.admits(call, callback)) return;
+      ExecuteTool: (call: UnaryCall, callback: sendUnaryData<ExecuteToolResponse>) => this.executeTool(call, callback),
+      ExecuteStreamingTool: (call: StreamCall<ToolChunk>) => this.stream(call, writeChunks),
+      ExecuteStreamingToolBatched: (call: StreamCall<ChunkBatch>) => this.stream(call, writeBatches),
+      ExecuteToolWithHostTools: (call: ServerDuplexStream<Buffer, unknown>) => this.refuseHostTools(call),
+      ExecuteStreamingToolWithHostTools: (call: ServerDuplexStream<Buffer, unknown>) => this.refuseHostTools(call),
+      AwaitCall: (call: UnaryCall, callback: sendUnaryData<never>) => {
+        if (this.admit(call, 'AwaitCallRequest', (error) => callback(errorStatus(error))) === undefined) return;
         callback({
           code: Status.UNIMPLEMENTED,
           details:
@@ -100,8 +147,9 @@ export class BridgeService {
    * The ...WithHostTools methods are for a pool talking to its workers: the
    * bridge server's own pool runs its host tools (if it has any) for every
    * call it relays, and a client's functions cannot be called from here.
+   * Nothing the client sends on them is decoded.
    */
-  private refuseHostTools(call: ServerDuplexStream<unknown, unknown>): void {
+  private refuseHostTools(call: ServerDuplexStream<Buffer, unknown>): void {
     try {
       this.config.tokenCheck?.require(call.metadata);
     } catch (error) {
@@ -116,23 +164,27 @@ export class BridgeService {
     });
   }
 
-  /** Whether the call carries the token; if not, answers it as unauthenticated. */
-  private admits(call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<never>): boolean {
+  /**
+   * The request of a call that carries the token, decoded only then; else
+   * undefined after refusing the call (unauthenticated, or malformed).
+   */
+  private admit<Name extends WireMessageName>(call: AnyCall, name: Name, refuse: (error: unknown) => void): Request<Name> | undefined {
     try {
       this.config.tokenCheck?.require(call.metadata);
-      return true;
+      return decodeRequest(name, call.request);
     } catch (error) {
-      callback(errorStatus(error));
-      return false;
+      refuse(error);
+      return undefined;
     }
   }
 
   /** The pool call for a request, or undefined after refusing it. */
   private prepare(call: AnyCall, streaming: boolean, refuse: (error: unknown) => void): PooledRequest | undefined {
-    const { tokenCheck, pool, callTimeout } = this.config;
+    const request = this.admit(call, 'ExecuteToolRequest', refuse);
+    if (request === undefined) return undefined;
+    const { pool } = this.config;
     try {
-      tokenCheck?.require(call.metadata);
-      return toPooledRequest(call.request, { tools: pool.tools(), streaming, deadline: call.getDeadline(), fallbackTimeout: callTimeout });
+      return toPooledRequest(request, { tools: pool.tools(), limits: pool.limits, streaming });
     } catch (error) {
       refuse(error);
       return undefined;
@@ -140,49 +192,85 @@ export class BridgeService {
   }
 
   /**
-   * Ties a pooled call to the client's call: cancelled when the client
-   * cancels or its deadline passes (grpc-js reports both as 'cancelled'), or
-   * when the server closes. Returns the function that unties them.
+   * Runs a call once its client's turn comes (see FairQueue), and ties it to
+   * the client's call: it is withdrawn, or cancelled once running, when the
+   * client cancels or its deadline passes (grpc-js reports both as
+   * 'cancelled'), or when the server closes.
    */
-  private track(call: AnyCall, cancel: () => void): () => void {
+  private schedule(call: AnyCall, refuse: (error: unknown) => void, run: (timeout: number) => RunningCall): void {
+    if (call.cancelled) return;
+    let running: RunningCall | undefined;
+    let admission: Admission | undefined;
+    const cancel = () => (running === undefined ? admission?.withdraw() : running.cancel());
     this.inFlight.add(cancel);
     call.once('cancelled', cancel);
-    if (call.cancelled) cancel();
-    return () => {
+    const untrack = () => {
       this.inFlight.delete(cancel);
       call.off('cancelled', cancel);
     };
+    try {
+      const client = this.config.clientId?.(call) ?? call.getPeer();
+      admission = this.queue.admit(client, (done) => {
+        const finish = () => {
+          untrack();
+          done();
+        };
+        let timeout: number;
+        try {
+          timeout = timeoutFor(call.getDeadline(), this.config.callTimeout);
+        } catch (error) {
+          refuse(error);
+          finish();
+          return;
+        }
+        running = run(timeout);
+        void running.ended.finally(finish);
+      });
+    } catch (error) {
+      untrack();
+      refuse(error);
+    }
   }
 
-  private executeTool(call: ServerUnaryCall<ExecuteToolRequest, unknown>, callback: sendUnaryData<ExecuteToolResponse>): void {
-    const request = this.prepare(call, false, (error) => callback(errorStatus(error)));
+  private executeTool(call: UnaryCall, callback: sendUnaryData<ExecuteToolResponse>): void {
+    const refuse = (error: unknown) => callback(errorStatus(error));
+    const request = this.prepare(call, false, refuse);
     if (request === undefined) return;
-    // pool.execute() can only be cancelled through a signal.
-    const controller = new AbortController();
-    const untrack = this.track(call, () => controller.abort());
-    this.config.pool
-      .execute(request.tool, request.args, { ...request.options, signal: controller.signal })
-      .then(
-        (result) => callback(null, toExecuteToolResponse(result)),
-        (error: unknown) => callback(errorStatus(error)),
-      )
-      .finally(untrack);
+    this.schedule(call, refuse, (timeout) => {
+      // pool.execute() can only be cancelled through a signal.
+      const controller = new AbortController();
+      const ended = this.config.pool
+        .execute(request.tool, request.args, { ...callOptions(request, timeout), signal: controller.signal })
+        .then(
+          (result) => callback(null, toExecuteToolResponse(result)),
+          (error: unknown) => callback(errorStatus(error)),
+        );
+      return { ended, cancel: () => controller.abort() };
+    });
   }
 
-  private stream<T>(
-    call: ServerWritableStream<ExecuteToolRequest, T>,
-    write: (call: ServerWritableStream<ExecuteToolRequest, T>, source: PooledStream) => Promise<void>,
-  ): void {
-    const request = this.prepare(call, true, (error) => failStream(call, error));
+  private stream<T>(call: StreamCall<T>, write: (call: StreamCall<T>, source: PooledStream, callId: string) => Promise<void>): void {
+    const refuse = (error: unknown) => failStream(call, error);
+    const request = this.prepare(call, true, refuse);
     if (request === undefined) return;
-    // Pull-based, so that a client reading slowly holds back the worker instead of filling memory here.
-    const source = new PooledStream(this.config.pool.iterate(request.tool, request.args, request.options));
-    const untrack = this.track(call, () => source.cancel());
-    write(call, source)
-      .catch((error: unknown) => {
+    this.schedule(call, refuse, (timeout) => {
+      // Pull-based, so that a client reading slowly holds back the worker instead of filling memory here.
+      const source = new PooledStream(this.config.pool.iterate(request.tool, request.args, callOptions(request, timeout)));
+      const ended = write(call, source, request.callId).catch((error: unknown) => {
         source.cancel();
         failStream(call, error);
-      })
-      .finally(untrack);
+      });
+      return { ended, cancel: () => source.cancel() };
+    });
   }
+}
+
+/** A pool call the server runs for a client: it settles `ended` however it ends. */
+interface RunningCall {
+  readonly ended: Promise<unknown>;
+  cancel(): void;
+}
+
+function callOptions(request: PooledRequest, timeout: number): CallOptions {
+  return { timeout, ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }) };
 }

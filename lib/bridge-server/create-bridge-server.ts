@@ -1,14 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { SnakepitError } from '../errors.js';
-import type { BridgeServer, BridgeServerOptions, BridgeServerShutdownOptions, BridgeServerTlsOptions } from '../public-types.js';
+import type {
+  BridgeServer,
+  BridgeServerOptions,
+  BridgeServerShutdownOptions,
+  BridgeServerTlsOptions,
+  CallLimits,
+} from '../public-types.js';
 import type { SnakepitPool } from '../snakepit-pool.js';
 import { TokenCheck } from './token-check.js';
 import { BridgeService } from './bridge-service.js';
 import { BRIDGE_SERVICE } from '../contract/service-definition.js';
 import { StandardServices } from './standard-services.js';
+import { DEFAULT_TIMEOUT_MS } from '../call/call-scope.js';
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+const DEFAULT_PER_CLIENT_QUEUE = 100;
 
 function invalid(message: string): SnakepitError {
   return new SnakepitError('invalid_arguments', `createBridgeServer: ${message}`);
@@ -25,8 +33,16 @@ function credentialsFor(tls: BridgeServerTlsOptions | undefined): ServerCredenti
   );
 }
 
+function positiveInteger(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isInteger(value) && value > 0))
+    throw invalid(`\`${name}\` must be a positive integer, got ${String(value)}`);
+}
+
 function checkOptions(options: BridgeServerOptions): void {
-  const { host, port, token, maxMessageBytes, callTimeout } = options;
+  const { host, port, token, maxMessageBytes, callTimeout, clientId } = options;
+  positiveInteger('perClientConcurrency', options.perClientConcurrency);
+  positiveInteger('perClientQueue', options.perClientQueue);
+  if (clientId !== undefined && typeof clientId !== 'function') throw invalid('`clientId` must be a function of the call');
   if (host !== undefined && (typeof host !== 'string' || host.trim() === '')) throw invalid('`host` must be a non-empty string');
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
     throw invalid(`\`port\` must be an integer from 0 to 65535, got ${String(port)}`);
@@ -38,6 +54,16 @@ function checkOptions(options: BridgeServerOptions): void {
   if (callTimeout !== undefined && !(typeof callTimeout === 'number' && callTimeout > 0)) {
     throw invalid(`\`callTimeout\` must be a positive number of ms (or Infinity), got ${String(callTimeout)}`);
   }
+}
+
+/**
+ * The largest request a client may send: arguments of `maxArgumentBytes`
+ * and three ids of `maxIdLength` characters (4 bytes each at most in UTF-8),
+ * with their tags and lengths. grpc-js refuses a larger message as it
+ * arrives, before buffering it, with RESOURCE_EXHAUSTED.
+ */
+function largestRequest(limits: CallLimits): number {
+  return limits.maxArgumentBytes + 3 * 4 * limits.maxIdLength + 64;
 }
 
 function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
@@ -72,9 +98,17 @@ export async function createBridgeServer(pool: SnakepitPool, options: BridgeServ
   const maxMessageBytes = options.maxMessageBytes ?? pool.maxMessageBytes;
   const id = options.id ?? `bridge-${randomBytes(3).toString('hex')}`;
   const tokenCheck = options.token === undefined ? undefined : new TokenCheck(options.token);
-  const service = new BridgeService({ pool, id, tokenCheck, callTimeout: options.callTimeout });
+  const service = new BridgeService({
+    pool,
+    id,
+    tokenCheck,
+    callTimeout: options.callTimeout ?? DEFAULT_TIMEOUT_MS,
+    clientId: options.clientId,
+    perClientConcurrency: options.perClientConcurrency ?? pool.size,
+    perClientQueue: options.perClientQueue ?? DEFAULT_PER_CLIENT_QUEUE,
+  });
   const server = new Server({
-    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_receive_message_length': Math.min(maxMessageBytes, largestRequest(pool.limits)),
     'grpc.max_send_message_length': maxMessageBytes,
   });
   server.addService(BRIDGE_SERVICE, service.implementation());
@@ -94,6 +128,7 @@ export async function createBridgeServer(pool: SnakepitPool, options: BridgeServ
     port = await bind(server, `${hostPart}:${options.port ?? 0}`, credentials);
   } catch (error) {
     poolWatch.unsubscribe();
+    service.stopWatchingPool();
     throw error;
   }
 
@@ -113,6 +148,7 @@ export async function createBridgeServer(pool: SnakepitPool, options: BridgeServ
       server.tryShutdown(() => {
         clearTimeout(timer);
         poolWatch.unsubscribe();
+        service.stopWatchingPool();
         closed ??= Promise.resolve();
         resolve();
       });

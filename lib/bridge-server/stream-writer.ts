@@ -1,12 +1,12 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
+import type { ChunkBatch, ToolChunk } from '../contract/bridge-connection.js';
 import { ChunkBatchBuilder } from './chunk-batch-builder.js';
 import { errorStatus } from '../contract/status-for-error.js';
 import { encodeChunk, toToolChunk, type EncodedChunk } from './payload-encoding.js';
 import type { PooledStream, Pulled } from './pooled-stream.js';
 
 /** Ends a server stream with the error's status, after the messages already written. */
-export function failStream<T>(call: ServerWritableStream<ExecuteToolRequest, T>, error: unknown): void {
+export function failStream<T>(call: ServerWritableStream<Buffer, T>, error: unknown): void {
   // grpc-js turns an 'error' event into the call's status once the writes queued before it are sent.
   call.emit('error', errorStatus(error));
 }
@@ -16,7 +16,7 @@ export function failStream<T>(call: ServerWritableStream<ExecuteToolRequest, T>,
  * cancelled. While it waits nothing is pulled from the pool, so the pooled
  * call pauses, and so does its worker, once the buffers between them fill.
  */
-function drained<T>(call: ServerWritableStream<ExecuteToolRequest, T>, source: PooledStream): Promise<void> {
+function drained<T>(call: ServerWritableStream<Buffer, T>, source: PooledStream): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       call.off('drain', done);
@@ -29,15 +29,14 @@ function drained<T>(call: ServerWritableStream<ExecuteToolRequest, T>, source: P
 }
 
 /** Ends the call as the pooled stream ended. */
-function settle<T>(call: ServerWritableStream<ExecuteToolRequest, T>, pulled: Exclude<Pulled, { kind: 'chunk' }>): void {
+function settle<T>(call: ServerWritableStream<Buffer, T>, pulled: Exclude<Pulled, { kind: 'chunk' }>): void {
   if (pulled.kind === 'error') failStream(call, pulled.error);
   else if (pulled.kind === 'done') call.end();
   // Cancelled: the client is gone, nobody to tell.
 }
 
 /** ExecuteStreamingTool: one message per chunk. */
-export async function writeChunks(call: ServerWritableStream<ExecuteToolRequest, ToolChunk>, source: PooledStream): Promise<void> {
-  const callId = call.request.call_id;
+export async function writeChunks(call: ServerWritableStream<Buffer, ToolChunk>, source: PooledStream, callId: string): Promise<void> {
   for (;;) {
     const pulled = await source.pull();
     if (pulled.kind !== 'chunk') {
@@ -55,8 +54,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  * when it leaves, those the pool has delivered by the next turn of the
  * event loop, up to the batch size; it never waits for more.
  */
-export async function writeBatches(call: ServerWritableStream<ExecuteToolRequest, ChunkBatch>, source: PooledStream): Promise<void> {
-  const callId = call.request.call_id;
+export async function writeBatches(call: ServerWritableStream<Buffer, ChunkBatch>, source: PooledStream, callId: string): Promise<void> {
   let carried: EncodedChunk | undefined;
   for (;;) {
     let first = carried;

@@ -12,6 +12,18 @@ export function lossError(worker: Worker, tool: string): SnakepitError {
 }
 
 /**
+ * Whether a call lost with its worker certainly never ran its tool, so that
+ * running it elsewhere cannot run it twice. Workers acknowledge a call (send
+ * their initial metadata) before its tool runs. A local worker that died
+ * without acknowledging it never ran the tool: its process is gone, nothing
+ * is on its way. A remote endpoint's acknowledgment may be lost in the
+ * network while the tool runs: that call may have run.
+ */
+export function neverRan(worker: Worker, acknowledged: boolean): boolean {
+  return !acknowledged && worker.lossCode === 'worker_crashed';
+}
+
+/**
  * Reports a failed call. A broken connection says something about the
  * worker: a local process probably died, and its exit (if it comes within a
  * second) is the better explanation, which `onExit` listeners report; a

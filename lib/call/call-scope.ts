@@ -19,6 +19,8 @@ export interface Cancellable {
 export class CallScope implements RegisteredCall {
   private lease: Lease | undefined;
   private running: Cancellable | undefined;
+  private start: ((worker: Worker) => Cancellable) | undefined;
+  private retried = false;
   private withdraw: () => void = () => {};
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
@@ -40,7 +42,16 @@ export class CallScope implements RegisteredCall {
     return this.lease === undefined;
   }
 
-  /** Waits for a worker, then starts the call on it. */
+  /**
+   * Waits for a worker, then starts the call on it: not at once, but after
+   * the code that subscribed has run to its end. A consumer that unsubscribes
+   * in the same tick (`switchMap` from a `BehaviorSubject` does) has then
+   * cancelled a call that never left, and the worker goes back untouched.
+   * A whole turn of the event loop rather than a microtask, because grpc-js
+   * loses a cancel that comes before a started call's stream exists, and the
+   * stream is made in the microtasks that follow the start: once the start
+   * has run in a turn of its own, no code of ours can cancel in between.
+   */
   run(start: (worker: Worker) => Cancellable): void {
     const timeout = this.options.timeout ?? DEFAULT_TIMEOUT_MS;
     if (!(timeout > 0)) {
@@ -59,6 +70,27 @@ export class CallScope implements RegisteredCall {
         timeout,
       );
     }
+    this.start = start;
+    this.acquire();
+  }
+
+  /**
+   * Runs the call again on another worker, once: for a call whose worker
+   * died before its tool could run. Returns false when the call has ended or
+   * was already retried; the caller then reports the error.
+   */
+  retry(): boolean {
+    if (this.ended || this.retried) return false;
+    this.retried = true;
+    // The worker is gone: the pool has taken it out of service, so releasing it hands it to nobody.
+    this.lease?.release();
+    this.lease = undefined;
+    this.running = undefined;
+    this.acquire();
+    return true;
+  }
+
+  private acquire(): void {
     this.withdraw = this.registry.workers.acquire(
       {
         callId: this.callId,
@@ -79,7 +111,9 @@ export class CallScope implements RegisteredCall {
           workerId: lease.worker.id,
           queuedMs: performance.now() - this.createdAt,
         });
-        this.running = start(lease.worker);
+        setImmediate(() => {
+          if (!this.ended && this.lease === lease) this.running = this.start?.(lease.worker);
+        });
       },
       (error) => this.abort(error),
     );
@@ -88,6 +122,11 @@ export class CallScope implements RegisteredCall {
   /** Counts a chunk delivered, for the call's `call_finished` event. */
   countChunk(): void {
     this.chunks += 1;
+  }
+
+  /** The worker is done with the call, though its outcome is not delivered yet: it serves the next call. */
+  releaseWorker(): void {
+    this.lease?.release();
   }
 
   /** The call ended by itself; its outcome is delivered by the caller. */
@@ -113,7 +152,12 @@ export class CallScope implements RegisteredCall {
   }
 
   private cancelRunning(): void {
-    this.running?.cancel();
+    if (this.running === undefined) {
+      // Nothing was sent: the worker never heard of the call.
+      this.lease?.release();
+      return;
+    }
+    this.running.cancel();
     this.lease?.releaseAfterCancel(this.callId);
   }
 

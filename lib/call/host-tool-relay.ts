@@ -46,6 +46,8 @@ export class HostToolRelay {
   constructor(
     private readonly tools: ReadonlyMap<string, HostTool>,
     private readonly call: { readonly callId: string; readonly sessionId: string | undefined },
+    /** How deep a result may nest: the pool's `maxArgumentDepth`, as for what goes the other way. */
+    private readonly maxResultDepth: number,
   ) {}
 
   /** The request with the names of the host tools its tool may call. */
@@ -126,7 +128,7 @@ export class HostToolRelay {
       (value: unknown) => {
         let result: Buffer;
         try {
-          result = encodeJson(value ?? null, 'the result');
+          result = encodeJson(value ?? null, 'the result', this.maxResultDepth);
         } catch (error) {
           this.settle(id, {
             error: failure(new TypeError(`host tool '${name}' returned a value JSON cannot carry: ${(error as Error).message}`)),

@@ -1,10 +1,10 @@
-import type { ServiceError } from '@grpc/grpc-js';
+import { status as Status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
 import type { Chunk } from '../chunk.js';
 import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
 import { decodeJson, decodePayload } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
-import { lossError, reportFailure } from './call-failure.js';
+import { lossError, neverRan, reportFailure } from './call-failure.js';
 import type { HostToolRelay } from './host-tool-relay.js';
 import type { Worker } from '../worker/worker.js';
 
@@ -36,8 +36,11 @@ function holdOneMessage(stream: Readable): void {
 
 export interface ChunkSink<T> {
   next(chunk: Chunk<T>): void;
-  error(error: SnakepitError): void;
+  /** `neverRan`: the worker died before the tool could run (see `neverRan` in call-failure.ts). */
+  error(error: SnakepitError, neverRan: boolean): void;
   complete(): void;
+  /** The worker is done with the call (its tool returned): it may serve others while chunks still wait for the consumer. */
+  workerDone(): void;
 }
 
 const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
@@ -61,6 +64,11 @@ export class StreamCall<T> {
   private transportPaused = false;
   private transportEnded = false;
   private transportError: ServiceError | undefined;
+  /**
+   * The worker sends its initial metadata when the call arrives, before the tool runs. A call with host tools
+   * counts as acknowledged from the start: it is never run twice.
+   */
+  private acknowledged: boolean;
   private done = false;
   private startedAt = 0;
   private stopListeningForExit: () => void = () => {};
@@ -76,19 +84,23 @@ export class StreamCall<T> {
   ) {
     this.tool = request.tool_name;
     this.callId = request.call_id;
+    this.acknowledged = host !== undefined;
   }
 
   start(): void {
     this.startedAt = performance.now();
     this.stopListeningForExit = this.worker.onExit((exit) => {
-      if (!exit.expected) this.fail(lossError(this.worker, this.tool));
+      if (!exit.expected) this.fail(lossError(this.worker, this.tool), neverRan(this.worker, this.acknowledged));
     });
+    // The worker may have died between the lease and the start.
+    if (this.done) return;
     const { connection } = this.worker;
     const call: Readable & { cancel(): void } =
       this.host === undefined
         ? connection.streamBatches(this.request)
         : this.host.stream(connection, this.request, (batch) => this.receive(batch));
     this.call = call;
+    call.once('metadata', () => (this.acknowledged = true));
     try {
       holdOneMessage(call);
     } catch (error) {
@@ -100,6 +112,12 @@ export class StreamCall<T> {
     // messages it still buffers; 'end' comes after them, so outcomes are settled there.
     call.on('error', (error: ServiceError) => {
       this.transportError = error;
+    });
+    // The status arrives as soon as the worker ends the call, even while a paused consumer leaves
+    // messages unread: the worker is done with it, and a consumer holding chunks back holds the
+    // worker only while the tool runs.
+    call.on('status', (status: StatusObject) => {
+      if (status.code === Status.OK) this.sink.workerDone();
     });
     call.on('end', () => {
       this.transportEnded = true;
@@ -132,11 +150,11 @@ export class StreamCall<T> {
     this.pending = [];
   }
 
-  private fail(error: SnakepitError): void {
+  private fail(error: SnakepitError, toolNeverRan = false): void {
     if (this.done) return;
     this.done = true;
     this.cleanUp();
-    this.sink.error(error);
+    this.sink.error(error, toolNeverRan);
   }
 
   private transportFailure(message: string, cause: unknown): SnakepitError {

@@ -1,5 +1,9 @@
-import { stringifyKeepingNumbers } from '../json-text.js';
 import { SnakepitError } from '../errors.js';
+import { stringifyKeepingNumbers } from '../json-text.js';
+import type { CallLimits } from '../public-types.js';
+
+/** The most of an argument's path (`arguments.a[3].b`) an error message quotes: keys are the caller's input. */
+const MAX_QUOTED_PATH = 200;
 
 function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';
@@ -16,7 +20,70 @@ const JSON_HINT = 'values travel as JSON: use objects, arrays, strings, finite n
 const INTEGER_HINT = 'pass it as a string (String(n), for a BigInt too) and convert it in the tool';
 
 function refuse(path: string, reason: string, hint = JSON_HINT): never {
-  throw new SnakepitError('invalid_arguments', `${path} ${reason}`, { hint });
+  const quoted = path.length > MAX_QUOTED_PATH ? `${path.slice(0, MAX_QUOTED_PATH)}…` : path;
+  throw new SnakepitError('invalid_arguments', `${quoted} ${reason}`, { hint });
+}
+
+function refuseDepth(path: string, maxDepth: number): never {
+  refuse(
+    path,
+    `nests objects and arrays deeper than ${maxDepth} levels`,
+    'flatten the arguments, or raise the pool option maxArgumentDepth',
+  );
+}
+
+function refuseSize(bytes: number, maxBytes: number): never {
+  refuse(
+    'arguments',
+    `are ${bytes} bytes as JSON, over the ${maxBytes}-byte limit`,
+    'send large data in pieces or by reference, or raise the pool option maxArgumentBytes',
+  );
+}
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The deepest nesting of objects and arrays in JSON text, read from its
+ * bytes without parsing it (so without the recursion a parser or a walk over
+ * the parsed value would need); counting stops past `max`.
+ */
+export function jsonNestingDepth(json: Uint8Array, max: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let index = 0; index < json.length; index += 1) {
+    const byte = json[index];
+    if (inString) {
+      if (byte === BACKSLASH) index += 1;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+      depth += 1;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > max) return deepest;
+      }
+    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+      depth -= 1;
+    }
+  }
+  return deepest;
+}
+
+/**
+ * The one check of encoded arguments against a pool's limits, on every
+ * path: size first, then nesting, so that nothing large or deep is parsed.
+ * Throws `invalid_arguments`.
+ */
+export function checkEncodedArguments(json: Uint8Array, limits: CallLimits): void {
+  if (json.byteLength > limits.maxArgumentBytes) refuseSize(json.byteLength, limits.maxArgumentBytes);
+  if (jsonNestingDepth(json, limits.maxArgumentDepth) > limits.maxArgumentDepth) refuseDepth('arguments', limits.maxArgumentDepth);
 }
 
 /**
@@ -30,17 +97,21 @@ function isUnsafeJsonInteger(value: number): boolean {
   return (value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER) && Math.abs(value) < 1e21;
 }
 
-/** What the walk learns on the way besides refusals. */
+/** What the walk needs and learns on the way besides refusals. */
 interface CheckState {
   readonly ancestors: object[];
+  readonly maxDepth: number;
   /** JSON.stringify would write -0 as 0. */
   negativeZero: boolean;
+  /** A toJSON was met: what it returns is known only once encoded, so its nesting is checked on the JSON text. */
+  toJson: boolean;
 }
 
 /**
  * Checks that the value survives JSON unchanged, so that nothing is silently
  * dropped or altered on the way: JSON.stringify would turn a function into
- * nothing, NaN into null and a Map into {}.
+ * nothing, NaN into null and a Map into {}. Refuses nesting deeper than the
+ * limit before it could exhaust a stack.
  */
 function check(value: unknown, path: string, state: CheckState): void {
   switch (typeof value) {
@@ -62,10 +133,14 @@ function check(value: unknown, path: string, state: CheckState): void {
   if (value === null) return;
   const { ancestors } = state;
   if (ancestors.includes(value)) refuse(path, 'refers back to itself (a cycle)');
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    state.toJson = true;
+    return;
+  }
   if (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
     refuse(path, `is ${describe(value)}, which JSON would encode as {}; convert it first`);
   }
+  if (ancestors.length >= state.maxDepth) refuseDepth(path, state.maxDepth);
   ancestors.push(value);
   if (Array.isArray(value)) {
     value.forEach((item: unknown, index) => check(item, `${path}[${index}]`, state));
@@ -88,24 +163,44 @@ export class EncodedArguments {
   constructor(readonly json: Uint8Array) {}
 }
 
-/** Encodes a value as JSON, or throws `invalid_arguments` naming (from `path`) the first value JSON would change. */
-export function encodeJson(value: unknown, path: string): Buffer {
-  const state: CheckState = { ancestors: [], negativeZero: false };
+/**
+ * Encodes a value as JSON (a host tool's result, keyword arguments), or
+ * throws `invalid_arguments` naming (from `path`) the first value JSON would
+ * change, or saying that it nests deeper than `maxDepth`.
+ */
+export function encodeJson(value: unknown, path: string, maxDepth: number): Buffer {
+  const state: CheckState = { ancestors: [], maxDepth, negativeZero: false, toJson: false };
   check(value, path, state);
-  return Buffer.from(state.negativeZero ? stringifyKeepingNumbers(value) : JSON.stringify(value), 'utf8');
+  let text: string | undefined;
+  try {
+    text = state.negativeZero ? stringifyKeepingNumbers(value) : JSON.stringify(value);
+  } catch (error) {
+    // A toJSON that throws, or returns something too deep for the encoder's stack.
+    refuse(path, `cannot be encoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (text === undefined) refuse(path, 'encodes as nothing (a toJSON returned undefined)');
+  const json = Buffer.from(text, 'utf8');
+  if (state.toJson && jsonNestingDepth(json, maxDepth) > maxDepth) refuseDepth(path, maxDepth);
+  return json;
 }
 
 /**
- * Encodes keyword arguments (an object: `ToolArguments`, or the
- * arguments type of a described tool) as JSON, or throws `invalid_arguments`
- * naming the first offending value. JavaScript callers may pass anything, so
- * it takes anything.
+ * Encodes keyword arguments (an object: `ToolArguments`, or the arguments
+ * type of a described tool) as JSON, or throws `invalid_arguments` naming
+ * the first offending value, or saying that they nest too deep or weigh too
+ * much for `limits`. Encoded arguments are checked against the limits too.
+ * JavaScript callers may pass anything, so it takes anything.
  */
-export function encodeArguments(args: unknown): Uint8Array {
-  if (args instanceof EncodedArguments) return args.json;
+export function encodeArguments(args: unknown, limits: CallLimits): Uint8Array {
+  if (args instanceof EncodedArguments) {
+    checkEncodedArguments(args.json, limits);
+    return args.json;
+  }
   if (args === undefined || args === null) return Buffer.alloc(0);
   if (typeof args !== 'object' || Array.isArray(args)) {
     refuse('arguments', `must be an object of keyword arguments, got ${Array.isArray(args) ? 'an array' : describe(args)}`);
   }
-  return encodeJson(args, 'arguments');
+  const json = encodeJson(args, 'arguments', limits.maxArgumentDepth);
+  if (json.byteLength > limits.maxArgumentBytes) refuseSize(json.byteLength, limits.maxArgumentBytes);
+  return json;
 }

@@ -2,29 +2,39 @@ import type { ServiceError } from '@grpc/grpc-js';
 import type { ExecuteToolRequest, ExecuteToolResponse } from '../contract/bridge-connection.js';
 import { decodePayload } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
-import { lossError, reportFailure } from './call-failure.js';
+import { lossError, neverRan, reportFailure } from './call-failure.js';
 import type { HostToolRelay } from './host-tool-relay.js';
 import type { Worker } from '../worker/worker.js';
 
 /** One unary call on one worker. */
 export class UnaryCall<R> {
   private call: { cancel(): void } | undefined;
+  /**
+   * The worker sends its initial metadata when the call arrives, before the tool runs. A call with host tools
+   * counts as acknowledged from the start: it is never run twice.
+   */
+  private acknowledged: boolean;
   private done = false;
   private stopListeningForExit: () => void = () => {};
 
   constructor(
     private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
-    private readonly settle: { resolve(result: R): void; reject(error: SnakepitError): void },
+    /** `neverRan`: the worker died before the tool could run (see `neverRan` in call-failure.ts). */
+    private readonly settle: { resolve(result: R): void; reject(error: SnakepitError, neverRan: boolean): void },
     /** With `host`, the call runs on a stream both ways that also carries its tool's host-tool calls. */
     private readonly host?: HostToolRelay,
-  ) {}
+  ) {
+    this.acknowledged = host !== undefined;
+  }
 
   start(): void {
     const tool = this.request.tool_name;
     this.stopListeningForExit = this.worker.onExit((exit) => {
-      if (!exit.expected) this.fail(lossError(this.worker, tool));
+      if (!exit.expected) this.fail(lossError(this.worker, tool), neverRan(this.worker, this.acknowledged));
     });
+    // The worker may have died between the lease and the start.
+    if (this.done) return;
     const settle = (error: ServiceError | null, response?: ExecuteToolResponse) => {
       if (error !== null) {
         reportFailure(this.worker, tool, error, (failure) => this.fail(failure));
@@ -33,7 +43,13 @@ export class UnaryCall<R> {
       this.succeed(response);
     };
     const { connection } = this.worker;
-    this.call = this.host === undefined ? connection.executeTool(this.request, settle) : this.host.unary(connection, this.request, settle);
+    if (this.host === undefined) {
+      const call = connection.executeTool(this.request, settle);
+      call.once('metadata', () => (this.acknowledged = true));
+      this.call = call;
+    } else {
+      this.call = this.host.unary(connection, this.request, settle);
+    }
   }
 
   cancel(): void {
@@ -60,11 +76,11 @@ export class UnaryCall<R> {
     this.settle.resolve(result);
   }
 
-  private fail(error: SnakepitError): void {
+  private fail(error: SnakepitError, toolNeverRan = false): void {
     if (this.done) return;
     this.done = true;
     this.stopListeningForExit();
     this.host?.close();
-    this.settle.reject(error);
+    this.settle.reject(error, toolNeverRan);
   }
 }

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { snakepit_rx } from '../../generated/bridge.js';
+import { checkWireBounds, WIRE_SCHEMAS, type WireMessageName } from './wire-bounds.js';
 
 export const pb = snakepit_rx.bridge.v1;
 export type ChunkBatch = snakepit_rx.bridge.v1.ChunkBatch;
@@ -37,6 +38,16 @@ export interface ConnectionOptions {
 export function serialize(message: { serialize(): Uint8Array }): Buffer {
   const bytes = message.serialize();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Decodes a message of the contract once its wire format is checked, so that
+ * no length in it can send google-protobuf past the buffer (see
+ * wire-bounds.ts). Throws a `MalformedMessage` otherwise.
+ */
+export function decodeMessage<Name extends WireMessageName>(name: Name, bytes: Uint8Array): InstanceType<(typeof pb)[Name]> {
+  checkWireBounds(bytes, WIRE_SCHEMAS[name]);
+  return pb[name].deserialize(bytes) as InstanceType<(typeof pb)[Name]>;
 }
 
 /** What the pool and its calls use of a connection to a worker: the seam where specs put a fake. */
@@ -94,11 +105,11 @@ export class BridgeConnection implements BridgeClient {
   }
 
   ping(deadline: Date): Promise<PingResponse> {
-    return this.unary('Ping', new pb.PingRequest(), (bytes) => pb.PingResponse.deserialize(bytes), deadline);
+    return this.unary('Ping', new pb.PingRequest(), (bytes) => decodeMessage('PingResponse', bytes), deadline);
   }
 
   listTools(deadline: Date): Promise<{ adapter: string; tools: ToolSpecMessage[] }> {
-    return this.unary('ListTools', new pb.ListToolsRequest(), (bytes) => pb.ListToolsResponse.deserialize(bytes), deadline);
+    return this.unary('ListTools', new pb.ListToolsRequest(), (bytes) => decodeMessage('ListToolsResponse', bytes), deadline);
   }
 
   async awaitCall(callId: string, timeoutMs: number): Promise<boolean> {
@@ -107,7 +118,7 @@ export class BridgeConnection implements BridgeClient {
     const response = await this.unary(
       'AwaitCall',
       request,
-      (bytes) => pb.AwaitCallResponse.deserialize(bytes),
+      (bytes) => decodeMessage('AwaitCallResponse', bytes),
       new Date(Date.now() + timeoutMs + 1000),
     );
     return response.ended;
@@ -120,7 +131,7 @@ export class BridgeConnection implements BridgeClient {
     return this.client.makeUnaryRequest(
       methodPath('ExecuteTool'),
       serialize,
-      (bytes: Buffer) => pb.ExecuteToolResponse.deserialize(bytes),
+      (bytes: Buffer) => decodeMessage('ExecuteToolResponse', bytes),
       request,
       this.metadata(),
       {},
@@ -132,7 +143,7 @@ export class BridgeConnection implements BridgeClient {
     return this.client.makeServerStreamRequest(
       methodPath('ExecuteStreamingToolBatched'),
       serialize,
-      (bytes: Buffer) => pb.ChunkBatch.deserialize(bytes),
+      (bytes: Buffer) => decodeMessage('ChunkBatch', bytes),
       request,
       this.metadata(),
       {},
@@ -143,7 +154,7 @@ export class BridgeConnection implements BridgeClient {
     const call = this.client.makeBidiStreamRequest(
       methodPath(streaming ? 'ExecuteStreamingToolWithHostTools' : 'ExecuteToolWithHostTools'),
       serialize,
-      (bytes: Buffer) => pb.ToolMessage.deserialize(bytes),
+      (bytes: Buffer) => decodeMessage('ToolMessage', bytes),
       this.metadata(),
       {},
     );

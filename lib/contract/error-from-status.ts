@@ -1,6 +1,7 @@
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { isSnakepitErrorCode, SnakepitError, type SnakepitErrorCode } from '../errors.js';
-import { pb } from './bridge-connection.js';
+import { decodeMessage } from './bridge-connection.js';
+import { MalformedMessage } from './wire-bounds.js';
 
 export const ERROR_METADATA_KEY = 'snakepit-error-bin';
 
@@ -23,11 +24,22 @@ export function isTransportFailure(error: ServiceError): boolean {
   );
 }
 
+/** The ErrorDetail a worker put in the trailers; undefined when there is none, or none that reads. */
+function errorDetailOf(error: ServiceError): ReturnType<typeof decodeMessage<'ErrorDetail'>> | undefined {
+  const encoded = error.metadata?.get(ERROR_METADATA_KEY)[0];
+  if (!(encoded instanceof Buffer)) return undefined;
+  try {
+    return decodeMessage('ErrorDetail', encoded);
+  } catch (failure) {
+    if (failure instanceof MalformedMessage) return undefined;
+    throw failure;
+  }
+}
+
 /** The SnakepitError a failed gRPC call stands for, from the worker's ErrorDetail when it sent one. */
 export function errorFromStatus(error: ServiceError, context: { workerId: string; tool: string }): SnakepitError {
-  const encoded = error.metadata?.get(ERROR_METADATA_KEY)[0];
-  if (encoded instanceof Buffer) {
-    const detail = pb.ErrorDetail.deserialize(encoded);
+  const detail = errorDetailOf(error);
+  if (detail !== undefined) {
     return new SnakepitError(isSnakepitErrorCode(detail.code) ? detail.code : 'python_error', detail.message, {
       pythonType: detail.python_type,
       pythonTraceback: detail.python_traceback,

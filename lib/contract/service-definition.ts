@@ -1,34 +1,44 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
-import { methodPath, pb, serialize, type BridgeMethod } from './bridge-connection.js';
+import { decodeMessage, methodPath, serialize, type BridgeMethod } from './bridge-connection.js';
+import type { WireMessageName } from './wire-bounds.js';
 
 type Message = { serialize(): Uint8Array };
 
-function method<Request extends Message, Response extends Message>(
+/**
+ * A method whose handler receives the request's raw bytes: grpc-js runs a
+ * method's deserializer before its handler, so decoding there would let an
+ * unauthenticated caller make the server decode whatever it sends. The
+ * handler checks the token first, then decodes with `decodeMessage`.
+ */
+function method<Response extends Message>(
   name: BridgeMethod,
   responseStream: boolean,
-  request: { deserialize(bytes: Uint8Array): Request },
-  response: { deserialize(bytes: Uint8Array): Response },
+  response: WireMessageName,
   requestStream = false,
-): MethodDefinition<Request, Response> {
+): MethodDefinition<Buffer, Response> {
   return {
     path: methodPath(name),
     requestStream,
     responseStream,
-    requestSerialize: serialize,
-    requestDeserialize: (bytes: Buffer) => request.deserialize(bytes),
+    requestSerialize: (bytes: Buffer) => bytes,
+    requestDeserialize: (bytes: Buffer) => bytes,
     responseSerialize: serialize,
-    responseDeserialize: (bytes: Buffer) => response.deserialize(bytes),
+    responseDeserialize: (bytes: Buffer) => decodeMessage(response, bytes) as unknown as Response,
   };
 }
 
-/** BridgeService as proto/bridge.proto declares it, with serializers that do not copy (the generated ones copy every message). */
+/**
+ * BridgeService as proto/bridge.proto declares it, for serving: requests
+ * reach handlers undecoded (see `method`), responses are serialized without
+ * the copy the generated serializers make.
+ */
 export const BRIDGE_SERVICE: ServiceDefinition = {
-  Ping: method('Ping', false, pb.PingRequest, pb.PingResponse),
-  ListTools: method('ListTools', false, pb.ListToolsRequest, pb.ListToolsResponse),
-  ExecuteTool: method('ExecuteTool', false, pb.ExecuteToolRequest, pb.ExecuteToolResponse),
-  ExecuteStreamingTool: method('ExecuteStreamingTool', true, pb.ExecuteToolRequest, pb.ToolChunk),
-  ExecuteStreamingToolBatched: method('ExecuteStreamingToolBatched', true, pb.ExecuteToolRequest, pb.ChunkBatch),
-  ExecuteToolWithHostTools: method('ExecuteToolWithHostTools', true, pb.HostMessage, pb.ToolMessage, true),
-  ExecuteStreamingToolWithHostTools: method('ExecuteStreamingToolWithHostTools', true, pb.HostMessage, pb.ToolMessage, true),
-  AwaitCall: method('AwaitCall', false, pb.AwaitCallRequest, pb.AwaitCallResponse),
+  Ping: method('Ping', false, 'PingResponse'),
+  ListTools: method('ListTools', false, 'ListToolsResponse'),
+  ExecuteTool: method('ExecuteTool', false, 'ExecuteToolResponse'),
+  ExecuteStreamingTool: method('ExecuteStreamingTool', true, 'ToolChunk'),
+  ExecuteStreamingToolBatched: method('ExecuteStreamingToolBatched', true, 'ChunkBatch'),
+  ExecuteToolWithHostTools: method('ExecuteToolWithHostTools', true, 'ToolMessage', true),
+  ExecuteStreamingToolWithHostTools: method('ExecuteStreamingToolWithHostTools', true, 'ToolMessage', true),
+  AwaitCall: method('AwaitCall', false, 'AwaitCallResponse'),
 };

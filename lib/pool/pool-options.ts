@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { SnakepitError } from '../errors.js';
-import type { HostTool, PoolOptions } from '../public-types.js';
+import type { CallLimits, HostTool, PoolOptions } from '../public-types.js';
 
 export interface ResolvedPoolOptions {
   readonly size: number;
@@ -9,6 +9,7 @@ export interface ResolvedPoolOptions {
   readonly startTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly onLog: (line: string, workerId: string) => void;
+  readonly limits: CallLimits;
   readonly maxQueue: number;
   readonly queueTimeoutMs: number | undefined;
   readonly sessionAffinity: 'prefer' | 'strict';
@@ -67,6 +68,11 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     startTimeoutMs: positive('startTimeout', options.startTimeout, false) ?? (endpoints ? 5_000 : 30_000),
     maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, true) ?? 64 * 1024 * 1024,
     onLog: options.onLog ?? writeWorkerLog,
+    limits: {
+      maxIdLength: positive('maxIdLength', options.maxIdLength, true) ?? 256,
+      maxArgumentDepth: positive('maxArgumentDepth', options.maxArgumentDepth, true) ?? 128,
+      maxArgumentBytes: positive('maxArgumentBytes', options.maxArgumentBytes, true) ?? 16 * 1024 * 1024,
+    },
     maxQueue: nonNegative('maxQueue', options.maxQueue) ?? Infinity,
     queueTimeoutMs: positive('queueTimeout', options.queueTimeout, false),
     sessionAffinity: options.sessionAffinity ?? 'prefer',

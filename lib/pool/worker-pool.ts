@@ -37,7 +37,7 @@ const RESTART_BACKOFF_MS = [0, 100, 250, 500, 1000, 2000, 5000];
  * Which worker serves which call: one call per worker at a time, callers
  * queued in arrival order while all are busy, a session's calls steered to
  * the worker that served it before, and workers that die, hang, stop
- * answering or reach their recycling limits replaced.
+ * answering (idle or busy) or reach their recycling limits replaced.
  *
  * Its seams, where unit specs put fakes (spec/worker-pool.spec.ts): workers
  * come from `spawn` through the Worker interface, waiters wait in a
@@ -84,6 +84,11 @@ export class WorkerPool {
     return pool;
   }
 
+  /** The number of slots: workers the pool keeps running. */
+  get size(): number {
+    return this.options.size;
+  }
+
   get liveWorkers(): readonly Worker[] {
     return [...this.states.keys()];
   }
@@ -102,6 +107,16 @@ export class WorkerPool {
 
   get restarts(): number {
     return this.counters.restarts;
+  }
+
+  /** How many sessions the pool remembers a worker for: at most 10,000, whose ids are at most `maxIdLength` long. */
+  get rememberedSessions(): number {
+    return this.sessionWorker.size;
+  }
+
+  /** Whether the pool still remembers which worker served the session. */
+  remembersSession(sessionId: string): boolean {
+    return this.sessionWorker.has(sessionId);
   }
 
   get degraded(): boolean {
@@ -341,7 +356,9 @@ export class WorkerPool {
         this.retire(worker, state, reason);
       }
     }
-    for (const worker of this.idle) {
+    // Busy workers too: the worker answers pings on a thread of their own, so one that does not
+    // answer while its tool runs is hung or stopped, and its call would otherwise wait for its timeout.
+    for (const worker of this.states.keys()) {
       worker.connection.ping(new Date(Date.now() + this.options.healthCheckTimeoutMs)).catch((error: unknown) => {
         if (worker.exited || this.closed || !this.states.has(worker)) return;
         this.options.emit({ type: 'worker_unhealthy', workerId: worker.id, reason: String(error) });

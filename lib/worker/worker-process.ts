@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { BridgeConnection } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
+import { readBoundedLines } from './bounded-lines.js';
 import { workerPythonPath } from './python-environment.js';
 import { ExitSignal, type Worker, type WorkerExit } from './worker.js';
 
@@ -102,7 +102,7 @@ export class WorkerProcess implements Worker {
     child.stdin?.on('error', () => undefined);
     child.stdin?.write(`${options.token}\n`);
     const stderrTail: string[] = [];
-    createInterface({ input: child.stderr }).on('line', (line) => {
+    readBoundedLines(child.stderr, (line) => {
       stderrTail.push(line);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
       options.onLog(line, options.id);
@@ -240,8 +240,10 @@ function readHandshake(
         ),
       );
     });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith(READY_PREFIX)) {
+    readBoundedLines(child.stdout!, (line, cut) => {
+      if (cut) {
+        options.onLog(line, options.id);
+      } else if (line.startsWith(READY_PREFIX)) {
         settle(() => resolve(JSON.parse(line.slice(READY_PREFIX.length)) as Handshake));
       } else if (line.startsWith(FAILED_PREFIX)) {
         const report = JSON.parse(line.slice(FAILED_PREFIX.length)) as { type: string; message: string; traceback: string };

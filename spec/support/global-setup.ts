@@ -27,6 +27,9 @@ export function setup(): () => void {
     const leaked = workersOfThisRun(runId);
     for (const pid of leaked) process.kill(pid, 'SIGKILL');
     if (leaked.length > 0) {
+      // Vitest prints an error thrown here ("error during close") but exits with 0 all the same;
+      // the exit code makes the run fail. spec/leak-check.spec.ts checks that it still does.
+      process.exitCode = 1;
       throw new Error(`${leaked.length} worker process(es) outlived the test run: ${leaked.join(', ')}`);
     }
   };

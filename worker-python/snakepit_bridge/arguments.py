@@ -39,6 +39,13 @@ def decode_arguments(raw: bytes) -> dict[str, Any]:
         arguments = _parse(raw) if raw else {}
     except ValueError as error:
         raise CallFailure(code="invalid_arguments", message=f"arguments are not valid JSON: {error}") from error
+    except RecursionError as error:
+        # Pools refuse deep arguments before sending them (maxArgumentDepth); other clients may not.
+        raise CallFailure(
+            code="invalid_arguments",
+            message="arguments nest objects and arrays too deep to decode",
+            hint="flatten the arguments",
+        ) from error
     if not isinstance(arguments, dict):
         raise CallFailure(
             code="invalid_arguments",

@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 
@@ -44,6 +45,8 @@ class Limits:
 
 # Room for a message's own fields around its chunks (json_run's brackets, padding, tags, lengths).
 _MESSAGE_OVERHEAD_BYTES = 1024
+# How many ids of calls awaited before they arrived are remembered (see AwaitCall).
+_ABANDONED_CALLS_KEPT = 4096
 
 
 class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
@@ -58,6 +61,10 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         self._batch_bytes = min(limits.max_batch_bytes, limits.max_message_bytes - _MESSAGE_OVERHEAD_BYTES)
         # Calls whose tool is still running, by call id; each event is set when its tool ends.
         self._running: dict[str, threading.Event] = {}
+        # Calls awaited before they arrived. A pool awaits only calls it cancelled, and a call's request
+        # and its AwaitCall travel as two streams that the server may take in either order: such a call
+        # must not start when it does arrive.
+        self._abandoned: OrderedDict[str, None] = OrderedDict()
         self._running_changed = threading.Condition()
 
     @property
@@ -104,6 +111,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             tool, arguments, call = self._prepare(request, streaming=False, host=host)
             if not context.add_callback(call.cancel):
                 call.cancel()
+            _acknowledge(context)
             ended = self._begin(call.call_id)
             try:
                 with call.active():
@@ -136,6 +144,10 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
     def AwaitCall(self, request: pb.AwaitCallRequest, context: grpc.ServicerContext) -> pb.AwaitCallResponse:
         with self._running_changed:
             ended = self._running.get(request.call_id)
+            if ended is None:
+                self._abandoned[request.call_id] = None
+                if len(self._abandoned) > _ABANDONED_CALLS_KEPT:
+                    self._abandoned.popitem(last=False)
         return pb.AwaitCallResponse(ended=ended is None or ended.wait(request.timeout_ms / 1000))
 
     def wait_idle(self, timeout: float) -> bool:
@@ -144,8 +156,12 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             return self._running_changed.wait_for(lambda: not self._running, timeout)
 
     def _begin(self, call_id: str) -> threading.Event:
+        """Registers a call about to run its tool; raises if the pool already gave up on it."""
         ended = threading.Event()
         with self._running_changed:
+            if call_id in self._abandoned:
+                del self._abandoned[call_id]
+                raise CallFailure(code="cancelled", message="the call was cancelled before it arrived")
             self._running[call_id] = ended
         return ended
 
@@ -164,6 +180,8 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         With ``host``, a batch may also come empty, when host-tool requests wait to be sent."""
         try:
             tool, arguments, call = self._prepare(request, streaming=True, host=host)
+            _acknowledge(context)
+            ended = self._begin(call.call_id)
         except CallFailure as failure:
             abort(context, failure, self._worker_id)
             return
@@ -174,7 +192,6 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             max_chunk_bytes=self._limits.max_message_bytes - _MESSAGE_OVERHEAD_BYTES,
             condition=host.condition if host is not None else None,
         )
-        ended = self._begin(call.call_id)
         pump.on_finished(lambda: self._end(call.call_id, ended))
         if not context.add_callback(pump.cancel):
             pump.cancel()
@@ -212,7 +229,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         if tool is None:
             raise CallFailure(
                 code="tool_not_found",
-                message=f"no tool named {request.tool_name!r} in {self._adapter_name}",
+                message=f"no tool named {quote_input(request.tool_name)} in {self._adapter_name}",
                 hint=f"available tools: {', '.join(sorted(self._tools)) or 'none'}",
             )
         if streaming and not tool.supports_streaming:
@@ -250,6 +267,26 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             # JSON's -0 reaches a tool as the float -0.0 (decode_arguments), which pydantic reads from "-0.0" only.
             raw = json.dumps(arguments).encode()
         return self._types[tool.name].validate(raw)
+
+
+def _acknowledge(context: grpc.ServicerContext) -> None:
+    """Tells the client that its call arrived, before the tool runs: a pool retries on another worker
+    a call whose worker died without acknowledging it, knowing that its tool never ran."""
+    try:
+        context.send_initial_metadata(())
+    except grpc.RpcError:
+        # The call is cancelled already: nobody to tell, and the tool sees the cancel.
+        logger.debug("call cancelled before it was acknowledged")
+
+
+def quote_input(value: str, limit: int = 64) -> str:
+    """A client's string as a message may quote it: cut to its first characters, its length said.
+
+    Messages travel back to clients and into logs; a 200 KiB tool name echoed whole hung a client.
+    """
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value)} characters)"
 
 
 def _unary_response(tool_name: str, result: object, max_message_bytes: int) -> pb.ExecuteToolResponse:

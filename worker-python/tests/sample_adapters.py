@@ -277,6 +277,15 @@ class SampleAdapter(BaseAdapter):
             found.set("closed")
 
     @tool(supports_streaming=True)
+    def wait_then_yield(self, probe: str) -> Iterator[dict[str, str]]:
+        """Waits for its call to be cancelled before it yields anything."""
+        found = support.probe(probe)
+        found.set("started")
+        current_call().cancelled_event.wait(support.TIMEOUT)
+        found.set("observed")
+        yield {"state": "cancelled"}
+
+    @tool(supports_streaming=True)
     def yield_then_wait(self, probe: str) -> Iterator[dict[str, str]]:
         """Yields once, then waits for its call to be cancelled."""
         found = support.probe(probe)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -610,3 +611,45 @@ def test_await_call_ends_after_a_cancelled_async_tool_finished_cleaning_up(
 
     assert await_call(bridge, "slow-1") is True
     assert probe.is_set("closed"), "AwaitCall reported the call ended while its tool was still cleaning up"
+
+
+@pytest.mark.parametrize("method", ["ExecuteTool", "ExecuteStreamingToolBatched"])
+def test_a_call_awaited_before_it_arrived_never_starts(bridge: Bridge, probe: support.Probe, method: str) -> None:
+    # The pool awaits only calls it cancelled; a request overtaken by its own AwaitCall is one.
+    assert await_call(bridge, "overtaken-1") is True
+    tool_name = "wait_for_cancel" if method == "ExecuteTool" else "ticker"
+    call = getattr(bridge.stub, method)
+    error, detail = failure_of(lambda: list(call(bridge.request(tool_name, "overtaken-1", probe=probe.key))))
+    assert error.code() == grpc.StatusCode.CANCELLED
+    assert detail.code == "cancelled"
+    assert not probe.is_set("started")
+    # Only that call: the next one with another id runs.
+    assert bridge.execute("add", a=1, b=2).result == b"3"
+
+
+def test_an_unknown_tool_name_is_quoted_cut_short(bridge: Bridge) -> None:
+    error, detail = failure_of(lambda: bridge.execute("n" * 200_000))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    assert detail.message == f"no tool named {'n' * 64!r}… (200000 characters) in {ADAPTER_NAME}"
+
+
+@pytest.mark.parametrize("method", ["ExecuteTool", "ExecuteStreamingToolBatched"])
+def test_arguments_nested_too_deep_to_decode_are_invalid(bridge: Bridge, method: str) -> None:
+    depth = 100_000
+    raw = b'{"value":' + b"[" * depth + b"]" * depth + b"}"
+    request = pb.ExecuteToolRequest(tool_name="echo" if method == "ExecuteTool" else "count", arguments=raw)
+    error, detail = failure_of(lambda: list(getattr(bridge.stub, method)(request, timeout=support.TIMEOUT)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert detail.code == "invalid_arguments"
+
+
+def test_a_call_is_acknowledged_before_its_tool_runs(bridge: Bridge, probe: support.Probe) -> None:
+    # A pool retries a call whose worker died without acknowledging it: the tool must not have run then.
+    # (Python's client reads a unary call's initial metadata only with its response: a stream shows it.)
+    call = bridge.stub.ExecuteStreamingToolBatched(bridge.request("wait_then_yield", "ack-1", probe=probe.key))
+    assert probe.wait("started")
+    acknowledged = threading.Event()
+    threading.Thread(target=lambda: (call.initial_metadata(), acknowledged.set()), daemon=True).start()
+    assert acknowledged.wait(support.TIMEOUT), "no initial metadata while the tool runs"
+    assert not probe.is_set("observed")
+    call.cancel()

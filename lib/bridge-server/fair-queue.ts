@@ -1,0 +1,123 @@
+import { SnakepitError } from '../errors.js';
+
+export interface FairQueueOptions {
+  /** Calls of one client that may be in the pool at once (running or waiting there for a worker). */
+  readonly perClientConcurrency: number;
+  /** Calls of one client that may wait here; past it a call is refused with `pool_saturated`. */
+  readonly perClientQueue: number;
+  /** Whether the pool takes a call now without queueing it behind others: it has no call waiting for a worker. */
+  readonly poolHasRoom: () => boolean;
+}
+
+/** A client's calls: those in the pool and those waiting here, in arrival order. */
+interface Client {
+  inPool: number;
+  readonly waiting: Waiting[];
+}
+
+interface Waiting {
+  readonly client: Client;
+  readonly start: (done: () => void) => void;
+}
+
+/** A call admitted to the queue: `withdraw` takes it out while it waits (its client gave up). */
+export interface Admission {
+  withdraw(): void;
+}
+
+/**
+ * The bridge server's queue in front of the pool, so that no client can
+ * starve the others: each client has at most `perClientConcurrency` calls
+ * in the pool, and its other calls wait here, at most `perClientQueue` of
+ * them. Calls go to the pool only while it has no call waiting for a
+ * worker, the clients taking turns (round robin), so that a client with a
+ * thousand calls waiting delays another's next call by one call at most.
+ */
+export class FairQueue {
+  private readonly clients = new Map<string, Client>();
+  /** Clients with calls waiting, the next to be served first. */
+  private readonly turns: string[] = [];
+  private waitingCount = 0;
+  private dispatching = false;
+
+  constructor(private readonly options: FairQueueOptions) {}
+
+  /** Calls waiting here, of every client. */
+  get waiting(): number {
+    return this.waitingCount;
+  }
+
+  /**
+   * Calls `start` once the client's call may go to the pool, with the
+   * function that the call must call once it has ended. Throws
+   * `pool_saturated` when the client already has `perClientQueue` calls waiting.
+   */
+  admit(clientId: string, start: (done: () => void) => void): Admission {
+    let client = this.clients.get(clientId);
+    if (client === undefined) {
+      client = { inPool: 0, waiting: [] };
+      this.clients.set(clientId, client);
+    }
+    if (client.waiting.length >= this.options.perClientQueue) {
+      throw new SnakepitError(
+        'pool_saturated',
+        `this client already has ${client.inPool} calls running and ${client.waiting.length} waiting, the most the server takes`,
+        { hint: 'wait for your calls to finish (read your streams), or ask for a higher perClientQueue' },
+      );
+    }
+    const entry: Waiting = { client, start };
+    client.waiting.push(entry);
+    this.waitingCount += 1;
+    if (client.waiting.length === 1) this.turns.push(clientId);
+    this.dispatch();
+    return { withdraw: () => this.withdraw(clientId, entry) };
+  }
+
+  /** Sends waiting calls to the pool while it has room, taking the clients in turn. Call it whenever the pool may have room again. */
+  dispatch(): void {
+    // A call may end while it starts (the pool refuses it at once): the loop under way goes on.
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      this.dispatchWhileRoom();
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private dispatchWhileRoom(): void {
+    while (this.waitingCount > 0 && this.options.poolHasRoom()) {
+      const position = this.turns.findIndex((clientId) => this.clients.get(clientId)!.inPool < this.options.perClientConcurrency);
+      if (position < 0) return;
+      const [clientId] = this.turns.splice(position, 1) as [string];
+      const client = this.clients.get(clientId)!;
+      const entry = client.waiting.shift()!;
+      this.waitingCount -= 1;
+      // Its next call, if any, waits for the other clients' turns.
+      if (client.waiting.length > 0) this.turns.push(clientId);
+      client.inPool += 1;
+      let ended = false;
+      entry.start(() => {
+        if (ended) return;
+        ended = true;
+        client.inPool -= 1;
+        this.forgetIfIdle(clientId, client);
+        this.dispatch();
+      });
+    }
+  }
+
+  private withdraw(clientId: string, entry: Waiting): void {
+    const { client } = entry;
+    const position = client.waiting.indexOf(entry);
+    if (position < 0) return;
+    client.waiting.splice(position, 1);
+    this.waitingCount -= 1;
+    if (client.waiting.length === 0) this.turns.splice(this.turns.indexOf(clientId), 1);
+    this.forgetIfIdle(clientId, client);
+  }
+
+  private forgetIfIdle(clientId: string, client: Client): void {
+    if (client.inPool === 0 && client.waiting.length === 0) this.clients.delete(clientId);
+  }
+}

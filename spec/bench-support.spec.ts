@@ -1,0 +1,90 @@
+/** The statistics and reporting helpers of `npm run bench` (bench/support/), whose figures the README quotes. */
+import { describe, expect, it } from 'vitest';
+import { formatNumber, formatRatio, renderTable } from '../bench/support/report.js';
+import { distribution, median, percentile } from '../bench/support/stats.js';
+import { measureInTurns, measureRates, withTimeout } from '../bench/support/timing.js';
+
+describe('bench statistics', () => {
+  it('interpolates percentiles between the closest ranks, whatever order the samples came in', () => {
+    const samples = [40, 10, 30, 20];
+    expect(percentile(samples, 0)).toBe(10);
+    expect(percentile(samples, 100)).toBe(40);
+    expect(percentile(samples, 50)).toBe(25);
+    expect(percentile(samples, 25)).toBeCloseTo(17.5);
+    expect(median([3, 1, 2])).toBe(2);
+    // The samples are raw measurements: they keep their order.
+    expect(samples).toEqual([40, 10, 30, 20]);
+  });
+
+  it('ignores samples that are not finite, and gives NaN without any', () => {
+    expect(median([1, Number.NaN, 3, Infinity])).toBe(2);
+    expect(percentile([], 50)).toBeNaN();
+    expect(distribution([])).toEqual({ count: 0, p50: Number.NaN, p99: Number.NaN, min: Number.NaN, max: Number.NaN });
+  });
+
+  it('summarizes a distribution', () => {
+    const samples = Array.from({ length: 101 }, (_, i) => 100 - i);
+    expect(distribution(samples)).toEqual({ count: 101, p50: 50, p99: 99, min: 0, max: 100 });
+  });
+});
+
+describe('bench reporting', () => {
+  it('formats figures by unit, and ratios with two significant decimals below 10', () => {
+    expect(formatNumber(1.234, 'ms')).toBe('1.23');
+    expect(formatNumber(12.34, 'ms')).toBe('12.3');
+    expect(formatNumber(37.84, 'MiB')).toBe('37.8');
+    expect(formatNumber(245_342.4, '/s')).toBe('245,342');
+    expect(formatNumber(undefined, 'ms')).toBe('');
+    expect(formatNumber(Number.NaN, 'ms')).toBe('n/a');
+    expect(formatRatio(1.4949, 'a')).toBe('1.49× a');
+    expect(formatRatio(25.24, 'a')).toBe('25.2× a');
+    expect(formatRatio(Number.NaN, 'a')).toBe('n/a a');
+  });
+
+  it('renders a table with a row per path, failures first, and pass or MISS against targets', () => {
+    const table = renderTable([
+      { name: 'broken', rows: [], raw: null, error: 'it hung\nstack' },
+      {
+        name: 'unary',
+        raw: null,
+        rows: [
+          { workload: '5 unary', path: 'a', unit: 'ms', median: 0.64, p99: 3.43 },
+          { workload: '5 unary', path: 'b', unit: 'ms', median: 2, ratio: '3.13× a', target: '≤ 1.5 ms', pass: false },
+        ],
+      },
+    ]).split('\n');
+    expect(table[0]).toMatch(/^Workload\s+Path\s+Median\s+p99\s+Unit\s+Ratio\s+Target\s+Result$/);
+    expect(table[2]).toMatch(/^broken\s+FAILED\s+it hung$/);
+    expect(table[3]).toMatch(/^5 unary\s+a\s+0\.64\s+3\.43\s+ms$/);
+    expect(table[4]).toMatch(/^5 unary\s+b\s+2\.00\s+ms\s+3\.13× a\s+≤ 1\.5 ms\s+MISS$/);
+  });
+});
+
+describe('bench timing', () => {
+  it('warms every path up, then measures them in turns, run after run', async () => {
+    const calls: string[] = [];
+    const samples = await measureInTurns(
+      {
+        a: (turn) => Promise.resolve(calls.push(`a${turn.warmup ? 'w' : ''}${turn.index}`)),
+        b: (turn) => Promise.resolve(calls.push(`b${turn.warmup ? 'w' : ''}${turn.index}`)),
+      },
+      { name: 'spec', warmup: 1, runs: 2, progress: () => undefined },
+    );
+    expect(calls).toEqual(['aw0', 'bw0', 'a0', 'b0', 'a1', 'b1']);
+    expect(samples).toEqual({ a: [3, 5], b: [4, 6] });
+  });
+
+  it('turns durations into rates of units per second', async () => {
+    const rates = await measureRates(
+      { path: (size) => Promise.resolve(size / 10) },
+      { name: 'spec', warmup: 0, runs: 2, progress: () => undefined, size: (_, turn) => 100 * (turn.index + 1), units: (n) => n * 2 },
+    );
+    // size 100 takes 10 ms: 200 units in 10 ms, 20,000 per second, whatever the size.
+    expect(rates).toEqual({ path: [20_000, 20_000] });
+  });
+
+  it('fails a measurement that hangs, instead of the whole run', async () => {
+    await expect(withTimeout(new Promise(() => undefined), 10, 'the spec')).rejects.toThrow('the spec did not finish within 10 ms');
+    await expect(withTimeout(Promise.resolve(7), 10, 'the spec')).resolves.toBe(7);
+  });
+});

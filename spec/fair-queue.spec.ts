@@ -1,0 +1,79 @@
+/** FairQueue, the bridge server's queue in front of the pool, on a fake pool with `slots` workers. */
+import { describe, expect, it } from 'vitest';
+import { FairQueue } from '../lib/bridge-server/fair-queue.js';
+
+/** A pool with `slots` workers and no queue: it has room while a worker is free. */
+function fakePool(slots: number, options: { perClientConcurrency?: number; perClientQueue?: number } = {}) {
+  const started: string[] = [];
+  const running: (() => void)[] = [];
+  const queue = new FairQueue({
+    perClientConcurrency: options.perClientConcurrency ?? slots,
+    perClientQueue: options.perClientQueue ?? 100,
+    poolHasRoom: () => running.length < slots,
+  });
+  const call = (client: string, name: string) =>
+    queue.admit(client, (done) => {
+      started.push(name);
+      running.push(done);
+    });
+  /** Ends the oldest running call; the queue then sends the next one, as the bridge does on the pool's events. */
+  const finishOldest = () => running.shift()?.();
+  return { queue, started, call, finishOldest };
+}
+
+describe('FairQueue', () => {
+  it('takes the clients in turn once the pool is full, however many calls one of them has waiting', () => {
+    const { started, call, finishOldest } = fakePool(2);
+    for (let index = 1; index <= 5; index += 1) call('a', `a${index}`);
+    call('b', 'b1');
+    call('c', 'c1');
+    call('b', 'b2');
+    expect(started).toEqual(['a1', 'a2']);
+    for (let index = 0; index < 6; index += 1) finishOldest();
+    expect(started).toEqual(['a1', 'a2', 'a3', 'b1', 'c1', 'a4', 'b2', 'a5']);
+  });
+
+  it('keeps a client to perClientConcurrency calls in the pool, even when the pool has room', () => {
+    const { started, call, finishOldest } = fakePool(4, { perClientConcurrency: 1 });
+    call('a', 'a1');
+    call('a', 'a2');
+    call('b', 'b1');
+    expect(started).toEqual(['a1', 'b1']);
+    finishOldest();
+    expect(started).toEqual(['a1', 'b1', 'a2']);
+  });
+
+  it('refuses a call with pool_saturated once its client has perClientQueue calls waiting; other clients are not affected', () => {
+    const { queue, call } = fakePool(1, { perClientQueue: 2 });
+    call('a', 'a1');
+    call('a', 'a2');
+    call('a', 'a3');
+    expect(() => call('a', 'a4')).toThrow(expect.objectContaining({ code: 'pool_saturated' }));
+    expect(() => call('b', 'b1')).not.toThrow();
+    expect(queue.waiting).toBe(3);
+  });
+
+  it('lets a waiting call withdraw: it never starts, and its place goes to the next', () => {
+    const { queue, started, call, finishOldest } = fakePool(1);
+    call('a', 'a1');
+    const withdrawn = call('b', 'b1');
+    call('c', 'c1');
+    withdrawn.withdraw();
+    expect(queue.waiting).toBe(1);
+    finishOldest();
+    expect(started).toEqual(['a1', 'c1']);
+  });
+
+  it('ends calls that end while they start (a pool that refuses at once) without losing its place', () => {
+    const started: string[] = [];
+    const queue = new FairQueue({ perClientConcurrency: 1, perClientQueue: 10, poolHasRoom: () => true });
+    for (const name of ['a1', 'a2', 'a3']) {
+      queue.admit('a', (done) => {
+        started.push(name);
+        done();
+      });
+    }
+    expect(started).toEqual(['a1', 'a2', 'a3']);
+    expect(queue.waiting).toBe(0);
+  });
+});
