@@ -11,10 +11,12 @@ export type {
   PoolEventType,
   PoolOptions,
   PoolStats,
+  PythonLogLevel,
   TlsOptions,
   ToolArguments,
   ToolInfo,
   ToolParameter,
+  WorkerLog,
 } from './public-types.js';
 export { resolveEndpoints } from './worker/resolve-endpoints.js';
 export { SnakepitError, isSnakepitError } from './errors.js';

@@ -80,8 +80,18 @@ export interface PoolOptions {
   readonly startTimeout?: number;
   /** Largest gRPC message either side accepts, in bytes. Default 64 MiB. */
   readonly maxMessageBytes?: number;
-  /** Receives each line workers write to stderr. Default: prefixed and written to `process.stderr`. */
-  readonly onLog?: (line: string, workerId: string) => void;
+  /**
+   * Receives what workers write to stderr: each log record, as text (with
+   * `record`, the record itself, also a `log` event on `events$`), and each
+   * line a tool prints, as it is. Default: prefixed and written to `process.stderr`.
+   */
+  readonly onLog?: (line: string, workerId: string, record?: WorkerLog) => void;
+  /**
+   * The workers' Python logging level (`--log-level`): records below it are
+   * not made. Default: `$SNAKEPIT_LOG_LEVEL` in `env`, else `WARNING`. Child
+   * workers only: a remote worker takes its own `--log-level`.
+   */
+  readonly logLevel?: PythonLogLevel;
 
   /** Calls that may wait while every worker is busy; beyond it a call fails at once with `pool_saturated`. Default: no limit. */
   readonly maxQueue?: number;
@@ -115,6 +125,29 @@ export interface PoolOptions {
   readonly token?: string;
   /** With `endpoints`: connect with TLS. */
   readonly tls?: TlsOptions;
+}
+
+/** A Python logging level, by name (either case). */
+export type PythonLogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL' | 'debug' | 'info' | 'warning' | 'error' | 'critical';
+
+/** A log record a child worker made in Python, as `onLog` and the `log` event give it. */
+export interface WorkerLog {
+  /** Python's level name: `DEBUG`, `INFO`, `WARNING`, `ERROR`, `CRITICAL` (or a custom level's name). */
+  readonly level: string;
+  /** The logger's name, as `logging.getLogger(name)` was given it. */
+  readonly logger: string;
+  /** The formatted message, followed by the traceback when the record carries an exception. */
+  readonly message: string;
+  /** The call the record was made in (the pool's call id); undefined outside a call. */
+  readonly callId: string | undefined;
+  /** The tool that call runs; undefined outside a call. */
+  readonly tool: string | undefined;
+  /** The worker that made it. */
+  readonly workerId: string;
+  /** The call's trace id (32 hex digits), when the call is traced; undefined otherwise. */
+  readonly traceId: string | undefined;
+  /** When Python made the record, as `Date.now()` would have said. */
+  readonly time: number;
 }
 
 /** TLS for connections to remote workers (`endpoints`). */
@@ -152,6 +185,7 @@ export type PoolEventInit =
   | { readonly type: 'worker_unhealthy'; readonly workerId: string; readonly reason: string }
   | { readonly type: 'worker_killed'; readonly workerId: string; readonly reason: 'ignored_cancellation' }
   | { readonly type: 'pool_degraded'; readonly error: SnakepitError }
+  | ({ readonly type: 'log' } & WorkerLog)
   | { readonly type: 'call_queued'; readonly callId: string; readonly tool: string; readonly queueLength: number }
   | { readonly type: 'call_started'; readonly callId: string; readonly tool: string; readonly workerId: string; readonly queuedMs: number }
   | {

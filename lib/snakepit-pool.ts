@@ -14,6 +14,7 @@ import { PoolEventSource } from './pool/pool-events.js';
 import { resolvePoolOptions, type ResolvedPoolOptions } from './pool/pool-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
 import { resolvePython } from './worker/python-environment.js';
+import { PoolTelemetry } from './telemetry/pool-telemetry.js';
 import { StreamCall } from './call/stream-call.js';
 import { UnaryCall } from './call/unary-call.js';
 import { RemoteWorker } from './worker/remote-worker.js';
@@ -24,6 +25,7 @@ import type {
   ChunkCallback,
   CloseOptions,
   PoolEvent,
+  PoolEventInit,
   PoolOptions,
   PoolStats,
   TlsOptions,
@@ -43,6 +45,7 @@ export class SnakepitPool {
    */
   readonly events$: Observable<PoolEvent>;
   private readonly registry: CallRegistry;
+  private readonly telemetry: PoolTelemetry;
   private readonly poolId = randomBytes(3).toString('hex');
   private callCount = 0;
   private closing: Promise<void> | undefined;
@@ -56,17 +59,24 @@ export class SnakepitPool {
     private readonly toolList: readonly ToolInfo[],
     private readonly events: PoolEventSource,
     sessionAffinity: 'prefer' | 'strict',
+    telemetry: PoolTelemetry,
   ) {
     this.events$ = events.events$;
-    this.registry = new CallRegistry(workers, sessionAffinity, events.emit);
+    this.telemetry = telemetry;
+    this.registry = new CallRegistry(workers, sessionAffinity, events.emit, telemetry);
+    telemetry.observe(this);
   }
 
   /** @internal use `createPool`. */
   static async create(options: PoolOptions): Promise<SnakepitPool> {
     const resolved = resolvePoolOptions(options);
     const events = new PoolEventSource();
-    const { emit } = events;
-    const start = resolved.endpoints ? remoteWorkers(options, resolved, resolved.endpoints) : localWorkers(options, resolved);
+    const telemetry = await PoolTelemetry.create();
+    const emit = (event: PoolEventInit) => {
+      if (event.type === 'worker_restarted') telemetry.workerRestarted();
+      events.emit(event);
+    };
+    const start = resolved.endpoints ? remoteWorkers(options, resolved, resolved.endpoints) : localWorkers(options, resolved, emit);
     const spawn = async (slot: number) => {
       const startedAt = performance.now();
       const worker = await start(slot);
@@ -78,7 +88,15 @@ export class SnakepitPool {
       const first = workers.liveWorkers[0];
       if (first === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
       const { adapter, tools } = await first.connection.listTools(new Date(Date.now() + resolved.startTimeoutMs));
-      return new SnakepitPool(adapter, resolved.maxMessageBytes, workers, tools.map(toToolInfo), events, resolved.sessionAffinity);
+      return new SnakepitPool(
+        adapter,
+        resolved.maxMessageBytes,
+        workers,
+        tools.map(toToolInfo),
+        events,
+        resolved.sessionAffinity,
+        telemetry,
+      );
     } catch (error) {
       await workers.close(0);
       throw error;
@@ -155,18 +173,20 @@ export class SnakepitPool {
     return new Promise<R>((resolve, reject) => {
       const request = this.request(tool, args, options, reject);
       if (request === undefined) return;
-      const scope = new CallScope(this.registry, request.call_id, tool, options, reject);
-      scope.run((worker) => {
-        const call = new UnaryCall<R>(worker, request, {
-          resolve: (result) => {
+      const scope = new CallScope(this.registry, request.call_id, tool, options, reject, 'execute');
+      scope.run((worker, traceHeaders) => {
+        const settle = {
+          resolve: (result: R, bytes: number) => {
+            scope.countBytes(bytes);
             scope.complete();
             resolve(result);
           },
-          reject: (error) => {
+          reject: (error: SnakepitError) => {
             scope.fail(error);
             reject(error);
           },
-        });
+        };
+        const call = new UnaryCall<R>(worker, request, settle, traceHeaders);
         call.start();
         return call;
       });
@@ -195,6 +215,7 @@ export class SnakepitPool {
     }
     this.registry.abort('all', closed);
     await this.workers.close(options.gracePeriod ?? DEFAULT_CLOSE_GRACE_MS);
+    this.telemetry.close();
     this.events.complete();
   }
 
@@ -208,14 +229,15 @@ export class SnakepitPool {
       const fail = (error: unknown) => subscriber.error(error);
       const request = this.request(tool, args, options, fail);
       if (request === undefined) return;
-      const scope = new CallScope(this.registry, request.call_id, tool, options, fail);
-      scope.run((worker) => {
-        const call = new StreamCall<T>(worker, request, {
-          next: (chunk) => {
+      const scope = new CallScope(this.registry, request.call_id, tool, options, fail, 'stream');
+      scope.run((worker, traceHeaders) => {
+        const sink = {
+          next: (chunk: Chunk<T>) => {
             scope.countChunk();
             subscriber.next(chunk);
           },
-          error: (error) => {
+          received: (bytes: number) => scope.countBytes(bytes),
+          error: (error: SnakepitError) => {
             scope.fail(error);
             subscriber.error(error);
           },
@@ -223,7 +245,8 @@ export class SnakepitPool {
             scope.complete();
             subscriber.complete();
           },
-        });
+        };
+        const call = new StreamCall<T>(worker, request, sink, traceHeaders);
         flow?.attach(call);
         call.start();
         return call;
@@ -276,7 +299,11 @@ function toToolInfo(spec: InstanceType<typeof pb.ToolSpec>): ToolInfo {
 }
 
 /** Child processes on this host, each with the pool's random token. */
-function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): (slot: number) => Promise<Worker> {
+function localWorkers(
+  options: PoolOptions,
+  resolved: ResolvedPoolOptions,
+  emit: (event: PoolEventInit) => void,
+): (slot: number) => Promise<Worker> {
   const python = resolvePython(options.python);
   const token = randomBytes(24).toString('base64url');
   let workerCount = 0;
@@ -291,7 +318,11 @@ function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): (slo
       token,
       maxMessageBytes: resolved.maxMessageBytes,
       startTimeoutMs: resolved.startTimeoutMs,
-      onLog: resolved.onLog,
+      logLevel: resolved.logLevel,
+      onLog: (line, workerId, record) => {
+        if (record !== undefined) emit({ type: 'log', ...record });
+        resolved.onLog(line, workerId, record);
+      },
     });
 }
 

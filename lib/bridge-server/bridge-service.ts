@@ -21,6 +21,7 @@ import { errorStatus } from '../contract/status-for-error.js';
 import { toExecuteToolResponse } from './payload-encoding.js';
 import { PooledStream } from './pooled-stream.js';
 import { failStream, writeBatches, writeChunks } from './stream-writer.js';
+import { withIncomingTrace } from '../telemetry/incoming-trace.js';
 
 type AnyCall = ServerUnaryCall<ExecuteToolRequest, unknown> | ServerWritableStream<ExecuteToolRequest, unknown>;
 
@@ -74,10 +75,13 @@ export class BridgeService {
         if (!this.admits(call, callback)) return;
         callback(null, new pb.ListToolsResponse({ adapter: this.config.pool.adapter, tools: this.config.pool.tools().map(toToolSpec) }));
       },
+      // A client's trace context (traceparent metadata) is the parent of the pooled call's span.
       ExecuteTool: (call: ServerUnaryCall<ExecuteToolRequest, unknown>, callback: sendUnaryData<ExecuteToolResponse>) =>
-        this.executeTool(call, callback),
-      ExecuteStreamingTool: (call: ServerWritableStream<ExecuteToolRequest, ToolChunk>) => this.stream(call, writeChunks),
-      ExecuteStreamingToolBatched: (call: ServerWritableStream<ExecuteToolRequest, ChunkBatch>) => this.stream(call, writeBatches),
+        withIncomingTrace(call.metadata.getMap(), () => this.executeTool(call, callback)),
+      ExecuteStreamingTool: (call: ServerWritableStream<ExecuteToolRequest, ToolChunk>) =>
+        withIncomingTrace(call.metadata.getMap(), () => this.stream(call, writeChunks)),
+      ExecuteStreamingToolBatched: (call: ServerWritableStream<ExecuteToolRequest, ChunkBatch>) =>
+        withIncomingTrace(call.metadata.getMap(), () => this.stream(call, writeBatches)),
       AwaitCall: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<never>) => {
         if (!this.admits(call, callback)) return;
         callback({

@@ -34,6 +34,8 @@ function holdOneMessage(stream: ClientReadableStream<ChunkBatch>): void {
 
 export interface ChunkSink<T> {
   next(chunk: Chunk<T>): void;
+  /** Payload bytes of a message received, before its chunks are delivered. */
+  received(bytes: number): void;
   error(error: SnakepitError): void;
   complete(): void;
 }
@@ -69,6 +71,8 @@ export class StreamCall<T> {
     private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
     private readonly sink: ChunkSink<T>,
+    /** gRPC metadata for the worker: the call's trace context. */
+    private readonly traceHeaders: Readonly<Record<string, string>>,
   ) {
     this.tool = request.tool_name;
     this.callId = request.call_id;
@@ -79,7 +83,7 @@ export class StreamCall<T> {
     this.stopListeningForExit = this.worker.onExit((exit) => {
       if (!exit.expected) this.fail(lossError(this.worker, this.tool));
     });
-    const call = this.worker.connection.streamBatches(this.request);
+    const call = this.worker.connection.streamBatches(this.request, this.traceHeaders);
     this.call = call;
     try {
       holdOneMessage(call);
@@ -136,6 +140,9 @@ export class StreamCall<T> {
 
   private receive(batch: ChunkBatch): void {
     if (this.done) return;
+    let bytes = batch.json_run.byteLength;
+    for (const chunk of batch.chunks) bytes += chunk.data.byteLength;
+    this.sink.received(bytes);
     try {
       if (batch.json_run.byteLength > 0) {
         const { callId } = this;

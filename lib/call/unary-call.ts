@@ -14,7 +14,9 @@ export class UnaryCall<R> {
   constructor(
     private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
-    private readonly settle: { resolve(result: R): void; reject(error: SnakepitError): void },
+    private readonly settle: { resolve(result: R, bytes: number): void; reject(error: SnakepitError): void },
+    /** gRPC metadata for the worker: the call's trace context. */
+    private readonly traceHeaders: Readonly<Record<string, string>>,
   ) {}
 
   start(): void {
@@ -22,7 +24,7 @@ export class UnaryCall<R> {
     this.stopListeningForExit = this.worker.onExit((exit) => {
       if (!exit.expected) this.fail(lossError(this.worker, tool));
     });
-    this.call = this.worker.connection.executeTool(this.request, (error, response) => {
+    this.call = this.worker.connection.executeTool(this.request, this.traceHeaders, (error, response) => {
       if (error !== null) {
         reportFailure(this.worker, tool, error, (failure) => this.fail(failure));
         return;
@@ -50,7 +52,7 @@ export class UnaryCall<R> {
     }
     this.done = true;
     this.stopListeningForExit();
-    this.settle.resolve(result);
+    this.settle.resolve(result, response.result.byteLength);
   }
 
   private fail(error: SnakepitError): void {

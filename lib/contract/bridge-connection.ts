@@ -40,11 +40,13 @@ export interface BridgeClient {
   listTools(deadline: Date): Promise<{ adapter: string; tools: ToolSpecMessage[] }>;
   /** Whether the call ended on the server within `timeoutMs` (its tool returned, raised or was closed). */
   awaitCall(callId: string, timeoutMs: number): Promise<boolean>;
+  /** `headers`: metadata of this call (its trace context), besides the token. */
   executeTool(
     request: ExecuteToolRequest,
+    headers: Readonly<Record<string, string>>,
     callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,
   ): grpc.ClientUnaryCall;
-  streamBatches(request: ExecuteToolRequest): grpc.ClientReadableStream<ChunkBatch>;
+  streamBatches(request: ExecuteToolRequest, headers: Readonly<Record<string, string>>): grpc.ClientReadableStream<ChunkBatch>;
 }
 
 /**
@@ -103,6 +105,7 @@ export class BridgeConnection implements BridgeClient {
 
   executeTool(
     request: ExecuteToolRequest,
+    headers: Readonly<Record<string, string>>,
     callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,
   ): grpc.ClientUnaryCall {
     return this.client.makeUnaryRequest(
@@ -110,19 +113,19 @@ export class BridgeConnection implements BridgeClient {
       serialize,
       (bytes: Buffer) => pb.ExecuteToolResponse.deserialize(bytes),
       request,
-      this.metadata(),
+      this.metadata(headers),
       {},
       callback,
     );
   }
 
-  streamBatches(request: ExecuteToolRequest): grpc.ClientReadableStream<ChunkBatch> {
+  streamBatches(request: ExecuteToolRequest, headers: Readonly<Record<string, string>>): grpc.ClientReadableStream<ChunkBatch> {
     return this.client.makeServerStreamRequest(
       methodPath('ExecuteStreamingToolBatched'),
       serialize,
       (bytes: Buffer) => pb.ChunkBatch.deserialize(bytes),
       request,
-      this.metadata(),
+      this.metadata(headers),
       {},
     );
   }
@@ -154,9 +157,10 @@ export class BridgeConnection implements BridgeClient {
     });
   }
 
-  private metadata(): grpc.Metadata {
+  private metadata(headers?: Readonly<Record<string, string>>): grpc.Metadata {
     const metadata = new grpc.Metadata();
     if (this.token !== undefined) metadata.set('authorization', `Bearer ${this.token}`);
+    if (headers !== undefined) for (const key in headers) metadata.set(key, headers[key]!);
     return metadata;
   }
 }

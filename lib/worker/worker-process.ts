@@ -3,6 +3,8 @@ import { createInterface } from 'node:readline';
 import { BridgeConnection } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
 import { workerPythonPath } from './python-environment.js';
+import { formatWorkerLog, parseWorkerLog } from './worker-log.js';
+import type { WorkerLog } from '../public-types.js';
 import { ExitSignal, type Worker, type WorkerExit } from './worker.js';
 
 const READY_PREFIX = 'SNAKEPIT_READY ';
@@ -21,8 +23,13 @@ export interface WorkerProcessOptions {
   readonly token: string;
   readonly maxMessageBytes: number;
   readonly startTimeoutMs: number;
-  /** Receives each line the worker writes to stderr (its logging, and whatever its tools print). */
-  readonly onLog: (line: string, workerId: string) => void;
+  /** The worker's Python logging level; undefined: its default (`$SNAKEPIT_LOG_LEVEL`, else WARNING). */
+  readonly logLevel?: string | undefined;
+  /**
+   * Receives each line the worker writes to stderr: a log record, formatted
+   * and with the record itself, or whatever a tool printed, as it is.
+   */
+  readonly onLog: (line: string, workerId: string, record?: WorkerLog) => void;
 }
 
 interface Handshake {
@@ -76,6 +83,7 @@ export class WorkerProcess implements Worker {
         options.id,
         '--max-message-bytes',
         String(options.maxMessageBytes),
+        ...(options.logLevel === undefined ? [] : ['--log-level', options.logLevel]),
       ],
       {
         cwd: options.cwd,
@@ -93,9 +101,9 @@ export class WorkerProcess implements Worker {
     );
     const stderrTail: string[] = [];
     createInterface({ input: child.stderr }).on('line', (line) => {
-      stderrTail.push(line);
+      const text = readStderrLine(line, options);
+      stderrTail.push(text);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
-      options.onLog(line, options.id);
     });
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => {
@@ -151,6 +159,18 @@ export class WorkerProcess implements Worker {
   kill(): void {
     killGroup(this.child.pid);
   }
+}
+
+/** Hands a line of the worker's stderr to `onLog`, a log record parsed; returns its text. */
+function readStderrLine(line: string, options: WorkerProcessOptions): string {
+  const record = parseWorkerLog(line, options.id);
+  if (record === undefined) {
+    options.onLog(line, options.id);
+    return line;
+  }
+  const text = formatWorkerLog(record);
+  options.onLog(text, options.id, record);
+  return text;
 }
 
 function killGroup(pid: number | undefined): void {
