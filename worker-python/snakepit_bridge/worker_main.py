@@ -15,6 +15,7 @@ from typing import TextIO
 
 from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
+from snakepit_bridge.log_records import CallFilter, RecordFormatter
 from snakepit_bridge.server import TlsFiles, start_server
 from snakepit_bridge.servicer import BridgeServicer, Limits
 
@@ -78,17 +79,27 @@ def _stop_own_children() -> None:
         os.killpg(os.getpid(), signal.SIGTERM)
 
 
+def _configure_logging(level: str, worker_id: str, *, structured: bool) -> None:
+    """A pool's child writes records as JSON lines, which the pool parses into log events; a
+    standalone worker writes text, with the running call's ids."""
+    handler = logging.StreamHandler(sys.stderr)
+    if structured:
+        handler.setFormatter(RecordFormatter())
+    else:
+        handler.addFilter(CallFilter())
+        handler.setFormatter(
+            logging.Formatter(f"%(asctime)s %(levelname)s [{worker_id}]%(snakepit_call)s %(name)s: %(message)s")
+        )
+    logging.basicConfig(level=level.upper(), handlers=[handler])
+
+
 def run(args: argparse.Namespace) -> int:
     child = args.command == "worker"
     # A standalone server reports on its own stdout too, for whatever supervises it (and port 0).
     handshake, parent_pipe = _take_stdio() if child else (sys.stdout, -1)
     level = args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL") or ("WARNING" if child else "INFO")
     worker_id = args.worker_id or f"{socket.gethostname()}:{os.getpid()}"
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format=f"%(asctime)s %(levelname)s [{worker_id}] %(name)s: %(message)s",
-    )
+    _configure_logging(level, worker_id, structured=child)
     stop = threading.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, lambda *_: stop.set())
