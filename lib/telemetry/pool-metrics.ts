@@ -17,9 +17,12 @@ export interface GaugeSource {
 
 /** The pools whose gauges are observed: every pool of this process that is open. */
 const observedPools = new Set<GaugeSource>();
+/** Every adapter a pool served: once its pools are closed, it reports 0 rather than its last values. */
+const observedAdapters = new Set<string>();
 
 export function observePool(source: GaugeSource): () => void {
   observedPools.add(source);
+  observedAdapters.add(source.adapter);
   return () => observedPools.delete(source);
 }
 
@@ -57,14 +60,13 @@ export class PoolMetrics {
     meter.addBatchObservableCallback(
       (result) => {
         // Pools of one adapter add up: they are one fleet to an autoscaler, and one series each.
-        const totals = new Map<string, { workers: number; busy: number; queued: number }>();
+        const totals = new Map([...observedAdapters].map((adapter) => [adapter, { workers: 0, busy: 0, queued: 0 }]));
         for (const pool of observedPools) {
           const stats = pool.stats();
-          const total = totals.get(pool.adapter) ?? { workers: 0, busy: 0, queued: 0 };
+          const total = totals.get(pool.adapter)!;
           total.workers += stats.workers;
           total.busy += stats.busy;
           total.queued += stats.queued;
-          totals.set(pool.adapter, total);
         }
         for (const [adapter, total] of totals) {
           result.observe(workers, total.workers, { adapter });
