@@ -50,11 +50,12 @@ describe('metrics, read back through an in-memory reader', () => {
     await withPool({ size: 1 }, (pool) => pool.execute('whoami'));
     const read = await readMetrics();
 
-    expect(read.get('snakepit.call.duration')?.descriptor).toMatchObject({ unit: 'ms', type: 'HISTOGRAM' });
-    expect(read.get('snakepit.call.queue_wait')?.descriptor).toMatchObject({ unit: 'ms', type: 'HISTOGRAM' });
-    expect(read.get('snakepit.bytes')?.descriptor).toMatchObject({ unit: 'By', type: 'COUNTER' });
+    for (const histogram of ['snakepit.call.duration', 'snakepit.call.queue_wait']) {
+      expect(read.get(histogram)).toMatchObject({ descriptor: { unit: 'ms' }, dataPointType: DataPointType.HISTOGRAM });
+    }
+    expect(read.get('snakepit.bytes')).toMatchObject({ descriptor: { unit: 'By' }, dataPointType: DataPointType.SUM, isMonotonic: true });
     for (const gauge of ['snakepit.pool.workers', 'snakepit.pool.busy', 'snakepit.pool.queued']) {
-      expect(read.get(gauge)?.descriptor.type).toBe('OBSERVABLE_GAUGE');
+      expect(read.get(gauge)?.dataPointType).toBe(DataPointType.GAUGE);
     }
   });
 
