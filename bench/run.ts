@@ -19,6 +19,7 @@ import { browser } from './workloads/browser.js';
 import { cancellation } from './workloads/cancellation.js';
 import { dataset } from './workloads/dataset.js';
 import { firstChunk } from './workloads/first-chunk.js';
+import { observability } from './workloads/observability.js';
 import { poolStartWorkload } from './workloads/pool-start.js';
 import { smallChunks } from './workloads/small-chunks.js';
 import { unary } from './workloads/unary.js';
@@ -35,6 +36,7 @@ const WORKLOADS: readonly Workload[] = [
   boundedMemory,
   wireEncoder,
   browser,
+  observability,
 ];
 
 /** A workload that takes longer than this is hung, and reported as such. */

@@ -13,10 +13,10 @@ export interface BenchPool {
   close(): Promise<void>;
 }
 
-/** A pool on the bench adapter; closed by the caller, or at the end of the run whatever happens. */
-export async function startBenchPool(size: number): Promise<BenchPool> {
+/** A pool on the bench adapter (or another of bench/adapters); closed by the caller, or at the end of the run whatever happens. */
+export async function startBenchPool(size: number, adapter = BENCH_ADAPTER): Promise<BenchPool> {
   const pool = await createPool({
-    adapter: BENCH_ADAPTER,
+    adapter,
     size,
     python,
     // bench/baseline holds workload_data.py, the payloads the adapter shares with the baselines;
