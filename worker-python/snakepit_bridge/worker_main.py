@@ -16,6 +16,7 @@ from typing import TextIO
 from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.log_records import CallFilter, RecordFormatter
+from snakepit_bridge.otel_setup import configure_from_environment
 from snakepit_bridge.server import TlsFiles, start_server
 from snakepit_bridge.servicer import BridgeServicer, Limits
 
@@ -100,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
     level = args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL") or ("WARNING" if child else "INFO")
     worker_id = args.worker_id or f"{socket.gethostname()}:{os.getpid()}"
     _configure_logging(level, worker_id, structured=child)
+    # After stdout is taken, so that a console exporter writes to stderr; before the adapter, as
+    # opentelemetry-instrument would, so that instrumentations see every import.
+    configure_from_environment()
     stop = threading.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, lambda *_: stop.set())
