@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +42,23 @@ def configure_from_environment() -> bool:
         return False
     initialize()
     return True
+
+
+def flush() -> None:
+    """Exports what the SDK's providers still hold: the worker ends with ``os._exit``, which skips the
+    SDK's own exit hooks. Nothing to do when the process never loaded OpenTelemetry."""
+    if "opentelemetry.trace" not in sys.modules:
+        return
+    from opentelemetry import metrics, trace
+
+    providers: list[object] = [trace.get_tracer_provider(), metrics.get_meter_provider()]
+    logs = sys.modules.get("opentelemetry._logs")
+    if logs is not None:
+        providers.append(logs.get_logger_provider())
+    for provider in providers:
+        shutdown = getattr(provider, "shutdown", None)
+        if callable(shutdown):
+            try:
+                shutdown()
+            except Exception:
+                logger.exception("OpenTelemetry's %s could not shut down", type(provider).__name__)

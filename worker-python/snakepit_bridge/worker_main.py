@@ -16,7 +16,7 @@ from typing import TextIO
 from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.log_records import CallFilter, RecordFormatter
-from snakepit_bridge.otel_setup import configure_from_environment
+from snakepit_bridge import otel_setup
 from snakepit_bridge.server import TlsFiles, start_server
 from snakepit_bridge.servicer import BridgeServicer, Limits
 
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     _configure_logging(level, worker_id, structured=child)
     # After stdout is taken, so that a console exporter writes to stderr; before the adapter, as
     # opentelemetry-instrument would, so that instrumentations see every import.
-    configure_from_environment()
+    otel_setup.configure_from_environment()
     stop = threading.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, lambda *_: stop.set())
@@ -143,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     servicer.wait_idle(timeout=1.0)
     if child:
         _stop_own_children()
+    otel_setup.flush()
     logging.shutdown()
     # Threads stuck inside a tool must not keep the process alive.
     os._exit(0)
