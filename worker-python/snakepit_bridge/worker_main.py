@@ -13,10 +13,10 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from snakepit_bridge import otel_setup
 from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.log_records import CallFilter, RecordFormatter
-from snakepit_bridge import otel_setup
 from snakepit_bridge.server import TlsFiles, start_server
 from snakepit_bridge.servicer import BridgeServicer, Limits
 
