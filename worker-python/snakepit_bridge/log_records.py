@@ -14,8 +14,9 @@ import logging
 from snakepit_bridge.call_context import CallContext, current_call
 
 LOG_PREFIX = "SNAKEPIT_LOG "
-# A record's message is cut beyond this, saying so, so that its line stays within what the pool reads whole.
-MAX_MESSAGE_CHARS = 32 * 1024
+# The longest line a record takes: the pool reads lines of at most 64 Ki characters whole, and a
+# record's message is cut to fit, saying how much was cut.
+MAX_LINE_CHARS = 60 * 1024
 
 
 def _running_call() -> CallContext | None:
@@ -33,10 +34,31 @@ def _message(record: logging.LogRecord, formatter: logging.Formatter) -> str:
         message = f"{message}\n{record.exc_text}"
     if record.stack_info:
         message = f"{message}\n{formatter.formatStack(record.stack_info)}"
-    if len(message) > MAX_MESSAGE_CHARS:
-        cut = len(message) - MAX_MESSAGE_CHARS
-        message = f"{message[:MAX_MESSAGE_CHARS]}… [{cut} more characters cut]"
     return message
+
+
+def _line(fields: dict[str, object]) -> str:
+    # ASCII only: the line never holds a raw newline, whatever the message holds.
+    return LOG_PREFIX + json.dumps(fields, ensure_ascii=True, default=str)
+
+
+def _cut_to_fit(fields: dict[str, object]) -> str:
+    """The line with as much of the message as fits, and how much was cut; escapes make one character
+    of the message take up to six in the line, so the longest prefix that fits is searched for."""
+    message = str(fields["message"])
+
+    def cut_line(kept: int) -> str:
+        return _line({**fields, "message": f"{message[:kept]}… [{len(message) - kept} more characters cut]"})
+
+    # No more characters than the line holds can fit, so each try encodes at most that many.
+    low, high = 0, min(len(message), MAX_LINE_CHARS)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(cut_line(middle)) <= MAX_LINE_CHARS:
+            low = middle
+        else:
+            high = middle - 1
+    return cut_line(low)
 
 
 class RecordFormatter(logging.Formatter):
@@ -55,8 +77,10 @@ class RecordFormatter(logging.Formatter):
             fields["tool"] = call.tool_name
             if call.span.trace_id:
                 fields["traceId"] = call.span.trace_id
-        # ASCII only: the line never holds a raw newline, whatever the message holds.
-        return LOG_PREFIX + json.dumps(fields, ensure_ascii=True, default=str)
+        line = _line(fields)
+        if len(line) > MAX_LINE_CHARS:
+            line = _cut_to_fit(fields)
+        return line
 
 
 class CallFilter(logging.Filter):

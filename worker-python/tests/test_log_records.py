@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 
+import pytest
 import support
 from conftest import SpawnWorker
 from snakepit_bridge.call_context import CallContext
-from snakepit_bridge.log_records import LOG_PREFIX, MAX_MESSAGE_CHARS, CallFilter, RecordFormatter
+from snakepit_bridge.log_records import LOG_PREFIX, MAX_LINE_CHARS, CallFilter, RecordFormatter
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.tracing import UntracedSpan
 from test_worker_process import READY, OpenStub, start_ready
@@ -48,16 +50,28 @@ def test_a_record_inside_a_call_carries_its_id_tool_and_trace_id() -> None:
     assert fields["level"] == "WARNING"
 
 
-def test_an_exception_travels_in_the_message_and_a_huge_message_is_cut_saying_so() -> None:
+def test_an_exception_travels_in_the_message() -> None:
     try:
         raise ValueError("bad value")
     except ValueError:
         with_traceback = parsed(RecordFormatter().format(record("failed", logging.ERROR, sys.exc_info())))
-    huge = parsed(RecordFormatter().format(record("x" * (MAX_MESSAGE_CHARS + 10))))
 
     assert str(with_traceback["message"]).startswith("failed\nTraceback (most recent call last):")
     assert "ValueError: bad value" in str(with_traceback["message"])
-    assert str(huge["message"]).endswith("… [10 more characters cut]")
+
+
+@pytest.mark.parametrize("character", ["x", "é", "\n"])
+def test_a_huge_message_is_cut_to_fit_one_line_the_pool_reads_whole_saying_how_much_was_cut(character: str) -> None:
+    original = character * 100_000
+    line = RecordFormatter().format(record(original))
+    message = str(parsed(line)["message"])
+
+    assert len(line) <= MAX_LINE_CHARS
+    cut = re.fullmatch(r"(.*)… \[(\d+) more characters cut\]", message, re.DOTALL)
+    assert cut is not None
+    assert original.startswith(cut.group(1))
+    assert len(cut.group(1)) + int(cut.group(2)) == len(original)
+    assert len(cut.group(1)) > 5_000, "as much as fits is kept"
 
 
 def test_serve_text_names_the_call_and_its_trace() -> None:
