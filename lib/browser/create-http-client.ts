@@ -88,7 +88,7 @@ async function readJson(response: Response): Promise<unknown> {
  * ```
  */
 export function createHttpClient<Tools extends ToolsShape<Tools> = UntypedTools>(options: HttpClientOptions): HttpClient<Tools> {
-  return untypedClient(resolveHttpClientOptions(options)) as HttpClient<Tools>;
+  return untypedClient(resolveHttpClientOptions(options));
 }
 
 /** The client's calls; its typed face ({@link HttpClient}) only narrows what callers may pass. */
