@@ -14,6 +14,9 @@ import logging
 from snakepit_bridge.call_context import CallContext, current_call
 
 LOG_PREFIX = "SNAKEPIT_LOG "
+# The name of the root handler a worker installs: code that configures logging later (Snakepit's
+# logging_config) leaves it in place, or the pool would stop receiving records.
+WORKER_HANDLER_NAME = "snakepit-worker"
 # The longest line a record takes: the pool reads lines of at most 64 Ki characters whole, and a
 # record's message is cut to fit, saying how much was cut.
 MAX_LINE_CHARS = 60 * 1024

@@ -19,7 +19,7 @@ from snakepit_bridge import otel_setup
 from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.grpc_services import Health
-from snakepit_bridge.log_records import CallFilter, RecordFormatter
+from snakepit_bridge.log_records import WORKER_HANDLER_NAME, CallFilter, RecordFormatter
 from snakepit_bridge.server import TlsFiles, start_server
 from snakepit_bridge.servicer import BridgeServicer, Limits
 from snakepit_bridge.snakepit_api import run_lifecycle_hook
@@ -111,6 +111,7 @@ def _configure_logging(level: str, worker_id: str, *, structured: bool) -> None:
     """A pool's child writes records as JSON lines, which the pool parses into log events; a
     standalone worker writes text, with the running call's ids."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(WORKER_HANDLER_NAME)
     if structured:
         handler.setFormatter(RecordFormatter())
     else:
