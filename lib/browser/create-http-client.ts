@@ -94,7 +94,12 @@ export function createHttpClient<Tools extends ToolsShape<Tools> = UntypedTools>
 /** The client's calls; its typed face ({@link HttpClient}) only narrows what callers may pass. */
 interface UntypedHttpClient {
   stream<T>(tool: string, args?: HttpToolArguments, options?: HttpCallOptions): Observable<Chunk<T>>;
-  executeStream<T>(tool: string, args: HttpToolArguments | undefined, callback: HttpChunkCallback<T>, options?: HttpCallOptions): Promise<void>;
+  executeStream<T>(
+    tool: string,
+    args: HttpToolArguments | undefined,
+    callback: HttpChunkCallback<T>,
+    options?: HttpCallOptions,
+  ): Promise<void>;
   execute<R>(tool: string, args?: HttpToolArguments, options?: HttpCallOptions): Promise<R>;
   tools(options?: Pick<HttpCallOptions, 'signal' | 'timeout'>): Promise<readonly ToolInfo[]>;
 }
