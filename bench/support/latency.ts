@@ -1,7 +1,7 @@
 import type { BenchContext, WorkloadResult } from './context.js';
 import { latencyRows } from './report.js';
 import { distribution } from './stats.js';
-import { measureInTurns, type Turn } from './timing.js';
+import { callsPerRun, measureInTurns, type Turn } from './timing.js';
 
 interface LatencyPath {
   readonly path: string;
@@ -14,7 +14,8 @@ export interface LatencyComparison {
   /** The table's workload column. */
   readonly workload: string;
   readonly warmup: number;
-  readonly runs: number;
+  /** Measured calls of each path in all, spread over the mode's runs. */
+  readonly calls: number;
   readonly baseline: LatencyPath;
   readonly library: LatencyPath;
   /** The p50 target for the library's path, in ms. */
@@ -23,10 +24,12 @@ export interface LatencyComparison {
 
 /** Runs a baseline and the library's path in turns and reports their latency distributions against a p50 target. */
 export async function compareLatency(context: BenchContext, comparison: LatencyComparison): Promise<WorkloadResult> {
-  const { name, workload, warmup, runs, baseline, library, targetP50Ms } = comparison;
+  const { name, workload, warmup, calls, baseline, library, targetP50Ms } = comparison;
+  const { runs } = context.config;
+  const iterations = callsPerRun(calls, runs);
   const samples = await measureInTurns(
     { [baseline.path]: baseline.measure, [library.path]: library.measure },
-    { name: workload, warmup, runs, progress: context.progress, report: 'iterations' },
+    { name: workload, warmup, runs, iterations, progress: context.progress },
   );
   const baselineMs = distribution(samples[baseline.path]!);
   const libraryMs = distribution(samples[library.path]!);
@@ -38,6 +41,6 @@ export async function compareLatency(context: BenchContext, comparison: LatencyC
       { path: library.path, ms: libraryMs },
       { text: `≤${targetP50Ms} ms p50`, pass: libraryMs.p50 <= targetP50Ms },
     ),
-    raw: { iterations: runs, warmup, ms: samples, distributions: { baseline: baselineMs, library: libraryMs } },
+    raw: { runs, callsPerRun: iterations, warmup, ms: samples, distributions: { baseline: baselineMs, library: libraryMs } },
   };
 }

@@ -25,7 +25,7 @@ export const firstChunk: Workload = {
         name: 'first-chunk',
         workload: '4 first chunk, warm',
         warmup: WARMUP_ITERATIONS,
-        runs: config.latencyIterations,
+        calls: config.latencyIterations,
         targetP50Ms: 2,
         baseline: {
           path: '(a) grpcio → grpc-js',

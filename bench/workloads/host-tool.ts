@@ -29,7 +29,7 @@ export const hostTool: Workload = {
         name: 'host-tool',
         workload: '10 host-tool round trip',
         warmup: WARMUP_ITERATIONS,
-        runs: context.config.unaryIterations,
+        calls: context.config.unaryIterations,
         targetP50Ms: 2,
         baseline: {
           path: '(a) grpc-js unary',

@@ -27,7 +27,7 @@ export const unary: Workload = {
         name: 'unary',
         workload: '5 unary round trip',
         warmup: WARMUP_ITERATIONS,
-        runs: config.unaryIterations,
+        calls: config.unaryIterations,
         targetP50Ms: 1.5,
         baseline: {
           path: '(a) grpc-js unary',
