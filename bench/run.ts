@@ -6,10 +6,11 @@
  * README's performance table from it; any other run writes
  * bench/results.partial.json and leaves both alone.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startBaselineServer } from './support/baseline-server.js';
 import { startBenchPool, workerLog, type BenchPool } from './support/bench-pool.js';
-import { cleanUpAll, cleanUpOnSignals, interrupted } from './support/cleanup.js';
+import { cleanUpAll, cleanUpOnSignals, interrupted, onCleanup } from './support/cleanup.js';
 import { FULL_RUNS, MODES, type BenchContext, type Mode, type ModeConfig, type Workload, type WorkloadResult } from './support/context.js';
 import { controlEnvironment } from './support/environment.js';
 import { watchForeignLoad } from './support/load.js';
@@ -121,13 +122,24 @@ async function main(): Promise<number> {
 
   const results: WorkloadResult[] = [];
   try {
-    const baseline = await startBaselineServer();
+    const sockets = mkdtempSync(join('/tmp', 'snakepit-bench-'));
+    onCleanup(() => rmSync(sockets, { recursive: true, force: true }));
+    const baseline = await startBaselineServer({ unixSocket: join(sockets, 'baseline.sock') });
     let shared: BenchPool = await startBenchPool(1);
+    let sharedTcp: BenchPool = await startBenchPool(1, { transport: 'tcp' });
     for (const workload of WORKLOADS) {
       if (interrupted()) break;
       if (only !== undefined && !only.has(workload.name)) continue;
       process.stderr.write(`${workload.name}\n`);
-      const context: BenchContext = { mode, config, baselineAddress: baseline.address, pool: shared.pool, progress };
+      const context: BenchContext = {
+        mode,
+        config,
+        baselineAddress: baseline.address,
+        baselineUnixAddress: baseline.unixAddress!,
+        pool: shared.pool,
+        tcpPool: sharedTcp.pool,
+        progress,
+      };
       const workloadLoad = watchForeignLoad();
       try {
         const result = await withTimeout(workload.run(context), WORKLOAD_TIMEOUT_MS[mode], workload.name);
@@ -137,8 +149,9 @@ async function main(): Promise<number> {
         process.stderr.write(`${workload.name} failed: ${message}\n`);
         results.push(withLoad({ name: workload.name, rows: [], raw: null, error: message }, monitor, workloadLoad.finish()));
         // A hung call would hold the one worker and stall every later workload behind it.
-        await shared.close();
+        await Promise.all([shared.close(), sharedTcp.close()]);
         shared = await startBenchPool(1);
+        sharedTcp = await startBenchPool(1, { transport: 'tcp' });
       }
     }
   } finally {

@@ -14,7 +14,7 @@ export interface BenchPool {
 }
 
 /** A pool on the bench adapter; closed by the caller, or at the end of the run whatever happens. */
-export async function startBenchPool(size: number, options: Pick<PoolOptions, 'hostTools'> = {}): Promise<BenchPool> {
+export async function startBenchPool(size: number, options: Pick<PoolOptions, 'hostTools' | 'transport'> = {}): Promise<BenchPool> {
   const pool = await createPool({
     ...options,
     adapter: BENCH_ADAPTER,

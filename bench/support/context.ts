@@ -64,8 +64,12 @@ export interface BenchContext {
   readonly config: ModeConfig;
   /** host:port of the running plain grpcio server (bench/baseline/grpc_server.py). */
   readonly baselineAddress: string;
-  /** A warm one-worker pool on the bench adapter, shared by the workloads that do not start their own. */
+  /** The same server's Unix socket, as grpc-js dials it (`unix:///…`). */
+  readonly baselineUnixAddress: string;
+  /** A warm one-worker pool on the bench adapter (its worker on a Unix socket, the default), shared by the workloads that do not start their own. */
   readonly pool: SnakepitPool;
+  /** The same, its worker on a loopback port (`transport: 'tcp'`): what every pool used before Unix sockets. */
+  readonly tcpPool: SnakepitPool;
   readonly progress: (message: string) => void;
 }
 

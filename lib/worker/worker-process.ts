@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { BridgeConnection } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
 import { readBoundedLines } from './bounded-lines.js';
@@ -24,13 +25,20 @@ export interface WorkerProcessOptions {
    */
   readonly token: string;
   readonly maxMessageBytes: number;
+  /**
+   * The Unix socket the worker listens on, in its pool's private directory
+   * (socket-directory.ts); undefined: a port on 127.0.0.1.
+   */
+  readonly socketPath: string | undefined;
   readonly startTimeoutMs: number;
   /** Receives each line the worker writes to stderr (its logging, and whatever its tools print). */
   readonly onLog: (line: string, workerId: string) => void;
 }
 
 interface Handshake {
-  readonly port: number;
+  /** Where it listens: a port on 127.0.0.1, or the Unix socket it was given. */
+  readonly port?: number;
+  readonly socket?: string;
   /** The process serving calls: on Linux a child of the one spawned, its supervisor (worker-python's supervisor.py). */
   readonly pid: number;
 }
@@ -38,7 +46,7 @@ interface Handshake {
 /** How long a supervisor gets to end what its killed worker left before its whole group is killed. */
 const SUPERVISOR_CLEANUP_MS = 1_000;
 
-/** One Python worker: a child process serving the adapter on a loopback port, and our connection to it. */
+/** One Python worker: a child process serving the adapter on a Unix socket or a loopback port, and our connection to it. */
 export class WorkerProcess implements Worker {
   readonly lossCode = 'worker_crashed';
   readonly exit: Promise<WorkerExit>;
@@ -89,6 +97,7 @@ export class WorkerProcess implements Worker {
         String(options.maxMessageBytes),
         '--parent-pid',
         String(process.pid),
+        ...(options.socketPath === undefined ? [] : ['--socket', options.socketPath]),
       ],
       {
         cwd: options.cwd,
@@ -110,18 +119,22 @@ export class WorkerProcess implements Worker {
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => {
         killGroup(child.pid);
+        // A worker killed before it could remove its socket leaves the file behind.
+        if (options.socketPath !== undefined) rmSync(options.socketPath, { force: true });
         resolve({ code, signal });
       });
     });
 
     let handshake: Handshake;
+    let address: string;
     try {
       handshake = await readHandshake(child, exit, options, stderrTail);
+      address = workerAddress(handshake, options);
     } catch (error) {
       killGroup(child.pid);
       throw error;
     }
-    const connection = new BridgeConnection(`127.0.0.1:${handshake.port}`, {
+    const connection = new BridgeConnection(address, {
       token: options.token,
       maxMessageBytes: options.maxMessageBytes,
     });
@@ -177,6 +190,17 @@ export class WorkerProcess implements Worker {
     const timer = setTimeout(() => killGroup(supervisor), SUPERVISOR_CLEANUP_MS);
     void this.exit.then(() => clearTimeout(timer));
   }
+}
+
+/** The address grpc-js dials: the socket the worker was given, or the port it chose. */
+function workerAddress(handshake: Handshake, options: WorkerProcessOptions): string {
+  if (options.socketPath !== undefined && handshake.socket === options.socketPath) return `unix://${options.socketPath}`;
+  if (options.socketPath === undefined && Number.isInteger(handshake.port)) return `127.0.0.1:${handshake.port}`;
+  throw new SnakepitError(
+    'worker_start_failed',
+    `worker ${options.id} reported ${JSON.stringify(handshake)}, expected ${options.socketPath === undefined ? 'a port' : `the socket ${options.socketPath}`}`,
+    { workerId: options.id },
+  );
 }
 
 function workerEnvironment(options: WorkerProcessOptions): NodeJS.ProcessEnv {

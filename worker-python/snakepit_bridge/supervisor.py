@@ -32,9 +32,11 @@ import select
 import signal
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NoReturn
+
+from snakepit_bridge import unix_socket
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -53,11 +55,12 @@ def _prctl(option: int, value: int) -> bool:
         return False
 
 
-def start(parent_pid: int | None) -> bool:
+def start(parent_pid: int | None, *, socket_path: str | None = None) -> bool:
     """Forks the supervisor on Linux: returns True in the worker (the supervisor never returns), False if not.
 
     parent_pid is the pool's process, which must still be the parent once the death signal is
-    set: a parent that died before would never send it.
+    set: a parent that died before would never send it. socket_path is the worker's Unix socket,
+    which the supervisor removes once the worker is gone (unix_socket.py).
     """
     if sys.platform != "linux" or not _prctl(_PR_SET_CHILD_SUBREAPER, 1):
         return False
@@ -73,10 +76,15 @@ def start(parent_pid: int | None) -> bool:
         if not _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) or os.getppid() != supervisor:
             os._exit(0)
         return True
-    _supervise(worker, blocked)
+
+    def clean_up() -> None:
+        if socket_path is not None:
+            unix_socket.remove_socket(socket_path, expected_parent)
+
+    _supervise(worker, blocked, clean_up)
 
 
-def _supervise(worker: int, blocked: Iterable[int]) -> NoReturn:
+def _supervise(worker: int, blocked: Iterable[int], clean_up: Callable[[], None]) -> NoReturn:
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)
@@ -106,6 +114,7 @@ def _supervise(worker: int, blocked: Iterable[int]) -> NoReturn:
         elif kill_at is not None and time.monotonic() >= kill_at:
             _signal(worker, signal.SIGKILL)
     _end_descendants()
+    clean_up()
     _exit_as(status)
 
 

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from snakepit_bridge import unix_socket
 from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.grpc_services import Health
@@ -109,6 +110,9 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
     """Serves until told to stop. A pool's child ("worker") gets its token from its caller, which read
     it from stdin; it watches stdin for its parent's death unless a supervisor does (supervisor.py)."""
     child = args.command == "worker"
+    socket_path: str | None = getattr(args, "socket", None)
+    # Whose death leaves the socket's directory to the workers to remove (unix_socket.py).
+    pool_pid: int = getattr(args, "parent_pid", None) or os.getppid()
     # A standalone server reports on its own stdout too, for whatever supervises it (and port 0).
     handshake, parent_pipe = _take_stdio() if child else (sys.stdout, -1)
     level = args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL") or ("WARNING" if child else "INFO")
@@ -139,6 +143,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
             max_workers=args.max_workers,
             health=health,
             tls=tls,
+            socket_path=socket_path,
         )
     except BaseException as error:
         failure = from_exception(error)
@@ -148,7 +153,9 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
         handshake.flush()
         return 3
 
-    handshake.write(READY_PREFIX + json.dumps({"port": port, "pid": os.getpid(), "worker_id": worker_id}) + "\n")
+    # A worker on a Unix socket reports its path instead of a port.
+    listening = {"socket": socket_path} if socket_path else {"port": port}
+    handshake.write(READY_PREFIX + json.dumps({**listening, "pid": os.getpid(), "worker_id": worker_id}) + "\n")
     handshake.flush()
     # Ready first: the schemas are built while the pool connects and the caller gets going.
     servicer.warm_up()
@@ -171,6 +178,9 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
         logger.exception("the adapter's cleanup() raised")
     if child:
         _stop_own_children()
+        if socket_path and watch_parent:
+            # Alone, the worker cleans up after itself; under a supervisor, the supervisor does (supervisor.py).
+            unix_socket.remove_socket(socket_path, pool_pid)
     logging.shutdown()
     # Threads stuck inside a tool must not keep the process alive.
     os._exit(0)

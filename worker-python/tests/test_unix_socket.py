@@ -1,0 +1,108 @@
+"""A pool's local worker on a Unix socket (`worker --socket PATH`), as a pool on Linux or macOS starts it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import support
+from conftest import SpawnWorker
+from snakepit_bridge import unix_socket
+from snakepit_bridge.proto import bridge_pb2 as pb
+from test_worker_process import FAILED, OpenStub, auth, request, start_ready
+
+TOKEN = "worker-test-token"
+
+
+@pytest.fixture
+def socket_directory() -> Iterator[Path]:
+    """A private directory with a short path, as a pool makes one (pytest's own can be too long for a socket)."""
+    directory = Path(tempfile.mkdtemp(prefix="snakepit-test-", dir="/tmp"))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_serves_on_the_socket_it_is_given_and_reports_it_instead_of_a_port(
+    spawn_worker: SpawnWorker, channels: OpenStub, socket_directory: Path
+) -> None:
+    socket = str(socket_directory / "worker-1.sock")
+    _, ready = start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter", "--socket", socket, token=TOKEN)
+
+    assert set(ready) == {"socket", "pid", "worker_id"}
+    assert ready["socket"] == socket
+    mode = os.stat(socket).st_mode
+    assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600, "only its user may connect"
+    stub = channels(f"unix:{socket}")
+    assert stub.ExecuteTool(request("add", a=2, b=3), metadata=auth(), timeout=support.TIMEOUT).result == b"5"
+
+
+def test_removes_its_socket_when_it_stops_and_leaves_the_directory_to_its_live_pool(
+    spawn_worker: SpawnWorker, socket_directory: Path
+) -> None:
+    socket = socket_directory / "worker-1.sock"
+    worker, _ = start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter", "--socket", str(socket))
+
+    assert worker.process.stdin is not None
+    worker.process.stdin.close()
+
+    assert worker.wait() == 0
+    assert not socket.exists()
+    assert socket_directory.is_dir(), "its pool (this test) is alive, and may start a replacement there"
+
+
+def test_the_last_worker_of_a_dead_pool_removes_the_directory(socket_directory: Path) -> None:
+    socket = socket_directory / "worker-1.sock"
+    socket.touch()
+    # A pool that died: the worker's parent is not the pool any more.
+    unix_socket.remove_socket(str(socket), pool_pid=os.getppid() + 1_000_000)
+    assert not socket_directory.exists()
+
+
+def test_a_worker_of_a_dead_pool_leaves_the_directory_while_other_sockets_remain(socket_directory: Path) -> None:
+    socket, other = socket_directory / "worker-1.sock", socket_directory / "worker-2.sock"
+    socket.touch()
+    other.touch()
+    unix_socket.remove_socket(str(socket), pool_pid=os.getppid() + 1_000_000)
+    assert not socket.exists() and other.exists()
+
+
+def test_a_socket_path_the_kernel_cannot_bind_fails_the_start_saying_why(spawn_worker: SpawnWorker) -> None:
+    socket = "/tmp/" + "s" * 120 + ".sock"
+    worker = spawn_worker("worker", "--adapter", "sample_adapters.SampleAdapter", "--socket", socket)
+
+    report = worker.handshake(FAILED)
+
+    assert f"more than {unix_socket.MAX_PATH_BYTES}" in report["message"]
+    assert worker.wait() == 3
+
+
+def test_socket_and_host_exclude_each_other(spawn_worker: SpawnWorker, socket_directory: Path) -> None:
+    worker = spawn_worker(
+        "worker",
+        "--adapter",
+        "sample_adapters.SampleAdapter",
+        "--socket",
+        str(socket_directory / "w.sock"),
+        "--host",
+        "::1",
+    )
+
+    assert worker.wait() == 2
+    assert "not allowed with argument" in worker.stderr
+
+
+def test_ping_over_the_socket_needs_the_token(
+    spawn_worker: SpawnWorker, channels: OpenStub, socket_directory: Path
+) -> None:
+    socket = str(socket_directory / "worker-1.sock")
+    start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter", "--socket", socket, token=TOKEN)
+    stub = channels(f"unix:{socket}")
+
+    with pytest.raises(Exception, match="UNAUTHENTICATED"):
+        stub.Ping(pb.PingRequest(), timeout=support.TIMEOUT)
+    assert stub.Ping(pb.PingRequest(), metadata=auth(), timeout=support.TIMEOUT).message == "pong"
