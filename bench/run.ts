@@ -35,6 +35,7 @@ import { dataset } from './workloads/dataset.js';
 import { firstChunk } from './workloads/first-chunk.js';
 import { hostTool } from './workloads/host-tool.js';
 import { poolStartWorkload } from './workloads/pool-start.js';
+import { poolThroughput } from './workloads/pool-throughput.js';
 import { smallChunks } from './workloads/small-chunks.js';
 import { unary } from './workloads/unary.js';
 import { wireBounds } from './workloads/wire-bounds.js';
@@ -53,6 +54,7 @@ const WORKLOADS: readonly Workload[] = [
   browser,
   hostTool,
   wireBounds,
+  poolThroughput,
 ];
 
 /** A workload that takes longer than this is hung, and reported as such. */

@@ -9,6 +9,8 @@ interface ProcessCpu {
   readonly command: string;
   /** utime + stime + cutime + cstime: its own CPU time and that of every child it reaped. */
   readonly cpuMs: number;
+  /** utime + stime: its own alone. */
+  readonly selfMs: number;
 }
 
 interface Reading {
@@ -25,8 +27,13 @@ function parseStat(text: string): ProcessCpu | undefined {
   if (close < 0) return undefined;
   const fields = text.slice(close + 2).split(' ');
   // Fields from the state on: 3 state, 4 ppid, ... 14 utime, 15 stime, 16 cutime, 17 cstime (proc(5)).
-  const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-  return { ppid: Number(fields[1]), command: text.slice(text.indexOf('(') + 1, close), cpuMs: ticks * MS_PER_TICK };
+  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number) as [number, number, number, number];
+  return {
+    ppid: Number(fields[1]),
+    command: text.slice(text.indexOf('(') + 1, close),
+    cpuMs: (utime + stime + cutime + cstime) * MS_PER_TICK,
+    selfMs: (utime + stime) * MS_PER_TICK,
+  };
 }
 
 function readProcesses(): Map<number, ProcessCpu> {
@@ -78,33 +85,39 @@ export interface ForeignLoad {
   /** Time the hypervisor gave this machine's CPUs to others, in seconds. */
   readonly stealSeconds: number;
   readonly wallSeconds: number;
-  /** The foreign processes that used the most CPU, as `command (pid): seconds`. */
+  /** The foreign processes that used the most CPU themselves, as `command (pid): seconds`. */
   readonly top: readonly string[];
 }
 
 /**
  * Measures how much CPU processes outside the benchmark's own tree used
  * during a window: on a shared machine that skews every figure. Counted per
- * process from /proc/<pid>/stat (own and reaped children's time), so that it
- * does not depend on how the kernel's machine-wide counters are sampled: a
- * foreign process that starts and ends within the window is counted through
- * the parent that reaps it. The benchmark's own processes are found by
- * parentage at both ends of the window.
+ * process from /proc/<pid>/stat, so that it does not depend on how the
+ * kernel's machine-wide counters are sampled. A process's count includes the
+ * children it reaped: when a foreign process ends within the window, its
+ * whole count moves into its reaper's, so the foreign load is the growth of
+ * the sum of every foreign process's count (the ended ones' counts at the
+ * start taken off), not of each process alone, which would count an ended
+ * process's whole life. The benchmark's own processes are found by parentage
+ * at either end of the window.
  */
 export function watchForeignLoad(): { finish(): ForeignLoad } {
   const start = read();
   return {
     finish() {
       const end = read();
+      const own = new Set([...start.ownTree, ...end.ownTree]);
+      const foreignTotal = (reading: Reading) =>
+        [...reading.processes].reduce((sum, [pid, { cpuMs }]) => (own.has(pid) ? sum : sum + cpuMs), 0);
+      const otherMs = Math.max(0, foreignTotal(end) - foreignTotal(start));
       const used: { pid: number; command: string; ms: number }[] = [];
       for (const [pid, now] of end.processes) {
-        if (end.ownTree.has(pid) || start.ownTree.has(pid)) continue;
+        if (own.has(pid)) continue;
         const before = start.processes.get(pid);
         // A pid that was reused within the window reads lower than before: count it from zero.
-        const ms = before === undefined || before.cpuMs > now.cpuMs ? now.cpuMs : now.cpuMs - before.cpuMs;
+        const ms = before === undefined || before.selfMs > now.selfMs ? now.selfMs : now.selfMs - before.selfMs;
         if (ms > 0) used.push({ pid, command: now.command, ms });
       }
-      const otherMs = used.reduce((sum, { ms }) => sum + ms, 0);
       const wallMs = end.wallMs - start.wallMs;
       return {
         otherProcessesCpuSeconds: otherMs / 1000,
