@@ -1,5 +1,5 @@
 /**
- * Workload 9: a Chromium page reading a pool through the HTTP handler and
+ * Workload 10: a Chromium page reading a pool through the HTTP handler and
  * `snakepit-rx/browser`, with Python, Node and Chromium on the same machine.
  *
  * - small chunks per second into the page, against `pool.stream()` in Node
@@ -188,9 +188,9 @@ export const browser: Workload = {
       const node = median(rates['(c) pool.stream() in Node']!);
       const inPage = median(rates['(f) Chromium page, HTTP handler']!);
       const rows: Row[] = [
-        { workload: '9 browser, small chunks', path: '(c) pool.stream() in Node', unit: 'chunks/s', median: node },
+        { workload: '10 browser, small chunks', path: '(c) pool.stream() in Node', unit: 'chunks/s', median: node },
         {
-          workload: '9 browser, small chunks',
+          workload: '10 browser, small chunks',
           path: '(f) Chromium page, HTTP handler',
           unit: 'chunks/s',
           median: inPage,
@@ -239,7 +239,7 @@ export const browser: Workload = {
       const pageMs = distribution(samples['(f) page unsubscribe (fetch aborted)']!);
       rows.push(
         ...latencyRows(
-          '9 browser, abort → finally',
+          '10 browser, abort → finally',
           { path: '(c) pool.stream() unsubscribe', ms: nodeMs },
           { path: '(f) page unsubscribe (fetch aborted)', ms: pageMs },
           { text: '≤50 ms p50', pass: pageMs.p50 <= 50 },
@@ -260,7 +260,7 @@ export const browser: Workload = {
         // A bound holds only if it holds in every run: the figure is the worst.
         const worst = Math.max(...growth);
         rows.push({
-          workload: `9 browser, ${config.memoryChunks} MiB slow`,
+          workload: `10 browser, ${config.memoryChunks} MiB slow`,
           path: `(f) page at ${MEMORY_DELAY_MS} ms/chunk: ${side} RSS growth, worst of ${growth.length}`,
           unit: 'MiB',
           median: worst,

@@ -1,5 +1,5 @@
 /**
- * Workload 10: a Python tool calls a Node function registered with
+ * Workload 11: a Python tool calls a Node function registered with
  * `createPool({ hostTools })` and waits for its result, on the call's own
  * stream. The round trip is timed in Python (send → result), one host-tool
  * call per `execute()`, against a raw grpc-js unary round trip (one message
@@ -27,7 +27,7 @@ export const hostTool: Workload = {
       await raw.connect();
       return await compareLatency(context, {
         name: 'host-tool',
-        workload: '10 host-tool round trip',
+        workload: '11 host-tool round trip',
         warmup: WARMUP_ITERATIONS,
         calls: context.config.unaryIterations,
         baseline: {

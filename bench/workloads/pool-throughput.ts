@@ -1,5 +1,5 @@
 /**
- * Pool throughput: 1, 2 and 4 concurrent streams of small JSON chunks over a
+ * Workload 13, pool throughput: 1, 2 and 4 concurrent streams of small JSON chunks over a
  * pool of 4 workers; aggregate chunks/s and its ratio to one stream. Run
  * flat out, one stream already uses both cores of a 2-core machine, so more
  * streams cannot add throughput there, but must not lose it either (no
@@ -89,7 +89,7 @@ export const poolThroughput: Workload = {
         for (const streams of STREAMS) {
           const path = label(streams, paced);
           const value = medians[path]!;
-          const row: Row = { workload: `11 pool of ${POOL_SIZE}, aggregate`, path, unit: 'chunks/s', median: value };
+          const row: Row = { workload: `13 pool of ${POOL_SIZE}, aggregate`, path, unit: 'chunks/s', median: value };
           if (streams === 1) {
             rows.push(row);
             continue;

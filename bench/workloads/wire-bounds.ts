@@ -1,5 +1,5 @@
 /**
- * Workload 10: what checking a message's lengths before decoding it
+ * Workload 12: what checking a message's lengths before decoding it
  * (lib/contract/wire-bounds.ts) adds to receiving it, on the messages a pool
  * receives most: a batch of small JSON chunks, a batch of many small binary
  * chunks with metadata (the most fields per byte), and one 1 MiB array.
@@ -85,7 +85,7 @@ export const wireBounds: Workload = {
       const base = distribution(decoder);
       const withCheck = distribution(guarded);
       const overhead = withCheck.p50 / base.p50;
-      const workload = `10 receive a ChunkBatch: ${what}`;
+      const workload = `12 receive a ChunkBatch: ${what}`;
       rows.push(
         { workload, path: 'decode and unpack', unit: 'µs', median: base.p50, p99: base.p99 },
         {
