@@ -159,6 +159,8 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
     handshake.flush()
     # Ready first: the schemas are built while the pool connects and the caller gets going.
     servicer.warm_up()
+    if socket_path:
+        unix_socket.enlarge_send_buffers_in_background(socket_path)
     if child:
         handshake.close()
         if watch_parent:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 import stat
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,3 +109,53 @@ def test_ping_over_the_socket_needs_the_token(
     with pytest.raises(Exception, match="UNAUTHENTICATED"):
         stub.Ping(pb.PingRequest(), timeout=support.TIMEOUT)
     assert stub.Ping(pb.PingRequest(), metadata=auth(), timeout=support.TIMEOUT).message == "pong"
+
+
+def sndbuf(connection: socket.socket) -> int:
+    return connection.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+
+
+def test_connections_accepted_on_the_socket_get_a_send_buffer_as_large_as_the_kernel_allows(
+    socket_directory: Path,
+) -> None:
+    path = str(socket_directory / "worker-1.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener, socket.socket(socket.AF_UNIX) as client:
+        listener.bind(path)
+        listener.listen()
+        client.connect(path)
+        accepted, _ = listener.accept()
+        with accepted:
+            before = sndbuf(accepted)
+            done: set[tuple[int, int]] = set()
+
+            assert unix_socket.enlarge_send_buffers(path, done) == 1
+            assert unix_socket.enlarge_send_buffers(path, done) == 0, "each connection once"
+
+            wmem_max = int(Path("/proc/sys/net/core/wmem_max").read_text()) if Path("/proc/sys").is_dir() else None
+            # The kernel doubles what it is given, up to twice net.core.wmem_max.
+            expected = 2 * min(unix_socket.SEND_BUFFER_BYTES, wmem_max or unix_socket.SEND_BUFFER_BYTES)
+            assert sndbuf(accepted) == expected > before
+            assert sndbuf(client) == before, "the other end of the connection is not ours to tune"
+            assert sndbuf(listener) == before
+
+
+def test_a_worker_enlarges_the_send_buffer_of_its_pools_connection(
+    spawn_worker: SpawnWorker, channels: OpenStub, socket_directory: Path
+) -> None:
+    if shutil.which("ss") is None:
+        pytest.skip("needs ss (iproute2) to read another process's socket buffers")
+    socket_path = str(socket_directory / "worker-1.sock")
+    _, ready = start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter", "--socket", socket_path)
+    channels(f"unix:{socket_path}")
+
+    def worker_send_buffers() -> list[int]:
+        # ss -x -m -p: each Unix socket's memory (skmem: ..., tb<send buffer>, ...) and the processes holding it.
+        listing = subprocess.run(["ss", "-xmp"], capture_output=True, text=True, check=True).stdout
+        sockets = re.split(r"\n(?=u_str)", listing)
+        return [
+            int(match.group(1))
+            for entry in sockets
+            if f"pid={ready['pid']}," in entry and socket_path in entry and (match := re.search(r"tb(\d+)", entry))
+        ]
+
+    support.wait_until(lambda: any(size >= 2 * 1024 * 1024 for size in worker_send_buffers()))
