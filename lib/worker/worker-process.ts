@@ -7,6 +7,8 @@ import { workerPythonPath } from './python-environment.js';
 import { ExitSignal, type Worker, type WorkerExit } from './worker.js';
 
 const READY_PREFIX = 'SNAKEPIT_READY ';
+/** Written on a worker's stdin when the pool stops it (worker-python/snakepit_bridge/unix_socket.py). */
+const STOP_LINE = 'stop\n';
 const FAILED_PREFIX = 'SNAKEPIT_FAILED ';
 const STDERR_TAIL_LINES = 20;
 
@@ -155,7 +157,8 @@ export class WorkerProcess implements Worker {
   async stop(graceMs: number): Promise<void> {
     if (!this.exitSignal.fired) {
       this.stopping = true;
-      this.child.stdin?.end();
+      // A goodbye first: a worker whose stdin ends without it knows that the pool's process died.
+      this.child.stdin?.end(STOP_LINE);
       this.child.kill('SIGTERM');
       let timer: NodeJS.Timeout | undefined;
       const killed = new Promise<void>((resolve) => {

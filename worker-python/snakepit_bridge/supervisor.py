@@ -77,14 +77,14 @@ def start(parent_pid: int | None, *, socket_path: str | None = None) -> bool:
             os._exit(0)
         return True
 
-    def clean_up() -> None:
+    def clean_up(pool_gone: bool) -> None:
         if socket_path is not None:
-            unix_socket.remove_socket(socket_path, expected_parent)
+            unix_socket.remove_socket(socket_path, pool_gone=pool_gone)
 
     _supervise(worker, blocked, clean_up)
 
 
-def _supervise(worker: int, blocked: Iterable[int], clean_up: Callable[[], None]) -> NoReturn:
+def _supervise(worker: int, blocked: Iterable[int], clean_up: Callable[[bool], None]) -> NoReturn:
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)
@@ -93,14 +93,15 @@ def _supervise(worker: int, blocked: Iterable[int], clean_up: Callable[[], None]
         signal.signal(signal_number, lambda *_: None)
     signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
+    parent = unix_socket.ParentPipe(0)
     watching_stdin = True
     kill_at: float | None = None
     while (status := _reap(worker)) is None:
         timeout = None if kill_at is None else max(0.0, kill_at - time.monotonic())
         readable, _, _ = select.select([wake_read, 0] if watching_stdin else [wake_read], [], [], timeout)
         stop = False
-        if 0 in readable and not os.read(0, 4096):
-            # The parent is gone, however it went: nothing writes to our stdin any more.
+        if 0 in readable and not parent.read():
+            # The parent stops us, or is gone, however it went: nothing writes to our stdin any more.
             watching_stdin = False
             stop = True
         if wake_read in readable:
@@ -114,7 +115,9 @@ def _supervise(worker: int, blocked: Iterable[int], clean_up: Callable[[], None]
         elif kill_at is not None and time.monotonic() >= kill_at:
             _signal(worker, signal.SIGKILL)
     _end_descendants()
-    clean_up()
+    # A dying pool closes our stdin before the kernel signals its death: its end is there to read by now.
+    parent.read_ready()
+    clean_up(parent.pool_gone)
     _exit_as(status)
 
 

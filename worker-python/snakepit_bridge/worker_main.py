@@ -75,15 +75,16 @@ class _StopRequest:
             os.read(self._wake_read, 4096)
 
 
-def _stop_when_parent_dies(parent_pipe: int, stop: _StopRequest) -> None:
-    # The parent never writes to our stdin; when it dies, however it dies, the pipe reaches end of file.
+def _stop_when_parent_dies(parent: unix_socket.ParentPipe, stop: _StopRequest) -> None:
+    # The parent writes nothing to our stdin but its goodbye; when it stops us or dies, however it dies,
+    # the pipe reaches end of file.
     def watch() -> None:
         try:
-            while os.read(parent_pipe, 4096):
+            while parent.read():
                 pass
         except OSError:
             pass
-        logger.info("parent process is gone; stopping")
+        logger.info("parent process is gone, or stops us; stopping")
         stop.set()
 
     threading.Thread(target=watch, name="snakepit-parent-watch", daemon=True).start()
@@ -111,10 +112,9 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
     it from stdin; it watches stdin for its parent's death unless a supervisor does (supervisor.py)."""
     child = args.command == "worker"
     socket_path: str | None = getattr(args, "socket", None)
-    # Whose death leaves the socket's directory to the workers to remove (unix_socket.py).
-    pool_pid: int = getattr(args, "parent_pid", None) or os.getppid()
     # A standalone server reports on its own stdout too, for whatever supervises it (and port 0).
     handshake, parent_pipe = _take_stdio() if child else (sys.stdout, -1)
+    parent = unix_socket.ParentPipe(parent_pipe)
     level = args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL") or ("WARNING" if child else "INFO")
     worker_id = args.worker_id or f"{socket.gethostname()}:{os.getpid()}"
     logging.basicConfig(
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
     if child:
         handshake.close()
         if watch_parent:
-            _stop_when_parent_dies(parent_pipe, stop)
+            _stop_when_parent_dies(parent, stop)
         else:
             os.close(parent_pipe)
     else:
@@ -182,7 +182,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
         _stop_own_children()
         if socket_path and watch_parent:
             # Alone, the worker cleans up after itself; under a supervisor, the supervisor does (supervisor.py).
-            unix_socket.remove_socket(socket_path, pool_pid)
+            unix_socket.remove_socket(socket_path, pool_gone=parent.pool_gone)
     logging.shutdown()
     # Threads stuck inside a tool must not keep the process alive.
     os._exit(0)

@@ -44,34 +44,65 @@ def test_serves_on_the_socket_it_is_given_and_reports_it_instead_of_a_port(
     assert stub.ExecuteTool(request("add", a=2, b=3), metadata=auth(), timeout=support.TIMEOUT).result == b"5"
 
 
-def test_removes_its_socket_when_it_stops_and_leaves_the_directory_to_its_live_pool(
+def test_removes_its_socket_when_its_pool_stops_it_and_leaves_the_directory_to_the_pool(
     spawn_worker: SpawnWorker, socket_directory: Path
 ) -> None:
-    socket = socket_directory / "worker-1.sock"
-    worker, _ = start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter", "--socket", str(socket))
+    socket_path = socket_directory / "worker-1.sock"
+    worker, _ = start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter", "--socket", str(socket_path))
 
     assert worker.process.stdin is not None
+    worker.process.stdin.write(unix_socket.STOP_LINE)
     worker.process.stdin.close()
 
     assert worker.wait() == 0
-    assert not socket.exists()
-    assert socket_directory.is_dir(), "its pool (this test) is alive, and may start a replacement there"
+    assert not socket_path.exists()
+    assert socket_directory.is_dir(), "the pool is alive, and may start a replacement there"
 
 
-def test_the_last_worker_of_a_dead_pool_removes_the_directory(socket_directory: Path) -> None:
-    socket = socket_directory / "worker-1.sock"
-    socket.touch()
-    # A pool that died: the worker's parent is not the pool any more.
-    unix_socket.remove_socket(str(socket), pool_pid=os.getppid() + 1_000_000)
+def test_the_last_worker_of_a_pool_that_died_removes_the_directory(
+    spawn_worker: SpawnWorker, socket_directory: Path
+) -> None:
+    workers = [
+        start_ready(
+            spawn_worker, "--adapter", "sample_adapters.SampleAdapter", "--socket", str(socket_directory / name)
+        )[0]
+        for name in ("worker-1.sock", "worker-2.sock")
+    ]
+
+    # Their stdin ends without a goodbye, as when the pool's process is killed.
+    for worker in workers:
+        assert worker.process.stdin is not None
+        worker.process.stdin.close()
+
+    assert [worker.wait() for worker in workers] == [0, 0]
     assert not socket_directory.exists()
 
 
-def test_a_worker_of_a_dead_pool_leaves_the_directory_while_other_sockets_remain(socket_directory: Path) -> None:
-    socket, other = socket_directory / "worker-1.sock", socket_directory / "worker-2.sock"
-    socket.touch()
+def test_a_worker_leaves_the_directory_while_other_sockets_remain(socket_directory: Path) -> None:
+    socket_path, other = socket_directory / "worker-1.sock", socket_directory / "worker-2.sock"
+    socket_path.touch()
     other.touch()
-    unix_socket.remove_socket(str(socket), pool_pid=os.getppid() + 1_000_000)
-    assert not socket.exists() and other.exists()
+    unix_socket.remove_socket(str(socket_path), pool_gone=True)
+    assert not socket_path.exists() and other.exists()
+
+
+def test_the_goodbye_is_seen_across_reads_and_only_before_the_end() -> None:
+    read_end, write_end = os.pipe()
+    pipe = unix_socket.ParentPipe(read_end)
+    os.write(write_end, b"st")
+    assert pipe.read()
+    os.write(write_end, b"op\n")
+    assert pipe.read()
+    assert not pipe.pool_gone, "not ended yet"
+    os.close(write_end)
+    pipe.read_ready()
+    assert not pipe.pool_gone, "it said goodbye"
+
+    read_end, write_end = os.pipe()
+    silent = unix_socket.ParentPipe(read_end)
+    os.close(write_end)
+    silent.read_ready()
+    assert silent.pool_gone
 
 
 def test_a_socket_path_the_kernel_cannot_bind_fails_the_start_saying_why(spawn_worker: SpawnWorker) -> None:
