@@ -109,6 +109,14 @@ export interface PoolOptions {
   readonly cwd?: string;
   /** Extra environment variables for the workers. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * How the pool reaches its workers. `'unix'` (the default on Linux and
+   * macOS): each worker listens on a Unix socket in a directory of the
+   * pool's that only this user can enter (mode 0700), removed on close; no
+   * port is opened. `'tcp'` (the default on Windows): each worker listens on
+   * 127.0.0.1 at a port the OS chooses. Does not apply to `endpoints`.
+   */
+  readonly transport?: 'unix' | 'tcp';
   /** How long a worker may take to start (or, with `endpoints`, to answer), in ms. Default 30000 (5000 with `endpoints`). */
   readonly startTimeout?: number;
   /** Largest gRPC message either side accepts, in bytes. Default 64 MiB. */

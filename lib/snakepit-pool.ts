@@ -20,6 +20,7 @@ import { PoolTelemetry } from './telemetry/pool-telemetry.js';
 import { StreamCall } from './call/stream-call.js';
 import { UnaryCall } from './call/unary-call.js';
 import { RemoteWorker } from './worker/remote-worker.js';
+import { SocketDirectory } from './worker/socket-directory.js';
 import { WorkerProcess } from './worker/worker-process.js';
 import type { Worker } from './worker/worker.js';
 import type {
@@ -89,6 +90,8 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     sessionAffinity: 'prefer' | 'strict',
     private readonly hostTools: ReadonlyMap<string, HostTool> | undefined,
     telemetry: PoolTelemetry,
+    /** Frees what the workers' transport holds once they are stopped (a pool's socket directory). */
+    private readonly releaseTransport: () => void,
   ) {
     this.events$ = events.events$;
     this.telemetry = telemetry;
@@ -105,7 +108,9 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
       if (event.type === 'worker_restarted') telemetry.workerRestarted();
       events.emit(event);
     };
-    const start = resolved.endpoints ? remoteWorkers(options, resolved, resolved.endpoints) : localWorkers(options, resolved, emit);
+    const { start, release } = resolved.endpoints
+      ? remoteWorkers(options, resolved, resolved.endpoints)
+      : localWorkers(options, resolved, emit);
     let described: ReturnType<Worker['connection']['listTools']> | undefined;
     const spawn = async (slot: number) => {
       const startedAt = performance.now();
@@ -119,7 +124,13 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
       }
       return worker;
     };
-    const workers = await WorkerPool.start({ ...resolved, spawn, requireAllAtStart: resolved.endpoints === undefined, emit });
+    let workers: WorkerPool;
+    try {
+      workers = await WorkerPool.start({ ...resolved, spawn, requireAllAtStart: resolved.endpoints === undefined, emit });
+    } catch (error) {
+      release();
+      throw error;
+    }
     try {
       if (described === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
       const { adapter, tools } = await described;
@@ -133,9 +144,11 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
         resolved.sessionAffinity,
         resolved.hostTools,
         telemetry,
+        release,
       );
     } catch (error) {
       await workers.close(0);
+      release();
       throw error;
     }
   }
@@ -272,6 +285,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     this.registry.abort('all', closed);
     await this.workers.close(options.gracePeriod ?? DEFAULT_CLOSE_GRACE_MS);
     this.telemetry.close();
+    this.releaseTransport();
     this.events.complete();
   }
 
@@ -347,18 +361,22 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
   }
 }
 
-/** Child processes on this host, each with the pool's random token. */
-function localWorkers(
-  options: PoolOptions,
-  resolved: ResolvedPoolOptions,
-  emit: (event: PoolEventInit) => void,
-): (slot: number) => Promise<Worker> {
+/** How a pool gets the worker of a slot, and frees what its workers shared once they are all stopped. */
+interface WorkerSource {
+  readonly start: (slot: number) => Promise<Worker>;
+  readonly release: () => void;
+}
+
+/** Child processes on this host, each with the pool's random token, on Unix sockets in the pool's private directory or on loopback ports. */
+function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions, emit: (event: PoolEventInit) => void): WorkerSource {
   const python = resolvePython(options.python);
   const token = randomBytes(24).toString('base64url');
+  const sockets = resolved.transport === 'unix' ? SocketDirectory.create() : undefined;
   let workerCount = 0;
-  return () =>
-    WorkerProcess.start({
-      id: `worker-${++workerCount}`,
+  const start = () => {
+    const id = `worker-${++workerCount}`;
+    return WorkerProcess.start({
+      id,
       python,
       adapter: options.adapter,
       pythonPath: resolved.pythonPath,
@@ -366,6 +384,7 @@ function localWorkers(
       env: options.env ?? {},
       token,
       maxMessageBytes: resolved.maxMessageBytes,
+      socketPath: sockets?.socketPath(id),
       startTimeoutMs: resolved.startTimeoutMs,
       logLevel: resolved.logLevel,
       onLog: (line, workerId, record) => {
@@ -373,17 +392,15 @@ function localWorkers(
         resolved.onLog(line, workerId, record);
       },
     });
+  };
+  return { start, release: () => sockets?.remove() };
 }
 
 /** Servers something else started, one per endpoint. */
-function remoteWorkers(
-  options: PoolOptions,
-  resolved: ResolvedPoolOptions,
-  endpoints: readonly string[],
-): (slot: number) => Promise<Worker> {
+function remoteWorkers(options: PoolOptions, resolved: ResolvedPoolOptions, endpoints: readonly string[]): WorkerSource {
   const { tls } = options;
   const channelCredentials = tls === undefined ? undefined : credentialsOf(tls);
-  return (slot) =>
+  const start = (slot: number) =>
     RemoteWorker.connect({
       endpoint: endpoints[slot] ?? '',
       adapter: options.adapter,
@@ -393,6 +410,7 @@ function remoteWorkers(
       maxMessageBytes: resolved.maxMessageBytes,
       connectTimeoutMs: resolved.startTimeoutMs,
     });
+  return { start, release: () => undefined };
 }
 
 function credentialsOf(tls: TlsOptions): ChannelCredentials {

@@ -7,7 +7,7 @@ import { FIXTURES, startTestPool } from './support/pools.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 
-describe('a worker', () => {
+describe('a worker on TCP', () => {
   let worker: WorkerProcess;
 
   beforeAll(async () => {
@@ -20,6 +20,8 @@ describe('a worker', () => {
       env: {},
       token: 'the-right-token',
       maxMessageBytes: 1024 * 1024,
+      // On a loopback port, as with `transport: 'tcp'` (spec/unix-sockets.spec.ts checks the sockets).
+      socketPath: undefined,
       startTimeoutMs: 30_000,
       onLog: () => undefined,
     });

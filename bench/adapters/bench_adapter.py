@@ -24,6 +24,17 @@ class BenchAdapter(GuideAdapter):
         for seq in range(count):
             yield small_record(seq)
 
+    @tool(description="count small JSON records, `rate` a second", supports_streaming=True)
+    def small_paced(self, count: int, rate: float) -> Iterator[dict[str, Any]]:
+        interval = 1.0 / rate
+        started = time.perf_counter()
+        for seq in range(count):
+            # Sleeps only when a millisecond ahead, below which time.sleep cannot keep time.
+            ahead = started + seq * interval - time.perf_counter()
+            if ahead > 0.001:
+                time.sleep(ahead)
+            yield small_record(seq)
+
     @tool(description="count binary blocks of `size` bytes", supports_streaming=True)
     def binary(self, count: int, size: int = 1 << 20) -> Iterator[bytes]:
         block = binary_block(size)

@@ -1,12 +1,17 @@
-"""The baseline: a plain grpcio server, one gRPC message per chunk, no snakepit_bridge runtime.
+"""The baseline: a plain grpcio server (sync, thread pool), no snakepit_bridge runtime.
 
-It serves the bridge contract's ExecuteTool and ExecuteStreamingTool with the
-generated message classes only, and prints `PORT <n>` once it listens. It
-exits when its stdin closes, so that it never outlives the benchmark.
+It serves the bridge contract with the generated stubs and message classes
+only: ExecuteTool, ExecuteStreamingTool (one gRPC message per chunk), and
+ExecuteStreamingToolBatched as a hand-tuned user would batch, `per_message`
+records (256 by default) as repeated ToolChunks of one ChunkBatch message.
+It listens on 127.0.0.1 and, with `--unix PATH`, on that Unix socket too,
+prints `PORT <n>` once it listens, and exits when its stdin closes, so that
+it never outlives the benchmark.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -20,6 +25,7 @@ from snakepit_bridge.proto import bridge_pb2, bridge_pb2_grpc
 from workload_data import binary_block, encode_json, small_record, write_stamp
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+RECORDS_PER_MESSAGE = 256
 
 
 def _arguments(request: bridge_pb2.ExecuteToolRequest) -> dict[str, Any]:
@@ -57,6 +63,17 @@ class BaselineServicer(bridge_pb2_grpc.BridgeServiceServicer):
         else:
             context.abort(grpc.StatusCode.NOT_FOUND, f"no tool {tool}")
 
+    def ExecuteStreamingToolBatched(self, request, context) -> Iterator[bridge_pb2.ChunkBatch]:
+        args = _arguments(request)
+        if request.tool_name != "small":
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no batched tool {request.tool_name}")
+        count, per_message = int(args["count"]), int(args.get("per_message", RECORDS_PER_MESSAGE))
+        for start in range(0, count, per_message):
+            records = range(start, min(start + per_message, count))
+            yield bridge_pb2.ChunkBatch(
+                chunks=[bridge_pb2.ToolChunk(data=encode_json(small_record(seq))) for seq in records]
+            )
+
     @staticmethod
     def _tick(args: dict[str, Any], context) -> Iterator[bridge_pb2.ToolChunk]:
         path = str(args["path"])
@@ -74,6 +91,9 @@ class BaselineServicer(bridge_pb2_grpc.BridgeServiceServicer):
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--unix", default=None, help="also listen on this Unix socket")
+    args = parser.parse_args()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=8),
         options=[
@@ -83,6 +103,8 @@ def main() -> None:
     )
     bridge_pb2_grpc.add_BridgeServiceServicer_to_server(BaselineServicer(), server)
     port = server.add_insecure_port("127.0.0.1:0")
+    if args.unix is not None and server.add_insecure_port(f"unix:{args.unix}") == 0:
+        raise OSError(f"cannot listen on {args.unix}")
     server.start()
     print(f"PORT {port}", flush=True)
     try:

@@ -2,11 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { delimiter } from 'node:path';
 import { createInterface } from 'node:readline';
 import { onCleanup } from './cleanup.js';
+import { baselineEnvironment } from './environment.js';
 import { baselineDir, python, workerPythonDir } from './paths.js';
 import { nowMs } from './timing.js';
 
 export interface BaselineServer {
+  /** host:port on loopback. */
   readonly address: string;
+  /** The `unix:` address grpc-js dials, when the server was asked to listen on a Unix socket too. */
+  readonly unixAddress: string | undefined;
   readonly pid: number;
   /** ms from spawn to the `PORT` line. */
   readonly readyMs: number;
@@ -37,11 +41,18 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await waitForExit(child, STOP_GRACE_MS);
 }
 
-/** Spawns bench/baseline/grpc_server.py and resolves once it prints the port it listens on. */
-export function startBaselineServer(): Promise<BaselineServer> {
+export interface BaselineServerOptions {
+  /** The sync server (grpc_server.py, the default) or the asyncio one (grpc_aio_server.py). */
+  readonly script?: 'grpc_server.py' | 'grpc_aio_server.py';
+  /** A Unix socket path the sync server listens on too. */
+  readonly unixSocket?: string;
+}
+
+/** Spawns a plain grpcio server of bench/baseline/ and resolves once it prints the port it listens on. */
+export function startBaselineServer({ script = 'grpc_server.py', unixSocket }: BaselineServerOptions = {}): Promise<BaselineServer> {
   const started = nowMs();
-  const child = spawn(python, [`${baselineDir}/grpc_server.py`], {
-    env: { ...process.env, PYTHONPATH: [workerPythonDir, baselineDir].join(delimiter) },
+  const child = spawn(python, [`${baselineDir}/${script}`, ...(unixSocket === undefined ? [] : ['--unix', unixSocket])], {
+    env: baselineEnvironment({ PYTHONPATH: [workerPythonDir, baselineDir].join(delimiter) }),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const stop = onCleanup(() => stopChild(child));
@@ -68,7 +79,13 @@ export function startBaselineServer(): Promise<BaselineServer> {
       child.removeAllListeners('exit');
       lines.close();
       child.stdout.resume();
-      resolve({ address: `127.0.0.1:${match[1]}`, pid: child.pid!, readyMs, stop });
+      resolve({
+        address: `127.0.0.1:${match[1]}`,
+        unixAddress: unixSocket === undefined ? undefined : `unix://${unixSocket}`,
+        pid: child.pid!,
+        readyMs,
+        stop,
+      });
     });
   });
 }

@@ -16,7 +16,7 @@ export interface BenchPool {
 /** A pool on the bench adapter (or another of bench/adapters); closed by the caller, or at the end of the run whatever happens. */
 export async function startBenchPool(
   size: number,
-  options: Pick<PoolOptions, 'hostTools'> & { readonly adapter?: string } = {},
+  options: Pick<PoolOptions, 'hostTools' | 'transport'> & { readonly adapter?: string } = {},
 ): Promise<BenchPool> {
   const { adapter = BENCH_ADAPTER, ...poolOptions } = options;
   const pool = await createPool({

@@ -1,7 +1,7 @@
-import type { BenchContext, WorkloadResult } from './context.js';
-import { latencyRows } from './report.js';
-import { distribution } from './stats.js';
-import { measureInTurns, type Turn } from './timing.js';
+import type { BenchContext, Row, WorkloadResult } from './context.js';
+import { formatRatio } from './report.js';
+import { distribution, type Distribution } from './stats.js';
+import { callsPerRun, measureInTurns, type Turn } from './timing.js';
 
 interface LatencyPath {
   readonly path: string;
@@ -9,35 +9,60 @@ interface LatencyPath {
   readonly measure: (turn: Turn) => Promise<number>;
 }
 
+/** A path measured against the baseline, with the targets its p50 must meet. */
+interface ComparedPath extends LatencyPath {
+  /** In ms; none: reported only. */
+  readonly targetP50Ms?: number;
+  /** At most this many times the baseline's p50. */
+  readonly targetRatio?: number;
+}
+
 export interface LatencyComparison {
   readonly name: string;
   /** The table's workload column. */
   readonly workload: string;
   readonly warmup: number;
-  readonly runs: number;
+  /** Measured calls of each path in all, spread over the mode's runs. */
+  readonly calls: number;
+  /** What the ratios are against; `a` in them. */
   readonly baseline: LatencyPath;
-  readonly library: LatencyPath;
-  /** The p50 target for the library's path, in ms. */
-  readonly targetP50Ms: number;
+  readonly paths: readonly ComparedPath[];
 }
 
-/** Runs a baseline and the library's path in turns and reports their latency distributions against a p50 target. */
+function targetOf({ targetP50Ms, targetRatio }: ComparedPath, ms: Distribution, baseline: Distribution): Pick<Row, 'target' | 'pass'> {
+  const checks = [
+    ...(targetP50Ms === undefined ? [] : [{ text: `≤${targetP50Ms} ms p50`, pass: ms.p50 <= targetP50Ms }]),
+    ...(targetRatio === undefined ? [] : [{ text: `≤${targetRatio}× a p50`, pass: ms.p50 <= targetRatio * baseline.p50 }]),
+  ];
+  if (checks.length === 0) return {};
+  return { target: checks.map((check) => check.text).join(', '), pass: checks.every((check) => check.pass) };
+}
+
+/** Runs a baseline and other paths in turns and reports their latency distributions, each against the baseline's p50 and its targets. */
 export async function compareLatency(context: BenchContext, comparison: LatencyComparison): Promise<WorkloadResult> {
-  const { name, workload, warmup, runs, baseline, library, targetP50Ms } = comparison;
-  const samples = await measureInTurns(
-    { [baseline.path]: baseline.measure, [library.path]: library.measure },
-    { name: workload, warmup, runs, progress: context.progress, report: 'iterations' },
-  );
-  const baselineMs = distribution(samples[baseline.path]!);
-  const libraryMs = distribution(samples[library.path]!);
+  const { name, workload, warmup, calls, baseline, paths } = comparison;
+  const { runs } = context.config;
+  const iterations = callsPerRun(calls, runs);
+  const samples = await measureInTurns(Object.fromEntries([baseline, ...paths].map(({ path, measure }) => [path, measure])), {
+    name: workload,
+    warmup,
+    runs,
+    iterations,
+    progress: context.progress,
+  });
+  const distributions = Object.fromEntries(Object.entries(samples).map(([path, values]) => [path, distribution(values)]));
+  const baselineMs = distributions[baseline.path]!;
+  const row = (path: string): Row => ({ workload, path, unit: 'ms', median: distributions[path]!.p50, p99: distributions[path]!.p99 });
   return {
     name,
-    rows: latencyRows(
-      workload,
-      { path: baseline.path, ms: baselineMs },
-      { path: library.path, ms: libraryMs },
-      { text: `≤${targetP50Ms} ms p50`, pass: libraryMs.p50 <= targetP50Ms },
-    ),
-    raw: { iterations: runs, warmup, ms: samples, distributions: { baseline: baselineMs, library: libraryMs } },
+    rows: [
+      row(baseline.path),
+      ...paths.map((path) => ({
+        ...row(path.path),
+        ratio: formatRatio(distributions[path.path]!.p50 / baselineMs.p50, 'a'),
+        ...targetOf(path, distributions[path.path]!, baselineMs),
+      })),
+    ],
+    raw: { runs, callsPerRun: iterations, warmup, ms: samples, distributions },
   };
 }

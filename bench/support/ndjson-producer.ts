@@ -1,11 +1,13 @@
 import { PythonShell } from 'python-shell';
 import { onCleanup } from './cleanup.js';
+import { baselineEnvironment } from './environment.js';
 import { baselineDir, python } from './paths.js';
 import { nowMs } from './timing.js';
 
 /**
  * The python-shell baseline: the real package in JSON mode, reading the NDJSON
- * that bench/baseline/ndjson_producer.py prints. The process stays up between
+ * that bench/baseline/ndjson_producer.py prints, on Python's buffered stdout
+ * (its users' default) or flushing each line. The process stays up between
  * runs so that, like the warm pool, a run does not pay for Python's start.
  */
 export class NdjsonProducer {
@@ -25,9 +27,14 @@ export class NdjsonProducer {
     shell.on('close', () => fail(new Error('the NDJSON producer exited')));
   }
 
-  static start(): Promise<NdjsonProducer> {
+  static start({ flushEachLine = false }: { flushEachLine?: boolean } = {}): Promise<NdjsonProducer> {
     const started = nowMs();
-    const shell = new PythonShell(`${baselineDir}/ndjson_producer.py`, { mode: 'json', pythonPath: python });
+    const shell = new PythonShell(`${baselineDir}/ndjson_producer.py`, {
+      mode: 'json',
+      pythonPath: python,
+      args: flushEachLine ? ['--flush-each-line'] : [],
+      env: baselineEnvironment(),
+    });
     const release = onCleanup(
       () =>
         new Promise<void>((resolve) => {

@@ -6,7 +6,6 @@ export const benchDir = join(repoRoot, 'bench');
 export const baselineDir = join(benchDir, 'baseline');
 export const adaptersDir = join(benchDir, 'adapters');
 export const workerPythonDir = join(repoRoot, 'worker-python');
-export const resultsPath = join(benchDir, 'results.json');
 
 /** The interpreter every Python side of the benchmark runs on, the one workers get by default, so that no path gets a different Python. */
 export const python = resolvePython(undefined);

@@ -1,6 +1,7 @@
 /**
  * The baseline's client: plain @grpc/grpc-js and the generated message
- * classes, no snakepit-rx code. One gRPC message per chunk.
+ * classes, no snakepit-rx code. One gRPC message per chunk, or (the
+ * hand-batched baseline) one ChunkBatch of many.
  */
 import * as grpc from '@grpc/grpc-js';
 import { snakepit_rx } from '../../generated/bridge.js';
@@ -10,6 +11,7 @@ const methods = pb.UnimplementedBridgeServiceService.definition;
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export type ToolChunk = snakepit_rx.bridge.v1.ToolChunk;
+export type ChunkBatch = snakepit_rx.bridge.v1.ChunkBatch;
 
 /** grpc-js defaults, or "tuned" for large transfers (a 4 MiB flow-control window, 64 MiB messages). */
 export type ClientTuning = 'default' | 'tuned';
@@ -65,31 +67,24 @@ export class RawClient {
     );
   }
 
+  /** Starts a call of ExecuteStreamingToolBatched, decoded by the generated `deserialize`. */
+  openBatchStream(tool: string, args: unknown): grpc.ClientReadableStream<ChunkBatch> {
+    return this.client.makeServerStreamRequest(
+      methods.ExecuteStreamingToolBatched.path,
+      serializeRequest,
+      (bytes: Buffer) => pb.ChunkBatch.deserialize(bytes),
+      this.request(tool, args),
+    );
+  }
+
   /** Runs a streaming call to its end, handing each chunk to `onChunk`. */
   stream(tool: string, args: unknown, onChunk: (chunk: ToolChunk) => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const call = this.openStream(tool, args);
-      call.on('data', (chunk: ToolChunk) => {
-        try {
-          onChunk(chunk);
-        } catch (error) {
-          call.cancel();
-          reject(error);
-        }
-      });
-      // Done only once every message was read ('end') and the status was OK ('error' otherwise).
-      let ended = false;
-      let succeeded = false;
-      call.on('error', reject);
-      call.on('status', (status: grpc.StatusObject) => {
-        succeeded = status.code === grpc.status.OK;
-        if (succeeded && ended) resolve();
-      });
-      call.on('end', () => {
-        ended = true;
-        if (succeeded) resolve();
-      });
-    });
+    return drain(this.openStream(tool, args), onChunk);
+  }
+
+  /** Runs a batched streaming call to its end, handing each batch to `onBatch`. */
+  streamBatches(tool: string, args: unknown, onBatch: (batch: ChunkBatch) => void): Promise<void> {
+    return drain(this.openBatchStream(tool, args), onBatch);
   }
 
   unary(tool: string, args: unknown): Promise<unknown> {
@@ -107,4 +102,29 @@ export class RawClient {
   close(): void {
     this.client.close();
   }
+}
+
+/** Reads a call to its end: done once every message was read ('end') and the status was OK ('error' otherwise). */
+function drain<T>(call: grpc.ClientReadableStream<T>, onMessage: (message: T) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    call.on('data', (message: T) => {
+      try {
+        onMessage(message);
+      } catch (error) {
+        call.cancel();
+        reject(error);
+      }
+    });
+    let ended = false;
+    let succeeded = false;
+    call.on('error', reject);
+    call.on('status', (status: grpc.StatusObject) => {
+      succeeded = status.code === grpc.status.OK;
+      if (succeeded && ended) resolve();
+    });
+    call.on('end', () => {
+      ended = true;
+      if (succeeded) resolve();
+    });
+  });
 }

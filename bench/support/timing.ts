@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { checkedRun } from './run-load.js';
 
 /** Monotonic milliseconds with sub-microsecond resolution. */
 export function nowMs(): number {
@@ -28,7 +29,7 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
 export interface Turn {
   /** True for the unmeasured calls before the first measured one. */
   readonly warmup: boolean;
-  /** Counts this path's calls from 0, separately for warm-up and measured calls. */
+  /** Counts this path's calls from 0, separately for warm-up and measured calls (a repeated run counts its calls again). */
   readonly index: number;
 }
 
@@ -37,21 +38,27 @@ export interface TurnOptions {
   readonly name: string;
   /** Unmeasured calls of each path, path after path, before any is measured. */
   readonly warmup: number;
-  /** Measured calls of each path. */
+  /** Measured runs; each is checked for foreign load (run-load.ts), and repeated if the machine was busy. */
   readonly runs: number;
+  /** Calls of each path in one run, the paths taking turns call by call; default 1 (latency workloads make many short calls). */
+  readonly iterations?: number;
   readonly progress: (message: string) => void;
-  /** Report each measured call (few long runs), or the measured calls once, as iterations (many short ones). */
-  readonly report?: 'runs' | 'iterations';
+}
+
+/** `calls` spread over `runs`, rounded up so that no path gets fewer calls than asked. */
+export function callsPerRun(calls: number, runs: number): number {
+  return Math.max(1, Math.ceil(calls / runs));
 }
 
 /**
- * Warms every path up, then measures each `runs` times, the paths taking
- * turns within each run so that drift in the machine's state spreads over all
- * of them. Returns what each path's measured calls returned, in order.
+ * Warms every path up, then measures each `runs` times (`iterations` calls
+ * a run), the paths taking turns within each run so that drift in the
+ * machine's state spreads over all of them. Returns what each path's
+ * measured calls returned, in order, from the runs kept.
  */
 export async function measureInTurns<T>(
   paths: Readonly<Record<string, (turn: Turn) => Promise<T>>>,
-  { name, warmup, runs, progress, report = 'runs' }: TurnOptions,
+  { name, warmup, runs, iterations = 1, progress }: TurnOptions,
 ): Promise<Record<string, T[]>> {
   const samples: Record<string, T[]> = {};
   for (const [path, measure] of Object.entries(paths)) {
@@ -59,12 +66,23 @@ export async function measureInTurns<T>(
     for (let index = 0; index < warmup; index++) await measure({ warmup: true, index });
     samples[path] = [];
   }
-  if (report === 'iterations') progress(`${name}: ${runs} iterations per path, alternating`);
-  for (let index = 0; index < runs; index++) {
-    for (const [path, measure] of Object.entries(paths)) {
-      if (report === 'runs') progress(`${name}: run ${index + 1}/${runs} ${path}`);
-      samples[path]!.push(await measure({ warmup: false, index }));
-    }
+  for (let run = 0; run < runs; run++) {
+    const label = `${name}: run ${run + 1}/${runs}`;
+    progress(iterations === 1 ? label : `${label}, ${iterations} calls per path, alternating`);
+    const kept = await checkedRun(
+      label,
+      async () => {
+        const measured: Record<string, T[]> = Object.fromEntries(Object.keys(paths).map((path) => [path, []]));
+        for (let call = 0; call < iterations; call++) {
+          for (const [path, measure] of Object.entries(paths)) {
+            measured[path]!.push(await measure({ warmup: false, index: run * iterations + call }));
+          }
+        }
+        return measured;
+      },
+      progress,
+    );
+    for (const [path, values] of Object.entries(kept)) samples[path]!.push(...values);
   }
   return samples;
 }

@@ -1,5 +1,5 @@
 /**
- * Workload 9: a Chromium page reading a pool through the HTTP handler and
+ * Workload 10: a Chromium page reading a pool through the HTTP handler and
  * `snakepit-rx/browser`, with Python, Node and Chromium on the same machine.
  *
  * - small chunks per second into the page, against `pool.stream()` in Node
@@ -27,7 +27,7 @@ import { drain } from '../support/drain.js';
 import { formatRatio, latencyRows } from '../support/report.js';
 import type { RssGrowth } from '../support/rss.js';
 import { distribution, median } from '../support/stats.js';
-import { measureInTurns, measureRates, nowMs, sleep } from '../support/timing.js';
+import { callsPerRun, measureInTurns, measureRates, nowMs, sleep } from '../support/timing.js';
 
 /** What the page's script sees. */
 type PageGlobal = typeof globalThis & { snakepit: typeof Client };
@@ -110,7 +110,7 @@ interface MemoryResult extends RssGrowth {
 }
 
 /** Runs the server in its own process, has the page read `chunks` × 1 MiB slowly from it, and returns the server's RSS growth. */
-async function measureMemory(context: BenchContext, page: Page, chunks: number): Promise<MemoryResult> {
+async function measureMemory(page: Page, chunks: number): Promise<MemoryResult> {
   const child = spawn(process.execPath, [...process.execArgv, memoryChild], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = onCleanup(async () => {
@@ -144,7 +144,6 @@ async function measureMemory(context: BenchContext, page: Page, chunks: number):
     await readSlowly(2);
     child.stdin.write('start\n');
     await nextLine();
-    context.progress(`browser memory: ${chunks} × 1 MiB to a page taking ${MEMORY_DELAY_MS} ms per chunk`);
     const started = nowMs();
     await readSlowly(chunks);
     const elapsedMs = nowMs() - started;
@@ -189,9 +188,9 @@ export const browser: Workload = {
       const node = median(rates['(c) pool.stream() in Node']!);
       const inPage = median(rates['(f) Chromium page, HTTP handler']!);
       const rows: Row[] = [
-        { workload: '9 browser, small chunks', path: '(c) pool.stream() in Node', unit: 'chunks/s', median: node },
+        { workload: '10 browser, small chunks', path: '(c) pool.stream() in Node', unit: 'chunks/s', median: node },
         {
-          workload: '9 browser, small chunks',
+          workload: '10 browser, small chunks',
           path: '(f) Chromium page, HTTP handler',
           unit: 'chunks/s',
           median: inPage,
@@ -228,13 +227,19 @@ export const browser: Workload = {
             ),
           '(f) page unsubscribe (fetch aborted)': () => latency((path) => cancelInPage(page, path)),
         },
-        { name: 'browser cancellation', warmup: 3, runs: config.cancelIterations, progress: context.progress, report: 'iterations' },
+        {
+          name: 'browser cancellation',
+          warmup: 3,
+          runs: config.runs,
+          iterations: callsPerRun(config.cancelIterations, config.runs),
+          progress: context.progress,
+        },
       );
       const nodeMs = distribution(samples['(c) pool.stream() unsubscribe']!);
       const pageMs = distribution(samples['(f) page unsubscribe (fetch aborted)']!);
       rows.push(
         ...latencyRows(
-          '9 browser, abort → finally',
+          '10 browser, abort → finally',
           { path: '(c) pool.stream() unsubscribe', ms: nodeMs },
           { path: '(f) page unsubscribe (fetch aborted)', ms: pageMs },
           { text: '≤50 ms p50', pass: pageMs.p50 <= 50 },
@@ -243,18 +248,24 @@ export const browser: Workload = {
       );
 
       // 3. Memory of the server while a page reads slowly.
-      const memory = await measureMemory(context, page, config.memoryChunks);
+      context.progress(`browser memory: ${config.memoryChunks} × 1 MiB to a page taking ${MEMORY_DELAY_MS} ms per chunk`);
+      const { memory } = await measureInTurns(
+        { memory: () => measureMemory(page, config.memoryChunks) },
+        { name: 'browser memory', warmup: 0, runs: config.runs, progress: context.progress },
+      );
       for (const [side, growth] of [
-        ['server Node', memory.nodeGrowthMiB],
-        ['worker', memory.workerGrowthMiB],
+        ['server Node', memory!.map((run) => run.nodeGrowthMiB)],
+        ['worker', memory!.map((run) => run.workerGrowthMiB)],
       ] as const) {
+        // A bound holds only if it holds in every run: the figure is the worst.
+        const worst = Math.max(...growth);
         rows.push({
-          workload: `9 browser, ${config.memoryChunks} MiB slow`,
-          path: `(f) page at ${MEMORY_DELAY_MS} ms/chunk: ${side} RSS growth`,
+          workload: `10 browser, ${config.memoryChunks} MiB slow`,
+          path: `(f) page at ${MEMORY_DELAY_MS} ms/chunk: ${side} RSS growth, worst of ${growth.length}`,
           unit: 'MiB',
-          median: growth,
+          median: worst,
           target: `≤${MEMORY_LIMIT_MIB} MiB`,
-          pass: growth <= MEMORY_LIMIT_MIB,
+          pass: worst <= MEMORY_LIMIT_MIB,
         });
       }
       return {
@@ -264,7 +275,7 @@ export const browser: Workload = {
           chromium: chromium.version(),
           smallChunks: { count, chunksPerSecond: rates },
           cancellation: { iterations: config.cancelIterations, ms: samples, distributions: { node: nodeMs, page: pageMs } },
-          memory: { ...memory, delayMs: MEMORY_DELAY_MS },
+          memory: { runs: memory, delayMs: MEMORY_DELAY_MS },
         },
       };
     } finally {

@@ -13,7 +13,7 @@ import type { BenchContext, Workload, WorkloadResult } from '../support/context.
 import { RawClient } from '../support/raw-client.js';
 import { latencyRows } from '../support/report.js';
 import { distribution } from '../support/stats.js';
-import { measureInTurns, sleep } from '../support/timing.js';
+import { callsPerRun, measureInTurns, sleep } from '../support/timing.js';
 
 /** Chunks received before cancelling, so that the generator is surely in its loop. */
 const CHUNKS_BEFORE_CANCEL = 5;
@@ -99,9 +99,9 @@ export const cancellation: Workload = {
         {
           name: 'cancellation',
           warmup: WARMUP_ITERATIONS,
-          runs: config.cancelIterations,
+          runs: config.runs,
+          iterations: callsPerRun(config.cancelIterations, config.runs),
           progress: context.progress,
-          report: 'iterations',
         },
       );
       const samples = Object.fromEntries(Object.entries(measured).map(([path, results]) => [path, results.map(({ ms }) => ms)]));
@@ -126,7 +126,8 @@ export const cancellation: Workload = {
         name: 'cancellation',
         rows,
         raw: {
-          iterations: config.cancelIterations,
+          runs: config.runs,
+          callsPerRun: callsPerRun(config.cancelIterations, config.runs),
           chunksBeforeCancel: CHUNKS_BEFORE_CANCEL,
           ms: samples,
           // grpcio's context callback on the baseline server, for comparison with its generator's finally.

@@ -137,7 +137,7 @@ export const observability: Workload = {
 
       const starts = await measureInTurns(
         { 'no SDK': () => workerStartMs(undefined), 'SDK in the adapter module': () => workerStartMs(TRACED_ADAPTER) },
-        { name: 'worker start', warmup: 1, runs: config.poolStartRuns, progress: context.progress },
+        { name: 'worker start', warmup: 1, runs: config.runs, progress: context.progress },
       );
       if (starts['no SDK']!.some((start) => start.loaded)) throw new Error('a worker without an SDK imported OpenTelemetry');
 
@@ -145,7 +145,7 @@ export const observability: Workload = {
       const untraced = medians['(c) untraced (API, no SDK)']!;
       const throughputRow = (path: string): Row => {
         const value = medians[path]!;
-        const row: Row = { workload: '11 tracing, small chunks', path, unit: 'chunks/s', median: value };
+        const row: Row = { workload: '14 tracing, small chunks', path, unit: 'chunks/s', median: value };
         if (path === '(c) untraced (API, no SDK)') return row;
         return { ...row, ratio: formatRatio(value / untraced, 'untraced'), target: '≥0.95× untraced', pass: value >= 0.95 * untraced };
       };
@@ -155,22 +155,22 @@ export const observability: Workload = {
         name: 'observability',
         rows: [
           ...Object.keys(paths).map(throughputRow),
-          { workload: '11 telemetry per call', path: 'no SDK registered', unit: 'ns', median: ns('no SDK') },
+          { workload: '14 telemetry per call', path: 'no SDK registered', unit: 'ns', median: ns('no SDK') },
           {
-            workload: '11 telemetry per call',
+            workload: '14 telemetry per call',
             path: 'SDK, in-memory exporter',
             unit: 'ns',
             median: ns('SDK, in-memory exporter'),
             ratio: formatRatio(ns('SDK, in-memory exporter') / ns('no SDK'), 'no SDK'),
           },
           {
-            workload: '11 worker start',
+            workload: '14 worker start',
             path: 'createPool size 1, no SDK (OpenTelemetry not imported)',
             unit: 'ms',
             median: startMs('no SDK'),
           },
           {
-            workload: '11 worker start',
+            workload: '14 worker start',
             path: 'createPool size 1, SDK in the adapter module',
             unit: 'ms',
             median: startMs('SDK in the adapter module'),

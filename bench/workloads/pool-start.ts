@@ -40,7 +40,7 @@ export const poolStartWorkload: Workload = {
     const samples = await measureInTurns(paths, {
       name: 'pool start',
       warmup: 1,
-      runs: config.poolStartRuns,
+      runs: config.runs,
       progress: context.progress,
     });
     const d = Object.fromEntries(Object.entries(samples).map(([path, values]) => [path, distribution(values)]));
@@ -63,7 +63,7 @@ export const poolStartWorkload: Workload = {
         row('baseline: 4 grpcio servers'),
         row('createPool size 4', 'baseline: 4 grpcio servers', 500),
       ],
-      raw: { runs: config.poolStartRuns, ms: samples, distributions: d },
+      raw: { runs: config.runs, ms: samples, distributions: d },
     };
   },
 };

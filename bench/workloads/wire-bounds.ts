@@ -1,5 +1,5 @@
 /**
- * Workload 10: what checking a message's lengths before decoding it
+ * Workload 12: what checking a message's lengths before decoding it
  * (lib/contract/wire-bounds.ts) adds to receiving it, on the messages a pool
  * receives most: a batch of small JSON chunks, a batch of many small binary
  * chunks with metadata (the most fields per byte), and one 1 MiB array.
@@ -11,7 +11,7 @@ import { checkWireBounds, WIRE_SCHEMAS } from '../../lib/contract/wire-bounds.js
 import { decodeJson, decodePayload } from '../../lib/contract/payload-decoding.js';
 import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
 import { distribution } from '../support/stats.js';
-import { nowMs } from '../support/timing.js';
+import { callsPerRun, measureInTurns, nowMs } from '../support/timing.js';
 
 /** The check may add at most this share of the time a message takes to receive. */
 const TARGET_OVERHEAD = 0.1;
@@ -55,40 +55,37 @@ function unpack(batch: ChunkBatch): unknown[] {
   return values;
 }
 
-/** Microseconds per call of `decode`, one sample per batch of `repeat` calls. */
-function sample(decode: () => unknown, runs: number, repeat: number): number[] {
-  const samples: number[] = [];
-  for (let run = 0; run < runs; run++) {
-    const started = nowMs();
-    for (let index = 0; index < repeat; index++) decode();
-    samples.push(((nowMs() - started) * 1000) / repeat);
-  }
-  return samples;
+/** Microseconds per call of `decode`, over `repeat` calls. */
+function timePerCall(decode: () => unknown, repeat: number): number {
+  const started = nowMs();
+  for (let index = 0; index < repeat; index++) decode();
+  return ((nowMs() - started) * 1000) / repeat;
 }
 
 export const wireBounds: Workload = {
   name: 'wire-bounds',
-  run(context: BenchContext): Promise<WorkloadResult> {
-    const runs = context.config.wireEncoderRuns;
+  async run(context: BenchContext): Promise<WorkloadResult> {
+    const { runs, wireEncoderRuns } = context.config;
+    const iterations = callsPerRun(wireEncoderRuns, runs);
     const rows: Row[] = [];
     const raw: Record<string, unknown> = {};
     for (const [what, bytes] of Object.entries(batches())) {
-      context.progress(`decoding ${what}, ${runs} × 20 times each way`);
       const plain = () => unpack(pb.ChunkBatch.deserialize(bytes));
       const checked = () => checkWireBounds(bytes, WIRE_SCHEMAS.ChunkBatch);
-      sample(plain, 5, 20);
-      sample(checked, 5, 20);
-      const decoder: number[] = [];
-      const guarded: number[] = [];
-      // Alternating, so that drift in the machine's state falls on both.
-      for (let run = 0; run < runs; run++) {
-        decoder.push(...sample(plain, 1, 20));
-        guarded.push(...sample(checked, 1, 20));
-      }
+      // Alternating, so that drift in the machine's state falls on both; each sample times 20 calls.
+      const samples = await measureInTurns(
+        {
+          decoder: () => Promise.resolve(timePerCall(plain, 20)),
+          guarded: () => Promise.resolve(timePerCall(checked, 20)),
+        },
+        { name: `decoding ${what}`, warmup: 5, runs, iterations, progress: context.progress },
+      );
+      const decoder = samples['decoder']!;
+      const guarded = samples['guarded']!;
       const base = distribution(decoder);
       const withCheck = distribution(guarded);
       const overhead = withCheck.p50 / base.p50;
-      const workload = `10 receive a ChunkBatch: ${what}`;
+      const workload = `12 receive a ChunkBatch: ${what}`;
       rows.push(
         { workload, path: 'decode and unpack', unit: 'µs', median: base.p50, p99: base.p99 },
         {
@@ -104,6 +101,6 @@ export const wireBounds: Workload = {
       );
       raw[what] = { microseconds: { decoder, guarded }, distributions: { decoder: base, guarded: withCheck } };
     }
-    return Promise.resolve({ name: 'wire-bounds', rows, raw });
+    return { name: 'wire-bounds', rows, raw };
   },
 };

@@ -12,6 +12,7 @@ import type { BenchContext, Workload, WorkloadResult } from '../support/context.
 import { benchDir, python, workerPythonDir } from '../support/paths.js';
 import { formatRatio } from '../support/report.js';
 import { distribution } from '../support/stats.js';
+import { callsPerRun, measureInTurns } from '../support/timing.js';
 
 /** The runtime must take at least this many times as long for the hand-written encoder to earn its keep. */
 const TARGET_SPEEDUP = 10;
@@ -25,13 +26,27 @@ interface EncoderSamples {
 export const wireEncoder: Workload = {
   name: 'wire-encoder',
   async run(context: BenchContext): Promise<WorkloadResult> {
-    context.progress(`encoding a 1 MiB chunk ${context.config.wireEncoderRuns} times each way`);
-    const { stdout } = await promisify(execFile)(
-      python,
-      [join(benchDir, 'micro', 'wire_encoder.py'), '--runs', String(context.config.wireEncoderRuns)],
-      { env: { ...process.env, PYTHONPATH: workerPythonDir } },
+    const { runs, wireEncoderRuns } = context.config;
+    const perRun = callsPerRun(wireEncoderRuns, runs);
+    context.progress(`encoding a 1 MiB chunk ${perRun * runs} times each way`);
+    const { encoder } = await measureInTurns(
+      {
+        encoder: async () => {
+          const { stdout } = await promisify(execFile)(python, [join(benchDir, 'micro', 'wire_encoder.py'), '--runs', String(perRun)], {
+            env: { ...process.env, PYTHONPATH: workerPythonDir },
+          });
+          return JSON.parse(stdout) as EncoderSamples;
+        },
+      },
+      { name: 'wire encoder', warmup: 0, runs, progress: context.progress },
     );
-    const samples = JSON.parse(stdout) as EncoderSamples;
+    const samples: EncoderSamples = {
+      protobuf: encoder![0]!.protobuf,
+      microseconds: {
+        hand: encoder!.flatMap((run) => run.microseconds.hand),
+        runtime: encoder!.flatMap((run) => run.microseconds.runtime),
+      },
+    };
     const hand = distribution(samples.microseconds.hand);
     const runtime = distribution(samples.microseconds.runtime);
     const speedup = runtime.p50 / hand.p50;

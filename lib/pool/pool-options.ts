@@ -5,6 +5,8 @@ import type { CallLimits, HostTool, PoolOptions, WorkerLog } from '../public-typ
 export interface ResolvedPoolOptions {
   readonly size: number;
   readonly endpoints: readonly string[] | undefined;
+  /** How the pool reaches its child workers; undefined with `endpoints`. */
+  readonly transport: 'unix' | 'tcp' | undefined;
   readonly pythonPath: readonly string[];
   readonly startTimeoutMs: number;
   readonly maxMessageBytes: number;
@@ -67,6 +69,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   return {
     size,
     endpoints,
+    transport: resolveTransport(options.transport, endpoints !== undefined),
     pythonPath: typeof options.pythonPath === 'string' ? [options.pythonPath] : (options.pythonPath ?? []),
     startTimeoutMs: positive('startTimeout', options.startTimeout, false) ?? (endpoints ? 5_000 : 30_000),
     maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, true) ?? 64 * 1024 * 1024,
@@ -88,6 +91,19 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     maxRestartAttempts: positive('maxRestartAttempts', options.maxRestartAttempts, true) ?? (endpoints ? Infinity : 5),
     hostTools: resolveHostTools(options.hostTools),
   };
+}
+
+/** Unix sockets for child workers wherever they exist as files with permissions (not Windows); TCP on loopback otherwise. */
+function resolveTransport(transport: PoolOptions['transport'], remote: boolean): 'unix' | 'tcp' | undefined {
+  if (transport !== undefined && transport !== 'unix' && transport !== 'tcp') {
+    throw invalid(`\`transport\` must be 'unix' or 'tcp', got ${String(transport)}`);
+  }
+  if (remote) {
+    if (transport !== undefined) throw invalid('`transport` applies to child workers; `endpoints` are reached over TCP');
+    return undefined;
+  }
+  if (transport === 'unix' && process.platform === 'win32') throw invalid("`transport: 'unix'` is not available on Windows");
+  return transport ?? (process.platform === 'win32' ? 'tcp' : 'unix');
 }
 
 function resolveHostTools(hostTools: PoolOptions['hostTools']): ReadonlyMap<string, HostTool> | undefined {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { BridgeConnection } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
 import { readBoundedLines } from './bounded-lines.js';
@@ -8,6 +9,8 @@ import type { WorkerLog } from '../public-types.js';
 import { ExitSignal, type Worker, type WorkerExit } from './worker.js';
 
 const READY_PREFIX = 'SNAKEPIT_READY ';
+/** Written on a worker's stdin when the pool stops it (worker-python/snakepit_bridge/unix_socket.py). */
+const STOP_LINE = 'stop\n';
 const FAILED_PREFIX = 'SNAKEPIT_FAILED ';
 const STDERR_TAIL_LINES = 20;
 
@@ -26,6 +29,11 @@ export interface WorkerProcessOptions {
    */
   readonly token: string;
   readonly maxMessageBytes: number;
+  /**
+   * The Unix socket the worker listens on, in its pool's private directory
+   * (socket-directory.ts); undefined: a port on 127.0.0.1.
+   */
+  readonly socketPath: string | undefined;
   readonly startTimeoutMs: number;
   /** The worker's Python logging level; undefined: its default (`$SNAKEPIT_LOG_LEVEL`, else WARNING). */
   readonly logLevel?: string | undefined;
@@ -37,7 +45,9 @@ export interface WorkerProcessOptions {
 }
 
 interface Handshake {
-  readonly port: number;
+  /** Where it listens: a port on 127.0.0.1, or the Unix socket it was given. */
+  readonly port?: number;
+  readonly socket?: string;
   /** The process serving calls: on Linux a child of the one spawned, its supervisor (worker-python's supervisor.py). */
   readonly pid: number;
 }
@@ -45,7 +55,7 @@ interface Handshake {
 /** How long a supervisor gets to end what its killed worker left before its whole group is killed. */
 const SUPERVISOR_CLEANUP_MS = 1_000;
 
-/** One Python worker: a child process serving the adapter on a loopback port, and our connection to it. */
+/** One Python worker: a child process serving the adapter on a Unix socket or a loopback port, and our connection to it. */
 export class WorkerProcess implements Worker {
   readonly lossCode = 'worker_crashed';
   readonly exit: Promise<WorkerExit>;
@@ -97,6 +107,7 @@ export class WorkerProcess implements Worker {
         '--parent-pid',
         String(process.pid),
         ...(options.logLevel === undefined ? [] : ['--log-level', options.logLevel]),
+        ...(options.socketPath === undefined ? [] : ['--socket', options.socketPath]),
       ],
       {
         cwd: options.cwd,
@@ -118,18 +129,22 @@ export class WorkerProcess implements Worker {
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => {
         killGroup(child.pid);
+        // A worker killed before it could remove its socket leaves the file behind.
+        if (options.socketPath !== undefined) rmSync(options.socketPath, { force: true });
         resolve({ code, signal });
       });
     });
 
     let handshake: Handshake;
+    let address: string;
     try {
       handshake = await readHandshake(child, exit, options, stderrTail);
+      address = workerAddress(handshake, options);
     } catch (error) {
       killGroup(child.pid);
       throw error;
     }
-    const connection = new BridgeConnection(`127.0.0.1:${handshake.port}`, {
+    const connection = new BridgeConnection(address, {
       token: options.token,
       maxMessageBytes: options.maxMessageBytes,
     });
@@ -150,7 +165,8 @@ export class WorkerProcess implements Worker {
   async stop(graceMs: number): Promise<void> {
     if (!this.exitSignal.fired) {
       this.stopping = true;
-      this.child.stdin?.end();
+      // A goodbye first: a worker whose stdin ends without it knows that the pool's process died.
+      this.child.stdin?.end(STOP_LINE);
       this.child.kill('SIGTERM');
       let timer: NodeJS.Timeout | undefined;
       const killed = new Promise<void>((resolve) => {
@@ -185,6 +201,17 @@ export class WorkerProcess implements Worker {
     const timer = setTimeout(() => killGroup(supervisor), SUPERVISOR_CLEANUP_MS);
     void this.exit.then(() => clearTimeout(timer));
   }
+}
+
+/** The address grpc-js dials: the socket the worker was given, or the port it chose. */
+function workerAddress(handshake: Handshake, options: WorkerProcessOptions): string {
+  if (options.socketPath !== undefined && handshake.socket === options.socketPath) return `unix://${options.socketPath}`;
+  if (options.socketPath === undefined && Number.isInteger(handshake.port)) return `127.0.0.1:${handshake.port}`;
+  throw new SnakepitError(
+    'worker_start_failed',
+    `worker ${options.id} reported ${JSON.stringify(handshake)}, expected ${options.socketPath === undefined ? 'a port' : `the socket ${options.socketPath}`}`,
+    { workerId: options.id },
+  );
 }
 
 function workerEnvironment(options: WorkerProcessOptions): NodeJS.ProcessEnv {

@@ -1,5 +1,15 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, expect } from 'vitest';
+import { socketBase } from '../../lib/worker/socket-directory.js';
+
+/** Socket directories of pools of this process (lib/worker/socket-directory.ts) that are still there. */
+function ownSocketDirectories(): string[] {
+  const prefix = `snakepit-rx-${process.pid}-`;
+  return readdirSync(socketBase())
+    .filter((entry) => entry.startsWith(prefix))
+    .map((entry) => join(socketBase(), entry));
+}
 
 /** Worker processes this test process started and that are still running. */
 function ownWorkers(): number[] {
@@ -30,4 +40,12 @@ afterAll(async () => {
   }
   for (const pid of leaked) process.kill(pid, 'SIGKILL');
   expect(leaked, 'worker processes left running by this spec file').toEqual([]);
+});
+
+// A pool closed, or one that failed to start, leaves no socket directory behind.
+afterAll(() => {
+  if (process.platform === 'win32') return;
+  const left = ownSocketDirectories();
+  for (const path of left) rmSync(path, { recursive: true, force: true });
+  expect(left, 'socket directories left by this spec file').toEqual([]);
 });

@@ -1,9 +1,9 @@
 """Command line of a worker.
 
-python -m snakepit_bridge worker --adapter module.Class
+python -m snakepit_bridge worker --adapter module.Class [--socket PATH]
     A pool's child: reads its token from the first line of stdin, serves on
-    127.0.0.1 at a port the OS chooses, reports it on stdout, and exits when
-    its parent does (stdin closes).
+    the Unix socket PATH (or on 127.0.0.1 at a port the OS chooses), reports
+    where on stdout, and exits when its parent does (stdin closes).
 
 python -m snakepit_bridge serve --adapter module.Class --host 0.0.0.0 --port 50051 --token-file PATH
     A standalone worker for a pool on another host (`endpoints`). Without a
@@ -34,7 +34,11 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
 
     worker = commands.add_parser("worker", help="run as a pool's child process")
     common(worker)
-    worker.add_argument("--host", default="127.0.0.1")
+    listen = worker.add_mutually_exclusive_group()
+    listen.add_argument("--host", default="127.0.0.1", help="serve on this host at a port the OS chooses")
+    listen.add_argument(
+        "--socket", default=None, help="serve on this Unix socket instead (absolute path, in a directory of the pool's)"
+    )
     worker.add_argument(
         "--parent-pid", type=int, default=None, help="the pool's process: the worker stops if it is not its parent"
     )
@@ -66,7 +70,7 @@ def main(argv: list[str]) -> int:
         return run(args)
     # In whichever process reads stdin first: the supervisor (which forks the worker) or the worker alone.
     token = read_token_line(0)
-    supervised = supervisor.start(args.parent_pid)
+    supervised = supervisor.start(args.parent_pid, socket_path=args.socket)
     # Imported only now, in the worker: the supervisor stays small.
     from snakepit_bridge.worker_main import run
 

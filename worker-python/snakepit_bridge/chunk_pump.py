@@ -24,6 +24,7 @@ from snakepit_bridge.encoding import encode_binary, encode_json, is_ndarray
 from snakepit_bridge.errors import CallFailure, from_exception
 from snakepit_bridge.event_loop import LoopCall
 from snakepit_bridge.stream_chunk import StreamChunk
+from snakepit_bridge.thread_pool import DaemonThreadPool
 from snakepit_bridge.wire import Item, OutgoingChunk
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ _NOT_ITERATED = (str, bytes, bytearray, memoryview, dict, StreamChunk)
 # What a tool yields most often: never a chunk wrapper, so the duck-typing below is skipped for them.
 _PLAIN_VALUES = (dict, list, str, int, float, bool, bytes, type(None))
 _MISSING = object()
+# Each call's tool runs on a thread of its own, reused from call to call (thread_pool.py says why).
+_PUMP_THREADS = DaemonThreadPool("pump")
 
 
 def _unwrap(value: object) -> tuple[object, bool, Mapping[str, str] | None] | None:
@@ -82,7 +85,7 @@ class ChunkPump:
         self._finished_callbacks.append(callback)
 
     def start(self) -> None:
-        threading.Thread(target=self._run, name=f"pump-{self._context.call_id}", daemon=True).start()
+        _PUMP_THREADS.submit(self._run)
 
     def cancel(self) -> None:
         """Stops the tool at its next yield (or await, for async tools) and closes it."""

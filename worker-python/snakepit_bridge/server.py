@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 
+from snakepit_bridge import unix_socket
 from snakepit_bridge.errors import ERROR_METADATA_KEY
 from snakepit_bridge.grpc_services import PUBLIC_METHOD_PREFIX, Health, add_standard_services
 from snakepit_bridge.host_tool_service import HostToolService
@@ -87,9 +88,11 @@ def start_server(
     max_workers: int,
     health: Health,
     tls: TlsFiles | None = None,
+    socket_path: str | None = None,
 ) -> tuple[grpc.Server, int]:
     """Starts serving BridgeService, health checking and reflection; returns the server and the port it
-    bound (chosen by the OS when port is 0)."""
+    bound (chosen by the OS when port is 0), or 0 when it listens on the Unix socket ``socket_path``
+    instead of ``host``."""
     server = grpc.server(
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="snakepit-rpc"),
         interceptors=[TokenInterceptor(token)] if token else [],
@@ -101,7 +104,11 @@ def start_server(
     )
     server.add_generic_rpc_handlers((_bridge_service(servicer),))
     add_standard_services(server, health)
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if socket_path is not None:
+        unix_socket.check_path(socket_path)
+        address = f"unix:{socket_path}"
+    else:
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if tls is None:
         bound = server.add_insecure_port(address)
     else:
@@ -110,4 +117,7 @@ def start_server(
     if bound == 0:
         raise OSError(f"cannot listen on {address}")
     server.start()
+    if socket_path is not None:
+        unix_socket.restrict(socket_path)
+        return server, 0
     return server, bound

@@ -32,9 +32,11 @@ import select
 import signal
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NoReturn
+
+from snakepit_bridge import unix_socket
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -53,11 +55,12 @@ def _prctl(option: int, value: int) -> bool:
         return False
 
 
-def start(parent_pid: int | None) -> bool:
+def start(parent_pid: int | None, *, socket_path: str | None = None) -> bool:
     """Forks the supervisor on Linux: returns True in the worker (the supervisor never returns), False if not.
 
     parent_pid is the pool's process, which must still be the parent once the death signal is
-    set: a parent that died before would never send it.
+    set: a parent that died before would never send it. socket_path is the worker's Unix socket,
+    which the supervisor removes once the worker is gone (unix_socket.py).
     """
     if sys.platform != "linux" or not _prctl(_PR_SET_CHILD_SUBREAPER, 1):
         return False
@@ -73,10 +76,15 @@ def start(parent_pid: int | None) -> bool:
         if not _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) or os.getppid() != supervisor:
             os._exit(0)
         return True
-    _supervise(worker, blocked)
+
+    def clean_up(pool_gone: bool) -> None:
+        if socket_path is not None:
+            unix_socket.remove_socket(socket_path, pool_gone=pool_gone)
+
+    _supervise(worker, blocked, clean_up)
 
 
-def _supervise(worker: int, blocked: Iterable[int]) -> NoReturn:
+def _supervise(worker: int, blocked: Iterable[int], clean_up: Callable[[bool], None]) -> NoReturn:
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)
@@ -85,14 +93,15 @@ def _supervise(worker: int, blocked: Iterable[int]) -> NoReturn:
         signal.signal(signal_number, lambda *_: None)
     signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
+    parent = unix_socket.ParentPipe(0)
     watching_stdin = True
     kill_at: float | None = None
     while (status := _reap(worker)) is None:
         timeout = None if kill_at is None else max(0.0, kill_at - time.monotonic())
         readable, _, _ = select.select([wake_read, 0] if watching_stdin else [wake_read], [], [], timeout)
         stop = False
-        if 0 in readable and not os.read(0, 4096):
-            # The parent is gone, however it went: nothing writes to our stdin any more.
+        if 0 in readable and not parent.read():
+            # The parent stops us, or is gone, however it went: nothing writes to our stdin any more.
             watching_stdin = False
             stop = True
         if wake_read in readable:
@@ -106,6 +115,9 @@ def _supervise(worker: int, blocked: Iterable[int]) -> NoReturn:
         elif kill_at is not None and time.monotonic() >= kill_at:
             _signal(worker, signal.SIGKILL)
     _end_descendants()
+    # A dying pool closes our stdin before the kernel signals its death: its end is there to read by now.
+    parent.read_ready()
+    clean_up(parent.pool_gone)
     _exit_as(status)
 
 

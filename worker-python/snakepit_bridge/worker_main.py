@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from snakepit_bridge import otel_setup
+from snakepit_bridge import otel_setup, unix_socket
 from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.grpc_services import Health
@@ -76,15 +76,16 @@ class _StopRequest:
             os.read(self._wake_read, 4096)
 
 
-def _stop_when_parent_dies(parent_pipe: int, stop: _StopRequest) -> None:
-    # The parent never writes to our stdin; when it dies, however it dies, the pipe reaches end of file.
+def _stop_when_parent_dies(parent: unix_socket.ParentPipe, stop: _StopRequest) -> None:
+    # The parent writes nothing to our stdin but its goodbye; when it stops us or dies, however it dies,
+    # the pipe reaches end of file.
     def watch() -> None:
         try:
-            while os.read(parent_pipe, 4096):
+            while parent.read():
                 pass
         except OSError:
             pass
-        logger.info("parent process is gone; stopping")
+        logger.info("parent process is gone, or stops us; stopping")
         stop.set()
 
     threading.Thread(target=watch, name="snakepit-parent-watch", daemon=True).start()
@@ -126,8 +127,10 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
     """Serves until told to stop. A pool's child ("worker") gets its token from its caller, which read
     it from stdin; it watches stdin for its parent's death unless a supervisor does (supervisor.py)."""
     child = args.command == "worker"
+    socket_path: str | None = getattr(args, "socket", None)
     # A standalone server reports on its own stdout too, for whatever supervises it (and port 0).
     handshake, parent_pipe = _take_stdio() if child else (sys.stdout, -1)
+    parent = unix_socket.ParentPipe(parent_pipe)
     level = args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL") or ("WARNING" if child else "INFO")
     worker_id = args.worker_id or f"{socket.gethostname()}:{os.getpid()}"
     _configure_logging(level, worker_id, structured=child)
@@ -155,6 +158,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
             max_workers=args.max_workers,
             health=health,
             tls=tls,
+            socket_path=socket_path,
         )
     except BaseException as error:
         failure = from_exception(error)
@@ -164,14 +168,18 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
         handshake.flush()
         return 3
 
-    handshake.write(READY_PREFIX + json.dumps({"port": port, "pid": os.getpid(), "worker_id": worker_id}) + "\n")
+    # A worker on a Unix socket reports its path instead of a port.
+    listening = {"socket": socket_path} if socket_path else {"port": port}
+    handshake.write(READY_PREFIX + json.dumps({**listening, "pid": os.getpid(), "worker_id": worker_id}) + "\n")
     handshake.flush()
     # Ready first: the schemas are built while the pool connects and the caller gets going.
     servicer.warm_up()
+    if socket_path:
+        unix_socket.enlarge_send_buffers_in_background(socket_path)
     if child:
         handshake.close()
         if watch_parent:
-            _stop_when_parent_dies(parent_pipe, stop)
+            _stop_when_parent_dies(parent, stop)
         else:
             os.close(parent_pipe)
     else:
@@ -187,6 +195,9 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
         logger.exception("the adapter's cleanup() raised")
     if child:
         _stop_own_children()
+        if socket_path and watch_parent:
+            # Alone, the worker cleans up after itself; under a supervisor, the supervisor does (supervisor.py).
+            unix_socket.remove_socket(socket_path, pool_gone=parent.pool_gone)
     otel_setup.flush()
     logging.shutdown()
     # Threads stuck inside a tool must not keep the process alive.

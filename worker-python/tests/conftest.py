@@ -248,12 +248,12 @@ def spawn_worker(tmp_path: Path) -> Iterator[SpawnWorker]:
 
 
 @pytest.fixture
-def channels() -> Iterator[Callable[[int], bridge_pb2_grpc.BridgeServiceStub]]:
-    """Opens channels to worker subprocesses; closes them at teardown."""
+def channels() -> Iterator[Callable[[int | str], bridge_pb2_grpc.BridgeServiceStub]]:
+    """Opens channels to worker subprocesses, by port on 127.0.0.1 or by target (``unix:PATH``); closes them at teardown."""
     opened: list[grpc.Channel] = []
 
-    def open_stub(port: int) -> bridge_pb2_grpc.BridgeServiceStub:
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    def open_stub(where: int | str) -> bridge_pb2_grpc.BridgeServiceStub:
+        channel = grpc.insecure_channel(where if isinstance(where, str) else f"127.0.0.1:{where}")
         opened.append(channel)
         grpc.channel_ready_future(channel).result(timeout=support.TIMEOUT)
         return bridge_pb2_grpc.BridgeServiceStub(channel)

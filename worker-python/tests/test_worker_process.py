@@ -20,7 +20,7 @@ READY = "SNAKEPIT_READY "
 FAILED = "SNAKEPIT_FAILED "
 TOKEN = "worker-test-token"
 
-OpenStub = Callable[[int], bridge_pb2_grpc.BridgeServiceStub]
+OpenStub = Callable[[int | str], bridge_pb2_grpc.BridgeServiceStub]
 
 
 def auth(token: str = TOKEN) -> tuple[tuple[str, str]]:

@@ -1,0 +1,150 @@
+"""A pool's local worker listens on a Unix socket in the pool's private directory, not on a TCP port.
+
+The pool makes the directory (mode 0700, named after its own pid) and removes
+it on close. A worker removes its own socket file when it ends; when the pool
+itself is gone (killed, so that nobody will remove the directory), the last
+worker to end removes the directory as well, once nothing else is in it. A
+pool that stops a worker writes STOP_LINE on its stdin before closing it, so
+that a stdin that ends without it tells that the pool's process is gone: its
+parentage cannot tell soon enough, as a killed process closes its files
+(the workers' stdin) well before its children are handed to another parent.
+
+A Unix stream socket queues at most its send buffer of unread data (208 KiB
+by default on Linux, 8 KiB on macOS), where TCP grows its own to 4 MiB. grpcio
+completes a message's send once its last byte is queued and only then takes
+the next: with a small buffer the reader empties it while the worker prepares
+the next message, and a stream of 1 MiB chunks ran slower than over TCP. So
+the worker enlarges the send buffer of every connection to its socket to the
+pool's flow-control window (4 MiB; the kernel caps it at net.core.wmem_max).
+grpcio offers no hook on the sockets it accepts, so a thread finds them among
+the process's open files: every few milliseconds until the pool has
+connected, then every second for later connections.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import socket
+import threading
+import time
+
+logger = logging.getLogger(__name__)
+
+# What a pool writes on a worker's stdin before closing it to stop the worker (lib/worker/worker-process.ts).
+STOP_LINE = b"stop\n"
+SEND_BUFFER_BYTES = 4 * 1024 * 1024
+# Where the process's open files are listed: /dev/fd is /proc/self/fd on Linux, and exists on macOS.
+_OPEN_FILES = "/dev/fd"
+_FIRST_CONNECTION_POLL_SECONDS = 0.002
+_FIRST_CONNECTION_WAIT_SECONDS = 30.0
+_LATER_CONNECTIONS_POLL_SECONDS = 1.0
+
+# sun_path holds 108 bytes on Linux, 104 on macOS and the BSDs, the terminating NUL included.
+MAX_PATH_BYTES = 103 if os.uname().sysname != "Linux" else 107
+
+
+def check_path(path: str) -> None:
+    """Refuses a socket path that the kernel would cut short or refuse: say so rather than bind elsewhere."""
+    if not os.path.isabs(path):
+        raise ValueError(f"the worker's socket path must be absolute, got {path!r}")
+    if len(os.fsencode(path)) > MAX_PATH_BYTES:
+        raise ValueError(
+            f"the worker's socket path is {len(os.fsencode(path))} bytes, more than {MAX_PATH_BYTES}: {path!r}"
+        )
+
+
+def restrict(path: str) -> None:
+    """Only the user who runs the worker may connect (the pool's directory already allows nobody else in)."""
+    os.chmod(path, 0o600)
+
+
+def remove_socket(path: str, *, pool_gone: bool) -> None:
+    """Removes the socket file; and, when the pool that made its directory is gone, the directory once empty."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    if not pool_gone:
+        # The pool removes its directory itself; removing it now would fail a replacement worker's bind.
+        return
+    with contextlib.suppress(OSError):
+        # Fails while other workers' sockets are still there: the last one to end removes it.
+        os.rmdir(os.path.dirname(path))
+
+
+class ParentPipe:
+    """The worker's stdin after the token line, read to its end: whether the pool said goodbye first."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._tail = b""
+        self._said_goodbye = False
+        self._ended = False
+
+    def read(self) -> bool:
+        """Reads what is there; False once the pipe has ended."""
+        data = os.read(self.fd, 4096)
+        if not data:
+            self._ended = True
+            return False
+        # The goodbye may come split across two reads.
+        window = self._tail + data
+        self._said_goodbye = self._said_goodbye or STOP_LINE in window
+        self._tail = window[-(len(STOP_LINE) - 1) :]
+        return True
+
+    def read_ready(self) -> None:
+        """Reads whatever is there already, its end included, without waiting for more."""
+        while not self._ended and select.select([self.fd], [], [], 0)[0]:
+            self.read()
+
+    @property
+    def pool_gone(self) -> bool:
+        """True when the pipe ended without the pool's goodbye: the pool's process died."""
+        return self._ended and not self._said_goodbye
+
+
+def enlarge_send_buffers(path: str, done: set[tuple[int, int]]) -> int:
+    """Enlarges the send buffer of each connection accepted on the socket ``path`` not in ``done`` (open
+    files as (fd, inode)), adding them to it; returns how many it enlarged."""
+    enlarged = 0
+    for name in os.listdir(_OPEN_FILES):
+        fd = int(name)
+        try:
+            key = (fd, os.fstat(fd).st_ino)
+            if key in done:
+                continue
+            with socket.socket(fileno=os.dup(fd)) as connection:
+                if (
+                    connection.family != socket.AF_UNIX
+                    or connection.type != socket.SOCK_STREAM
+                    or connection.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+                    or connection.getsockname() != path
+                ):
+                    continue
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+            done.add(key)
+            enlarged += 1
+        except OSError:
+            # Not a socket, or closed since it was listed.
+            continue
+    return enlarged
+
+
+def enlarge_send_buffers_in_background(path: str) -> None:
+    """Runs ``enlarge_send_buffers`` on a daemon thread for the worker's life (see the module's doc)."""
+
+    def watch() -> None:
+        done: set[tuple[int, int]] = set()
+        deadline = time.monotonic() + _FIRST_CONNECTION_WAIT_SECONDS
+        while not enlarge_send_buffers(path, done) and time.monotonic() < deadline:
+            time.sleep(_FIRST_CONNECTION_POLL_SECONDS)
+        while True:
+            time.sleep(_LATER_CONNECTIONS_POLL_SECONDS)
+            # Forget connections that are gone, so that a new one on a reused descriptor counts as new.
+            open_now = {int(name) for name in os.listdir(_OPEN_FILES)}
+            done.intersection_update({key for key in done if key[0] in open_now})
+            enlarge_send_buffers(path, done)
+
+    threading.Thread(target=watch, name="snakepit-socket-buffers", daemon=True).start()
