@@ -237,18 +237,19 @@ describe('health and recycling', () => {
   });
 
   it('keeps a busy worker whose consumer holds the stream back: it still answers its pings', async () => {
-    await withPool({ size: 1, healthCheckInterval: 50, healthCheckTimeout: 200 }, async (pool) => {
+    // A timeout well under the hold but not so tight that a loaded machine misses a ping while the worker starts.
+    await withPool({ size: 1, healthCheckInterval: 50, healthCheckTimeout: 1_000 }, async (pool) => {
       const unhealthy: unknown[] = [];
       pool.events$.subscribe((event) => {
         if (event.type === 'worker_unhealthy') unhealthy.push(event);
       });
       const progress = markerPath();
       let first = true;
-      // The callback holds the first chunk for 2 s: reading pauses, the worker's sends block.
+      // The callback holds the first chunk for 3 s: reading pauses, the worker's sends block.
       await pool.executeStream('produce', { n: 5_000, size: 4096, progress }, async () => {
         if (!first) return;
         first = false;
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
       });
       expect(unhealthy).toEqual([]);
       expect(pool.stats().restarts).toBe(0);

@@ -135,7 +135,7 @@ describe('createHttpHandler', () => {
       ['a streaming tool', '/execute/count', { args: { n: 1 } }, 400, 'not_unary'],
       ['a unary tool as a stream', '/stream/add', { args: { a: 1, b: 2 } }, 400, 'not_streaming'],
       ['wrong keywords', '/execute/add', { args: { a: 1 } }, 400, 'invalid_arguments'],
-      ['a call past its timeout', '/execute/sleep', { args: { seconds: 5 }, timeout: 50 }, 504, 'timeout'],
+      ['a call past its timeout', '/execute/sleep', { args: { seconds: 1 }, timeout: 50 }, 504, 'timeout'],
     ])('answers %s with its code and status', async (_, path, body, status, code) => {
       const { baseUrl } = await start({ callTimeout: 60_000 });
       const response = await postJson(`${baseUrl}${path}`, body);
