@@ -170,6 +170,24 @@ def test_connections_accepted_on_the_socket_get_a_send_buffer_as_large_as_the_ke
             assert sndbuf(listener) == before
 
 
+def test_looking_for_connections_leaves_no_descriptor_open(socket_directory: Path) -> None:
+    # Files that are not sockets (a regular file, a pipe) once leaked a duplicate descriptor at every look:
+    # a worker ran out of descriptors after some minutes (EMFILE in the middle of a call).
+    path = str(socket_directory / "worker-1.sock")
+    read_end, write_end = os.pipe()
+    try:
+        with tempfile.TemporaryFile() as regular_file:
+            regular_file.write(b"x")
+            before = len(os.listdir("/dev/fd"))
+            done: set[tuple[int, int]] = set()
+            for _ in range(50):
+                unix_socket.enlarge_send_buffers(path, done)
+            assert len(os.listdir("/dev/fd")) == before
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
 def test_a_worker_enlarges_the_send_buffer_of_its_pools_connection(
     spawn_worker: SpawnWorker, channels: OpenStub, socket_directory: Path
 ) -> None:
