@@ -28,6 +28,7 @@ import logging
 import os
 import select
 import socket
+import stat
 import threading
 import time
 
@@ -112,10 +113,11 @@ def enlarge_send_buffers(path: str, done: set[tuple[int, int]]) -> int:
     for name in os.listdir(_OPEN_FILES):
         fd = int(name)
         try:
-            key = (fd, os.fstat(fd).st_ino)
-            if key in done:
+            status = os.fstat(fd)
+            key = (fd, status.st_ino)
+            if key in done or not stat.S_ISSOCK(status.st_mode):
                 continue
-            with socket.socket(fileno=os.dup(fd)) as connection:
+            with _socket_of(fd) as connection:
                 if (
                     connection.family != socket.AF_UNIX
                     or connection.type != socket.SOCK_STREAM
@@ -130,6 +132,17 @@ def enlarge_send_buffers(path: str, done: set[tuple[int, int]]) -> int:
             # Not a socket, or closed since it was listed.
             continue
     return enlarged
+
+
+def _socket_of(fd: int) -> socket.socket:
+    """A socket object on a duplicate of ``fd``, which the object closes."""
+    duplicate = os.dup(fd)
+    try:
+        return socket.socket(fileno=duplicate)
+    except OSError:
+        # socket.socket(fileno=...) leaves open a descriptor it refuses (fd reused by a file since fstat).
+        os.close(duplicate)
+        raise
 
 
 def enlarge_send_buffers_in_background(path: str) -> None:
