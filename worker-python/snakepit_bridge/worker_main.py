@@ -88,7 +88,7 @@ def _stop_when_parent_dies(parent_pipe: int, stop: _StopRequest) -> None:
     threading.Thread(target=watch, name="snakepit-parent-watch", daemon=True).start()
 
 
-def _read_tls(args: argparse.Namespace) -> TlsFiles | None:
+def read_tls(args: argparse.Namespace) -> TlsFiles | None:
     cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
     if not cert and not key:
         return None
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
         check_exposure(args.host, token, insecure=getattr(args, "insecure", False))
         adapter, adapter_name = load_adapter(args.adapter)
         run_lifecycle_hook(adapter, "initialize")
-        tls = _read_tls(args)
+        tls = read_tls(args)
         servicer = BridgeServicer(adapter, adapter_name, worker_id, Limits(max_message_bytes=args.max_message_bytes))
         health = Health()
         server, port = start_server(
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
             port=getattr(args, "port", 0),
             token=token,
             max_message_bytes=args.max_message_bytes,
-            max_workers=args.max_workers,
+            max_workers=args.threads,
             health=health,
             tls=tls,
         )
