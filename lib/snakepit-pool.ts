@@ -4,13 +4,14 @@ import { Observable } from 'rxjs';
 import type { Chunk } from './chunk.js';
 import { CallRegistry } from './call/call-registry.js';
 import { CallScope } from './call/call-scope.js';
-import { pb } from './contract/bridge-connection.js';
+import { pb, type CallRouting } from './contract/bridge-connection.js';
 import { SnakepitError } from './errors.js';
 import { consumeWithCallback } from './call/consume-with-callback.js';
 import type { FlowControl } from './call/flow-control.js';
 import { iterateStream } from './call/iterate-stream.js';
 import { checkId } from './call/client-input.js';
 import { encodeArguments, type EncodedArguments } from './call/tool-arguments.js';
+import { EndpointDiscovery } from './pool/endpoint-discovery.js';
 import { PoolEventSource } from './pool/pool-events.js';
 import { resolvePoolOptions, type ResolvedPoolOptions } from './pool/pool-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
@@ -83,8 +84,9 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     private readonly workers: WorkerPool,
     private readonly toolList: readonly ToolInfo[],
     private readonly events: PoolEventSource,
-    sessionAffinity: 'prefer' | 'strict',
+    private readonly sessionAffinity: 'prefer' | 'strict',
     private readonly hostTools: ReadonlyMap<string, HostTool> | undefined,
+    private readonly discovery: EndpointDiscovery | undefined,
   ) {
     this.events$ = events.events$;
     this.registry = new CallRegistry(workers, sessionAffinity, events.emit);
@@ -95,11 +97,16 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     const resolved = resolvePoolOptions(options);
     const events = new PoolEventSource();
     const { emit } = events;
-    const start = resolved.endpoints ? remoteWorkers(options, resolved, resolved.endpoints) : localWorkers(options, resolved);
+    const discovery = resolved.discover && new EndpointDiscovery(resolved.discover, emit);
+    const remote = resolved.endpoints !== undefined || discovery !== undefined;
+    const members = discovery
+      ? await discovery.resolve()
+      : (resolved.endpoints ?? Array.from({ length: resolved.size }, (_, slot) => String(slot + 1)));
+    const start = remote ? remoteWorkers(options, resolved) : localWorkers(options, resolved);
     let described: ReturnType<Worker['connection']['listTools']> | undefined;
-    const spawn = async (slot: number) => {
+    const spawn = async (member: string) => {
       const startedAt = performance.now();
-      const worker = await start(slot);
+      const worker = await start(member);
       emit({ type: 'worker_started', workerId: worker.id, pid: worker.pid, startupMs: performance.now() - startedAt });
       // The first worker ready describes the adapter while the others still start (describing builds every
       // tool's schema: tens of ms). Awaited below; a pool that fails to start never reads it.
@@ -109,7 +116,16 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
       }
       return worker;
     };
-    const workers = await WorkerPool.start({ ...resolved, spawn, requireAllAtStart: resolved.endpoints === undefined, emit });
+    const workers = await WorkerPool.start({
+      ...resolved,
+      members,
+      spawn,
+      requireAllAtStart: !remote,
+      endpoints: remote,
+      emit,
+      onWorkerLost: discovery && (() => discovery.refreshNow()),
+    });
+    discovery?.follow(workers);
     try {
       if (described === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
       const { adapter, tools } = await described;
@@ -122,26 +138,36 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
         events,
         resolved.sessionAffinity,
         resolved.hostTools,
+        discovery,
       );
     } catch (error) {
+      await discovery?.stop();
       await workers.close(0);
       throw error;
     }
   }
 
-  /** How many workers the pool runs: its `size` option, or one per endpoint. */
+  /**
+   * How many calls the pool runs at once when all its workers run: its `size`
+   * option, or the sum of its endpoints' capacities (with `discover`, as the
+   * endpoints come and go).
+   */
   get size(): number {
     return this.workers.size;
   }
 
-  /** A snapshot: workers alive, busy and idle, calls queued, calls and errors so far, restarts, degradation. */
+  /**
+   * A snapshot: workers alive, endpoints and slots in service, calls busy,
+   * idle and queued, calls and errors so far, restarts, degradation.
+   * `busy + queued` against `slots` is what an autoscaler follows.
+   */
   stats(): PoolStats {
-    const workers = this.workers.liveWorkers.length;
-    const idle = this.workers.idleCount;
     return {
-      workers,
-      busy: workers - idle,
-      idle,
+      workers: this.workers.liveWorkers.length,
+      endpoints: this.workers.endpointCount,
+      slots: this.workers.slots,
+      busy: this.workers.busyCount,
+      idle: this.workers.idleCount,
       queued: this.workers.queued,
       calls: this.workers.calls,
       errors: this.registry.errors,
@@ -229,6 +255,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
             },
           },
           this.hostToolRelay(request, options),
+          this.routing(options),
         );
         call.start();
         return call;
@@ -257,6 +284,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
       clearTimeout(timer);
     }
     this.registry.abort('all', closed);
+    await this.discovery?.stop();
     await this.workers.close(options.gracePeriod ?? DEFAULT_CLOSE_GRACE_MS);
     this.events.complete();
   }
@@ -288,6 +316,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
             workerDone: () => scope.releaseWorker(),
           },
           this.hostToolRelay(request, options),
+          this.routing(options),
         );
         flow?.attach(call);
         call.start();
@@ -301,7 +330,17 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
   private hostToolRelay(request: InstanceType<typeof pb.ExecuteToolRequest>, options: CallOptions): HostToolRelay | undefined {
     return this.hostTools === undefined
       ? undefined
-      : new HostToolRelay(this.hostTools, { callId: request.call_id, sessionId: options.sessionId }, this.limits.maxArgumentDepth);
+      : new HostToolRelay(
+          this.hostTools,
+          { callId: request.call_id, sessionId: options.sessionId },
+          this.limits.maxArgumentDepth,
+          this.routing(options),
+        );
+  }
+
+  /** How the call asks an endpoint of several processes to place it: a strict session waits for its process. */
+  private routing(options: CallOptions): CallRouting {
+    return { strictSession: options.sessionId !== undefined && (options.sessionAffinity ?? this.sessionAffinity) === 'strict' };
   }
 
   /** The request for a call, or undefined after reporting why there cannot be one. */
@@ -332,7 +371,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
 }
 
 /** Child processes on this host, each with the pool's random token. */
-function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): (slot: number) => Promise<Worker> {
+function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): (member: string) => Promise<Worker> {
   const python = resolvePython(options.python);
   const token = randomBytes(24).toString('base64url');
   let workerCount = 0;
@@ -351,17 +390,13 @@ function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): (slo
     });
 }
 
-/** Servers something else started, one per endpoint. */
-function remoteWorkers(
-  options: PoolOptions,
-  resolved: ResolvedPoolOptions,
-  endpoints: readonly string[],
-): (slot: number) => Promise<Worker> {
+/** Servers something else started: a member is an endpoint, `host:port`. */
+function remoteWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): (endpoint: string) => Promise<Worker> {
   const { tls } = options;
   const channelCredentials = tls === undefined ? undefined : credentialsOf(tls);
-  return (slot) =>
+  return (endpoint) =>
     RemoteWorker.connect({
-      endpoint: endpoints[slot] ?? '',
+      endpoint,
       adapter: options.adapter,
       token: options.token,
       credentials: channelCredentials,

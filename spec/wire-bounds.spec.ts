@@ -29,9 +29,7 @@ const chunkBatch = fc
 /** A fully populated message of every type of the contract, from random field values. */
 const MESSAGES: { [Name in WireMessageName]: fc.Arbitrary<{ serialize(): Uint8Array }> } = {
   PingRequest: fc.record({ message: text }).map((data) => new pb.PingRequest(data)),
-  PingResponse: fc
-    .record({ message: text, worker_id: text, pid: fc.nat(), capacity: fc.nat() })
-    .map((data) => new pb.PingResponse(data)),
+  PingResponse: fc.record({ message: text, worker_id: text, pid: fc.nat(), capacity: fc.nat() }).map((data) => new pb.PingResponse(data)),
   ListToolsRequest: fc.constant(new pb.ListToolsRequest()),
   ListToolsResponse: fc
     .record({

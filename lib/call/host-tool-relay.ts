@@ -2,6 +2,7 @@ import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import {
   pb,
   type BridgeClient,
+  type CallRouting,
   type ChunkBatch,
   type ExecuteToolRequest,
   type ExecuteToolResponse,
@@ -48,6 +49,7 @@ export class HostToolRelay {
     private readonly call: { readonly callId: string; readonly sessionId: string | undefined },
     /** How deep a result may nest: the pool's `maxArgumentDepth`, as for what goes the other way. */
     private readonly maxResultDepth: number,
+    private readonly routing?: CallRouting,
   ) {}
 
   /** The request with the names of the host tools its tool may call. */
@@ -96,7 +98,7 @@ export class HostToolRelay {
     streaming: boolean,
     onOutput: (message: ToolMessage) => void,
   ): HostStream {
-    const stream = connection.callWithHostTools(this.withToolNames(request), streaming);
+    const stream = connection.callWithHostTools(this.withToolNames(request), streaming, this.routing);
     this.channel = stream;
     stream.on('data', (message: ToolMessage) => {
       if (message.has_host_call) this.run(message.host_call);

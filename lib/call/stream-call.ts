@@ -1,7 +1,7 @@
 import { status as Status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
 import type { Chunk } from '../chunk.js';
-import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
+import type { CallRouting, ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
 import { decodeJson, decodePayload } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
 import { lossError, neverRan, reportFailure } from './call-failure.js';
@@ -81,6 +81,7 @@ export class StreamCall<T> {
     private readonly request: ExecuteToolRequest,
     private readonly sink: ChunkSink<T>,
     private readonly host?: HostToolRelay,
+    private readonly routing?: CallRouting,
   ) {
     this.tool = request.tool_name;
     this.callId = request.call_id;
@@ -97,7 +98,7 @@ export class StreamCall<T> {
     const { connection } = this.worker;
     const call: Readable & { cancel(): void } =
       this.host === undefined
-        ? connection.streamBatches(this.request)
+        ? connection.streamBatches(this.request, this.routing)
         : this.host.stream(connection, this.request, (batch) => this.receive(batch));
     this.call = call;
     call.once('metadata', () => (this.acknowledged = true));

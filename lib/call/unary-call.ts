@@ -1,5 +1,5 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import type { ExecuteToolRequest, ExecuteToolResponse } from '../contract/bridge-connection.js';
+import type { CallRouting, ExecuteToolRequest, ExecuteToolResponse } from '../contract/bridge-connection.js';
 import { decodePayload } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
 import { lossError, neverRan, reportFailure } from './call-failure.js';
@@ -24,6 +24,7 @@ export class UnaryCall<R> {
     private readonly settle: { resolve(result: R): void; reject(error: SnakepitError, neverRan: boolean): void },
     /** With `host`, the call runs on a stream both ways that also carries its tool's host-tool calls. */
     private readonly host?: HostToolRelay,
+    private readonly routing?: CallRouting,
   ) {
     this.acknowledged = host !== undefined;
   }
@@ -44,7 +45,7 @@ export class UnaryCall<R> {
     };
     const { connection } = this.worker;
     if (this.host === undefined) {
-      const call = connection.executeTool(this.request, settle);
+      const call = connection.executeTool(this.request, settle, this.routing);
       call.once('metadata', () => (this.acknowledged = true));
       this.call = call;
     } else {

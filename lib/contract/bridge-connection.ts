@@ -50,6 +50,18 @@ export function decodeMessage<Name extends WireMessageName>(name: Name, bytes: U
   return pb[name].deserialize(bytes) as InstanceType<(typeof pb)[Name]>;
 }
 
+/**
+ * The metadata entry with which a call of a strict session (`sessionAffinity: 'strict'`) asks an endpoint
+ * of `serve --workers N` to wait for the process that served its session, rather than take another.
+ */
+export const SESSION_AFFINITY_METADATA_KEY = 'snakepit-session-affinity';
+
+/** How a call asks an endpoint to place it among its processes. */
+export interface CallRouting {
+  /** The call's session waits for the process that served it before (`sessionAffinity: 'strict'`). */
+  readonly strictSession: boolean;
+}
+
 /** What the pool and its calls use of a connection to a worker: the seam where specs put a fake. */
 export interface BridgeClient {
   ping(deadline: Date): Promise<PingResponse>;
@@ -60,14 +72,19 @@ export interface BridgeClient {
   executeTool(
     request: ExecuteToolRequest,
     callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,
+    routing?: CallRouting,
   ): grpc.ClientUnaryCall;
-  streamBatches(request: ExecuteToolRequest): grpc.ClientReadableStream<ChunkBatch>;
+  streamBatches(request: ExecuteToolRequest, routing?: CallRouting): grpc.ClientReadableStream<ChunkBatch>;
   /**
    * A call on a stream both ways (`ExecuteToolWithHostTools`, `ExecuteStreamingToolWithHostTools`),
    * for a pool with host tools: the request is sent first; the tool's host-tool calls come
    * among its output, and their answers go back on the same stream.
    */
-  callWithHostTools(request: ExecuteToolRequest, streaming: boolean): grpc.ClientDuplexStream<HostMessage, ToolMessage>;
+  callWithHostTools(
+    request: ExecuteToolRequest,
+    streaming: boolean,
+    routing?: CallRouting,
+  ): grpc.ClientDuplexStream<HostMessage, ToolMessage>;
 }
 
 /**
@@ -127,35 +144,40 @@ export class BridgeConnection implements BridgeClient {
   executeTool(
     request: ExecuteToolRequest,
     callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,
+    routing?: CallRouting,
   ): grpc.ClientUnaryCall {
     return this.client.makeUnaryRequest(
       methodPath('ExecuteTool'),
       serialize,
       (bytes: Buffer) => decodeMessage('ExecuteToolResponse', bytes),
       request,
-      this.metadata(),
+      this.metadata(routing),
       {},
       callback,
     );
   }
 
-  streamBatches(request: ExecuteToolRequest): grpc.ClientReadableStream<ChunkBatch> {
+  streamBatches(request: ExecuteToolRequest, routing?: CallRouting): grpc.ClientReadableStream<ChunkBatch> {
     return this.client.makeServerStreamRequest(
       methodPath('ExecuteStreamingToolBatched'),
       serialize,
       (bytes: Buffer) => decodeMessage('ChunkBatch', bytes),
       request,
-      this.metadata(),
+      this.metadata(routing),
       {},
     );
   }
 
-  callWithHostTools(request: ExecuteToolRequest, streaming: boolean): grpc.ClientDuplexStream<HostMessage, ToolMessage> {
+  callWithHostTools(
+    request: ExecuteToolRequest,
+    streaming: boolean,
+    routing?: CallRouting,
+  ): grpc.ClientDuplexStream<HostMessage, ToolMessage> {
     const call = this.client.makeBidiStreamRequest(
       methodPath(streaming ? 'ExecuteStreamingToolWithHostTools' : 'ExecuteToolWithHostTools'),
       serialize,
       (bytes: Buffer) => decodeMessage('ToolMessage', bytes),
-      this.metadata(),
+      this.metadata(routing),
       {},
     );
     call.write(new pb.HostMessage({ request }));
@@ -189,9 +211,10 @@ export class BridgeConnection implements BridgeClient {
     });
   }
 
-  private metadata(): grpc.Metadata {
+  private metadata(routing?: CallRouting): grpc.Metadata {
     const metadata = new grpc.Metadata();
     if (this.token !== undefined) metadata.set('authorization', `Bearer ${this.token}`);
+    if (routing?.strictSession) metadata.set(SESSION_AFFINITY_METADATA_KEY, 'strict');
     return metadata;
   }
 }

@@ -3,10 +3,10 @@ import type { PoolEventInit } from '../public-types.js';
 import type { ResolvedPoolOptions } from './pool-options.js';
 import type { Worker, WorkerExit } from '../worker/worker.js';
 import { LeaseQueue, type Lease, type LeaseRequest, type Waiter } from './lease-queue.js';
+import { PoolMembers, type PoolMember } from './pool-members.js';
 
 export type WorkerPoolOptions = Pick<
   ResolvedPoolOptions,
-  | 'size'
   | 'maxQueue'
   | 'queueTimeoutMs'
   | 'maxCallsPerWorker'
@@ -16,28 +16,44 @@ export type WorkerPoolOptions = Pick<
   | 'cancelGracePeriodMs'
   | 'maxRestartAttempts'
 > & {
-  /** Starts the worker of a slot; called again to replace it. */
-  readonly spawn: (slot: number) => Promise<Worker>;
-  /** Whether every slot must start for the pool to start (else one is enough, the rest keep trying). */
+  /** What the pool runs a worker for from the start, by name: slots of child workers (`'1'`...), or endpoints. */
+  readonly members: readonly string[];
+  /** Starts a member's worker; called again to replace it. */
+  readonly spawn: (member: string) => Promise<Worker>;
+  /** Whether every member must start for the pool to start (else one is enough, the rest keep trying). */
   readonly requireAllAtStart: boolean;
+  /** Whether the members are endpoints: their joining and leaving are reported, and counted in `endpointCount`. */
+  readonly endpoints: boolean;
   readonly emit: (event: PoolEventInit) => void;
+  /** Told when a worker goes away unasked (discovery then resolves its name again at once). */
+  readonly onWorkerLost?: () => void;
 };
 
 interface WorkerState {
-  readonly slot: number;
+  readonly member: PoolMember;
   readonly startedAt: number;
+  /** Calls it was given, ever. */
   calls: number;
+  /** Calls it runs now: leased and not released. */
+  running: number;
+  /** Why it takes no new call: its member left (`drain`), or it is retired once its calls end. */
+  closing: 'drain' | 'max_calls' | 'ttl' | undefined;
+  /** When it last had room, in grants and releases: of two equally loaded workers, the one with room longest serves. */
+  freedAt: number;
+  drainTimer: NodeJS.Timeout | undefined;
 }
 
 const MAX_REMEMBERED_SESSIONS = 10_000;
-/** The wait before replacing a worker, by how many starts of its slot failed in a row (the last one repeats). */
-const RESTART_BACKOFF_MS = [0, 100, 250, 500, 1000, 2000, 5000];
 
 /**
- * Which worker serves which call: one call per worker at a time, callers
- * queued in arrival order while all are busy, a session's calls steered to
- * the worker that served it before, and workers that die, hang, stop
- * answering (idle or busy) or reach their recycling limits replaced.
+ * Which worker serves which call: each worker runs up to its capacity
+ * (one call for a worker process, N for an endpoint of `serve --workers N`),
+ * the least loaded first; callers queue in arrival order while none has
+ * room; a session's calls are steered to the worker that served it before;
+ * workers that die, hang, stop answering (idle or busy) or reach their
+ * recycling limits are replaced. Members (endpoints) may join and leave: a
+ * leaving one takes no new call and is stopped once its calls end, or
+ * killed after its drain timeout.
  *
  * Its seams, where unit specs put fakes (spec/worker-pool.spec.ts): workers
  * come from `spawn` through the Worker interface, waiters wait in a
@@ -45,38 +61,37 @@ const RESTART_BACKOFF_MS = [0, 100, 250, 500, 1000, 2000, 5000];
  */
 export class WorkerPool {
   private readonly states = new Map<Worker, WorkerState>();
-  private readonly idle: Worker[] = [];
   private readonly queue = new LeaseQueue();
   private readonly sessionWorker = new Map<string, Worker>();
-  private readonly restartAttempts: number[];
-  private readonly givenUp = new Set<number>();
-  private readonly pendingStarts = new Set<Promise<unknown>>();
+  private readonly members: PoolMembers;
   /** Workers no longer in service that are still stopping: close() waits for them too. */
   private readonly stopping = new Set<Promise<void>>();
-  private readonly restartTimers = new Set<NodeJS.Timeout>();
   private healthTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private lastStartError: SnakepitError | undefined;
-  private counters = { calls: 0, restarts: 0 };
+  private callCount = 0;
+  private sequence = 0;
+  private readonly inService = (worker: Worker) => this.states.get(worker)?.closing === undefined && !worker.exited;
+  private readonly sessionOf = (sessionId: string) => this.sessionWorker.get(sessionId);
 
   private constructor(private readonly options: WorkerPoolOptions) {
-    this.restartAttempts = Array.from({ length: options.size }, () => 0);
+    this.members = new PoolMembers({
+      spawn: options.spawn,
+      maxRestartAttempts: options.maxRestartAttempts,
+      endpoints: options.endpoints,
+      emit: options.emit,
+      join: (worker, member) => this.join(worker, member),
+      discard: (worker) => this.stopAside(worker, 0),
+      degraded: () => {
+        const refusal = this.refusal();
+        if (refusal !== undefined) this.failWaiters(() => refusal);
+      },
+    });
   }
 
-  /** Starts every slot's worker concurrently. */
+  /** Starts every member's worker concurrently. */
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
     const pool = new WorkerPool(options);
-    const results = await Promise.allSettled(Array.from({ length: options.size }, (_, slot) => pool.track(options.spawn(slot))));
-    const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-    const started = results.flatMap((result, slot) => (result.status === 'fulfilled' ? [{ worker: result.value, slot }] : []));
-    if (started.length === 0 || (options.requireAllAtStart && failures.length > 0)) {
-      await Promise.all(started.map(({ worker }) => worker.stop(0)));
-      throw failures[0];
-    }
-    for (const { worker, slot } of started) pool.add(worker, slot);
-    results.forEach((result, slot) => {
-      if (result.status === 'rejected') pool.scheduleRestart(slot, `slot-${slot + 1}`);
-    });
+    await pool.members.start(options.members, options.requireAllAtStart);
     if (options.healthCheckIntervalMs > 0) {
       pool.healthTimer = setInterval(() => pool.checkHealth(), options.healthCheckIntervalMs);
       pool.healthTimer.unref();
@@ -84,9 +99,14 @@ export class WorkerPool {
     return pool;
   }
 
-  /** The number of slots: workers the pool keeps running. */
+  /** The calls the pool runs at once when every member's worker runs: the sum of their capacities. */
   get size(): number {
-    return this.options.size;
+    return this.members.capacity;
+  }
+
+  /** The members the pool keeps a worker for, by name (endpoints as `host:port`). */
+  get memberNames(): string[] {
+    return this.members.names;
   }
 
   get liveWorkers(): readonly Worker[] {
@@ -97,16 +117,39 @@ export class WorkerPool {
     return this.queue.size;
   }
 
+  /** Calls that could start now: room left on the workers in service. */
   get idleCount(): number {
-    return this.idle.length;
+    let idle = 0;
+    for (const [worker, state] of this.states) if (this.inService(worker)) idle += Math.max(0, worker.capacity - state.running);
+    return idle;
+  }
+
+  /** Calls running on a worker (or finishing a cancel), draining endpoints included. */
+  get busyCount(): number {
+    let busy = 0;
+    for (const state of this.states.values()) busy += state.running;
+    return busy;
+  }
+
+  /** Calls the workers in service run at once: their capacities. */
+  get slots(): number {
+    let slots = 0;
+    for (const worker of this.states.keys()) if (this.inService(worker)) slots += worker.capacity;
+    return slots;
+  }
+
+  /** Endpoints in service (connected, not draining); 0 for child workers. */
+  get endpointCount(): number {
+    if (!this.options.endpoints) return 0;
+    return [...this.states.values()].filter((state) => state.closing !== 'drain').length;
   }
 
   get calls(): number {
-    return this.counters.calls;
+    return this.callCount;
   }
 
   get restarts(): number {
-    return this.counters.restarts;
+    return this.members.restarts;
   }
 
   /** How many sessions the pool remembers a worker for: at most 10,000, whose ids are at most `maxIdLength` long. */
@@ -120,11 +163,11 @@ export class WorkerPool {
   }
 
   get degraded(): boolean {
-    return this.givenUp.size > 0;
+    return this.members.degraded;
   }
 
   /**
-   * Grants a worker at once when one is idle, otherwise when one frees up,
+   * Grants a worker at once when one has room, otherwise when one frees up,
    * or fails the request. Returns a function that withdraws a waiting request.
    */
   acquire(request: LeaseRequest, grant: (lease: Lease) => void, fail: (error: SnakepitError) => void): () => void {
@@ -134,8 +177,8 @@ export class WorkerPool {
       return () => {};
     }
     const preferred = request.sessionId === undefined ? undefined : this.sessionWorker.get(request.sessionId);
-    const requires = request.sessionAffinity === 'strict' ? preferred : undefined;
-    const worker = this.takeIdle(preferred, requires);
+    const requires = request.sessionAffinity === 'strict' && preferred !== undefined && this.inService(preferred) ? preferred : undefined;
+    const worker = this.takeRoom(preferred, requires);
     if (worker !== undefined) {
       grant(this.lease(worker, request));
       return () => {};
@@ -162,15 +205,46 @@ export class WorkerPool {
     return () => this.removeWaiter(waiter);
   }
 
+  /** Adds a member (an endpoint discovery found) and starts its worker; one still draining serves again. */
+  addMember(name: string): void {
+    if (this.closed) return;
+    const { worker } = this.members.add(name);
+    const state = worker === undefined ? undefined : this.states.get(worker);
+    if (worker === undefined || state?.closing !== 'drain') return;
+    clearTimeout(state.drainTimer);
+    state.closing = undefined;
+    this.serveWaiters(worker, state);
+  }
+
+  /**
+   * Takes a member out (an endpoint its name no longer resolves to): its worker takes no new call,
+   * and is stopped once its calls end; calls still running after `drainTimeoutMs` fail (its loss code).
+   */
+  removeMember(name: string, drainTimeoutMs: number): void {
+    const worker = this.members.remove(name)?.worker;
+    const state = worker === undefined ? undefined : this.states.get(worker);
+    if (worker === undefined || state === undefined) return;
+    state.closing = 'drain';
+    this.forgetSessionsOf(worker);
+    if (state.running === 0) {
+      this.finishClosing(worker, state);
+    } else {
+      state.drainTimer = setTimeout(() => worker.kill(), drainTimeoutMs);
+    }
+    // Strict sessions waiting for it take any worker now.
+    this.serveAllWaiters();
+  }
+
   /** Stops every worker: asks each to stop, kills those still running after `graceMs`. */
   async close(graceMs: number): Promise<void> {
     this.closed = true;
     clearInterval(this.healthTimer);
-    for (const timer of this.restartTimers) clearTimeout(timer);
     this.failWaiters(() => new SnakepitError('pool_closed', 'the pool was closed'));
-    this.idle.length = 0;
-    await Promise.allSettled([...this.pendingStarts]);
-    for (const worker of this.liveWorkers) this.stopAside(worker, graceMs);
+    await this.members.close();
+    for (const [worker, state] of this.states) {
+      clearTimeout(state.drainTimer);
+      this.stopAside(worker, graceMs);
+    }
     await Promise.all([...this.stopping]);
   }
 
@@ -182,12 +256,7 @@ export class WorkerPool {
 
   private refusal(): SnakepitError | undefined {
     if (this.closed) return new SnakepitError('pool_closed', 'the pool is closed');
-    if (this.states.size === 0 && this.givenUp.size === this.options.size) {
-      return new SnakepitError('worker_start_failed', `no worker is running: ${this.lastStartError?.message ?? 'every start failed'}`, {
-        cause: this.lastStartError,
-      });
-    }
-    return undefined;
+    return this.states.size === 0 ? this.members.exhausted : undefined;
   }
 
   private removeWaiter(waiter: Waiter): void {
@@ -202,23 +271,41 @@ export class WorkerPool {
     }
   }
 
-  private takeIdle(preferred: Worker | undefined, requires: Worker | undefined): Worker | undefined {
-    const wanted = requires ?? preferred;
-    const position = wanted === undefined ? -1 : this.idle.indexOf(wanted);
-    if (position >= 0) return this.idle.splice(position, 1)[0];
-    return requires === undefined ? this.idle.shift() : undefined;
+  private hasRoom(worker: Worker): boolean {
+    const state = this.states.get(worker);
+    return state !== undefined && this.inService(worker) && state.running < worker.capacity;
+  }
+
+  /** The worker a call takes now: the one it requires or prefers when it has room, else the least loaded. */
+  private takeRoom(preferred: Worker | undefined, requires: Worker | undefined): Worker | undefined {
+    if (requires !== undefined) return this.hasRoom(requires) ? requires : undefined;
+    if (preferred !== undefined && this.hasRoom(preferred)) return preferred;
+    let chosen: { worker: Worker; load: number; freedAt: number } | undefined;
+    for (const [worker, state] of this.states) {
+      if (!this.hasRoom(worker)) continue;
+      const load = state.running / worker.capacity;
+      if (chosen === undefined || load < chosen.load || (load === chosen.load && state.freedAt < chosen.freedAt)) {
+        chosen = { worker, load, freedAt: state.freedAt };
+      }
+    }
+    return chosen?.worker;
   }
 
   private lease(worker: Worker, request: LeaseRequest): Lease {
     if (request.sessionId !== undefined) this.remember(request.sessionId, worker);
-    this.counters.calls += 1;
+    this.callCount += 1;
     const state = this.states.get(worker);
-    if (state !== undefined) state.calls += 1;
+    if (state !== undefined) {
+      state.calls += 1;
+      state.running += 1;
+      const { maxCallsPerWorker } = this.options;
+      if (maxCallsPerWorker !== undefined && state.calls >= maxCallsPerWorker) state.closing ??= 'max_calls';
+    }
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      this.makeAvailable(worker);
+      this.release(worker);
     };
     return {
       worker,
@@ -253,108 +340,98 @@ export class WorkerPool {
     }
   }
 
-  private makeAvailable(worker: Worker): void {
+  private release(worker: Worker): void {
     const state = this.states.get(worker);
-    if (this.closed || worker.exited || state === undefined) return;
-    const recycle = this.recycleReason(state);
-    if (recycle !== undefined) {
-      this.retire(worker, state, recycle);
-      return;
-    }
-    const waiter = this.queue.takeFor(worker, (sessionId) => this.sessionWorker.get(sessionId));
-    if (waiter === undefined) {
-      this.idle.push(worker);
-      return;
-    }
-    clearTimeout(waiter.timer);
-    waiter.grant(this.lease(worker, waiter.request));
+    if (state === undefined) return;
+    state.running -= 1;
+    state.freedAt = this.sequence++;
+    if (this.closed || worker.exited) return;
+    state.closing ??= this.recycleReason(state);
+    if (state.closing === undefined) this.serveWaiters(worker, state);
+    else if (state.running === 0) this.finishClosing(worker, state);
   }
 
-  private recycleReason(state: WorkerState): 'max_calls' | 'ttl' | undefined {
-    const { maxCallsPerWorker, workerTtlMs } = this.options;
-    if (maxCallsPerWorker !== undefined && state.calls >= maxCallsPerWorker) return 'max_calls';
-    if (workerTtlMs !== undefined && Date.now() - state.startedAt >= workerTtlMs) return 'ttl';
-    return undefined;
+  /** Grants the worker's room to the calls waiting for it, or for any worker. */
+  private serveWaiters(worker: Worker, state: WorkerState): void {
+    while (state.closing === undefined && state.running < worker.capacity) {
+      const waiter = this.queue.takeFor(worker, this.sessionOf, this.inService);
+      if (waiter === undefined) return;
+      clearTimeout(waiter.timer);
+      waiter.grant(this.lease(worker, waiter.request));
+    }
   }
 
-  private retire(worker: Worker, state: WorkerState, reason: 'max_calls' | 'ttl'): void {
-    this.options.emit({ type: 'worker_recycled', workerId: worker.id, reason });
+  private serveAllWaiters(): void {
+    for (const [worker, state] of this.states) {
+      if (this.queue.size === 0) return;
+      if (this.inService(worker)) this.serveWaiters(worker, state);
+    }
+  }
+
+  private recycleReason(state: WorkerState): 'ttl' | undefined {
+    const { workerTtlMs } = this.options;
+    return workerTtlMs !== undefined && Date.now() - state.startedAt >= workerTtlMs ? 'ttl' : undefined;
+  }
+
+  /** Its last call ended: a drained worker stops, a recycled one is replaced. */
+  private finishClosing(worker: Worker, state: WorkerState): void {
+    clearTimeout(state.drainTimer);
     this.forget(worker);
+    if (state.closing === 'max_calls' || state.closing === 'ttl') {
+      this.options.emit({ type: 'worker_recycled', workerId: worker.id, reason: state.closing });
+    }
     this.stopAside(worker, this.options.cancelGracePeriodMs);
-    this.scheduleRestart(state.slot, worker.id, false);
+    this.members.lost(state.member, worker.id, false);
   }
 
-  private add(worker: Worker, slot: number): void {
-    this.states.set(worker, { slot, startedAt: Date.now(), calls: 0 });
-    worker.onExit((exit) => this.onExit(worker, slot, exit));
-    this.makeAvailable(worker);
+  private join(worker: Worker, member: PoolMember): void {
+    const state: WorkerState = {
+      member,
+      startedAt: Date.now(),
+      calls: 0,
+      running: 0,
+      closing: undefined,
+      freedAt: this.sequence++,
+      drainTimer: undefined,
+    };
+    this.states.set(worker, state);
+    worker.onExit((exit) => this.onExit(worker, exit));
+    this.serveWaiters(worker, state);
   }
 
   private forget(worker: Worker): void {
     this.states.delete(worker);
-    const position = this.idle.indexOf(worker);
-    if (position >= 0) this.idle.splice(position, 1);
+    this.forgetSessionsOf(worker);
+  }
+
+  private forgetSessionsOf(worker: Worker): void {
     for (const [sessionId, sessionWorker] of this.sessionWorker) {
       if (sessionWorker === worker) this.sessionWorker.delete(sessionId);
     }
   }
 
-  private onExit(worker: Worker, slot: number, exit: WorkerExit): void {
-    const known = this.states.has(worker);
+  private onExit(worker: Worker, exit: WorkerExit): void {
+    const state = this.states.get(worker);
     this.forget(worker);
     this.options.emit({ type: 'worker_exited', workerId: worker.id, code: exit.code, signal: exit.signal, expected: exit.expected });
-    if (known && !exit.expected && !this.closed) this.scheduleRestart(slot, worker.id);
-  }
-
-  private scheduleRestart(slot: number, replaced: string, afterFailure = true): void {
-    if (this.closed) return;
-    const attempt = afterFailure ? (this.restartAttempts[slot] ?? 0) : 0;
-    const delay = RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)] ?? 0;
-    const timer = setTimeout(() => {
-      this.restartTimers.delete(timer);
-      if (this.closed) return;
-      this.track(this.options.spawn(slot)).then(
-        (worker) => {
-          if (this.closed) {
-            this.stopAside(worker, 0);
-            return;
-          }
-          this.restartAttempts[slot] = 0;
-          this.counters.restarts += 1;
-          this.options.emit({ type: 'worker_restarted', workerId: worker.id, replaced, attempt: attempt + 1 });
-          this.add(worker, slot);
-        },
-        (cause: unknown) => this.onRestartFailed(slot, replaced, attempt + 1, cause),
-      );
-    }, delay);
-    this.restartTimers.add(timer);
-  }
-
-  private onRestartFailed(slot: number, replaced: string, attempt: number, cause: unknown): void {
-    if (this.closed) return;
-    const error = cause instanceof SnakepitError ? cause : new SnakepitError('worker_start_failed', String(cause), { cause });
-    this.lastStartError = error;
-    this.restartAttempts[slot] = attempt;
-    this.options.emit({ type: 'worker_restart_failed', replaced, attempt, error });
-    if (attempt < this.options.maxRestartAttempts) {
-      this.scheduleRestart(slot, replaced);
-      return;
+    if (state === undefined || this.closed) return;
+    clearTimeout(state.drainTimer);
+    if (state.member.removed) {
+      this.members.lost(state.member, worker.id, false);
+    } else if (!exit.expected) {
+      this.options.onWorkerLost?.();
+      this.members.lost(state.member, worker.id, true);
     }
-    this.givenUp.add(slot);
-    this.options.emit({ type: 'pool_degraded', error });
-    const refusal = this.refusal();
-    if (refusal !== undefined) this.failWaiters(() => refusal);
+    // Strict sessions waiting for it take any worker now.
+    this.serveAllWaiters();
   }
 
   private checkHealth(): void {
     // Idle workers past their lifetime are recycled without waiting for a call.
-    for (const worker of [...this.idle]) {
-      const state = this.states.get(worker);
-      const reason = state === undefined ? undefined : this.recycleReason(state);
-      if (state !== undefined && reason !== undefined) {
-        this.idle.splice(this.idle.indexOf(worker), 1);
-        this.retire(worker, state, reason);
-      }
+    for (const [worker, state] of [...this.states]) {
+      if (state.running > 0 || state.closing !== undefined) continue;
+      state.closing = this.recycleReason(state);
+      if (state.closing !== undefined) this.finishClosing(worker, state);
     }
     // Busy workers too: the worker answers pings on a thread of their own, so one that does not
     // answer while its tool runs is hung or stopped, and its call would otherwise wait for its timeout.
@@ -365,12 +442,5 @@ export class WorkerPool {
         worker.kill();
       });
     }
-  }
-
-  private track<T>(start: Promise<T>): Promise<T> {
-    this.pendingStarts.add(start);
-    const untrack = () => this.pendingStarts.delete(start);
-    start.then(untrack, untrack);
-    return start;
   }
 }
