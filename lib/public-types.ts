@@ -360,8 +360,9 @@ export interface BridgeServerOptions {
   /**
    * Calls of one client that may be in the pool at once (running, or
    * waiting there for a worker); its others wait their turn at the server,
-   * the clients taking turns. Default: the pool's size. Set it lower to keep
-   * workers for other clients when one may hold streams open without reading them.
+   * the clients taking turns. Default: the pool's size (as it changes, with
+   * `discover`). Set it lower to keep workers for other clients when one may
+   * hold streams open without reading them.
    */
   readonly perClientConcurrency?: number;
   /** Calls of one client that may wait for their turn; past it a call is refused with `pool_saturated` (RESOURCE_EXHAUSTED). Default 100. */

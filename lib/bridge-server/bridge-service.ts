@@ -54,7 +54,8 @@ export interface BridgeServiceConfig {
   readonly callTimeout: number;
   /** Who a call is from; default: its peer address. */
   readonly clientId: ((call: BridgeClientCall) => string) | undefined;
-  readonly perClientConcurrency: number;
+  /** Undefined: the pool's size, as it changes (with `discover`, as endpoints come and go). */
+  readonly perClientConcurrency: number | undefined;
   readonly perClientQueue: number;
 }
 
@@ -90,7 +91,7 @@ export class BridgeService {
   constructor(private readonly config: BridgeServiceConfig) {
     const { pool } = config;
     this.queue = new FairQueue({
-      perClientConcurrency: config.perClientConcurrency,
+      perClientConcurrency: () => config.perClientConcurrency ?? Math.max(1, pool.size),
       perClientQueue: config.perClientQueue,
       // A call may go to the pool when it would not queue there behind others (see FairQueue).
       poolHasRoom: () => {
