@@ -121,7 +121,9 @@ export class BridgeService {
       Ping: (call: UnaryCall, callback: sendUnaryData<PingResponse>) => {
         const request = this.admit(call, 'PingRequest', (error) => callback(errorStatus(error)));
         if (request === undefined) return;
-        callback(null, new pb.PingResponse({ message: request.message || 'pong', worker_id: this.config.id, pid: process.pid }));
+        // Its capacity is its pool's: a pool may use a bridge server as an endpoint.
+        const capacity = this.config.pool.size;
+        callback(null, new pb.PingResponse({ message: request.message || 'pong', worker_id: this.config.id, pid: process.pid, capacity }));
       },
       ListTools: (call: UnaryCall, callback: sendUnaryData<InstanceType<typeof pb.ListToolsResponse>>) => {
         if (this.admit(call, 'ListToolsRequest', (error) => callback(errorStatus(error))) === undefined) return;
