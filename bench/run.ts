@@ -21,6 +21,7 @@ import { dataset } from './workloads/dataset.js';
 import { firstChunk } from './workloads/first-chunk.js';
 import { hostTool } from './workloads/host-tool.js';
 import { poolStartWorkload } from './workloads/pool-start.js';
+import { scaleOut } from './workloads/scale-out.js';
 import { smallChunks } from './workloads/small-chunks.js';
 import { unary } from './workloads/unary.js';
 import { wireBounds } from './workloads/wire-bounds.js';
@@ -39,6 +40,7 @@ const WORKLOADS: readonly Workload[] = [
   browser,
   hostTool,
   wireBounds,
+  scaleOut,
 ];
 
 /** A workload that takes longer than this is hung, and reported as such. */
