@@ -5,8 +5,8 @@
  */
 import { lastValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPool, type Chunk, type PoolEvent, type PoolOptions, type SnakepitPool } from '../lib/index.js';
-import { isAlive, markerEvents, markerPath, producedCount, rejectionOf, valueOnceStable, waitUntil } from './support/pools.js';
+import { createPool, type PoolEvent, type PoolOptions, type SnakepitPool } from '../lib/index.js';
+import { heldBackStream, isAlive, markerEvents, markerPath, rejectionOf, reportFigure, waitUntil } from './support/pools.js';
 import { serveWorker, type StandaloneWorker } from './support/serve.js';
 
 const TOKEN = 'multi-worker-token';
@@ -104,8 +104,10 @@ describe('an endpoint of serve --workers N', () => {
     const watch = pool.events$.subscribe((event) => events.push(event));
     const [victim, survivor] = await Promise.all([tick(pool), tick(pool)]);
 
+    const killedAt = performance.now();
     process.kill(victim.pid, 'SIGKILL');
     const error = await rejectionOf(victim.outcome.then((outcome) => Promise.reject(outcome)));
+    reportFigure('a worker process of serve --workers 2 killed mid-stream to worker_crashed', performance.now() - killedAt, 'ms');
     expect(error.code).toBe('worker_crashed');
     expect(error.message).toContain(`(pid ${victim.pid}) died while running 'ticker'`);
     expect(victim.seqs).toEqual(Array.from({ length: victim.seqs.length }, (_, i) => i));
@@ -133,6 +135,11 @@ describe('an endpoint of serve --workers N', () => {
     expect(error.code).toBe('worker_crashed');
     expect(error.message).toContain('did not answer its health ping within 0.5 s');
     expect(performance.now() - stoppedAt).toBeLessThan(3_000);
+    reportFigure(
+      'a worker process of serve --workers 2 stopped mid-stream to worker_crashed (--worker-timeout 0.5)',
+      performance.now() - stoppedAt,
+      'ms',
+    );
     await waitUntil(() => !isAlive(hung.pid), 5_000, 'the hung process to be gone');
     const before = other.seqs.length;
     await waitUntil(() => other.seqs.length > before + 20, 5_000, 'the other stream to go on');
@@ -187,15 +194,8 @@ describe('an endpoint of serve --workers N', () => {
     const served = await endpoint(2);
     const pool = await poolOf(served);
     const total = 20_000;
-    const progress = markerPath();
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const received: Chunk<{ seq: number } | null>[] = [];
-    const done = pool.executeStream<{ seq: number } | null>('produce', { n: total, size: 4096, progress }, async (chunk) => {
-      received.push(chunk);
-      if (chunk.index === 0) await released;
-    });
-    expect(await valueOnceStable(() => producedCount(progress), 300)).toBeLessThan(total / 2);
+    const { received, done, release, produced } = heldBackStream(pool, total);
+    expect(await produced(300)).toBeLessThan(total / 2);
     expect(received).toHaveLength(1);
     release();
     await done;

@@ -4,6 +4,7 @@ import type { ResolvedPoolOptions } from './pool-options.js';
 import type { Worker, WorkerExit } from '../worker/worker.js';
 import { LeaseQueue, type Lease, type LeaseRequest, type Waiter } from './lease-queue.js';
 import { PoolMembers, type PoolMember } from './pool-members.js';
+import { WorkerLoads, type WorkerLoad } from './worker-loads.js';
 
 export type WorkerPoolOptions = Pick<
   ResolvedPoolOptions,
@@ -29,20 +30,6 @@ export type WorkerPoolOptions = Pick<
   readonly onWorkerLost?: () => void;
 };
 
-interface WorkerState {
-  readonly member: PoolMember;
-  readonly startedAt: number;
-  /** Calls it was given, ever. */
-  calls: number;
-  /** Calls it runs now: leased and not released. */
-  running: number;
-  /** Why it takes no new call: its member left (`drain`), or it is retired once its calls end. */
-  closing: 'drain' | 'max_calls' | 'ttl' | undefined;
-  /** When it last had room, in grants and releases: of two equally loaded workers, the one with room longest serves. */
-  freedAt: number;
-  drainTimer: NodeJS.Timeout | undefined;
-}
-
 const MAX_REMEMBERED_SESSIONS = 10_000;
 
 /**
@@ -60,7 +47,7 @@ const MAX_REMEMBERED_SESSIONS = 10_000;
  * LeaseQueue, and time is Node's timers and `Date.now()`.
  */
 export class WorkerPool {
-  private readonly states = new Map<Worker, WorkerState>();
+  private readonly loads = new WorkerLoads();
   private readonly queue = new LeaseQueue();
   private readonly sessionWorker = new Map<string, Worker>();
   private readonly members: PoolMembers;
@@ -69,8 +56,6 @@ export class WorkerPool {
   private healthTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private callCount = 0;
-  private sequence = 0;
-  private readonly inService = (worker: Worker) => this.states.get(worker)?.closing === undefined && !worker.exited;
   private readonly sessionOf = (sessionId: string) => this.sessionWorker.get(sessionId);
 
   private constructor(private readonly options: WorkerPoolOptions) {
@@ -110,7 +95,7 @@ export class WorkerPool {
   }
 
   get liveWorkers(): readonly Worker[] {
-    return [...this.states.keys()];
+    return this.loads.workers;
   }
 
   get queued(): number {
@@ -119,29 +104,22 @@ export class WorkerPool {
 
   /** Calls that could start now: room left on the workers in service. */
   get idleCount(): number {
-    let idle = 0;
-    for (const [worker, state] of this.states) if (this.inService(worker)) idle += Math.max(0, worker.capacity - state.running);
-    return idle;
+    return this.loads.idle;
   }
 
   /** Calls running on a worker (or finishing a cancel), draining endpoints included. */
   get busyCount(): number {
-    let busy = 0;
-    for (const state of this.states.values()) busy += state.running;
-    return busy;
+    return this.loads.busy;
   }
 
   /** Calls the workers in service run at once: their capacities. */
   get slots(): number {
-    let slots = 0;
-    for (const worker of this.states.keys()) if (this.inService(worker)) slots += worker.capacity;
-    return slots;
+    return this.loads.slots;
   }
 
   /** Endpoints in service (connected, not draining); 0 for child workers. */
   get endpointCount(): number {
-    if (!this.options.endpoints) return 0;
-    return [...this.states.values()].filter((state) => state.closing !== 'drain').length;
+    return this.options.endpoints ? this.loads.notDraining : 0;
   }
 
   get calls(): number {
@@ -177,8 +155,9 @@ export class WorkerPool {
       return () => {};
     }
     const preferred = request.sessionId === undefined ? undefined : this.sessionWorker.get(request.sessionId);
-    const requires = request.sessionAffinity === 'strict' && preferred !== undefined && this.inService(preferred) ? preferred : undefined;
-    const worker = this.takeRoom(preferred, requires);
+    const requires =
+      request.sessionAffinity === 'strict' && preferred !== undefined && this.loads.inService(preferred) ? preferred : undefined;
+    const worker = this.loads.takeRoom(preferred, requires);
     if (worker !== undefined) {
       grant(this.lease(worker, request));
       return () => {};
@@ -209,11 +188,11 @@ export class WorkerPool {
   addMember(name: string): void {
     if (this.closed) return;
     const { worker } = this.members.add(name);
-    const state = worker === undefined ? undefined : this.states.get(worker);
-    if (worker === undefined || state?.closing !== 'drain') return;
-    clearTimeout(state.drainTimer);
-    state.closing = undefined;
-    this.serveWaiters(worker, state);
+    const load = worker === undefined ? undefined : this.loads.get(worker);
+    if (worker === undefined || load?.closing !== 'drain') return;
+    clearTimeout(load.drainTimer);
+    load.closing = undefined;
+    this.serveWaiters(worker, load);
   }
 
   /**
@@ -222,14 +201,14 @@ export class WorkerPool {
    */
   removeMember(name: string, drainTimeoutMs: number): void {
     const worker = this.members.remove(name)?.worker;
-    const state = worker === undefined ? undefined : this.states.get(worker);
-    if (worker === undefined || state === undefined) return;
-    state.closing = 'drain';
+    const load = worker === undefined ? undefined : this.loads.get(worker);
+    if (worker === undefined || load === undefined) return;
+    load.closing = 'drain';
     this.forgetSessionsOf(worker);
-    if (state.running === 0) {
-      this.finishClosing(worker, state);
+    if (load.running === 0) {
+      this.finishClosing(worker, load);
     } else {
-      state.drainTimer = setTimeout(() => worker.kill(), drainTimeoutMs);
+      load.drainTimer = setTimeout(() => worker.kill(), drainTimeoutMs);
     }
     // Strict sessions waiting for it take any worker now.
     this.serveAllWaiters();
@@ -241,8 +220,8 @@ export class WorkerPool {
     clearInterval(this.healthTimer);
     this.failWaiters(() => new SnakepitError('pool_closed', 'the pool was closed'));
     await this.members.close();
-    for (const [worker, state] of this.states) {
-      clearTimeout(state.drainTimer);
+    for (const [worker, load] of this.loads.entries()) {
+      clearTimeout(load.drainTimer);
       this.stopAside(worker, graceMs);
     }
     await Promise.all([...this.stopping]);
@@ -256,7 +235,7 @@ export class WorkerPool {
 
   private refusal(): SnakepitError | undefined {
     if (this.closed) return new SnakepitError('pool_closed', 'the pool is closed');
-    return this.states.size === 0 ? this.members.exhausted : undefined;
+    return this.loads.size === 0 ? this.members.exhausted : undefined;
   }
 
   private removeWaiter(waiter: Waiter): void {
@@ -271,35 +250,15 @@ export class WorkerPool {
     }
   }
 
-  private hasRoom(worker: Worker): boolean {
-    const state = this.states.get(worker);
-    return state !== undefined && this.inService(worker) && state.running < worker.capacity;
-  }
-
-  /** The worker a call takes now: the one it requires or prefers when it has room, else the least loaded. */
-  private takeRoom(preferred: Worker | undefined, requires: Worker | undefined): Worker | undefined {
-    if (requires !== undefined) return this.hasRoom(requires) ? requires : undefined;
-    if (preferred !== undefined && this.hasRoom(preferred)) return preferred;
-    let chosen: { worker: Worker; load: number; freedAt: number } | undefined;
-    for (const [worker, state] of this.states) {
-      if (!this.hasRoom(worker)) continue;
-      const load = state.running / worker.capacity;
-      if (chosen === undefined || load < chosen.load || (load === chosen.load && state.freedAt < chosen.freedAt)) {
-        chosen = { worker, load, freedAt: state.freedAt };
-      }
-    }
-    return chosen?.worker;
-  }
-
   private lease(worker: Worker, request: LeaseRequest): Lease {
     if (request.sessionId !== undefined) this.remember(request.sessionId, worker);
     this.callCount += 1;
-    const state = this.states.get(worker);
-    if (state !== undefined) {
-      state.calls += 1;
-      state.running += 1;
+    const load = this.loads.get(worker);
+    if (load !== undefined) {
+      load.calls += 1;
+      load.running += 1;
       const { maxCallsPerWorker } = this.options;
-      if (maxCallsPerWorker !== undefined && state.calls >= maxCallsPerWorker) state.closing ??= 'max_calls';
+      if (maxCallsPerWorker !== undefined && load.calls >= maxCallsPerWorker) load.closing ??= 'max_calls';
     }
     let released = false;
     const release = () => {
@@ -341,20 +300,19 @@ export class WorkerPool {
   }
 
   private release(worker: Worker): void {
-    const state = this.states.get(worker);
-    if (state === undefined) return;
-    state.running -= 1;
-    state.freedAt = this.sequence++;
+    const load = this.loads.get(worker);
+    if (load === undefined) return;
+    this.loads.released(load);
     if (this.closed || worker.exited) return;
-    state.closing ??= this.recycleReason(state);
-    if (state.closing === undefined) this.serveWaiters(worker, state);
-    else if (state.running === 0) this.finishClosing(worker, state);
+    load.closing ??= this.recycleReason(load);
+    if (load.closing === undefined) this.serveWaiters(worker, load);
+    else if (load.running === 0) this.finishClosing(worker, load);
   }
 
   /** Grants the worker's room to the calls waiting for it, or for any worker. */
-  private serveWaiters(worker: Worker, state: WorkerState): void {
-    while (state.closing === undefined && state.running < worker.capacity) {
-      const waiter = this.queue.takeFor(worker, this.sessionOf, this.inService);
+  private serveWaiters(worker: Worker, load: WorkerLoad): void {
+    while (load.closing === undefined && load.running < worker.capacity) {
+      const waiter = this.queue.takeFor(worker, this.sessionOf, this.loads.inService);
       if (waiter === undefined) return;
       clearTimeout(waiter.timer);
       waiter.grant(this.lease(worker, waiter.request));
@@ -362,45 +320,36 @@ export class WorkerPool {
   }
 
   private serveAllWaiters(): void {
-    for (const [worker, state] of this.states) {
+    for (const [worker, load] of this.loads.entries()) {
       if (this.queue.size === 0) return;
-      if (this.inService(worker)) this.serveWaiters(worker, state);
+      if (this.loads.inService(worker)) this.serveWaiters(worker, load);
     }
   }
 
-  private recycleReason(state: WorkerState): 'ttl' | undefined {
+  private recycleReason(load: WorkerLoad): 'ttl' | undefined {
     const { workerTtlMs } = this.options;
-    return workerTtlMs !== undefined && Date.now() - state.startedAt >= workerTtlMs ? 'ttl' : undefined;
+    return workerTtlMs !== undefined && Date.now() - load.startedAt >= workerTtlMs ? 'ttl' : undefined;
   }
 
   /** Its last call ended: a drained worker stops, a recycled one is replaced. */
-  private finishClosing(worker: Worker, state: WorkerState): void {
-    clearTimeout(state.drainTimer);
+  private finishClosing(worker: Worker, load: WorkerLoad): void {
+    clearTimeout(load.drainTimer);
     this.forget(worker);
-    if (state.closing === 'max_calls' || state.closing === 'ttl') {
-      this.options.emit({ type: 'worker_recycled', workerId: worker.id, reason: state.closing });
+    if (load.closing === 'max_calls' || load.closing === 'ttl') {
+      this.options.emit({ type: 'worker_recycled', workerId: worker.id, reason: load.closing });
     }
     this.stopAside(worker, this.options.cancelGracePeriodMs);
-    this.members.lost(state.member, worker.id, false);
+    this.members.lost(load.member, worker.id, false);
   }
 
   private join(worker: Worker, member: PoolMember): void {
-    const state: WorkerState = {
-      member,
-      startedAt: Date.now(),
-      calls: 0,
-      running: 0,
-      closing: undefined,
-      freedAt: this.sequence++,
-      drainTimer: undefined,
-    };
-    this.states.set(worker, state);
+    const load = this.loads.add(worker, member);
     worker.onExit((exit) => this.onExit(worker, exit));
-    this.serveWaiters(worker, state);
+    this.serveWaiters(worker, load);
   }
 
   private forget(worker: Worker): void {
-    this.states.delete(worker);
+    this.loads.delete(worker);
     this.forgetSessionsOf(worker);
   }
 
@@ -411,16 +360,16 @@ export class WorkerPool {
   }
 
   private onExit(worker: Worker, exit: WorkerExit): void {
-    const state = this.states.get(worker);
+    const load = this.loads.get(worker);
     this.forget(worker);
     this.options.emit({ type: 'worker_exited', workerId: worker.id, code: exit.code, signal: exit.signal, expected: exit.expected });
-    if (state === undefined || this.closed) return;
-    clearTimeout(state.drainTimer);
-    if (state.member.removed) {
-      this.members.lost(state.member, worker.id, false);
+    if (load === undefined || this.closed) return;
+    clearTimeout(load.drainTimer);
+    if (load.member.removed) {
+      this.members.lost(load.member, worker.id, false);
     } else if (!exit.expected) {
       this.options.onWorkerLost?.();
-      this.members.lost(state.member, worker.id, true);
+      this.members.lost(load.member, worker.id, true);
     }
     // Strict sessions waiting for it take any worker now.
     this.serveAllWaiters();
@@ -428,16 +377,16 @@ export class WorkerPool {
 
   private checkHealth(): void {
     // Idle workers past their lifetime are recycled without waiting for a call.
-    for (const [worker, state] of [...this.states]) {
-      if (state.running > 0 || state.closing !== undefined) continue;
-      state.closing = this.recycleReason(state);
-      if (state.closing !== undefined) this.finishClosing(worker, state);
+    for (const [worker, load] of this.loads.entries()) {
+      if (load.running > 0 || load.closing !== undefined) continue;
+      load.closing = this.recycleReason(load);
+      if (load.closing !== undefined) this.finishClosing(worker, load);
     }
     // Busy workers too: the worker answers pings on a thread of their own, so one that does not
     // answer while its tool runs is hung or stopped, and its call would otherwise wait for its timeout.
-    for (const worker of this.states.keys()) {
+    for (const worker of this.loads.workers) {
       worker.connection.ping(new Date(Date.now() + this.options.healthCheckTimeoutMs)).catch((error: unknown) => {
-        if (worker.exited || this.closed || !this.states.has(worker)) return;
+        if (worker.exited || this.closed || this.loads.get(worker) === undefined) return;
         this.options.emit({ type: 'worker_unhealthy', workerId: worker.id, reason: String(error) });
         worker.kill();
       });
