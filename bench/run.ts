@@ -20,6 +20,7 @@ import { cancellation } from './workloads/cancellation.js';
 import { dataset } from './workloads/dataset.js';
 import { firstChunk } from './workloads/first-chunk.js';
 import { hostTool } from './workloads/host-tool.js';
+import { observability } from './workloads/observability.js';
 import { poolStartWorkload } from './workloads/pool-start.js';
 import { scaleOut } from './workloads/scale-out.js';
 import { smallChunks } from './workloads/small-chunks.js';
@@ -40,6 +41,7 @@ const WORKLOADS: readonly Workload[] = [
   browser,
   hostTool,
   wireBounds,
+  observability,
   scaleOut,
 ];
 

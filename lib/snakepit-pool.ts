@@ -4,7 +4,7 @@ import { Observable } from 'rxjs';
 import type { Chunk } from './chunk.js';
 import { CallRegistry } from './call/call-registry.js';
 import { CallScope } from './call/call-scope.js';
-import { pb, type CallRouting } from './contract/bridge-connection.js';
+import { pb, SESSION_AFFINITY_METADATA_KEY } from './contract/bridge-connection.js';
 import { SnakepitError } from './errors.js';
 import { consumeWithCallback } from './call/consume-with-callback.js';
 import type { FlowControl } from './call/flow-control.js';
@@ -17,6 +17,7 @@ import { resolvePoolOptions, type ResolvedPoolOptions } from './pool/pool-option
 import { WorkerPool } from './pool/worker-pool.js';
 import { resolvePython } from './worker/python-environment.js';
 import { HostToolRelay } from './call/host-tool-relay.js';
+import { PoolTelemetry } from './telemetry/pool-telemetry.js';
 import { StreamCall } from './call/stream-call.js';
 import { UnaryCall } from './call/unary-call.js';
 import { RemoteWorker } from './worker/remote-worker.js';
@@ -29,6 +30,7 @@ import type {
   CloseOptions,
   HostTool,
   PoolEvent,
+  PoolEventInit,
   PoolOptions,
   PoolStats,
   TlsOptions,
@@ -66,6 +68,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
    */
   readonly events$: Observable<PoolEvent>;
   private readonly registry: CallRegistry;
+  private readonly telemetry: PoolTelemetry;
   private readonly poolId = randomBytes(3).toString('hex');
   private callCount = 0;
   private closing: Promise<void> | undefined;
@@ -87,22 +90,29 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     private readonly sessionAffinity: 'prefer' | 'strict',
     private readonly hostTools: ReadonlyMap<string, HostTool> | undefined,
     private readonly discovery: EndpointDiscovery | undefined,
+    telemetry: PoolTelemetry,
   ) {
     this.events$ = events.events$;
-    this.registry = new CallRegistry(workers, sessionAffinity, events.emit);
+    this.telemetry = telemetry;
+    this.registry = new CallRegistry(workers, sessionAffinity, events.emit, telemetry);
+    telemetry.observe(this);
   }
 
   /** @internal use `createPool`. */
   static async create<Tools extends ToolsShape<Tools>>(options: PoolOptions): Promise<SnakepitPool<Tools>> {
     const resolved = resolvePoolOptions(options);
     const events = new PoolEventSource();
-    const { emit } = events;
+    const telemetry = await PoolTelemetry.create();
+    const emit = (event: PoolEventInit) => {
+      if (event.type === 'worker_restarted') telemetry.workerRestarted();
+      events.emit(event);
+    };
     const discovery = resolved.discover && new EndpointDiscovery(resolved.discover, emit);
     const remote = resolved.endpoints !== undefined || discovery !== undefined;
     const members = discovery
       ? await discovery.resolve()
       : (resolved.endpoints ?? Array.from({ length: resolved.size }, (_, slot) => String(slot + 1)));
-    const start = remote ? remoteWorkers(options, resolved) : localWorkers(options, resolved);
+    const start = remote ? remoteWorkers(options, resolved) : localWorkers(options, resolved, emit);
     let described: ReturnType<Worker['connection']['listTools']> | undefined;
     const spawn = async (member: string) => {
       const startedAt = performance.now();
@@ -139,6 +149,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
         resolved.sessionAffinity,
         resolved.hostTools,
         discovery,
+        telemetry,
       );
     } catch (error) {
       await discovery?.stop();
@@ -238,13 +249,14 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     return new Promise<unknown>((resolve, reject) => {
       const request = this.request(tool, args, options, reject);
       if (request === undefined) return;
-      const scope = new CallScope(this.registry, request.call_id, tool, options, reject);
-      scope.run((worker) => {
+      const scope = new CallScope(this.registry, request.call_id, tool, options, reject, 'execute');
+      scope.run((worker, traceHeaders) => {
         const call = new UnaryCall<unknown>(
           worker,
           request,
           {
-            resolve: (result) => {
+            resolve: (result, bytes) => {
+              scope.countBytes(bytes);
               scope.complete();
               resolve(result);
             },
@@ -254,8 +266,8 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
               reject(error);
             },
           },
+          this.headers(traceHeaders, options),
           this.hostToolRelay(request, options),
-          this.routing(options),
         );
         call.start();
         return call;
@@ -286,6 +298,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     this.registry.abort('all', closed);
     await this.discovery?.stop();
     await this.workers.close(options.gracePeriod ?? DEFAULT_CLOSE_GRACE_MS);
+    this.telemetry.close();
     this.events.complete();
   }
 
@@ -294,8 +307,8 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
       const fail = (error: unknown) => subscriber.error(error);
       const request = this.request(tool, args, options, fail);
       if (request === undefined) return;
-      const scope = new CallScope(this.registry, request.call_id, tool, options, fail);
-      scope.run((worker) => {
+      const scope = new CallScope(this.registry, request.call_id, tool, options, fail, 'stream');
+      scope.run((worker, traceHeaders) => {
         const call = new StreamCall<T>(
           worker,
           request,
@@ -304,6 +317,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
               scope.countChunk();
               subscriber.next(chunk);
             },
+            received: (bytes) => scope.countBytes(bytes),
             error: (error, neverRan) => {
               if (neverRan && scope.retry()) return;
               scope.fail(error);
@@ -315,8 +329,8 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
             },
             workerDone: () => scope.releaseWorker(),
           },
+          this.headers(traceHeaders, options),
           this.hostToolRelay(request, options),
-          this.routing(options),
         );
         flow?.attach(call);
         call.start();
@@ -330,17 +344,16 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
   private hostToolRelay(request: InstanceType<typeof pb.ExecuteToolRequest>, options: CallOptions): HostToolRelay | undefined {
     return this.hostTools === undefined
       ? undefined
-      : new HostToolRelay(
-          this.hostTools,
-          { callId: request.call_id, sessionId: options.sessionId },
-          this.limits.maxArgumentDepth,
-          this.routing(options),
-        );
+      : new HostToolRelay(this.hostTools, { callId: request.call_id, sessionId: options.sessionId }, this.limits.maxArgumentDepth);
   }
 
-  /** How the call asks an endpoint of several processes to place it: a strict session waits for its process. */
-  private routing(options: CallOptions): CallRouting {
-    return { strictSession: options.sessionId !== undefined && (options.sessionAffinity ?? this.sessionAffinity) === 'strict' };
+  /**
+   * The call's gRPC metadata: its trace context and, for a strict session, the entry that asks an endpoint
+   * of several processes to wait for the session's process.
+   */
+  private headers(traceHeaders: Readonly<Record<string, string>>, options: CallOptions): Readonly<Record<string, string>> {
+    const strict = options.sessionId !== undefined && (options.sessionAffinity ?? this.sessionAffinity) === 'strict';
+    return strict ? { ...traceHeaders, [SESSION_AFFINITY_METADATA_KEY]: 'strict' } : traceHeaders;
   }
 
   /** The request for a call, or undefined after reporting why there cannot be one. */
@@ -371,7 +384,11 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
 }
 
 /** Child processes on this host, each with the pool's random token. */
-function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): (member: string) => Promise<Worker> {
+function localWorkers(
+  options: PoolOptions,
+  resolved: ResolvedPoolOptions,
+  emit: (event: PoolEventInit) => void,
+): (member: string) => Promise<Worker> {
   const python = resolvePython(options.python);
   const token = randomBytes(24).toString('base64url');
   let workerCount = 0;
@@ -386,7 +403,11 @@ function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): (mem
       token,
       maxMessageBytes: resolved.maxMessageBytes,
       startTimeoutMs: resolved.startTimeoutMs,
-      onLog: resolved.onLog,
+      logLevel: resolved.logLevel,
+      onLog: (line, workerId, record) => {
+        if (record !== undefined) emit({ type: 'log', ...record });
+        resolved.onLog(line, workerId, record);
+      },
     });
 }
 

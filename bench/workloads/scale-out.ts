@@ -1,5 +1,5 @@
 /**
- * Workload 13: what the dispatcher of `serve --workers 2` costs. Remote
+ * Workload 14: what the dispatcher of `serve --workers 2` costs. Remote
  * pools of two slots each, in the same run: (g) two single-process `serve`
  * endpoints, (h) one `serve --workers 2` endpoint, whose calls take one more
  * hop (the process owning the port relays each message to a worker
@@ -88,12 +88,12 @@ export const scaleOut: Workload = {
       );
       const directRate = median(rates[DIRECT]!);
       const dispatchedRate = median(rates[DISPATCHED]!);
-      const workload = `13 scale-out, ${STREAMS} streams of small chunks`;
+      const workload = `14 scale-out, ${STREAMS} streams of small chunks`;
       const rows: Row[] = [
         { workload, path: DIRECT, unit: 'chunks/s', median: directRate },
         { workload, path: DISPATCHED, unit: 'chunks/s', median: dispatchedRate, ratio: formatRatio(dispatchedRate / directRate, 'g') },
         ...latencyRows(
-          '13 scale-out, unary round trip',
+          '14 scale-out, unary round trip',
           { path: DIRECT, ms: distribution(latency[DIRECT]!) },
           { path: DISPATCHED, ms: distribution(latency[DISPATCHED]!) },
           { text: '', pass: true },

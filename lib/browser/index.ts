@@ -11,4 +11,16 @@ export type { HttpChunkCallback } from './http-stream-call.js';
 export { SnakepitHttpError } from './http-status.js';
 export { SnakepitError, isSnakepitError, type SnakepitErrorCode, type SnakepitErrorDetails } from '../errors.js';
 export type { ToolInfo, ToolParameter } from '../public-types.js';
+export type {
+  StreamingToolDefinition,
+  StreamingToolName,
+  ToolCallParameters,
+  ToolData,
+  ToolDefinition,
+  ToolResult,
+  ToolsShape,
+  UnaryToolDefinition,
+  UnaryToolName,
+  UntypedTools,
+} from '../typed-tools.js';
 export * from '../operators/index.js';

@@ -2,7 +2,6 @@ import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import {
   pb,
   type BridgeClient,
-  type CallRouting,
   type ChunkBatch,
   type ExecuteToolRequest,
   type ExecuteToolResponse,
@@ -49,7 +48,6 @@ export class HostToolRelay {
     private readonly call: { readonly callId: string; readonly sessionId: string | undefined },
     /** How deep a result may nest: the pool's `maxArgumentDepth`, as for what goes the other way. */
     private readonly maxResultDepth: number,
-    private readonly routing?: CallRouting,
   ) {}
 
   /** The request with the names of the host tools its tool may call. */
@@ -59,8 +57,13 @@ export class HostToolRelay {
   }
 
   /** Starts a streaming call; its chunk batches go to `onBatch`. Returns the stream, to pause, resume and cancel. */
-  stream(connection: BridgeClient, request: ExecuteToolRequest, onBatch: (batch: ChunkBatch) => void): HostStream {
-    return this.open(connection, request, true, (message) => {
+  stream(
+    connection: BridgeClient,
+    request: ExecuteToolRequest,
+    headers: Readonly<Record<string, string>>,
+    onBatch: (batch: ChunkBatch) => void,
+  ): HostStream {
+    return this.open(connection, request, true, headers, (message) => {
       if (message.has_batch) onBatch(message.batch);
     });
   }
@@ -69,11 +72,12 @@ export class HostToolRelay {
   unary(
     connection: BridgeClient,
     request: ExecuteToolRequest,
+    headers: Readonly<Record<string, string>>,
     callback: (error: ServiceError | null, response?: ExecuteToolResponse) => void,
   ): { cancel(): void } {
     let response: ExecuteToolResponse | undefined;
     let error: ServiceError | null = null;
-    const stream = this.open(connection, request, false, (message) => {
+    const stream = this.open(connection, request, false, headers, (message) => {
       if (message.has_result) response = message.result;
     });
     stream.on('error', (failed: ServiceError) => (error = failed));
@@ -96,9 +100,10 @@ export class HostToolRelay {
     connection: BridgeClient,
     request: ExecuteToolRequest,
     streaming: boolean,
+    headers: Readonly<Record<string, string>>,
     onOutput: (message: ToolMessage) => void,
   ): HostStream {
-    const stream = connection.callWithHostTools(this.withToolNames(request), streaming, this.routing);
+    const stream = connection.callWithHostTools(this.withToolNames(request), streaming, headers);
     this.channel = stream;
     stream.on('data', (message: ToolMessage) => {
       if (message.has_host_call) this.run(message.host_call);

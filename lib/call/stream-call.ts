@@ -1,7 +1,7 @@
 import { status as Status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
 import type { Chunk } from '../chunk.js';
-import type { CallRouting, ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
+import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
 import { decodeJson, decodePayload } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
 import { lossError, neverRan, reportFailure } from './call-failure.js';
@@ -36,6 +36,8 @@ function holdOneMessage(stream: Readable): void {
 
 export interface ChunkSink<T> {
   next(chunk: Chunk<T>): void;
+  /** Payload bytes of a message received, before its chunks are delivered. */
+  received(bytes: number): void;
   /** `neverRan`: the worker died before the tool could run (see `neverRan` in call-failure.ts). */
   error(error: SnakepitError, neverRan: boolean): void;
   complete(): void;
@@ -80,8 +82,9 @@ export class StreamCall<T> {
     private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
     private readonly sink: ChunkSink<T>,
+    /** gRPC metadata for the worker: the call's trace context (and its session's routing). */
+    private readonly headers: Readonly<Record<string, string>>,
     private readonly host?: HostToolRelay,
-    private readonly routing?: CallRouting,
   ) {
     this.tool = request.tool_name;
     this.callId = request.call_id;
@@ -98,8 +101,8 @@ export class StreamCall<T> {
     const { connection } = this.worker;
     const call: Readable & { cancel(): void } =
       this.host === undefined
-        ? connection.streamBatches(this.request, this.routing)
-        : this.host.stream(connection, this.request, (batch) => this.receive(batch));
+        ? connection.streamBatches(this.request, this.headers)
+        : this.host.stream(connection, this.request, this.headers, (batch) => this.receive(batch));
     this.call = call;
     call.once('metadata', () => (this.acknowledged = true));
     try {
@@ -164,6 +167,9 @@ export class StreamCall<T> {
 
   private receive(batch: ChunkBatch): void {
     if (this.done) return;
+    let bytes = batch.json_run.byteLength;
+    for (const chunk of batch.chunks) bytes += chunk.data.byteLength;
+    this.sink.received(bytes);
     try {
       if (batch.json_run.byteLength > 0) {
         const { callId } = this;

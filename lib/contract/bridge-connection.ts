@@ -56,12 +56,6 @@ export function decodeMessage<Name extends WireMessageName>(name: Name, bytes: U
  */
 export const SESSION_AFFINITY_METADATA_KEY = 'snakepit-session-affinity';
 
-/** How a call asks an endpoint to place it among its processes. */
-export interface CallRouting {
-  /** The call's session waits for the process that served it before (`sessionAffinity: 'strict'`). */
-  readonly strictSession: boolean;
-}
-
 /** What the pool and its calls use of a connection to a worker: the seam where specs put a fake. */
 export interface BridgeClient {
   ping(deadline: Date): Promise<PingResponse>;
@@ -69,12 +63,16 @@ export interface BridgeClient {
   listTools(deadline: Date): Promise<{ adapter: string; tools: ToolSpecMessage[] }>;
   /** Whether the call ended on the server within `timeoutMs` (its tool returned, raised or was closed). */
   awaitCall(callId: string, timeoutMs: number): Promise<boolean>;
+  /**
+   * `headers`: metadata of this call besides the token: its trace context and, for a strict session,
+   * `SESSION_AFFINITY_METADATA_KEY` (the call waits for its session's process of a multi-process endpoint).
+   */
   executeTool(
     request: ExecuteToolRequest,
+    headers: Readonly<Record<string, string>>,
     callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,
-    routing?: CallRouting,
   ): grpc.ClientUnaryCall;
-  streamBatches(request: ExecuteToolRequest, routing?: CallRouting): grpc.ClientReadableStream<ChunkBatch>;
+  streamBatches(request: ExecuteToolRequest, headers: Readonly<Record<string, string>>): grpc.ClientReadableStream<ChunkBatch>;
   /**
    * A call on a stream both ways (`ExecuteToolWithHostTools`, `ExecuteStreamingToolWithHostTools`),
    * for a pool with host tools: the request is sent first; the tool's host-tool calls come
@@ -83,7 +81,7 @@ export interface BridgeClient {
   callWithHostTools(
     request: ExecuteToolRequest,
     streaming: boolean,
-    routing?: CallRouting,
+    headers: Readonly<Record<string, string>>,
   ): grpc.ClientDuplexStream<HostMessage, ToolMessage>;
 }
 
@@ -143,27 +141,27 @@ export class BridgeConnection implements BridgeClient {
 
   executeTool(
     request: ExecuteToolRequest,
+    headers: Readonly<Record<string, string>>,
     callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,
-    routing?: CallRouting,
   ): grpc.ClientUnaryCall {
     return this.client.makeUnaryRequest(
       methodPath('ExecuteTool'),
       serialize,
       (bytes: Buffer) => decodeMessage('ExecuteToolResponse', bytes),
       request,
-      this.metadata(routing),
+      this.metadata(headers),
       {},
       callback,
     );
   }
 
-  streamBatches(request: ExecuteToolRequest, routing?: CallRouting): grpc.ClientReadableStream<ChunkBatch> {
+  streamBatches(request: ExecuteToolRequest, headers: Readonly<Record<string, string>>): grpc.ClientReadableStream<ChunkBatch> {
     return this.client.makeServerStreamRequest(
       methodPath('ExecuteStreamingToolBatched'),
       serialize,
       (bytes: Buffer) => decodeMessage('ChunkBatch', bytes),
       request,
-      this.metadata(routing),
+      this.metadata(headers),
       {},
     );
   }
@@ -171,13 +169,13 @@ export class BridgeConnection implements BridgeClient {
   callWithHostTools(
     request: ExecuteToolRequest,
     streaming: boolean,
-    routing?: CallRouting,
+    headers: Readonly<Record<string, string>>,
   ): grpc.ClientDuplexStream<HostMessage, ToolMessage> {
     const call = this.client.makeBidiStreamRequest(
       methodPath(streaming ? 'ExecuteStreamingToolWithHostTools' : 'ExecuteToolWithHostTools'),
       serialize,
       (bytes: Buffer) => decodeMessage('ToolMessage', bytes),
-      this.metadata(routing),
+      this.metadata(headers),
       {},
     );
     call.write(new pb.HostMessage({ request }));
@@ -211,10 +209,10 @@ export class BridgeConnection implements BridgeClient {
     });
   }
 
-  private metadata(routing?: CallRouting): grpc.Metadata {
+  private metadata(headers?: Readonly<Record<string, string>>): grpc.Metadata {
     const metadata = new grpc.Metadata();
     if (this.token !== undefined) metadata.set('authorization', `Bearer ${this.token}`);
-    if (routing?.strictSession) metadata.set(SESSION_AFFINITY_METADATA_KEY, 'strict');
+    if (headers !== undefined) for (const key in headers) metadata.set(key, headers[key]!);
     return metadata;
   }
 }
