@@ -10,13 +10,23 @@
  * Scale the Deployment by hand or with examples/kubernetes/autoscaling.yaml;
  * the pool follows without dropping a call.
  *
- * It also serves, on :9464/metrics, the figures an autoscaler follows
- * (`busy`, `queued`, `slots` of `pool.stats()`), under the names the
- * OpenTelemetry metrics `snakepit.pool.busy` and `snakepit.pool.queued` take
- * in Prometheus.
+ * It also serves, on :9464/metrics, the figures an autoscaler follows: the
+ * pool's OpenTelemetry gauges `snakepit.pool.busy`, `snakepit.pool.queued` and
+ * `snakepit.pool.slots` (`busy`, `queued` and `slots` of `pool.stats()`),
+ * through OpenTelemetry's Prometheus exporter, as `snakepit_pool_busy`,
+ * `snakepit_pool_queued` and `snakepit_pool_slots`.
+ *
+ * Needs: npm install @opentelemetry/api @opentelemetry/sdk-metrics @opentelemetry/exporter-prometheus
+ *   (development dependencies of this repository).
  */
-import { createServer } from 'node:http';
+import { metrics } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { createPool } from 'snakepit-rx';
+
+// Registered before the pool, as an application registers its SDK first.
+const exporter = new PrometheusExporter({ port: 9464 });
+metrics.setGlobalMeterProvider(new MeterProvider({ readers: [exporter] }));
 
 const service = process.env['SNAKEPIT_WORKERS'] ?? 'snakepit-workers.default.svc.cluster.local';
 const pool = await createPool({
@@ -30,17 +40,11 @@ pool.events$.subscribe((event) => {
   }
 });
 
-const metrics = createServer((request, response) => {
-  const { busy, queued, slots } = pool.stats();
-  response.setHeader('content-type', 'text/plain; version=0.0.4');
-  response.end(`snakepit_pool_busy ${busy}\nsnakepit_pool_queued ${queued}\nsnakepit_pool_slots ${slots}\n`);
-}).listen(9464);
-
 try {
   await Promise.all(
     [1, 2, 3, 4].map((run) => pool.executeStream('train_with_progress', { epochs: 3 }, (chunk) => console.log(run, chunk.data))),
   );
 } finally {
-  metrics.close();
   await pool.close();
+  await exporter.shutdown();
 }
