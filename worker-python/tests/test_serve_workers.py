@@ -16,6 +16,7 @@ import pytest
 import support
 from conftest import SpawnWorker, WorkerProcess
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from snakepit_bridge.log_records import LOG_PREFIX
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
 from test_worker_process import is_running, marker_lines
@@ -260,6 +261,24 @@ def test_a_process_that_cannot_start_fails_the_start_with_pythons_account(spawn_
     assert report["type"] == "ModuleNotFoundError"
     assert "no_such_module" in report["message"]
     assert process.wait() == 3
+
+
+def test_its_processes_log_text_with_the_call_and_trace_as_serve_does(serve_workers: Callable[..., Endpoint]) -> None:
+    endpoint = serve_workers(2)
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    request = pb.ExecuteToolRequest(
+        tool_name="log_warning", arguments=b'{"message": "disk almost full"}', call_id="w-1"
+    )
+    metadata = (*AUTH, ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01"))
+
+    endpoint.stub.ExecuteTool(request, metadata=metadata, timeout=support.TIMEOUT)
+
+    line = support.wait_until(
+        lambda: next((x for x in endpoint.process.stderr.splitlines() if "disk almost full" in x), None)
+    )
+    assert LOG_PREFIX not in endpoint.process.stderr, "an operator reads an endpoint's log as text, not a pool's JSON"
+    assert f"WARNING [{endpoint.ready['worker_id']}/" in line
+    assert f"[call=w-1 trace={trace_id}] sample_adapters: disk almost full" in line
 
 
 def test_threads_keeps_its_former_name_max_workers(serve_workers: Callable[..., Endpoint]) -> None:
