@@ -61,6 +61,13 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     worker.add_argument(
         "--parent-pid", type=int, default=None, help="the pool's process: the worker stops if it is not its parent"
     )
+    worker.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default="json",
+        help="json: records as JSON lines, which the pool reads (default); text: with the call's ids, as serve "
+        "writes them (the processes of serve --workers N)",
+    )
 
     serve = commands.add_parser("serve", help="run standalone, for pools on other hosts")
     common(serve)

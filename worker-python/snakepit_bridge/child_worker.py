@@ -85,6 +85,9 @@ class ChildWorker:
             options.log_level,
             "--parent-pid",
             str(os.getpid()),
+            # Its records go to the endpoint's stderr, which an operator reads, not a pool.
+            "--log-format",
+            "text",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             # Its logs go where ours go.

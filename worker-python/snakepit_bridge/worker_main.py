@@ -109,7 +109,8 @@ def _stop_own_children() -> None:
 
 def _configure_logging(level: str, worker_id: str, *, structured: bool) -> None:
     """A pool's child writes records as JSON lines, which the pool parses into log events; a
-    standalone worker writes text, with the running call's ids."""
+    standalone worker, and a process of `serve --workers N` (`--log-format text`), writes text, with the
+    running call's ids."""
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(WORKER_HANDLER_NAME)
     if structured:
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
     handshake, parent_pipe = _take_stdio() if child else (sys.stdout, -1)
     level = args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL") or ("WARNING" if child else "INFO")
     worker_id = args.worker_id or f"{socket.gethostname()}:{os.getpid()}"
-    _configure_logging(level, worker_id, structured=child)
+    _configure_logging(level, worker_id, structured=child and args.log_format == "json")
     # After stdout is taken, so that a console exporter writes to stderr; before the adapter, as
     # opentelemetry-instrument would, so that instrumentations see every import.
     otel_setup.configure_from_environment()
