@@ -37,6 +37,7 @@ import { hostTool } from './workloads/host-tool.js';
 import { observability } from './workloads/observability.js';
 import { poolStartWorkload } from './workloads/pool-start.js';
 import { poolThroughput } from './workloads/pool-throughput.js';
+import { scaleOut } from './workloads/scale-out.js';
 import { smallChunks } from './workloads/small-chunks.js';
 import { unary } from './workloads/unary.js';
 import { wireBounds } from './workloads/wire-bounds.js';
@@ -57,6 +58,7 @@ const WORKLOADS: readonly Workload[] = [
   wireBounds,
   poolThroughput,
   observability,
+  scaleOut,
 ];
 
 /** A workload that takes longer than this is hung, and reported as such. */

@@ -85,6 +85,7 @@ export namespace snakepit_rx.bridge.v1 {
             message?: string;
             worker_id?: string;
             pid?: number;
+            capacity?: number;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
@@ -97,6 +98,9 @@ export namespace snakepit_rx.bridge.v1 {
                 }
                 if ("pid" in data && data.pid != undefined) {
                     this.pid = data.pid;
+                }
+                if ("capacity" in data && data.capacity != undefined) {
+                    this.capacity = data.capacity;
                 }
             }
         }
@@ -118,10 +122,17 @@ export namespace snakepit_rx.bridge.v1 {
         set pid(value: number) {
             pb_1.Message.setField(this, 3, value);
         }
+        get capacity() {
+            return pb_1.Message.getFieldWithDefault(this, 4, 0) as number;
+        }
+        set capacity(value: number) {
+            pb_1.Message.setField(this, 4, value);
+        }
         static fromObject(data: {
             message?: string;
             worker_id?: string;
             pid?: number;
+            capacity?: number;
         }): PingResponse {
             const message = new PingResponse({});
             if (data.message != null) {
@@ -133,6 +144,9 @@ export namespace snakepit_rx.bridge.v1 {
             if (data.pid != null) {
                 message.pid = data.pid;
             }
+            if (data.capacity != null) {
+                message.capacity = data.capacity;
+            }
             return message;
         }
         toObject() {
@@ -140,6 +154,7 @@ export namespace snakepit_rx.bridge.v1 {
                 message?: string;
                 worker_id?: string;
                 pid?: number;
+                capacity?: number;
             } = {};
             if (this.message != null) {
                 data.message = this.message;
@@ -149,6 +164,9 @@ export namespace snakepit_rx.bridge.v1 {
             }
             if (this.pid != null) {
                 data.pid = this.pid;
+            }
+            if (this.capacity != null) {
+                data.capacity = this.capacity;
             }
             return data;
         }
@@ -162,6 +180,8 @@ export namespace snakepit_rx.bridge.v1 {
                 writer.writeString(2, this.worker_id);
             if (this.pid != 0)
                 writer.writeUint32(3, this.pid);
+            if (this.capacity != 0)
+                writer.writeUint32(4, this.capacity);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -179,6 +199,9 @@ export namespace snakepit_rx.bridge.v1 {
                         break;
                     case 3:
                         message.pid = reader.readUint32();
+                        break;
+                    case 4:
+                        message.capacity = reader.readUint32();
                         break;
                     default: reader.skipField();
                 }

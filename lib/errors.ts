@@ -34,12 +34,13 @@ export const ERROR_CODES = {
   /** The call outlived its `timeout`. */
   timeout: { scope: 'node', status: 'DEADLINE_EXCEEDED' },
   /**
-   * The worker process died during the call. Not UNAVAILABLE: clients retry
+   * The worker process died during the call (also from the dispatcher of
+   * `serve --workers N`, for one of its processes). Not UNAVAILABLE: clients retry
    * that one automatically, and a tool that killed its worker would kill the next one too.
    */
-  worker_crashed: { scope: 'node', status: 'ABORTED' },
-  /** The worker could not be reached. */
-  worker_unavailable: { scope: 'node', status: 'UNAVAILABLE' },
+  worker_crashed: { scope: 'shared', status: 'ABORTED' },
+  /** The worker could not be reached (or, behind a dispatcher, none of its processes runs). */
+  worker_unavailable: { scope: 'shared', status: 'UNAVAILABLE' },
   /** A worker could not start. */
   worker_start_failed: { scope: 'node', status: 'UNAVAILABLE' },
   /** The pool was closed before or during the call. */

@@ -9,6 +9,8 @@ export type {
   CallOptions,
   ChunkCallback,
   CloseOptions,
+  DiscoveredAddress,
+  DiscoverOptions,
   HostTool,
   HostToolContext,
   JsonSchema,

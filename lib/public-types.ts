@@ -99,7 +99,7 @@ export interface CloseOptions {
 export interface PoolOptions {
   /** The adapter class, as `module.Class` or `module:Class`. */
   readonly adapter: string;
-  /** Number of worker processes. Default: the number of CPUs. */
+  /** Number of worker processes. Default: the number of CPUs. Not with `discover`, whose endpoints say what they serve. */
   readonly size?: number;
   /** Directories added to the workers' PYTHONPATH, where the adapter's module lives. */
   readonly pythonPath?: string | readonly string[];
@@ -114,10 +114,10 @@ export interface PoolOptions {
    * macOS): each worker listens on a Unix socket in a directory of the
    * pool's that only this user can enter (mode 0700), removed on close; no
    * port is opened. `'tcp'` (the default on Windows): each worker listens on
-   * 127.0.0.1 at a port the OS chooses. Does not apply to `endpoints`.
+   * 127.0.0.1 at a port the OS chooses. Does not apply to `endpoints` or `discover`.
    */
   readonly transport?: 'unix' | 'tcp';
-  /** How long a worker may take to start (or, with `endpoints`, to answer), in ms. Default 30000 (5000 with `endpoints`). */
+  /** How long a worker may take to start (or, with `endpoints` or `discover`, to answer), in ms. Default 30000 (5000 with `endpoints` or `discover`). */
   readonly startTimeout?: number;
   /** Largest gRPC message either side accepts, in bytes. Default 64 MiB. */
   readonly maxMessageBytes?: number;
@@ -177,19 +177,59 @@ export interface PoolOptions {
   readonly healthCheckTimeout?: number;
   /** After a call is cancelled (unsubscribe, timeout, abort), how long its tool gets to stop, in ms, before its worker is killed and replaced. Default 5000. */
   readonly cancelGracePeriod?: number;
-  /** Failed starts in a row after which a worker is not replaced any more and the pool is degraded. Default 5 (no limit with `endpoints`). */
+  /** Failed starts in a row after which a worker is not replaced any more and the pool is degraded. Default 5 (no limit with `endpoints` or `discover`). */
   readonly maxRestartAttempts?: number;
 
   /**
    * Use workers something else started (`python -m snakepit_bridge serve`),
    * one per `host:port`, instead of child processes. `size`, `python`,
-   * `pythonPath`, `cwd` and `env` do not apply. See `resolveEndpoints` for DNS.
+   * `pythonPath`, `cwd` and `env` do not apply. An endpoint runs as many
+   * calls at once as its health ping says (`serve --workers N`). To follow a
+   * DNS name as it changes, use `discover` instead.
    */
   readonly endpoints?: readonly string[];
-  /** With `endpoints`: the token the workers were given (default: none). Child workers get a random one. */
+  /**
+   * Find the endpoints behind a DNS name (a Kubernetes headless Service),
+   * and follow it as it changes: endpoints join once they answer, and those
+   * that disappear are drained. Instead of `endpoints`, and without `size`:
+   * the pool's size is the sum of its endpoints' capacities.
+   */
+  readonly discover?: DiscoverOptions;
+  /** With `endpoints` or `discover`: the token the workers were given (default: none). Child workers get a random one. */
   readonly token?: string;
-  /** With `endpoints`: connect with TLS. */
+  /** With `endpoints` or `discover`: connect with TLS. */
   readonly tls?: TlsOptions;
+}
+
+/** An address a DNS name resolves to, as `dns.promises.lookup(name, { all: true })` gives it. */
+export interface DiscoveredAddress {
+  /** An IPv4 or IPv6 address. */
+  readonly address: string;
+  /** 4 or 6. */
+  readonly family: number;
+}
+
+/**
+ * How a pool finds its endpoints (`createPool({ discover })`): the
+ * addresses a DNS name resolves to, each on `port`. The name is resolved
+ * again every `refreshInterval`, and at once after an endpoint fails. A new
+ * address joins once it answers the health check with the right adapter and
+ * token; an address that disappears is drained: it takes no new call, its
+ * running calls finish (or fail with `worker_unavailable` after
+ * `drainTimeout`), then its connection closes. A lookup that fails or
+ * returns nothing keeps the endpoints the pool has (`discovery_failed`).
+ */
+export interface DiscoverOptions {
+  /** The name to resolve, e.g. a headless Service's `snakepit-workers.default.svc.cluster.local`: one address per ready pod. */
+  readonly dns: string;
+  /** The port every address serves on. */
+  readonly port: number;
+  /** How often the name is resolved again, in ms. Default 10000; `Infinity`: only after an endpoint fails. */
+  readonly refreshInterval?: number;
+  /** How long calls running on an endpoint that disappeared get to finish, in ms, before they fail with `worker_unavailable`. Default 30000. */
+  readonly drainTimeout?: number;
+  /** Resolves the name; shaped as, and by default, `dns.promises.lookup(name, { all: true })`. Specs and other resolvers put theirs here. */
+  readonly lookup?: (hostname: string, options: { all: true }) => Promise<readonly DiscoveredAddress[]>;
 }
 
 /** The bounds a pool checks every call's input against, from its options (`pool.limits`). */
@@ -260,6 +300,24 @@ export type PoolEventInit =
   | { readonly type: 'worker_unhealthy'; readonly workerId: string; readonly reason: string }
   | { readonly type: 'worker_killed'; readonly workerId: string; readonly reason: 'ignored_cancellation' }
   | { readonly type: 'pool_degraded'; readonly error: SnakepitError }
+  | {
+      /** An endpoint joined the pool (it answered, with the right adapter and token); `capacity`: the calls it serves at once. */
+      readonly type: 'endpoint_added';
+      readonly endpoint: string;
+      readonly capacity: number;
+    }
+  | {
+      /** An endpoint left the pool (`discover` no longer finds it): it takes no new call and is drained. */
+      readonly type: 'endpoint_removed';
+      readonly endpoint: string;
+      readonly capacity: number;
+    }
+  | {
+      /** The DNS name of `discover` did not resolve, or resolved to no address: the pool keeps the endpoints it has. */
+      readonly type: 'discovery_failed';
+      readonly dns: string;
+      readonly error: SnakepitError;
+    }
   | ({ readonly type: 'log' } & WorkerLog)
   | { readonly type: 'call_queued'; readonly callId: string; readonly tool: string; readonly queueLength: number }
   | { readonly type: 'call_started'; readonly callId: string; readonly tool: string; readonly workerId: string; readonly queuedMs: number }
@@ -279,13 +337,20 @@ export type PoolEventInit =
 /** The `type` of a pool event. */
 export type PoolEventType = PoolEvent['type'];
 
-/** A snapshot of the pool. */
+/**
+ * A snapshot of the pool. An autoscaler follows `busy + queued` (the calls
+ * that want a worker) against `slots` (those the pool can run at once).
+ */
 export interface PoolStats {
-  /** Workers alive now, busy or idle. */
+  /** Workers alive now, busy or idle: child processes, or connected endpoints (draining ones included). */
   readonly workers: number;
-  /** Workers running a call (or finishing a cancelled one). */
+  /** Endpoints in service (connected, not draining); 0 for a pool of child workers. */
+  readonly endpoints: number;
+  /** Calls the workers in service can run at once: one per child worker, an endpoint's capacity for each endpoint. */
+  readonly slots: number;
+  /** Calls running on a worker (or finishing a cancel), those of draining endpoints included. */
   readonly busy: number;
-  /** Workers ready for a call. */
+  /** Calls that could start now: free slots. */
   readonly idle: number;
   /** Calls waiting for a worker. */
   readonly queued: number;
@@ -335,8 +400,9 @@ export interface BridgeServerOptions {
   /**
    * Calls of one client that may be in the pool at once (running, or
    * waiting there for a worker); its others wait their turn at the server,
-   * the clients taking turns. Default: the pool's size. Set it lower to keep
-   * workers for other clients when one may hold streams open without reading them.
+   * the clients taking turns. Default: the pool's size (as it changes, with
+   * `discover`). Set it lower to keep workers for other clients when one may
+   * hold streams open without reading them.
    */
   readonly perClientConcurrency?: number;
   /** Calls of one client that may wait for their turn; past it a call is refused with `pool_saturated` (RESOURCE_EXHAUSTED). Default 100. */

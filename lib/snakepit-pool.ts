@@ -4,13 +4,14 @@ import { Observable } from 'rxjs';
 import type { Chunk } from './chunk.js';
 import { CallRegistry } from './call/call-registry.js';
 import { CallScope } from './call/call-scope.js';
-import { pb } from './contract/bridge-connection.js';
+import { pb, SESSION_AFFINITY_METADATA_KEY } from './contract/bridge-connection.js';
 import { SnakepitError } from './errors.js';
 import { consumeWithCallback } from './call/consume-with-callback.js';
 import type { FlowControl } from './call/flow-control.js';
 import { iterateStream } from './call/iterate-stream.js';
 import { checkId } from './call/client-input.js';
 import { encodeArguments, type EncodedArguments } from './call/tool-arguments.js';
+import { EndpointDiscovery } from './pool/endpoint-discovery.js';
 import { PoolEventSource } from './pool/pool-events.js';
 import { resolvePoolOptions, type ResolvedPoolOptions } from './pool/pool-options.js';
 import { WorkerPool } from './pool/worker-pool.js';
@@ -87,8 +88,9 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     private readonly workers: WorkerPool,
     private readonly toolList: readonly ToolInfo[],
     private readonly events: PoolEventSource,
-    sessionAffinity: 'prefer' | 'strict',
+    private readonly sessionAffinity: 'prefer' | 'strict',
     private readonly hostTools: ReadonlyMap<string, HostTool> | undefined,
+    private readonly discovery: EndpointDiscovery | undefined,
     telemetry: PoolTelemetry,
     /** Frees what the workers' transport holds once they are stopped (a pool's socket directory). */
     private readonly releaseTransport: () => void,
@@ -108,13 +110,16 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
       if (event.type === 'worker_restarted') telemetry.workerRestarted();
       events.emit(event);
     };
-    const { start, release } = resolved.endpoints
-      ? remoteWorkers(options, resolved, resolved.endpoints)
-      : localWorkers(options, resolved, emit);
+    const discovery = resolved.discover && new EndpointDiscovery(resolved.discover, emit);
+    const remote = resolved.endpoints !== undefined || discovery !== undefined;
+    const members = discovery
+      ? await discovery.resolve()
+      : (resolved.endpoints ?? Array.from({ length: resolved.size }, (_, slot) => String(slot + 1)));
+    const { start, release } = remote ? remoteWorkers(options, resolved) : localWorkers(options, resolved, emit);
     let described: ReturnType<Worker['connection']['listTools']> | undefined;
-    const spawn = async (slot: number) => {
+    const spawn = async (member: string) => {
       const startedAt = performance.now();
-      const worker = await start(slot);
+      const worker = await start(member);
       emit({ type: 'worker_started', workerId: worker.id, pid: worker.pid, startupMs: performance.now() - startedAt });
       // The first worker ready describes the adapter while the others still start (describing builds every
       // tool's schema: tens of ms). Awaited below; a pool that fails to start never reads it.
@@ -126,11 +131,20 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     };
     let workers: WorkerPool;
     try {
-      workers = await WorkerPool.start({ ...resolved, spawn, requireAllAtStart: resolved.endpoints === undefined, emit });
+      workers = await WorkerPool.start({
+        ...resolved,
+        members,
+        spawn,
+        requireAllAtStart: !remote,
+        endpoints: remote,
+        emit,
+        onWorkerLost: discovery && (() => discovery.refreshNow()),
+      });
     } catch (error) {
       release();
       throw error;
     }
+    discovery?.follow(workers);
     try {
       if (described === undefined) throw new SnakepitError('worker_start_failed', 'no worker is running');
       const { adapter, tools } = await described;
@@ -143,29 +157,39 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
         events,
         resolved.sessionAffinity,
         resolved.hostTools,
+        discovery,
         telemetry,
         release,
       );
     } catch (error) {
+      await discovery?.stop();
       await workers.close(0);
       release();
       throw error;
     }
   }
 
-  /** How many workers the pool runs: its `size` option, or one per endpoint. */
+  /**
+   * How many calls the pool runs at once when all its workers run: its `size`
+   * option, or the sum of its endpoints' capacities (with `discover`, as the
+   * endpoints come and go).
+   */
   get size(): number {
     return this.workers.size;
   }
 
-  /** A snapshot: workers alive, busy and idle, calls queued, calls and errors so far, restarts, degradation. */
+  /**
+   * A snapshot: workers alive, endpoints and slots in service, calls busy,
+   * idle and queued, calls and errors so far, restarts, degradation.
+   * `busy + queued` against `slots` is what an autoscaler follows.
+   */
   stats(): PoolStats {
-    const workers = this.workers.liveWorkers.length;
-    const idle = this.workers.idleCount;
     return {
-      workers,
-      busy: workers - idle,
-      idle,
+      workers: this.workers.liveWorkers.length,
+      endpoints: this.workers.endpointCount,
+      slots: this.workers.slots,
+      busy: this.workers.busyCount,
+      idle: this.workers.idleCount,
       queued: this.workers.queued,
       calls: this.workers.calls,
       errors: this.registry.errors,
@@ -253,7 +277,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
               reject(error);
             },
           },
-          traceHeaders,
+          this.headers(traceHeaders, options),
           this.hostToolRelay(request, options),
         );
         call.start();
@@ -283,6 +307,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
       clearTimeout(timer);
     }
     this.registry.abort('all', closed);
+    await this.discovery?.stop();
     await this.workers.close(options.gracePeriod ?? DEFAULT_CLOSE_GRACE_MS);
     this.telemetry.close();
     this.releaseTransport();
@@ -316,7 +341,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
             },
             workerDone: () => scope.releaseWorker(),
           },
-          traceHeaders,
+          this.headers(traceHeaders, options),
           this.hostToolRelay(request, options),
         );
         flow?.attach(call);
@@ -332,6 +357,15 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     return this.hostTools === undefined
       ? undefined
       : new HostToolRelay(this.hostTools, { callId: request.call_id, sessionId: options.sessionId }, this.limits.maxArgumentDepth);
+  }
+
+  /**
+   * The call's gRPC metadata: its trace context and, for a strict session, the entry that asks an endpoint
+   * of several processes to wait for the session's process.
+   */
+  private headers(traceHeaders: Readonly<Record<string, string>>, options: CallOptions): Readonly<Record<string, string>> {
+    const strict = options.sessionId !== undefined && (options.sessionAffinity ?? this.sessionAffinity) === 'strict';
+    return strict ? { ...traceHeaders, [SESSION_AFFINITY_METADATA_KEY]: 'strict' } : traceHeaders;
   }
 
   /** The request for a call, or undefined after reporting why there cannot be one. */
@@ -361,9 +395,9 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
   }
 }
 
-/** How a pool gets the worker of a slot, and frees what its workers shared once they are all stopped. */
+/** How a pool gets the worker of a member, and frees what its workers shared once they are all stopped. */
 interface WorkerSource {
-  readonly start: (slot: number) => Promise<Worker>;
+  readonly start: (member: string) => Promise<Worker>;
   readonly release: () => void;
 }
 
@@ -396,13 +430,13 @@ function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions, emit:
   return { start, release: () => sockets?.remove() };
 }
 
-/** Servers something else started, one per endpoint. */
-function remoteWorkers(options: PoolOptions, resolved: ResolvedPoolOptions, endpoints: readonly string[]): WorkerSource {
+/** Servers something else started: a member is an endpoint, `host:port`. */
+function remoteWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): WorkerSource {
   const { tls } = options;
   const channelCredentials = tls === undefined ? undefined : credentialsOf(tls);
-  const start = (slot: number) =>
+  const start = (endpoint: string) =>
     RemoteWorker.connect({
-      endpoint: endpoints[slot] ?? '',
+      endpoint,
       adapter: options.adapter,
       token: options.token,
       credentials: channelCredentials,

@@ -201,11 +201,11 @@ describe('createBridgeServer()', () => {
   });
 
   describe('a grpc-js client', () => {
-    it("answers Ping with pong and the server's identity", async () => {
+    it("answers Ping with pong, the server's identity and its pool's size as its capacity", async () => {
       const { response } = await unary<InstanceType<typeof pb.PingResponse>>((done) =>
         client.Ping(new pb.PingRequest(), withToken(), done),
       );
-      expect(response?.toObject()).toEqual({ message: 'pong', worker_id: 'spec-bridge', pid: process.pid });
+      expect(response?.toObject()).toEqual({ message: 'pong', worker_id: 'spec-bridge', pid: process.pid, capacity: pool.size });
     });
 
     it("lists the adapter's tools with their parameters and schemas", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Chunk, SnakepitPool } from '../lib/index.js';
-import { markerEvents, markerPath, producedCount, startTestPool, valueOnceStable, waitUntil } from './support/pools.js';
+import type { SnakepitPool } from '../lib/index.js';
+import { heldBackStream, markerEvents, markerPath, startTestPool, waitUntil } from './support/pools.js';
 
 describe('pool.executeStream()', () => {
   let pool: SnakepitPool;
@@ -57,16 +57,9 @@ describe('pool.executeStream()', () => {
 
   it('pauses the worker while an async callback is busy: the generator waits, then everything arrives in order', async () => {
     const total = 20_000;
-    const progress = markerPath();
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const received: Chunk<{ seq: number } | null>[] = [];
-    const done = pool.executeStream<{ seq: number } | null>('produce', { n: total, size: 4096, progress }, async (chunk) => {
-      received.push(chunk);
-      if (chunk.index === 0) await released;
-    });
+    const { received, done, release, produced } = heldBackStream(pool, total);
     // While the first callback is held, the generator runs ahead until the buffers between it and us fill, then stops.
-    const last = await valueOnceStable(() => producedCount(progress), 200);
+    const last = await produced(200);
     expect(last).toBeLessThan(total / 2);
     expect(received).toHaveLength(1);
     release();

@@ -7,7 +7,7 @@ function fakePool(slots: number, options: { perClientConcurrency?: number; perCl
   const started: string[] = [];
   const running: (() => void)[] = [];
   const queue = new FairQueue({
-    perClientConcurrency: options.perClientConcurrency ?? slots,
+    perClientConcurrency: () => options.perClientConcurrency ?? slots,
     perClientQueue: options.perClientQueue ?? 100,
     poolHasRoom: () => running.length < slots,
   });
@@ -66,7 +66,7 @@ describe('FairQueue', () => {
 
   it('ends calls that end while they start (a pool that refuses at once) without losing its place', () => {
     const started: string[] = [];
-    const queue = new FairQueue({ perClientConcurrency: 1, perClientQueue: 10, poolHasRoom: () => true });
+    const queue = new FairQueue({ perClientConcurrency: () => 1, perClientQueue: 10, poolHasRoom: () => true });
     for (const name of ['a1', 'a2', 'a3']) {
       queue.admit('a', (done) => {
         started.push(name);

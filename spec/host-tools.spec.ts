@@ -171,6 +171,48 @@ describe("host tools on remote workers (serve), on the call's own connection", (
   });
 });
 
+describe('host tools through an endpoint of serve --workers 2 (its dispatcher relays the stream both ways)', () => {
+  let worker: StandaloneWorker;
+  let pool: SnakepitPool;
+  let host: ReturnType<typeof hostTools>;
+
+  beforeAll(async () => {
+    host = hostTools();
+    worker = await serveWorker({ token: 'host-token', adapter: ADAPTER, extraArgs: ['--workers', '2'] });
+    pool = await createPool({ adapter: ADAPTER, endpoints: [worker.endpoint], token: 'host-token', hostTools: host.tools });
+  });
+  afterAll(async () => {
+    await pool?.close();
+    await worker?.stop();
+  });
+
+  it("round-trips unary and streaming calls, two at once, and a host tool's error", async () => {
+    expect(pool.size).toBe(2);
+    const [sum, chunks] = await Promise.all([
+      pool.execute('add_many_on_host', { n: 50 }),
+      lastValueFrom(pool.stream<number>('stream_from_host', { n: 3 }).pipe(toArray())),
+    ]);
+    expect(sum).toBe(1225);
+    expect(chunks.map((chunk) => chunk.data)).toEqual([100, 101, 102, null]);
+    await expect(pool.execute('session_of_host_call', {}, { sessionId: 's-2' })).resolves.toMatchObject({
+      sessionId: 's-2',
+      aborted: false,
+    });
+    await expect(pool.execute('failing_host_tool')).resolves.toMatchObject({ exception: 'HostToolError', message: 'exploded on purpose' });
+  });
+
+  it('cancelling the call aborts the signal of the host tool it waits for, through the dispatcher', async () => {
+    const marker = markerPath();
+    const subscription = pool.stream('wait_for_host', { marker }).subscribe();
+    await host.slowStarted.promise;
+    subscription.unsubscribe();
+    await expect(host.slowAborted.promise).resolves.toMatchObject({ code: 'cancelled' });
+    await waitUntil(() => markerEvents(marker).includes('closed'), 10_000, 'the generator to be closed');
+    expect(markerEvents(marker)).toEqual(['host call cancelled', 'closed']);
+    await expect(pool.execute('add_on_host', { a: 1, b: 1 })).resolves.toBe(2);
+  });
+});
+
 describe('a pool without host tools', () => {
   it('runs calls on the plain methods, where a tool asking for a host tool gets a ValueError', async () => {
     const pool = await createPool({ adapter: ADAPTER, size: 1, pythonPath: FIXTURES, onLog: () => undefined });

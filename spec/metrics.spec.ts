@@ -9,7 +9,9 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { createPool } from '../lib/index.js';
 import { markerEvents, markerPath, nextEvent, rejectionOf, waitUntil, withPool } from './support/pools.js';
+import { serveWorker } from './support/serve.js';
 
 // Registered before any pool exists, as an application registers its SDK first.
 const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -54,8 +56,13 @@ describe('metrics, read back through an in-memory reader', () => {
       expect(read.get(histogram)).toMatchObject({ descriptor: { unit: 'ms' }, dataPointType: DataPointType.HISTOGRAM });
     }
     expect(read.get('snakepit.bytes')).toMatchObject({ descriptor: { unit: 'By' }, dataPointType: DataPointType.SUM, isMonotonic: true });
-    for (const gauge of ['snakepit.pool.workers', 'snakepit.pool.busy', 'snakepit.pool.queued']) {
+    for (const gauge of ['snakepit.pool.workers', 'snakepit.pool.slots', 'snakepit.pool.busy', 'snakepit.pool.queued']) {
       expect(read.get(gauge)?.dataPointType).toBe(DataPointType.GAUGE);
+    }
+    expect(read.get('snakepit.pool.workers')?.descriptor.unit).toBe('{worker}');
+    // A worker may run several calls at once (an endpoint's capacity): busy and slots count calls.
+    for (const gauge of ['snakepit.pool.slots', 'snakepit.pool.busy', 'snakepit.pool.queued']) {
+      expect(read.get(gauge)?.descriptor.unit).toBe('{call}');
     }
   });
 
@@ -109,6 +116,33 @@ describe('metrics, read back through an in-memory reader', () => {
     const afterClose = await readMetrics();
     expect(valueOf(afterClose.get('snakepit.pool.workers'), { adapter: ADAPTER })).toBe(0);
     expect(afterClose.get('snakepit.pool.workers')?.dataPoints).toHaveLength(1);
+  });
+
+  it('the pool gauges agree with stats() on an endpoint of serve --workers 2: busy and slots count calls, not workers', async () => {
+    const endpoint = await serveWorker({ token: 'metrics-token', extraArgs: ['--workers', '2'] });
+    const pool = await createPool({ adapter: ADAPTER, endpoints: [endpoint.endpoint], token: 'metrics-token' });
+    const markers = [markerPath(), markerPath()];
+    const running = markers.map((marker) => pool.stream('ticker', { marker }).subscribe());
+    try {
+      await waitUntil(() => markers.every((marker) => markerEvents(marker).includes('started')), 10_000, 'both tickers');
+      const queued = pool.execute('add', { a: 1, b: 1 });
+      await waitUntil(() => pool.stats().queued === 1, 10_000, 'the third call to queue');
+      const read = await readMetrics();
+      const gauge = (name: string) => valueOf(read.get(`snakepit.pool.${name}`), { adapter: ADAPTER });
+      expect(pool.stats()).toMatchObject({ workers: 1, endpoints: 1, slots: 2, busy: 2, queued: 1 });
+      expect({ workers: gauge('workers'), slots: gauge('slots'), busy: gauge('busy'), queued: gauge('queued') }).toEqual({
+        workers: 1,
+        slots: 2,
+        busy: 2,
+        queued: 1,
+      });
+      running.forEach((subscription) => subscription.unsubscribe());
+      await queued;
+    } finally {
+      running.forEach((subscription) => subscription.unsubscribe());
+      await pool.close();
+      await endpoint.stop();
+    }
   });
 
   it('worker restarts', async () => {

@@ -34,7 +34,18 @@ describe('pool.events$ and pool.stats()', () => {
       ).toEqual(['raise_value_error', 'ticker']);
       expect(calls.filter((event) => event.type === 'call_started')).toHaveLength(4);
       expect(events.every((event) => typeof event.at === 'number')).toBe(true);
-      expect(pool.stats()).toEqual({ workers: 1, busy: 0, idle: 1, queued: 0, calls: 4, errors: 1, restarts: 0, degraded: false });
+      expect(pool.stats()).toEqual({
+        workers: 1,
+        endpoints: 0,
+        slots: 1,
+        busy: 0,
+        idle: 1,
+        queued: 0,
+        calls: 4,
+        errors: 1,
+        restarts: 0,
+        degraded: false,
+      });
     } finally {
       await pool.close();
     }

@@ -5,9 +5,10 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pb } from '../lib/contract/bridge-connection.js';
-import { createBridgeServer, createHttpHandler, type SnakepitPool } from '../lib/index.js';
+import { createBridgeServer, createHttpHandler, createPool, type CallOptions, type SnakepitPool } from '../lib/index.js';
 import { postJson, serve } from './support/http.js';
 import { FIXTURES, rejectionOf, startTestPool } from './support/pools.js';
+import { serveWorker, type StandaloneWorker } from './support/serve.js';
 
 // Registered before any pool exists, as an application registers its SDK first.
 const exported = new InMemorySpanExporter();
@@ -49,9 +50,15 @@ function poolSpan(name: 'snakepit.stream' | 'snakepit.execute'): ReadableSpan {
   return found[0]!;
 }
 
-/** The worker's tool span for a call, and the spans made inside it; the worker is asked after the call ended. */
-async function pythonSpans(callId: unknown): Promise<{ tool: PythonSpan; nested: PythonSpan[] }> {
-  const spans = await pool.execute<PythonSpan[]>('finished_spans');
+/**
+ * The worker's tool span for a call, and the spans made inside it; the worker is asked after the call ended
+ * (`from`: another pool, and the options that send the question to the process that ran the call).
+ */
+async function pythonSpans(
+  callId: unknown,
+  from: { pool: SnakepitPool; options?: CallOptions } = { pool },
+): Promise<{ tool: PythonSpan; nested: PythonSpan[] }> {
+  const spans = await from.pool.execute<PythonSpan[]>('finished_spans', {}, from.options ?? {});
   const tool = spans.find((span) => span.name === 'snakepit.tool' && span.attributes['snakepit.call_id'] === callId);
   expect(tool, `the worker's span of call ${String(callId)}`).toBeDefined();
   const nested = spans.filter((span) => span.parent?.spanId === tool!.context.spanId);
@@ -302,6 +309,42 @@ describe('an incoming trace context', () => {
       expect(poolSpan('snakepit.execute').parentSpanContext?.spanId).toBe(serverSpan.spanContext().spanId);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('through an endpoint of serve --workers 2 (its dispatcher relays each call to a worker process)', () => {
+  const TOKEN = 'traced-dispatcher-token';
+  let endpoint: StandaloneWorker;
+  let remote: SnakepitPool;
+
+  beforeAll(async () => {
+    endpoint = await serveWorker({ token: TOKEN, adapter: 'traced_adapter.TracedAdapter', extraArgs: ['--workers', '2'] });
+    remote = await createPool({ adapter: 'traced_adapter.TracedAdapter', endpoints: [endpoint.endpoint], token: TOKEN });
+  });
+  afterAll(async () => {
+    await remote?.close();
+    await endpoint?.stop();
+  });
+
+  // Each process keeps the spans it made: a strict session sends the question to the process that ran the call.
+  const session: CallOptions = { sessionId: 'traced-session', sessionAffinity: 'strict' };
+
+  it("a span started in Node is the parent of the tool's span, for a stream and for execute", async () => {
+    expect(remote.size).toBe(2);
+    const { caller } = await asCaller(async () => {
+      await lastValueFrom(remote.stream('count', { n: 2 }, session));
+      return remote.execute('add', { a: 1, b: 2 }, session);
+    });
+    const traceId = caller.spanContext().traceId;
+    const spans = { stream: poolSpan('snakepit.stream'), execute: poolSpan('snakepit.execute') };
+
+    for (const [name, span] of Object.entries(spans)) {
+      expect(span.parentSpanContext?.spanId).toBe(caller.spanContext().spanId);
+      const { tool, nested } = await pythonSpans(span.attributes['snakepit.call_id'], { pool: remote, options: session });
+      expect(tool.context.traceId).toBe(traceId);
+      expect(tool.parent).toEqual({ traceId, spanId: span.spanContext().spanId });
+      expect(nested.map((child) => child.name)).toEqual(name === 'stream' ? ['library.step', 'library.step'] : ['library.step']);
     }
   });
 });

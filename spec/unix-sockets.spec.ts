@@ -205,7 +205,7 @@ describe('the transport option', () => {
     });
     expect(await refused({ transport: 'tcp', endpoints: ['127.0.0.1:1'] })).toMatchObject({
       code: 'invalid_arguments',
-      message: expect.stringContaining('`endpoints` are reached over TCP'),
+      message: expect.stringContaining('`endpoints` and `discover` are reached over TCP'),
     });
   });
 });

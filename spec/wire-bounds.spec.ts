@@ -29,7 +29,7 @@ const chunkBatch = fc
 /** A fully populated message of every type of the contract, from random field values. */
 const MESSAGES: { [Name in WireMessageName]: fc.Arbitrary<{ serialize(): Uint8Array }> } = {
   PingRequest: fc.record({ message: text }).map((data) => new pb.PingRequest(data)),
-  PingResponse: fc.record({ message: text, worker_id: text, pid: fc.nat() }).map((data) => new pb.PingResponse(data)),
+  PingResponse: fc.record({ message: text, worker_id: text, pid: fc.nat(), capacity: fc.nat() }).map((data) => new pb.PingResponse(data)),
   ListToolsRequest: fc.constant(new pb.ListToolsRequest()),
   ListToolsResponse: fc
     .record({
@@ -138,6 +138,8 @@ describe('checkWireBounds', () => {
     );
     // ArrayInfo.shape sent unpacked.
     expect(() => decodeMessage('ToolChunk', Uint8Array.from([0x32, 0x02, 0x10, 0x05]))).toThrow('field 2 has wire type 0, expected 2');
+    // PingResponse.capacity as a length-delimited field.
+    expect(() => decodeMessage('PingResponse', Uint8Array.from([0x22, 0x01, 0x04]))).toThrow('field 4 has wire type 2, expected 0');
   });
 
   it('refuses unterminated varints, tag 0 and wire types the contract never uses', () => {

@@ -395,3 +395,162 @@ describe('WorkerPool: start', () => {
     expect(pool.liveWorkers).toHaveLength(2);
   });
 });
+
+describe('WorkerPool: capacity', () => {
+  it('gives a worker of capacity 3 three calls at once, queues the fourth, and serves it when one ends', async () => {
+    const { pool, worker } = await start({ capacity: () => 3 });
+    const running = [acquire(pool), acquire(pool), acquire(pool)];
+    const fourth = acquire(pool);
+
+    expect(running.map((call) => call.lease?.worker)).toEqual([worker(0), worker(0), worker(0)]);
+    expect(fourth.lease).toBeUndefined();
+    expect([pool.busyCount, pool.idleCount, pool.slots, pool.queued, pool.size]).toEqual([3, 0, 3, 1, 3]);
+
+    running[1]?.lease?.release();
+    expect(fourth.lease?.worker).toBe(worker(0));
+    running[0]?.lease?.release();
+    expect([pool.busyCount, pool.idleCount]).toEqual([2, 1]);
+  });
+
+  it('gives each call to the least loaded worker, the one free longest among equals', async () => {
+    const { pool, worker } = await start({ size: 2, capacity: (member) => (member === '1' ? 2 : 1) });
+    const calls = [acquire(pool), acquire(pool), acquire(pool), acquire(pool)];
+
+    expect(calls.map((call) => call.lease?.worker)).toEqual([worker(0), worker(1), worker(0), undefined]);
+    expect([pool.slots, pool.size, pool.busyCount]).toEqual([3, 3, 3]);
+    calls[1]?.lease?.release();
+    expect(calls[3]?.lease?.worker).toBe(worker(1));
+  });
+
+  it('keeps a session on its worker while that one has room; a strict one waits for room there', async () => {
+    const { pool, worker } = await start({ size: 2, capacity: () => 2 });
+    const first = acquire(pool, { sessionId: 's' });
+    const other = acquire(pool);
+    const again = acquire(pool, { sessionId: 's' });
+
+    expect(first.lease?.worker).toBe(worker(0));
+    expect(other.lease?.worker).toBe(worker(1));
+    expect(again.lease?.worker).toBe(worker(0));
+    // Full: the session's next call goes elsewhere ('prefer'), and the session with it.
+    expect(acquire(pool, { sessionId: 's' }).lease?.worker).toBe(worker(1));
+    // Both full: a strict call waits for room on the session's worker, not on another.
+    const strict = acquire(pool, { sessionId: 's', sessionAffinity: 'strict' });
+    expect(strict.lease).toBeUndefined();
+    first.lease?.release();
+    expect(strict.lease).toBeUndefined();
+    other.lease?.release();
+    expect(strict.lease?.worker).toBe(worker(1));
+  });
+
+  it('stops giving calls to a worker that reached maxCallsPerWorker, and retires it once every call ended', async () => {
+    const { pool, events, workers } = await start({ capacity: () => 3, maxCallsPerWorker: 2 });
+    const calls = [acquire(pool), acquire(pool), acquire(pool)];
+    expect(calls[2]?.lease).toBeUndefined();
+
+    calls[0]?.lease?.release();
+    expect(calls[2]?.lease, 'no third call on a worker past its limit, though it has room').toBeUndefined();
+    expect(eventsOf(events, 'worker_recycled')).toEqual([]);
+    calls[1]?.lease?.release();
+    expect(eventsOf(events, 'worker_recycled')).toEqual([{ type: 'worker_recycled', workerId: 'worker-1', reason: 'max_calls' }]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls[2]?.lease?.worker).toBe(workers[1]);
+  });
+});
+
+describe('WorkerPool: members that come and go (endpoints)', () => {
+  async function endpoints(names: string[], starts = new StartScript(), capacity = () => 1) {
+    return start({ members: names, endpoints: true, requireAllAtStart: false, maxRestartAttempts: Infinity, capacity }, starts);
+  }
+
+  it('adds a member: its worker starts, serves the calls waiting, and it is reported with its capacity', async () => {
+    const { pool, events, workers } = await endpoints(['a:1']);
+    acquire(pool);
+    const waiting = [acquire(pool), acquire(pool)];
+    expect(eventsOf(events, 'endpoint_added')).toEqual([{ type: 'endpoint_added', endpoint: 'a:1', capacity: 1 }]);
+
+    pool.addMember('b:1');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(workers.map((worker) => worker.member)).toEqual(['a:1', 'b:1']);
+    expect(waiting[0]?.lease?.worker).toBe(workers[1]);
+    expect(waiting[1]?.lease).toBeUndefined();
+    expect(eventsOf(events, 'endpoint_added').at(-1)).toEqual({ type: 'endpoint_added', endpoint: 'b:1', capacity: 1 });
+    expect([pool.size, pool.endpointCount, pool.memberNames]).toEqual([2, 2, ['a:1', 'b:1']]);
+  });
+
+  it('drains a member that leaves: no new call goes there, its running calls finish, then its worker stops for good', async () => {
+    const { pool, events, worker, starts } = await endpoints(['a:1', 'b:1'], new StartScript(), () => 2);
+    const onA = acquire(pool);
+    const onB = acquire(pool);
+    const leaving = onA.lease?.worker === worker(0) ? worker(0) : worker(1);
+    const staying = leaving === worker(0) ? worker(1) : worker(0);
+
+    pool.removeMember(leaving.member, 30_000);
+    expect(eventsOf(events, 'endpoint_removed')).toEqual([{ type: 'endpoint_removed', endpoint: leaving.member, capacity: 2 }]);
+    expect([pool.endpointCount, pool.slots, pool.size, pool.busyCount]).toEqual([1, 2, 2, 2]);
+    const next = [acquire(pool), acquire(pool)];
+    expect(next.map((call) => call.lease?.worker)).toEqual([staying, undefined]);
+    expect(leaving.stops).toEqual([]);
+
+    (onA.lease?.worker === leaving ? onA : onB).lease?.release();
+    expect(leaving.stops).toHaveLength(1);
+    expect(next[1]?.lease, 'a drained worker serves no waiting call').toBeUndefined();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(starts.attempts, 'never started again').toBe(2);
+    expect(pool.memberNames).toEqual([staying.member]);
+  });
+
+  it('kills a leaving member whose calls outlive drainTimeout, and does not replace it', async () => {
+    const { pool, events, worker, starts } = await endpoints(['a:1']);
+    acquire(pool);
+
+    pool.removeMember('a:1', 1_000);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(worker(0).kills).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(worker(0).kills).toBe(1);
+    expect(eventsOf(events, 'worker_exited')).toEqual([expect.objectContaining({ workerId: 'worker-1', expected: false })]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(starts.attempts).toBe(1);
+    expect(pool.liveWorkers).toEqual([]);
+  });
+
+  it('stops an idle member that leaves at once, and takes back one that returns while it drains', async () => {
+    const { pool, events, worker } = await endpoints(['a:1', 'b:1']);
+    pool.removeMember('b:1', 30_000);
+    expect(worker(1).stops).toHaveLength(1);
+
+    const running = acquire(pool);
+    pool.removeMember('a:1', 30_000);
+    pool.addMember('a:1');
+    expect(eventsOf(events, 'endpoint_added').map((event) => event.endpoint)).toEqual(['a:1', 'b:1', 'a:1']);
+    running.lease?.release();
+    expect(worker(0).stops).toEqual([]);
+    expect(acquire(pool).lease?.worker).toBe(worker(0));
+  });
+
+  it('keeps trying a member that never answers, never gives it a call, and fails no caller', async () => {
+    const starts = new StartScript();
+    starts.silent.add('silent:1');
+    const { pool, events, worker } = await endpoints(['a:1', 'silent:1'], starts);
+    const calls = [acquire(pool), acquire(pool)];
+    await vi.advanceTimersByTimeAsync(30_000);
+
+    expect(calls[0]?.lease?.worker).toBe(worker(0));
+    expect(calls[1]).toMatchObject({ lease: undefined, error: undefined });
+    expect(starts.attempts).toBeGreaterThan(5);
+    expect(eventsOf(events, 'endpoint_added').map((event) => event.endpoint)).toEqual(['a:1']);
+    expect([pool.size, pool.endpointCount]).toEqual([1, 1]);
+    pool.removeMember('silent:1', 0);
+    const attempts = starts.attempts;
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(starts.attempts, 'no more tries once it is removed').toBe(attempts);
+    expect(eventsOf(events, 'endpoint_removed')).toEqual([]);
+  });
+
+  it('tells onWorkerLost when a worker goes away unasked', async () => {
+    const lost: string[] = [];
+    const { worker } = await start({ members: ['a:1'], endpoints: true, onWorkerLost: () => lost.push('lost') });
+    worker(0).crash();
+    expect(lost).toEqual(['lost']);
+  });
+});

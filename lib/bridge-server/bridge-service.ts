@@ -55,7 +55,8 @@ export interface BridgeServiceConfig {
   readonly callTimeout: number;
   /** Who a call is from; default: its peer address. */
   readonly clientId: ((call: BridgeClientCall) => string) | undefined;
-  readonly perClientConcurrency: number;
+  /** Undefined: the pool's size, as it changes (with `discover`, as endpoints come and go). */
+  readonly perClientConcurrency: number | undefined;
   readonly perClientQueue: number;
 }
 
@@ -91,7 +92,7 @@ export class BridgeService {
   constructor(private readonly config: BridgeServiceConfig) {
     const { pool } = config;
     this.queue = new FairQueue({
-      perClientConcurrency: config.perClientConcurrency,
+      perClientConcurrency: () => config.perClientConcurrency ?? Math.max(1, pool.size),
       perClientQueue: config.perClientQueue,
       // A call may go to the pool when it would not queue there behind others (see FairQueue).
       poolHasRoom: () => {
@@ -121,7 +122,9 @@ export class BridgeService {
       Ping: (call: UnaryCall, callback: sendUnaryData<PingResponse>) => {
         const request = this.admit(call, 'PingRequest', (error) => callback(errorStatus(error)));
         if (request === undefined) return;
-        callback(null, new pb.PingResponse({ message: request.message || 'pong', worker_id: this.config.id, pid: process.pid }));
+        // Its capacity is its pool's: a pool may use a bridge server as an endpoint.
+        const capacity = this.config.pool.size;
+        callback(null, new pb.PingResponse({ message: request.message || 'pong', worker_id: this.config.id, pid: process.pid, capacity }));
       },
       ListTools: (call: UnaryCall, callback: sendUnaryData<InstanceType<typeof pb.ListToolsResponse>>) => {
         if (this.admit(call, 'ListToolsRequest', (error) => callback(errorStatus(error))) === undefined) return;

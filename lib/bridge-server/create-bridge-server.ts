@@ -104,7 +104,7 @@ export async function createBridgeServer(pool: SnakepitPool, options: BridgeServ
     tokenCheck,
     callTimeout: options.callTimeout ?? DEFAULT_TIMEOUT_MS,
     clientId: options.clientId,
-    perClientConcurrency: options.perClientConcurrency ?? pool.size,
+    perClientConcurrency: options.perClientConcurrency,
     perClientQueue: options.perClientQueue ?? DEFAULT_PER_CLIENT_QUEUE,
   });
   const server = new Server({

@@ -1,8 +1,8 @@
 import { SnakepitError } from '../errors.js';
 
 export interface FairQueueOptions {
-  /** Calls of one client that may be in the pool at once (running or waiting there for a worker). */
-  readonly perClientConcurrency: number;
+  /** Calls of one client that may be in the pool at once (running or waiting there for a worker), now. */
+  readonly perClientConcurrency: () => number;
   /** Calls of one client that may wait here; past it a call is refused with `pool_saturated`. */
   readonly perClientQueue: number;
   /** Whether the pool takes a call now without queueing it behind others: it has no call waiting for a worker. */
@@ -87,7 +87,8 @@ export class FairQueue {
 
   private dispatchWhileRoom(): void {
     while (this.waitingCount > 0 && this.options.poolHasRoom()) {
-      const position = this.turns.findIndex((clientId) => this.clients.get(clientId)!.inPool < this.options.perClientConcurrency);
+      const concurrency = this.options.perClientConcurrency();
+      const position = this.turns.findIndex((clientId) => this.clients.get(clientId)!.inPool < concurrency);
       if (position < 0) return;
       const [clientId] = this.turns.splice(position, 1) as [string];
       const client = this.clients.get(clientId)!;

@@ -82,8 +82,8 @@ export class StreamCall<T> {
     private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
     private readonly sink: ChunkSink<T>,
-    /** gRPC metadata for the worker: the call's trace context. */
-    private readonly traceHeaders: Readonly<Record<string, string>>,
+    /** gRPC metadata for the worker: the call's trace context (and its session's routing). */
+    private readonly headers: Readonly<Record<string, string>>,
     private readonly host?: HostToolRelay,
   ) {
     this.tool = request.tool_name;
@@ -101,8 +101,8 @@ export class StreamCall<T> {
     const { connection } = this.worker;
     const call: Readable & { cancel(): void } =
       this.host === undefined
-        ? connection.streamBatches(this.request, this.traceHeaders)
-        : this.host.stream(connection, this.request, this.traceHeaders, (batch) => this.receive(batch));
+        ? connection.streamBatches(this.request, this.headers)
+        : this.host.stream(connection, this.request, this.headers, (batch) => this.receive(batch));
     this.call = call;
     call.once('metadata', () => (this.acknowledged = true));
     try {

@@ -22,8 +22,8 @@ export class UnaryCall<R> {
     private readonly request: ExecuteToolRequest,
     /** `neverRan`: the worker died before the tool could run (see `neverRan` in call-failure.ts). */
     private readonly settle: { resolve(result: R, bytes: number): void; reject(error: SnakepitError, neverRan: boolean): void },
-    /** gRPC metadata for the worker: the call's trace context. */
-    private readonly traceHeaders: Readonly<Record<string, string>>,
+    /** gRPC metadata for the worker: the call's trace context (and its session's routing). */
+    private readonly headers: Readonly<Record<string, string>>,
     /** With `host`, the call runs on a stream both ways that also carries its tool's host-tool calls. */
     private readonly host?: HostToolRelay,
   ) {
@@ -46,11 +46,11 @@ export class UnaryCall<R> {
     };
     const { connection } = this.worker;
     if (this.host === undefined) {
-      const call = connection.executeTool(this.request, this.traceHeaders, settle);
+      const call = connection.executeTool(this.request, this.headers, settle);
       call.once('metadata', () => (this.acknowledged = true));
       this.call = call;
     } else {
-      this.call = this.host.unary(connection, this.request, this.traceHeaders, settle);
+      this.call = this.host.unary(connection, this.request, this.headers, settle);
     }
   }
 

@@ -50,6 +50,12 @@ export function decodeMessage<Name extends WireMessageName>(name: Name, bytes: U
   return pb[name].deserialize(bytes) as InstanceType<(typeof pb)[Name]>;
 }
 
+/**
+ * The metadata entry with which a call of a strict session (`sessionAffinity: 'strict'`) asks an endpoint
+ * of `serve --workers N` to wait for the process that served its session, rather than take another.
+ */
+export const SESSION_AFFINITY_METADATA_KEY = 'snakepit-session-affinity';
+
 /** What the pool and its calls use of a connection to a worker: the seam where specs put a fake. */
 export interface BridgeClient {
   ping(deadline: Date): Promise<PingResponse>;
@@ -57,7 +63,10 @@ export interface BridgeClient {
   listTools(deadline: Date): Promise<{ adapter: string; tools: ToolSpecMessage[] }>;
   /** Whether the call ended on the server within `timeoutMs` (its tool returned, raised or was closed). */
   awaitCall(callId: string, timeoutMs: number): Promise<boolean>;
-  /** `headers`: metadata of this call (its trace context), besides the token. */
+  /**
+   * `headers`: metadata of this call besides the token: its trace context and, for a strict session,
+   * `SESSION_AFFINITY_METADATA_KEY` (the call waits for its session's process of a multi-process endpoint).
+   */
   executeTool(
     request: ExecuteToolRequest,
     headers: Readonly<Record<string, string>>,

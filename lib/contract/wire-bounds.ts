@@ -136,7 +136,7 @@ const HOST_TOOL_RESULT: WireSchema = { 1: 'varint', 2: 'bytes', 3: { 1: 'bytes',
 
 export const WIRE_SCHEMAS = {
   PingRequest: { 1: 'bytes' },
-  PingResponse: { 1: 'bytes', 2: 'bytes', 3: 'varint' },
+  PingResponse: { 1: 'bytes', 2: 'bytes', 3: 'varint', 4: 'varint' },
   ListToolsRequest: {},
   ListToolsResponse: { 1: TOOL_SPEC, 2: 'bytes' },
   ExecuteToolRequest: EXECUTE_TOOL_REQUEST,

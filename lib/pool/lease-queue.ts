@@ -1,7 +1,7 @@
 import type { SnakepitError } from '../errors.js';
 import type { Worker } from '../worker/worker.js';
 
-/** Exclusive use of one worker for one call. */
+/** One call's use of a worker: one of the calls it serves at once. */
 export interface Lease {
   readonly worker: Worker;
   /** The call ended: the worker serves the next one. Calling it again does nothing. */
@@ -24,7 +24,7 @@ export interface LeaseRequest {
 /** A request waiting for a worker. */
 export interface Waiter {
   readonly request: LeaseRequest;
-  /** The worker a strict session must wait for. */
+  /** The worker a strict session must wait for (while it is in service). */
   readonly requires: Worker | undefined;
   readonly grant: (lease: Lease) => void;
   readonly fail: (error: SnakepitError) => void;
@@ -36,7 +36,8 @@ export interface Waiter {
  * The requests waiting for a worker, in arrival order: the pool's task
  * queue, as piscina calls it. A worker that frees up serves the first waiter
  * that prefers it (a session it served), else the first that may take any
- * worker; a strict session waits for its own worker unless that one is gone.
+ * worker; a strict session waits for its own worker unless that one is out
+ * of service (gone, draining, or retiring).
  */
 export class LeaseQueue {
   private readonly waiters: Waiter[] = [];
@@ -55,13 +56,20 @@ export class LeaseQueue {
     if (position >= 0) this.waiters.splice(position, 1);
   }
 
-  /** Takes out the waiter `worker` should serve next, if any; `sessionWorker` tells which worker served a session. */
-  takeFor(worker: Worker, sessionWorker: (sessionId: string) => Worker | undefined): Waiter | undefined {
+  /**
+   * Takes out the waiter `worker` should serve next, if any; `sessionWorker` tells which worker served a
+   * session, `inService` whether a worker still takes calls.
+   */
+  takeFor(
+    worker: Worker,
+    sessionWorker: (sessionId: string) => Worker | undefined,
+    inService: (worker: Worker) => boolean,
+  ): Waiter | undefined {
     let position = this.waiters.findIndex(
       (waiter) =>
         waiter.requires === worker || (waiter.request.sessionId !== undefined && sessionWorker(waiter.request.sessionId) === worker),
     );
-    if (position < 0) position = this.waiters.findIndex((waiter) => waiter.requires === undefined || waiter.requires.exited);
+    if (position < 0) position = this.waiters.findIndex((waiter) => waiter.requires === undefined || !inService(waiter.requires));
     return position < 0 ? undefined : this.waiters.splice(position, 1)[0];
   }
 

@@ -1,11 +1,24 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
 import { availableParallelism } from 'node:os';
 import { SnakepitError } from '../errors.js';
-import type { CallLimits, HostTool, PoolOptions, WorkerLog } from '../public-types.js';
+import type { CallLimits, DiscoverOptions, HostTool, PoolOptions, WorkerLog } from '../public-types.js';
+
+/** `discover`, checked and with its defaults. */
+export interface ResolvedDiscovery {
+  readonly dns: string;
+  readonly port: number;
+  /** Infinity: only after an endpoint fails. */
+  readonly refreshIntervalMs: number;
+  readonly drainTimeoutMs: number;
+  readonly lookup: NonNullable<DiscoverOptions['lookup']>;
+}
 
 export interface ResolvedPoolOptions {
+  /** Child workers to run; with `endpoints`, one per endpoint; 0 with `discover`. */
   readonly size: number;
   readonly endpoints: readonly string[] | undefined;
-  /** How the pool reaches its child workers; undefined with `endpoints`. */
+  readonly discover: ResolvedDiscovery | undefined;
+  /** How the pool reaches its child workers; undefined with `endpoints` or `discover`. */
   readonly transport: 'unix' | 'tcp' | undefined;
   readonly pythonPath: readonly string[];
   readonly startTimeoutMs: number;
@@ -44,6 +57,9 @@ function positive(name: string, value: number | undefined, integer: boolean): nu
   return value;
 }
 
+/** Node's timers take at most 2^31 - 1 ms, and fire at once beyond it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function nonNegative(name: string, value: number | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
@@ -58,7 +74,9 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     throw invalid('`adapter` must name the adapter class, as "module.Class"');
   }
   const endpoints = resolveEndpointList(options);
-  const size = endpoints?.length ?? positive('size', options.size, true) ?? availableParallelism();
+  const discover = resolveDiscovery(options);
+  const remote = endpoints !== undefined || discover !== undefined;
+  const size = discover ? 0 : (endpoints?.length ?? positive('size', options.size, true) ?? availableParallelism());
   if (!Number.isFinite(size)) throw invalid('`size` must be finite');
   if (options.sessionAffinity !== undefined && options.sessionAffinity !== 'prefer' && options.sessionAffinity !== 'strict') {
     throw invalid(`\`sessionAffinity\` must be 'prefer' or 'strict', got ${String(options.sessionAffinity)}`);
@@ -69,9 +87,10 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   return {
     size,
     endpoints,
-    transport: resolveTransport(options.transport, endpoints !== undefined),
+    discover,
+    transport: resolveTransport(options.transport, remote),
     pythonPath: typeof options.pythonPath === 'string' ? [options.pythonPath] : (options.pythonPath ?? []),
-    startTimeoutMs: positive('startTimeout', options.startTimeout, false) ?? (endpoints ? 5_000 : 30_000),
+    startTimeoutMs: positive('startTimeout', options.startTimeout, false) ?? (remote ? 5_000 : 30_000),
     maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, true) ?? 64 * 1024 * 1024,
     onLog: options.onLog ?? writeWorkerLog,
     limits: {
@@ -88,7 +107,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     healthCheckIntervalMs: nonNegative('healthCheckInterval', options.healthCheckInterval) ?? 10_000,
     healthCheckTimeoutMs: positive('healthCheckTimeout', options.healthCheckTimeout, false) ?? 5_000,
     cancelGracePeriodMs: nonNegative('cancelGracePeriod', options.cancelGracePeriod) ?? 5_000,
-    maxRestartAttempts: positive('maxRestartAttempts', options.maxRestartAttempts, true) ?? (endpoints ? Infinity : 5),
+    maxRestartAttempts: positive('maxRestartAttempts', options.maxRestartAttempts, true) ?? (remote ? Infinity : 5),
     hostTools: resolveHostTools(options.hostTools),
   };
 }
@@ -99,7 +118,7 @@ function resolveTransport(transport: PoolOptions['transport'], remote: boolean):
     throw invalid(`\`transport\` must be 'unix' or 'tcp', got ${String(transport)}`);
   }
   if (remote) {
-    if (transport !== undefined) throw invalid('`transport` applies to child workers; `endpoints` are reached over TCP');
+    if (transport !== undefined) throw invalid('`transport` applies to child workers; `endpoints` and `discover` are reached over TCP');
     return undefined;
   }
   if (transport === 'unix' && process.platform === 'win32') throw invalid("`transport: 'unix'` is not available on Windows");
@@ -137,7 +156,9 @@ function isArray(value: unknown): value is readonly unknown[] {
 function resolveEndpointList(options: PoolOptions): readonly string[] | undefined {
   const { endpoints } = options;
   if (endpoints === undefined) {
-    if (options.token !== undefined || options.tls !== undefined) throw invalid('`token` and `tls` apply to `endpoints` only');
+    if (options.discover === undefined && (options.token !== undefined || options.tls !== undefined)) {
+      throw invalid('`token` and `tls` apply to `endpoints` and `discover` only');
+    }
     return undefined;
   }
   if (!isArray(endpoints) || endpoints.length === 0) throw invalid('`endpoints` must be a non-empty array of "host:port"');
@@ -151,4 +172,44 @@ function resolveEndpointList(options: PoolOptions): readonly string[] | undefine
     throw invalid(`\`size\` (${options.size}) contradicts the ${endpoints.length} \`endpoints\`; leave it out`);
   }
   return endpoints;
+}
+
+const DISCOVER_KEYS = new Set(['dns', 'port', 'refreshInterval', 'drainTimeout', 'lookup']);
+
+function resolveDiscovery(options: PoolOptions): ResolvedDiscovery | undefined {
+  const { discover } = options;
+  if (discover === undefined) return undefined;
+  if (typeof discover !== 'object' || discover === null || isArray(discover)) {
+    throw invalid('`discover` must be an object: { dns, port, refreshInterval?, drainTimeout?, lookup? }');
+  }
+  if (options.endpoints !== undefined) throw invalid('give `discover` or `endpoints`, not both');
+  if (options.size !== undefined) {
+    throw invalid("`size` does not apply with `discover`: the pool's size is the sum of its endpoints' capacities; leave it out");
+  }
+  for (const key of Object.keys(discover)) {
+    if (!DISCOVER_KEYS.has(key)) throw invalid(`\`discover.${key}\` is not an option; the options are ${[...DISCOVER_KEYS].join(', ')}`);
+  }
+  const { dns, port, refreshInterval, drainTimeout, lookup } = discover;
+  if (typeof dns !== 'string' || !/^[^\s:/[\]]{1,253}$/.test(dns)) {
+    throw invalid(`\`discover.dns\` must be a host name (without a port), got ${JSON.stringify(dns)}`);
+  }
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw invalid(`\`discover.port\` must be an integer from 1 to 65535, got ${String(port)}`);
+  }
+  const refreshIntervalMs = positive('discover.refreshInterval', refreshInterval, false) ?? 10_000;
+  if (refreshIntervalMs !== Infinity && refreshIntervalMs > MAX_TIMER_MS) {
+    throw invalid(`\`discover.refreshInterval\` must be at most ${MAX_TIMER_MS} ms (or Infinity), got ${refreshIntervalMs}`);
+  }
+  const drainTimeoutMs = nonNegative('discover.drainTimeout', drainTimeout) ?? 30_000;
+  if (drainTimeoutMs > MAX_TIMER_MS) throw invalid(`\`discover.drainTimeout\` must be at most ${MAX_TIMER_MS} ms, got ${drainTimeoutMs}`);
+  if (lookup !== undefined && typeof lookup !== 'function') {
+    throw invalid(`\`discover.lookup\` must be a function shaped as dns.promises.lookup, got ${typeof lookup}`);
+  }
+  return {
+    dns,
+    port,
+    refreshIntervalMs,
+    drainTimeoutMs,
+    lookup: lookup ?? ((hostname, lookupOptions) => dnsLookup(hostname, lookupOptions)),
+  };
 }

@@ -3,10 +3,11 @@ import type { PoolEventInit } from '../public-types.js';
 import type { ResolvedPoolOptions } from './pool-options.js';
 import type { Worker, WorkerExit } from '../worker/worker.js';
 import { LeaseQueue, type Lease, type LeaseRequest, type Waiter } from './lease-queue.js';
+import { PoolMembers, type PoolMember } from './pool-members.js';
+import { WorkerLoads, type WorkerLoad } from './worker-loads.js';
 
 export type WorkerPoolOptions = Pick<
   ResolvedPoolOptions,
-  | 'size'
   | 'maxQueue'
   | 'queueTimeoutMs'
   | 'maxCallsPerWorker'
@@ -16,67 +17,66 @@ export type WorkerPoolOptions = Pick<
   | 'cancelGracePeriodMs'
   | 'maxRestartAttempts'
 > & {
-  /** Starts the worker of a slot; called again to replace it. */
-  readonly spawn: (slot: number) => Promise<Worker>;
-  /** Whether every slot must start for the pool to start (else one is enough, the rest keep trying). */
+  /** What the pool runs a worker for from the start, by name: slots of child workers (`'1'`...), or endpoints. */
+  readonly members: readonly string[];
+  /** Starts a member's worker; called again to replace it. */
+  readonly spawn: (member: string) => Promise<Worker>;
+  /** Whether every member must start for the pool to start (else one is enough, the rest keep trying). */
   readonly requireAllAtStart: boolean;
+  /** Whether the members are endpoints: their joining and leaving are reported, and counted in `endpointCount`. */
+  readonly endpoints: boolean;
   readonly emit: (event: PoolEventInit) => void;
+  /** Told when a worker goes away unasked (discovery then resolves its name again at once). */
+  readonly onWorkerLost?: () => void;
 };
 
-interface WorkerState {
-  readonly slot: number;
-  readonly startedAt: number;
-  calls: number;
-}
-
 const MAX_REMEMBERED_SESSIONS = 10_000;
-/** The wait before replacing a worker, by how many starts of its slot failed in a row (the last one repeats). */
-const RESTART_BACKOFF_MS = [0, 100, 250, 500, 1000, 2000, 5000];
 
 /**
- * Which worker serves which call: one call per worker at a time, callers
- * queued in arrival order while all are busy, a session's calls steered to
- * the worker that served it before, and workers that die, hang, stop
- * answering (idle or busy) or reach their recycling limits replaced.
+ * Which worker serves which call: each worker runs up to its capacity
+ * (one call for a worker process, N for an endpoint of `serve --workers N`),
+ * the least loaded first; callers queue in arrival order while none has
+ * room; a session's calls are steered to the worker that served it before;
+ * workers that die, hang, stop answering (idle or busy) or reach their
+ * recycling limits are replaced. Members (endpoints) may join and leave: a
+ * leaving one takes no new call and is stopped once its calls end, or
+ * killed after its drain timeout.
  *
  * Its seams, where unit specs put fakes (spec/worker-pool.spec.ts): workers
  * come from `spawn` through the Worker interface, waiters wait in a
  * LeaseQueue, and time is Node's timers and `Date.now()`.
  */
 export class WorkerPool {
-  private readonly states = new Map<Worker, WorkerState>();
-  private readonly idle: Worker[] = [];
+  private readonly loads = new WorkerLoads();
   private readonly queue = new LeaseQueue();
   private readonly sessionWorker = new Map<string, Worker>();
-  private readonly restartAttempts: number[];
-  private readonly givenUp = new Set<number>();
-  private readonly pendingStarts = new Set<Promise<unknown>>();
+  private readonly members: PoolMembers;
   /** Workers no longer in service that are still stopping: close() waits for them too. */
   private readonly stopping = new Set<Promise<void>>();
-  private readonly restartTimers = new Set<NodeJS.Timeout>();
   private healthTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private lastStartError: SnakepitError | undefined;
-  private counters = { calls: 0, restarts: 0 };
+  private callCount = 0;
+  private readonly sessionOf = (sessionId: string) => this.sessionWorker.get(sessionId);
 
   private constructor(private readonly options: WorkerPoolOptions) {
-    this.restartAttempts = Array.from({ length: options.size }, () => 0);
+    this.members = new PoolMembers({
+      spawn: options.spawn,
+      maxRestartAttempts: options.maxRestartAttempts,
+      endpoints: options.endpoints,
+      emit: options.emit,
+      join: (worker, member) => this.join(worker, member),
+      discard: (worker) => this.stopAside(worker, 0),
+      degraded: () => {
+        const refusal = this.refusal();
+        if (refusal !== undefined) this.failWaiters(() => refusal);
+      },
+    });
   }
 
-  /** Starts every slot's worker concurrently. */
+  /** Starts every member's worker concurrently. */
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
     const pool = new WorkerPool(options);
-    const results = await Promise.allSettled(Array.from({ length: options.size }, (_, slot) => pool.track(options.spawn(slot))));
-    const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-    const started = results.flatMap((result, slot) => (result.status === 'fulfilled' ? [{ worker: result.value, slot }] : []));
-    if (started.length === 0 || (options.requireAllAtStart && failures.length > 0)) {
-      await Promise.all(started.map(({ worker }) => worker.stop(0)));
-      throw failures[0];
-    }
-    for (const { worker, slot } of started) pool.add(worker, slot);
-    results.forEach((result, slot) => {
-      if (result.status === 'rejected') pool.scheduleRestart(slot, `slot-${slot + 1}`);
-    });
+    await pool.members.start(options.members, options.requireAllAtStart);
     if (options.healthCheckIntervalMs > 0) {
       pool.healthTimer = setInterval(() => pool.checkHealth(), options.healthCheckIntervalMs);
       pool.healthTimer.unref();
@@ -84,29 +84,50 @@ export class WorkerPool {
     return pool;
   }
 
-  /** The number of slots: workers the pool keeps running. */
+  /** The calls the pool runs at once when every member's worker runs: the sum of their capacities. */
   get size(): number {
-    return this.options.size;
+    return this.members.capacity;
+  }
+
+  /** The members the pool keeps a worker for, by name (endpoints as `host:port`). */
+  get memberNames(): string[] {
+    return this.members.names;
   }
 
   get liveWorkers(): readonly Worker[] {
-    return [...this.states.keys()];
+    return this.loads.workers;
   }
 
   get queued(): number {
     return this.queue.size;
   }
 
+  /** Calls that could start now: room left on the workers in service. */
   get idleCount(): number {
-    return this.idle.length;
+    return this.loads.idle;
+  }
+
+  /** Calls running on a worker (or finishing a cancel), draining endpoints included. */
+  get busyCount(): number {
+    return this.loads.busy;
+  }
+
+  /** Calls the workers in service run at once: their capacities. */
+  get slots(): number {
+    return this.loads.slots;
+  }
+
+  /** Endpoints in service (connected, not draining); 0 for child workers. */
+  get endpointCount(): number {
+    return this.options.endpoints ? this.loads.notDraining : 0;
   }
 
   get calls(): number {
-    return this.counters.calls;
+    return this.callCount;
   }
 
   get restarts(): number {
-    return this.counters.restarts;
+    return this.members.restarts;
   }
 
   /** How many sessions the pool remembers a worker for: at most 10,000, whose ids are at most `maxIdLength` long. */
@@ -120,11 +141,11 @@ export class WorkerPool {
   }
 
   get degraded(): boolean {
-    return this.givenUp.size > 0;
+    return this.members.degraded;
   }
 
   /**
-   * Grants a worker at once when one is idle, otherwise when one frees up,
+   * Grants a worker at once when one has room, otherwise when one frees up,
    * or fails the request. Returns a function that withdraws a waiting request.
    */
   acquire(request: LeaseRequest, grant: (lease: Lease) => void, fail: (error: SnakepitError) => void): () => void {
@@ -134,8 +155,9 @@ export class WorkerPool {
       return () => {};
     }
     const preferred = request.sessionId === undefined ? undefined : this.sessionWorker.get(request.sessionId);
-    const requires = request.sessionAffinity === 'strict' ? preferred : undefined;
-    const worker = this.takeIdle(preferred, requires);
+    const requires =
+      request.sessionAffinity === 'strict' && preferred !== undefined && this.loads.inService(preferred) ? preferred : undefined;
+    const worker = this.loads.takeRoom(preferred, requires);
     if (worker !== undefined) {
       grant(this.lease(worker, request));
       return () => {};
@@ -162,15 +184,46 @@ export class WorkerPool {
     return () => this.removeWaiter(waiter);
   }
 
+  /** Adds a member (an endpoint discovery found) and starts its worker; one still draining serves again. */
+  addMember(name: string): void {
+    if (this.closed) return;
+    const { worker } = this.members.add(name);
+    const load = worker === undefined ? undefined : this.loads.get(worker);
+    if (worker === undefined || load?.closing !== 'drain') return;
+    clearTimeout(load.drainTimer);
+    load.closing = undefined;
+    this.serveWaiters(worker, load);
+  }
+
+  /**
+   * Takes a member out (an endpoint its name no longer resolves to): its worker takes no new call,
+   * and is stopped once its calls end; calls still running after `drainTimeoutMs` fail (its loss code).
+   */
+  removeMember(name: string, drainTimeoutMs: number): void {
+    const worker = this.members.remove(name)?.worker;
+    const load = worker === undefined ? undefined : this.loads.get(worker);
+    if (worker === undefined || load === undefined) return;
+    load.closing = 'drain';
+    this.forgetSessionsOf(worker);
+    if (load.running === 0) {
+      this.finishClosing(worker, load);
+    } else {
+      load.drainTimer = setTimeout(() => worker.kill(), drainTimeoutMs);
+    }
+    // Strict sessions waiting for it take any worker now.
+    this.serveAllWaiters();
+  }
+
   /** Stops every worker: asks each to stop, kills those still running after `graceMs`. */
   async close(graceMs: number): Promise<void> {
     this.closed = true;
     clearInterval(this.healthTimer);
-    for (const timer of this.restartTimers) clearTimeout(timer);
     this.failWaiters(() => new SnakepitError('pool_closed', 'the pool was closed'));
-    this.idle.length = 0;
-    await Promise.allSettled([...this.pendingStarts]);
-    for (const worker of this.liveWorkers) this.stopAside(worker, graceMs);
+    await this.members.close();
+    for (const [worker, load] of this.loads.entries()) {
+      clearTimeout(load.drainTimer);
+      this.stopAside(worker, graceMs);
+    }
     await Promise.all([...this.stopping]);
   }
 
@@ -182,12 +235,7 @@ export class WorkerPool {
 
   private refusal(): SnakepitError | undefined {
     if (this.closed) return new SnakepitError('pool_closed', 'the pool is closed');
-    if (this.states.size === 0 && this.givenUp.size === this.options.size) {
-      return new SnakepitError('worker_start_failed', `no worker is running: ${this.lastStartError?.message ?? 'every start failed'}`, {
-        cause: this.lastStartError,
-      });
-    }
-    return undefined;
+    return this.loads.size === 0 ? this.members.exhausted : undefined;
   }
 
   private removeWaiter(waiter: Waiter): void {
@@ -202,23 +250,21 @@ export class WorkerPool {
     }
   }
 
-  private takeIdle(preferred: Worker | undefined, requires: Worker | undefined): Worker | undefined {
-    const wanted = requires ?? preferred;
-    const position = wanted === undefined ? -1 : this.idle.indexOf(wanted);
-    if (position >= 0) return this.idle.splice(position, 1)[0];
-    return requires === undefined ? this.idle.shift() : undefined;
-  }
-
   private lease(worker: Worker, request: LeaseRequest): Lease {
     if (request.sessionId !== undefined) this.remember(request.sessionId, worker);
-    this.counters.calls += 1;
-    const state = this.states.get(worker);
-    if (state !== undefined) state.calls += 1;
+    this.callCount += 1;
+    const load = this.loads.get(worker);
+    if (load !== undefined) {
+      load.calls += 1;
+      load.running += 1;
+      const { maxCallsPerWorker } = this.options;
+      if (maxCallsPerWorker !== undefined && load.calls >= maxCallsPerWorker) load.closing ??= 'max_calls';
+    }
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      this.makeAvailable(worker);
+      this.release(worker);
     };
     return {
       worker,
@@ -253,124 +299,97 @@ export class WorkerPool {
     }
   }
 
-  private makeAvailable(worker: Worker): void {
-    const state = this.states.get(worker);
-    if (this.closed || worker.exited || state === undefined) return;
-    const recycle = this.recycleReason(state);
-    if (recycle !== undefined) {
-      this.retire(worker, state, recycle);
-      return;
-    }
-    const waiter = this.queue.takeFor(worker, (sessionId) => this.sessionWorker.get(sessionId));
-    if (waiter === undefined) {
-      this.idle.push(worker);
-      return;
-    }
-    clearTimeout(waiter.timer);
-    waiter.grant(this.lease(worker, waiter.request));
+  private release(worker: Worker): void {
+    const load = this.loads.get(worker);
+    if (load === undefined) return;
+    this.loads.released(load);
+    if (this.closed || worker.exited) return;
+    load.closing ??= this.recycleReason(load);
+    if (load.closing === undefined) this.serveWaiters(worker, load);
+    else if (load.running === 0) this.finishClosing(worker, load);
   }
 
-  private recycleReason(state: WorkerState): 'max_calls' | 'ttl' | undefined {
-    const { maxCallsPerWorker, workerTtlMs } = this.options;
-    if (maxCallsPerWorker !== undefined && state.calls >= maxCallsPerWorker) return 'max_calls';
-    if (workerTtlMs !== undefined && Date.now() - state.startedAt >= workerTtlMs) return 'ttl';
-    return undefined;
+  /** Grants the worker's room to the calls waiting for it, or for any worker. */
+  private serveWaiters(worker: Worker, load: WorkerLoad): void {
+    while (load.closing === undefined && load.running < worker.capacity) {
+      const waiter = this.queue.takeFor(worker, this.sessionOf, this.loads.inService);
+      if (waiter === undefined) return;
+      clearTimeout(waiter.timer);
+      waiter.grant(this.lease(worker, waiter.request));
+    }
   }
 
-  private retire(worker: Worker, state: WorkerState, reason: 'max_calls' | 'ttl'): void {
-    this.options.emit({ type: 'worker_recycled', workerId: worker.id, reason });
+  private serveAllWaiters(): void {
+    for (const [worker, load] of this.loads.entries()) {
+      if (this.queue.size === 0) return;
+      if (this.loads.inService(worker)) this.serveWaiters(worker, load);
+    }
+  }
+
+  private recycleReason(load: WorkerLoad): 'ttl' | undefined {
+    const { workerTtlMs } = this.options;
+    return workerTtlMs !== undefined && Date.now() - load.startedAt >= workerTtlMs ? 'ttl' : undefined;
+  }
+
+  /** Its last call ended: a drained worker stops, a recycled one is replaced. */
+  private finishClosing(worker: Worker, load: WorkerLoad): void {
+    clearTimeout(load.drainTimer);
     this.forget(worker);
+    if (load.closing === 'max_calls' || load.closing === 'ttl') {
+      this.options.emit({ type: 'worker_recycled', workerId: worker.id, reason: load.closing });
+    }
     this.stopAside(worker, this.options.cancelGracePeriodMs);
-    this.scheduleRestart(state.slot, worker.id, false);
+    this.members.lost(load.member, worker.id, false);
   }
 
-  private add(worker: Worker, slot: number): void {
-    this.states.set(worker, { slot, startedAt: Date.now(), calls: 0 });
-    worker.onExit((exit) => this.onExit(worker, slot, exit));
-    this.makeAvailable(worker);
+  private join(worker: Worker, member: PoolMember): void {
+    const load = this.loads.add(worker, member);
+    worker.onExit((exit) => this.onExit(worker, exit));
+    this.serveWaiters(worker, load);
   }
 
   private forget(worker: Worker): void {
-    this.states.delete(worker);
-    const position = this.idle.indexOf(worker);
-    if (position >= 0) this.idle.splice(position, 1);
+    this.loads.delete(worker);
+    this.forgetSessionsOf(worker);
+  }
+
+  private forgetSessionsOf(worker: Worker): void {
     for (const [sessionId, sessionWorker] of this.sessionWorker) {
       if (sessionWorker === worker) this.sessionWorker.delete(sessionId);
     }
   }
 
-  private onExit(worker: Worker, slot: number, exit: WorkerExit): void {
-    const known = this.states.has(worker);
+  private onExit(worker: Worker, exit: WorkerExit): void {
+    const load = this.loads.get(worker);
     this.forget(worker);
     this.options.emit({ type: 'worker_exited', workerId: worker.id, code: exit.code, signal: exit.signal, expected: exit.expected });
-    if (known && !exit.expected && !this.closed) this.scheduleRestart(slot, worker.id);
-  }
-
-  private scheduleRestart(slot: number, replaced: string, afterFailure = true): void {
-    if (this.closed) return;
-    const attempt = afterFailure ? (this.restartAttempts[slot] ?? 0) : 0;
-    const delay = RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)] ?? 0;
-    const timer = setTimeout(() => {
-      this.restartTimers.delete(timer);
-      if (this.closed) return;
-      this.track(this.options.spawn(slot)).then(
-        (worker) => {
-          if (this.closed) {
-            this.stopAside(worker, 0);
-            return;
-          }
-          this.restartAttempts[slot] = 0;
-          this.counters.restarts += 1;
-          this.options.emit({ type: 'worker_restarted', workerId: worker.id, replaced, attempt: attempt + 1 });
-          this.add(worker, slot);
-        },
-        (cause: unknown) => this.onRestartFailed(slot, replaced, attempt + 1, cause),
-      );
-    }, delay);
-    this.restartTimers.add(timer);
-  }
-
-  private onRestartFailed(slot: number, replaced: string, attempt: number, cause: unknown): void {
-    if (this.closed) return;
-    const error = cause instanceof SnakepitError ? cause : new SnakepitError('worker_start_failed', String(cause), { cause });
-    this.lastStartError = error;
-    this.restartAttempts[slot] = attempt;
-    this.options.emit({ type: 'worker_restart_failed', replaced, attempt, error });
-    if (attempt < this.options.maxRestartAttempts) {
-      this.scheduleRestart(slot, replaced);
-      return;
+    if (load === undefined || this.closed) return;
+    clearTimeout(load.drainTimer);
+    if (load.member.removed) {
+      this.members.lost(load.member, worker.id, false);
+    } else if (!exit.expected) {
+      this.options.onWorkerLost?.();
+      this.members.lost(load.member, worker.id, true);
     }
-    this.givenUp.add(slot);
-    this.options.emit({ type: 'pool_degraded', error });
-    const refusal = this.refusal();
-    if (refusal !== undefined) this.failWaiters(() => refusal);
+    // Strict sessions waiting for it take any worker now.
+    this.serveAllWaiters();
   }
 
   private checkHealth(): void {
     // Idle workers past their lifetime are recycled without waiting for a call.
-    for (const worker of [...this.idle]) {
-      const state = this.states.get(worker);
-      const reason = state === undefined ? undefined : this.recycleReason(state);
-      if (state !== undefined && reason !== undefined) {
-        this.idle.splice(this.idle.indexOf(worker), 1);
-        this.retire(worker, state, reason);
-      }
+    for (const [worker, load] of this.loads.entries()) {
+      if (load.running > 0 || load.closing !== undefined) continue;
+      load.closing = this.recycleReason(load);
+      if (load.closing !== undefined) this.finishClosing(worker, load);
     }
     // Busy workers too: the worker answers pings on a thread of their own, so one that does not
     // answer while its tool runs is hung or stopped, and its call would otherwise wait for its timeout.
-    for (const worker of this.states.keys()) {
+    for (const worker of this.loads.workers) {
       worker.connection.ping(new Date(Date.now() + this.options.healthCheckTimeoutMs)).catch((error: unknown) => {
-        if (worker.exited || this.closed || !this.states.has(worker)) return;
+        if (worker.exited || this.closed || this.loads.get(worker) === undefined) return;
         this.options.emit({ type: 'worker_unhealthy', workerId: worker.id, reason: String(error) });
         worker.kill();
       });
     }
-  }
-
-  private track<T>(start: Promise<T>): Promise<T> {
-    this.pendingStarts.add(start);
-    const untrack = () => this.pendingStarts.delete(start);
-    start.then(untrack, untrack);
-    return start;
   }
 }

@@ -54,27 +54,39 @@ export class PoolMetrics {
       description: 'Workers started to replace others',
       unit: '{worker}',
     });
-    const workers = meter.createObservableGauge('snakepit.pool.workers', { description: 'Workers alive', unit: '{worker}' });
-    const busy = meter.createObservableGauge('snakepit.pool.busy', { description: 'Workers running a call', unit: '{worker}' });
-    const queued = meter.createObservableGauge('snakepit.pool.queued', { description: 'Calls waiting for a worker', unit: '{call}' });
+    const workers = meter.createObservableGauge('snakepit.pool.workers', {
+      description: 'Workers alive: child processes, or connected endpoints',
+      unit: '{worker}',
+    });
+    // A worker runs up to its capacity (an endpoint of `serve --workers N`: N), so these count calls.
+    const gauges = {
+      slots: meter.createObservableGauge('snakepit.pool.slots', {
+        description: 'Calls the workers in service run at once',
+        unit: '{call}',
+      }),
+      busy: meter.createObservableGauge('snakepit.pool.busy', { description: 'Calls running', unit: '{call}' }),
+      queued: meter.createObservableGauge('snakepit.pool.queued', { description: 'Calls waiting for a worker', unit: '{call}' }),
+    };
     meter.addBatchObservableCallback(
       (result) => {
         // Pools of one adapter add up: they are one fleet to an autoscaler, and one series each.
-        const totals = new Map([...observedAdapters].map((adapter) => [adapter, { workers: 0, busy: 0, queued: 0 }]));
+        const totals = new Map([...observedAdapters].map((adapter) => [adapter, { workers: 0, slots: 0, busy: 0, queued: 0 }]));
         for (const pool of observedPools) {
           const stats = pool.stats();
           const total = totals.get(pool.adapter)!;
           total.workers += stats.workers;
+          total.slots += stats.slots;
           total.busy += stats.busy;
           total.queued += stats.queued;
         }
         for (const [adapter, total] of totals) {
           result.observe(workers, total.workers, { adapter });
-          result.observe(busy, total.busy, { adapter });
-          result.observe(queued, total.queued, { adapter });
+          result.observe(gauges.slots, total.slots, { adapter });
+          result.observe(gauges.busy, total.busy, { adapter });
+          result.observe(gauges.queued, total.queued, { adapter });
         }
       },
-      [workers, busy, queued],
+      [workers, gauges.slots, gauges.busy, gauges.queued],
     );
   }
 

@@ -68,9 +68,13 @@ export class RemoteWorker implements Worker {
   private constructor(
     readonly id: string,
     readonly connection: BridgeConnection,
+    readonly capacity: number,
   ) {}
 
-  /** Connects and checks that the endpoint answers, with our token, for the expected adapter. */
+  /**
+   * Connects and checks that the endpoint answers, with our token, for the expected adapter, and its
+   * health ping, which says how many calls it serves at once.
+   */
   static async connect(options: RemoteWorkerOptions): Promise<RemoteWorker> {
     const connection = new BridgeConnection(options.endpoint, {
       token: options.token,
@@ -79,6 +83,7 @@ export class RemoteWorker implements Worker {
       channelOptions: options.channelOptions,
     });
     const deadline = () => new Date(Date.now() + options.connectTimeoutMs);
+    let capacity: number;
     try {
       await connection.connect(deadline());
       const served = (await connection.listTools(deadline())).adapter;
@@ -87,11 +92,13 @@ export class RemoteWorker implements Worker {
           workerId: options.endpoint,
         });
       }
+      // 0 from a server older than the field: one call at a time, as before.
+      capacity = Math.max(1, (await connection.ping(deadline())).capacity);
     } catch (error) {
       connection.close();
       throw refusal(options.endpoint, error);
     }
-    return new RemoteWorker(options.endpoint, connection);
+    return new RemoteWorker(options.endpoint, connection, capacity);
   }
 
   get exited(): boolean {

@@ -58,6 +58,7 @@ const SUPERVISOR_CLEANUP_MS = 1_000;
 /** One Python worker: a child process serving the adapter on a Unix socket or a loopback port, and our connection to it. */
 export class WorkerProcess implements Worker {
   readonly lossCode = 'worker_crashed';
+  readonly capacity = 1;
   readonly exit: Promise<WorkerExit>;
   private readonly exitSignal = new ExitSignal();
   private stopping = false;

@@ -19,6 +19,11 @@ export interface Worker {
   readonly exited: boolean;
   /** The error code of a call that loses this worker midway. */
   readonly lossCode: 'worker_crashed' | 'worker_unavailable';
+  /**
+   * How many calls it serves at once: 1 for a worker process; for an endpoint, what its Ping answered
+   * (`serve --workers N` runs each call in a process of its own).
+   */
+  readonly capacity: number;
   /** Calls back once when the worker is gone; returns a function that stops listening. */
   onExit(listener: (exit: WorkerExit) => void): () => void;
   /** Asks the worker to stop, and makes sure it has after `graceMs`. */

@@ -110,7 +110,9 @@ describe('createHttpHandler', () => {
       const controller = new AbortController();
       const response = await postJson(`${baseUrl}/stream/produce`, { args: { n: 100_000, size: 1000, progress } }, {}, controller.signal);
       expect(response.status).toBe(200);
-      // Nothing is read: the socket buffers fill, then the handler, the pool and the worker hold.
+      // Nothing is read: the socket buffers fill, then the handler, the pool and the worker hold. The response
+      // starts (the `stream` event) before the pooled call does: measure once the tool runs.
+      await waitUntil(() => producedCount(progress) > 0, 10_000, 'the tool to produce');
       const produced = await valueOnceStable(() => producedCount(progress), 300);
       controller.abort();
 

@@ -23,6 +23,8 @@ export class FakeWorker implements Worker {
   readonly stops: number[] = [];
   /** How many times the pool killed it. */
   kills = 0;
+  /** The pool member it was started for (`'1'`..., or an endpoint). */
+  member = '';
   /** Answers the pool's health pings; resolves by default. */
   ping: () => Promise<void> = () => Promise.resolve();
   /** Answers whether a cancelled call's tool stopped within the grace period; yes by default. */
@@ -33,6 +35,8 @@ export class FakeWorker implements Worker {
   constructor(
     readonly id: string,
     connection: Partial<BridgeClient> = {},
+    /** Calls it serves at once, as an endpoint of `serve --workers N` does. */
+    readonly capacity = 1,
   ) {
     this.connection = {
       ping: async () => {
@@ -73,24 +77,36 @@ export class FakeWorker implements Worker {
   }
 }
 
+/** What a fake pool runs: WorkerPool's options, and its members said more simply. */
+export interface FakePoolOptions extends Partial<Omit<WorkerPoolOptions, 'spawn' | 'emit'>> {
+  /** Members `'1'` to `size` (default 1), unless `members` names them. */
+  readonly size?: number;
+  /** The calls each worker of a member serves at once (default 1). */
+  readonly capacity?: (member: string) => number;
+}
+
 /**
  * A WorkerPool over FakeWorkers, with the options of a default pool of one
  * worker unless `options` says otherwise. `starts` decides which starts
  * fail; `workers` and `events` collect what the pool started and reported.
  */
 export async function startFakePool(
-  options: Partial<Omit<WorkerPoolOptions, 'spawn' | 'emit'>> = {},
+  options: FakePoolOptions = {},
   starts = new StartScript(),
   workers: FakeWorker[] = [],
   events: PoolEventInit[] = [],
 ): Promise<FakePool> {
+  const { size = 1, capacity = () => 1, ...poolOptions } = options;
   const pool = await WorkerPool.start({
     ...resolvePoolOptions({ adapter: 'fake.Adapter', size: 1 }),
+    members: Array.from({ length: size }, (_, slot) => String(slot + 1)),
     requireAllAtStart: true,
-    ...options,
-    spawn: async (slot) => {
-      await starts.next(slot);
-      const worker = new FakeWorker(`worker-${workers.length + 1}`);
+    endpoints: false,
+    ...poolOptions,
+    spawn: async (member) => {
+      await starts.next(member);
+      const worker = new FakeWorker(`worker-${workers.length + 1}`, {}, capacity(member));
+      worker.member = member;
       workers.push(worker);
       return worker;
     },
@@ -119,10 +135,14 @@ export class StartScript {
     this.failures = count;
   }
 
-  next(slot: number): Promise<void> {
+  /** Members whose starts fail, whatever `fail` says: an endpoint that never answers. */
+  readonly silent = new Set<string>();
+
+  next(member: string): Promise<void> {
     this.attempts += 1;
+    if (this.silent.has(member)) return Promise.reject(new SnakepitError('worker_unavailable', `${member} does not answer`));
     if (this.failures === 0) return Promise.resolve();
     this.failures -= 1;
-    return Promise.reject(new SnakepitError('worker_start_failed', `slot ${slot} cannot start`));
+    return Promise.reject(new SnakepitError('worker_start_failed', `member ${member} cannot start`));
   }
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
-import { createPool, SnakepitError, type PoolEvent, type PoolOptions, type SnakepitPool } from '../../lib/index.js';
+import { createPool, SnakepitError, type Chunk, type PoolEvent, type PoolOptions, type SnakepitPool } from '../../lib/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
 
@@ -119,4 +119,21 @@ export async function rejectionOf(work: Promise<unknown>): Promise<SnakepitError
     throw new Error(`expected a SnakepitError, got ${String(error)}`, { cause: error });
   }
   throw new Error('expected the call to fail');
+}
+
+/**
+ * Streams the `produce` tool (`total` chunks of 4 KiB) into an async callback that holds the first
+ * chunk back until `release()`: meanwhile the generator should come to a halt (`produced` settles
+ * below `total`), and afterwards every chunk arrive in order.
+ */
+export function heldBackStream(pool: SnakepitPool, total: number) {
+  const progress = markerPath();
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const received: Chunk<{ seq: number } | null>[] = [];
+  const done = pool.executeStream<{ seq: number } | null>('produce', { n: total, size: 4096, progress }, async (chunk) => {
+    received.push(chunk);
+    if (chunk.index === 0) await released;
+  });
+  return { received, done, release, produced: (stableMs: number) => valueOnceStable(() => producedCount(progress), stableMs) };
 }

@@ -5,18 +5,34 @@ python -m snakepit_bridge worker --adapter module.Class [--socket PATH]
     the Unix socket PATH (or on 127.0.0.1 at a port the OS chooses), reports
     where on stdout, and exits when its parent does (stdin closes).
 
-python -m snakepit_bridge serve --adapter module.Class --host 0.0.0.0 --port 50051 --token-file PATH
-    A standalone worker for a pool on another host (`endpoints`). Without a
-    token it serves only on loopback, unless --insecure.
+python -m snakepit_bridge serve --adapter module.Class --host 0.0.0.0 --port 50051 --token-file PATH [--workers N]
+    A standalone worker for a pool on another host (`endpoints`, `discover`).
+    Without a token it serves only on loopback, unless --insecure. With
+    --workers N, one port serves N calls at once, each in a process of its
+    own (dispatcher.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from snakepit_bridge import supervisor
 from snakepit_bridge.worker_token import read_token_line
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+
+    return parse
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -27,7 +43,14 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         command.add_argument("--adapter", required=True, help="the adapter class, as module.Class or module:Class")
         command.add_argument("--worker-id", default="", help="the name this worker reports (default: host:pid)")
         command.add_argument("--max-message-bytes", type=int, default=64 * 1024 * 1024)
-        command.add_argument("--max-workers", type=int, default=16, help="threads serving concurrent calls")
+        command.add_argument(
+            "--threads",
+            "--max-workers",
+            dest="threads",
+            type=_positive(int),
+            default=16,
+            help="threads of each process's gRPC server (--max-workers: its former name, still accepted)",
+        )
         command.add_argument(
             "--log-level", default=None, help="Python logging level (default: $SNAKEPIT_LOG_LEVEL or WARNING)"
         )
@@ -41,6 +64,13 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     worker.add_argument(
         "--parent-pid", type=int, default=None, help="the pool's process: the worker stops if it is not its parent"
+    )
+    worker.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default="json",
+        help="json: records as JSON lines, which the pool reads (default); text: with the call's ids, as serve "
+        "writes them (the processes of serve --workers N)",
     )
 
     serve = commands.add_parser("serve", help="run standalone, for pools on other hosts")
@@ -59,11 +89,29 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     serve.add_argument("--tls-cert", default=None, help="PEM certificate chain; serves TLS with --tls-key")
     serve.add_argument("--tls-key", default=None, help="PEM private key")
+    serve.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=1,
+        help="processes serving calls: up to this many calls at once, each in a process of its own, all from one "
+        "port (default 1: this process serves, one call at a time)",
+    )
+    serve.add_argument(
+        "--worker-timeout",
+        type=_positive(float),
+        default=10.0,
+        help="with --workers above 1: seconds a process may take to answer its health ping (sent every half of "
+        "it) before it is killed and replaced, failing its call with worker_crashed",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_arguments(argv)
+    if args.command == "serve" and args.workers > 1:
+        from snakepit_bridge.dispatcher_main import run as run_dispatcher
+
+        return run_dispatcher(args)
     if args.command != "worker":
         from snakepit_bridge.worker_main import run
 

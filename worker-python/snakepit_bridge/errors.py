@@ -34,6 +34,9 @@ _STATUS_BY_CODE = {
     "chunk_too_large": grpc.StatusCode.RESOURCE_EXHAUSTED,
     "cancelled": grpc.StatusCode.CANCELLED,
     "unauthenticated": grpc.StatusCode.UNAUTHENTICATED,
+    # From the dispatcher of `serve --workers N`: a worker process died or hung during the call, or none runs.
+    "worker_crashed": grpc.StatusCode.ABORTED,
+    "worker_unavailable": grpc.StatusCode.UNAVAILABLE,
 }
 
 

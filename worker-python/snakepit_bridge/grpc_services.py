@@ -64,6 +64,19 @@ class _LazyReflection(grpc.GenericRpcHandler):
             return self._handler
 
 
+async def add_async_standard_services(server: grpc.aio.Server) -> Any:
+    """Adds health checking (SERVING) and reflection to an asyncio server that serves BridgeService; returns the
+    health servicer (`enter_graceful_shutdown()` when the server begins to stop)."""
+    from grpc_reflection.v1alpha import reflection
+
+    servicer = health.aio.HealthServicer()
+    for service in (health.OVERALL_HEALTH, BRIDGE_SERVICE_NAME):
+        await servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    reflection.enable_server_reflection((BRIDGE_SERVICE_NAME, HEALTH_SERVICE_NAME, REFLECTION_SERVICE_NAME), server)
+    return servicer
+
+
 def add_standard_services(server: grpc.Server, health_status: Health) -> None:
     """Adds health checking and reflection to a server that serves BridgeService."""
     health_pb2_grpc.add_HealthServicer_to_server(health_status.servicer, server)

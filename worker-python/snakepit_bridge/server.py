@@ -24,9 +24,25 @@ class TlsFiles:
     private_key: bytes
 
 
+def may_pass(handler_call_details: grpc.HandlerCallDetails, expected: bytes) -> bool:
+    """Whether a call carries ``authorization: <expected>``, or is a health check (probes send no token, and a
+    health status tells nothing about the adapter)."""
+    if handler_call_details.method.startswith(PUBLIC_METHOD_PREFIX):
+        return True
+    return any(
+        key == "authorization" and hmac.compare_digest(value.encode() if isinstance(value, str) else value, expected)
+        for key, value in handler_call_details.invocation_metadata or ()
+    )
+
+
+# The trailers of a refused call.
+UNAUTHENTICATED_TRAILERS = (
+    (ERROR_METADATA_KEY, pb.ErrorDetail(code="unauthenticated", message="missing or wrong token").SerializeToString()),
+)
+
+
 class TokenInterceptor(grpc.ServerInterceptor):
-    """Refuses every call that does not carry ``authorization: Bearer <token>``, except health checks
-    (probes send no token, and a health status tells nothing about the adapter)."""
+    """Refuses every call that does not carry ``authorization: Bearer <token>``, except health checks."""
 
     def __init__(self, token: str) -> None:
         self._expected = f"Bearer {token}".encode()
@@ -37,19 +53,13 @@ class TokenInterceptor(grpc.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        if handler_call_details.method.startswith(PUBLIC_METHOD_PREFIX):
+        if may_pass(handler_call_details, self._expected):
             return continuation(handler_call_details)
-        for key, value in handler_call_details.invocation_metadata or ():
-            if key == "authorization" and hmac.compare_digest(
-                value.encode() if isinstance(value, str) else value, self._expected
-            ):
-                return continuation(handler_call_details)
         return self._refusal
 
     @staticmethod
     def _refuse(request: bytes, context: grpc.ServicerContext) -> None:
-        detail = pb.ErrorDetail(code="unauthenticated", message="missing or wrong token")
-        context.set_trailing_metadata(((ERROR_METADATA_KEY, detail.SerializeToString()),))
+        context.set_trailing_metadata(UNAUTHENTICATED_TRAILERS)
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token")
 
 

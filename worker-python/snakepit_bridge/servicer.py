@@ -77,7 +77,10 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         warm_up(self._types.values())
 
     def Ping(self, request: pb.PingRequest, context: grpc.ServicerContext) -> pb.PingResponse:
-        return pb.PingResponse(message=request.message or "pong", worker_id=self._worker_id, pid=os.getpid())
+        # One call at a time: a pool gives a worker process one call, and `serve --workers N` one per process.
+        return pb.PingResponse(
+            message=request.message or "pong", worker_id=self._worker_id, pid=os.getpid(), capacity=1
+        )
 
     def ListTools(self, request: pb.ListToolsRequest, context: grpc.ServicerContext) -> pb.ListToolsResponse:
         return pb.ListToolsResponse(

@@ -91,7 +91,7 @@ def _stop_when_parent_dies(parent: unix_socket.ParentPipe, stop: _StopRequest) -
     threading.Thread(target=watch, name="snakepit-parent-watch", daemon=True).start()
 
 
-def _read_tls(args: argparse.Namespace) -> TlsFiles | None:
+def read_tls(args: argparse.Namespace) -> TlsFiles | None:
     cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
     if not cert and not key:
         return None
@@ -110,7 +110,8 @@ def _stop_own_children() -> None:
 
 def _configure_logging(level: str, worker_id: str, *, structured: bool) -> None:
     """A pool's child writes records as JSON lines, which the pool parses into log events; a
-    standalone worker writes text, with the running call's ids."""
+    standalone worker, and a process of `serve --workers N` (`--log-format text`), writes text, with the
+    running call's ids."""
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(WORKER_HANDLER_NAME)
     if structured:
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
     parent = unix_socket.ParentPipe(parent_pipe)
     level = args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL") or ("WARNING" if child else "INFO")
     worker_id = args.worker_id or f"{socket.gethostname()}:{os.getpid()}"
-    _configure_logging(level, worker_id, structured=child)
+    _configure_logging(level, worker_id, structured=child and args.log_format == "json")
     # After stdout is taken, so that a console exporter writes to stderr; before the adapter, as
     # opentelemetry-instrument would, so that instrumentations see every import.
     otel_setup.configure_from_environment()
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
         check_exposure(args.host, token, insecure=getattr(args, "insecure", False))
         adapter, adapter_name = load_adapter(args.adapter)
         run_lifecycle_hook(adapter, "initialize")
-        tls = _read_tls(args)
+        tls = read_tls(args)
         servicer = BridgeServicer(adapter, adapter_name, worker_id, Limits(max_message_bytes=args.max_message_bytes))
         health = Health()
         server, port = start_server(
@@ -155,7 +156,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
             port=getattr(args, "port", 0),
             token=token,
             max_message_bytes=args.max_message_bytes,
-            max_workers=args.max_workers,
+            max_workers=args.threads,
             health=health,
             tls=tls,
             socket_path=socket_path,

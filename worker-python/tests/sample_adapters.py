@@ -12,6 +12,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, NotRequired, Optional, TypedDict
 
@@ -315,6 +316,25 @@ class SampleAdapter(BaseAdapter):
                 seq += 1
         finally:
             _mark(marker, "closed")
+
+    @tool(supports_streaming=True)
+    def pid_ticker(self, marker: str) -> Iterator[dict[str, int]]:
+        """For worker subprocesses: yields its process id every millisecond; records start and close in a file."""
+        _mark(marker, "started")
+        try:
+            seq = 0
+            while True:
+                yield {"seq": seq, "pid": os.getpid()}
+                seq += 1
+                time.sleep(0.001)
+        finally:
+            _mark(marker, "closed")
+
+    @tool(supports_streaming=True)
+    def yield_then_sleep(self, seconds: float) -> Iterator[dict[str, int]]:
+        """Yields its process id, then sleeps where cancellation cannot reach it."""
+        yield {"pid": os.getpid()}
+        time.sleep(seconds)
 
     @tool(supports_streaming=True)
     async def async_marker_ticker(self, marker: str) -> AsyncIterator[dict[str, int]]:

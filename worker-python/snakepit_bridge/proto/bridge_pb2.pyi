@@ -23,14 +23,16 @@ class PingRequest(_message.Message):
     def __init__(self, message: _Optional[str] = ...) -> None: ...
 
 class PingResponse(_message.Message):
-    __slots__ = ("message", "worker_id", "pid")
+    __slots__ = ("message", "worker_id", "pid", "capacity")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
     message: str
     worker_id: str
     pid: int
-    def __init__(self, message: _Optional[str] = ..., worker_id: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
+    capacity: int
+    def __init__(self, message: _Optional[str] = ..., worker_id: _Optional[str] = ..., pid: _Optional[int] = ..., capacity: _Optional[int] = ...) -> None: ...
 
 class ParameterSpec(_message.Message):
     __slots__ = ("name", "type", "required", "default_json")

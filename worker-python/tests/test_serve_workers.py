@@ -1,0 +1,287 @@
+"""`python -m snakepit_bridge serve --workers N`: one port, N worker processes, each call in one of them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import support
+from conftest import SpawnWorker, WorkerProcess
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from snakepit_bridge.log_records import LOG_PREFIX
+from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.proto import bridge_pb2_grpc
+from test_worker_process import is_running, marker_lines
+
+TOKEN = "dispatch-token"
+READY = "SNAKEPIT_READY "
+FAILED = "SNAKEPIT_FAILED "
+AUTH = (("authorization", f"Bearer {TOKEN}"),)
+
+pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process trees from /proc")
+
+
+class Endpoint:
+    """A `serve --workers N` process and a channel to its port."""
+
+    def __init__(self, process: WorkerProcess, ready: dict[str, Any]) -> None:
+        self.process = process
+        self.ready = ready
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{ready['port']}")
+        self.stub = bridge_pb2_grpc.BridgeServiceStub(self.channel)
+
+    def descendants(self) -> list[int]:
+        return descendants_of(self.ready["pid"])
+
+    def stream(
+        self,
+        tool: str,
+        call_id: str,
+        metadata: tuple[tuple[str, str], ...] = AUTH,
+        session_id: str = "",
+        **arguments: Any,
+    ) -> Any:
+        request = pb.ExecuteToolRequest(
+            tool_name=tool, arguments=json.dumps(arguments).encode(), call_id=call_id, session_id=session_id
+        )
+        return self.stub.ExecuteStreamingTool(request, metadata=metadata, timeout=support.TIMEOUT)
+
+    def execute(self, tool: str, session_id: str = "", metadata: tuple[tuple[str, str], ...] = AUTH) -> Any:
+        request = pb.ExecuteToolRequest(tool_name=tool, session_id=session_id, call_id=f"{tool}-{time.monotonic()}")
+        return json.loads(self.stub.ExecuteTool(request, metadata=metadata, timeout=support.TIMEOUT).result)
+
+
+def descendants_of(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return found
+    for child in map(int, children):
+        found += [child, *descendants_of(child)]
+    return found
+
+
+@pytest.fixture
+def serve_workers(spawn_worker: SpawnWorker) -> Iterator[Callable[..., Endpoint]]:
+    endpoints: list[Endpoint] = []
+
+    def start(count: int, *extra: str) -> Endpoint:
+        process = spawn_worker(
+            "serve",
+            "--adapter",
+            "sample_adapters.SampleAdapter",
+            "--port",
+            "0",
+            "--workers",
+            str(count),
+            *extra,
+            env={"SNAKEPIT_TOKEN": TOKEN},
+        )
+        endpoint = Endpoint(process, process.handshake(READY))
+        endpoints.append(endpoint)
+        return endpoint
+
+    yield start
+    for endpoint in endpoints:
+        left = endpoint.descendants()
+        endpoint.channel.close()
+        endpoint.process.stop()
+        # Killed with SIGKILL, the dispatcher leaves its worker processes to their parent-death signal.
+        support.wait_until(lambda left=left: not any(is_running(pid) for pid in left))
+
+
+def first_chunk(call: Any) -> Any:
+    return json.loads(next(call).data)
+
+
+def test_answers_ping_with_its_capacity_health_without_the_token_and_nothing_else_without_it(
+    serve_workers: Callable[..., Endpoint],
+) -> None:
+    endpoint = serve_workers(2)
+    pong = endpoint.stub.Ping(pb.PingRequest(message="hi"), metadata=AUTH, timeout=support.TIMEOUT)
+    assert (pong.message, pong.capacity, pong.pid) == ("hi", 2, endpoint.ready["pid"])
+    assert endpoint.ready["workers"] == 2
+    assert len([pid for pid in endpoint.descendants() if is_running(pid)]) >= 2
+    health = health_pb2_grpc.HealthStub(endpoint.channel)
+    for service in ("", "snakepit_rx.bridge.v1.BridgeService"):
+        response = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=support.TIMEOUT)
+        assert response.status == health_pb2.HealthCheckResponse.SERVING
+    for attempt in (lambda: endpoint.execute("pid", metadata=()), lambda: list(endpoint.stream("count", "c", (), n=2))):
+        with pytest.raises(grpc.RpcError) as refused:
+            attempt()
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert support.error_detail(refused.value).code == "unauthenticated"
+    tools = endpoint.stub.ListTools(pb.ListToolsRequest(), metadata=AUTH, timeout=support.TIMEOUT)
+    assert tools.adapter == "sample_adapters.SampleAdapter"
+
+
+def test_runs_calls_at_once_each_in_a_process_of_its_own_and_queues_the_next(
+    serve_workers: Callable[..., Endpoint], tmp_path: Path
+) -> None:
+    endpoint = serve_workers(2)
+    calls = [endpoint.stream("pid_ticker", f"t{n}", marker=str(tmp_path / f"m{n}")) for n in range(2)]
+    pids = {first_chunk(call)["pid"] for call in calls}
+    assert len(pids) == 2 and endpoint.ready["pid"] not in pids
+    assert pids <= set(endpoint.descendants())
+
+    third: list[int] = []
+    waiting = threading.Thread(target=lambda: third.append(endpoint.execute("pid")))
+    waiting.start()
+    waiting.join(0.3)
+    assert waiting.is_alive(), "a third call waits while both processes are busy"
+    calls[0].cancel()
+    waiting.join(support.TIMEOUT)
+    assert third and third[0] in pids
+    calls[1].cancel()
+
+
+def test_a_cancel_reaches_the_generator_and_its_process_serves_the_next_call(
+    serve_workers: Callable[..., Endpoint], tmp_path: Path
+) -> None:
+    endpoint = serve_workers(2)
+    marker = tmp_path / "marker"
+    call = endpoint.stream("marker_ticker", "to-cancel", marker=str(marker))
+    next(call)
+    call.cancel()
+    support.wait_until(lambda: marker_lines(marker) == ["started", "closed"])
+    awaited = endpoint.stub.AwaitCall(
+        pb.AwaitCallRequest(call_id="to-cancel", timeout_ms=5000), metadata=AUTH, timeout=support.TIMEOUT
+    )
+    assert awaited.ended
+    assert len({endpoint.execute("pid") for _ in range(4)}) == 2
+
+
+def test_a_process_that_dies_fails_only_its_call_and_is_replaced(
+    serve_workers: Callable[..., Endpoint], tmp_path: Path
+) -> None:
+    endpoint = serve_workers(2)
+    victim_call, other_call = (endpoint.stream("pid_ticker", f"t{n}", marker=str(tmp_path / f"m{n}")) for n in (1, 2))
+    victim, other = first_chunk(victim_call)["pid"], first_chunk(other_call)["pid"]
+
+    os.kill(victim, signal.SIGKILL)
+    with pytest.raises(grpc.RpcError) as failed:
+        for _ in victim_call:
+            pass
+    assert failed.value.code() == grpc.StatusCode.ABORTED
+    detail = support.error_detail(failed.value)
+    assert detail.code == "worker_crashed"
+    assert f"(pid {victim}) died while running 'pid_ticker'" in detail.message
+    seqs = [json.loads(next(other_call).data)["seq"] for _ in range(20)]
+    assert seqs == sorted(seqs), "the other call streams on"
+    other_call.cancel()
+
+    pids = support.wait_until(lambda: {endpoint.execute("pid") for _ in range(6)} - {other} or None)
+    assert victim not in pids, "a replacement serves"
+
+
+def test_a_process_that_stops_answering_is_killed_its_call_fails_and_it_is_replaced(
+    serve_workers: Callable[..., Endpoint], tmp_path: Path
+) -> None:
+    endpoint = serve_workers(2, "--worker-timeout", "0.5")
+    call = endpoint.stream("pid_ticker", "hung", marker=str(tmp_path / "m"))
+    hung = first_chunk(call)["pid"]
+    started = time.monotonic()
+    os.kill(hung, signal.SIGSTOP)
+    with pytest.raises(grpc.RpcError) as failed:
+        for _ in call:
+            pass
+    assert time.monotonic() - started < 5
+    detail = support.error_detail(failed.value)
+    assert detail.code == "worker_crashed"
+    assert "did not answer its health ping within 0.5 s" in detail.message
+    support.wait_until(lambda: not is_running(hung))
+    support.wait_until(lambda: len({endpoint.execute("pid") for _ in range(4)} - {hung}) == 2)
+
+
+def test_a_tool_that_ignores_its_cancel_gets_its_process_replaced_when_awaited(
+    serve_workers: Callable[..., Endpoint],
+) -> None:
+    endpoint = serve_workers(2)
+    call = endpoint.stream("yield_then_sleep", "stuck", seconds=60)
+    stuck = first_chunk(call)["pid"]
+    call.cancel()
+    awaited = endpoint.stub.AwaitCall(
+        pb.AwaitCallRequest(call_id="stuck", timeout_ms=200), metadata=AUTH, timeout=support.TIMEOUT
+    )
+    assert awaited.ended, "answered once the process is gone"
+    assert not is_running(stuck)
+    support.wait_until(lambda: len({endpoint.execute("pid") for _ in range(4)}) == 2)
+
+
+def test_a_session_stays_on_its_process_and_a_strict_one_waits_for_it(
+    serve_workers: Callable[..., Endpoint], tmp_path: Path
+) -> None:
+    endpoint = serve_workers(3)
+    first = endpoint.execute("pid", session_id="s")
+    assert [endpoint.execute("pid", session_id="s") for _ in range(5)] == [first] * 5
+
+    # The session's process is busy with another of its calls: a strict call waits for it.
+    holding = endpoint.stream("pid_ticker", "hold", session_id="s", marker=str(tmp_path / "m"))
+    assert first_chunk(holding)["pid"] == first
+    strict = (*AUTH, ("snakepit-session-affinity", "strict"))
+    outcome: list[int] = []
+    waiting = threading.Thread(target=lambda: outcome.append(endpoint.execute("pid", "s", strict)))
+    waiting.start()
+    waiting.join(0.3)
+    assert waiting.is_alive(), "a strict call waits while another process is free"
+    assert endpoint.execute("pid", session_id="s") != first, "a call that prefers moves on"
+    holding.cancel()
+    waiting.join(support.TIMEOUT)
+    assert outcome == [first]
+
+
+def test_sigterm_closes_running_generators_and_stops_every_process(
+    serve_workers: Callable[..., Endpoint], tmp_path: Path
+) -> None:
+    endpoint = serve_workers(2)
+    marker = tmp_path / "marker"
+    call = endpoint.stream("marker_ticker", "running", marker=str(marker))
+    next(call)
+    processes = endpoint.descendants()
+    endpoint.process.process.send_signal(signal.SIGTERM)
+    assert endpoint.process.wait() == 0
+    assert marker_lines(marker) == ["started", "closed"]
+    support.wait_until(lambda: not any(is_running(pid) for pid in processes))
+
+
+def test_a_process_that_cannot_start_fails_the_start_with_pythons_account(spawn_worker: SpawnWorker) -> None:
+    process = spawn_worker(
+        "serve", "--adapter", "no_such_module.Adapter", "--workers", "2", "--port", "0", env={"SNAKEPIT_TOKEN": TOKEN}
+    )
+    report = process.handshake(FAILED)
+    assert report["type"] == "ModuleNotFoundError"
+    assert "no_such_module" in report["message"]
+    assert process.wait() == 3
+
+
+def test_its_processes_log_text_with_the_call_and_trace_as_serve_does(serve_workers: Callable[..., Endpoint]) -> None:
+    endpoint = serve_workers(2)
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    request = pb.ExecuteToolRequest(
+        tool_name="log_warning", arguments=b'{"message": "disk almost full"}', call_id="w-1"
+    )
+    metadata = (*AUTH, ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01"))
+
+    endpoint.stub.ExecuteTool(request, metadata=metadata, timeout=support.TIMEOUT)
+
+    line = support.wait_until(
+        lambda: next((x for x in endpoint.process.stderr.splitlines() if "disk almost full" in x), None)
+    )
+    assert LOG_PREFIX not in endpoint.process.stderr, "an operator reads an endpoint's log as text, not a pool's JSON"
+    assert f"WARNING [{endpoint.ready['worker_id']}/" in line
+    assert f"[call=w-1 trace={trace_id}] sample_adapters: disk almost full" in line
+
+
+def test_threads_keeps_its_former_name_max_workers(serve_workers: Callable[..., Endpoint]) -> None:
+    for flag in ("--threads", "--max-workers"):
+        endpoint = serve_workers(2, flag, "2")
+        assert endpoint.execute("pid") in endpoint.descendants()
