@@ -20,11 +20,11 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 
 from snakepit_bridge.call_context import CallContext
-from snakepit_bridge.encoding import encode_binary, encode_json, is_ndarray
+from snakepit_bridge.encoding import encode_binary, encode_value, is_ndarray
 from snakepit_bridge.errors import CallFailure, from_exception
 from snakepit_bridge.event_loop import LoopCall
 from snakepit_bridge.stream_chunk import StreamChunk
-from snakepit_bridge.wire import Item, OutgoingChunk
+from snakepit_bridge.wire import Item, OutgoingChunk, attachments_size
 
 logger = logging.getLogger(__name__)
 
@@ -169,11 +169,17 @@ class ChunkPump:
             data, is_final, metadata = wrapped
         binary = encode_binary(data, "chunk", index)
         if binary is None:
-            encoded = encode_json(data, "chunk", index)
+            value = encode_value(data, "chunk", index)
             if not is_final and not metadata:
-                self._check_size(index, len(encoded))
-                return encoded, len(encoded), False
-            chunk = OutgoingChunk(self._chunk_id(index), encoded, is_final=is_final, metadata=metadata)
+                if not value.attachments:
+                    self._check_size(index, len(value.json))
+                    return value.json, len(value.json), False
+                size = len(value.json) + attachments_size(value.attachments)
+                self._check_size(index, size)
+                return value, size, False
+            chunk = OutgoingChunk(
+                self._chunk_id(index), value.json, is_final=is_final, metadata=metadata, attachments=value.attachments
+            )
         else:
             chunk = OutgoingChunk(
                 self._chunk_id(index),

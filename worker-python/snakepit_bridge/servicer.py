@@ -20,7 +20,7 @@ from snakepit_bridge.arguments import decode_arguments
 from snakepit_bridge.base_adapter import BaseAdapter, ToolInfo
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.chunk_pump import ChunkPump
-from snakepit_bridge.encoding import encode_binary, encode_json
+from snakepit_bridge.encoding import encode_binary, encode_value
 from snakepit_bridge.errors import CallFailure, abort, from_exception
 from snakepit_bridge.event_loop import LoopCall
 from snakepit_bridge.host_tools import HostToolChannel
@@ -28,7 +28,7 @@ from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
 from snakepit_bridge.session_context import SessionContext
 from snakepit_bridge.tool_types import types_of, warm_up
-from snakepit_bridge.wire import ChunkBatchBuilder
+from snakepit_bridge.wire import ChunkBatchBuilder, attachment_message
 
 logger = logging.getLogger(__name__)
 
@@ -306,7 +306,14 @@ def _unary_response(tool_name: str, result: object, max_message_bytes: int) -> p
             )
         )
     else:
-        response = pb.ExecuteToolResponse(result=encode_json(result, "result"), encoding=pb.ENCODING_JSON)
+        value = encode_value(result, "result")
+        response = aligned_response(
+            pb.ExecuteToolResponse(
+                result=value.json,
+                encoding=pb.ENCODING_JSON,
+                attachments=[attachment_message(attachment) for attachment in value.attachments],
+            )
+        )
     # gRPC would refuse to send it with a bare RESOURCE_EXHAUSTED and no ErrorDetail; say why instead.
     size = response.ByteSize()
     if size > max_message_bytes:

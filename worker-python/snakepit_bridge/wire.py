@@ -10,16 +10,19 @@ them back with the generated classes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from snakepit_bridge.alignment import alignment_padding
+from snakepit_bridge.alignment import RECEIVER_OFFSET, alignment_padding, needs_alignment, varint_size
+from snakepit_bridge.attachments import Attachment
+from snakepit_bridge.encoding import EncodedValue
 from snakepit_bridge.proto import bridge_pb2 as pb
 
 # Field tags: (field number << 3) | wire type; 2 = length-delimited, 0 = varint.
 _BATCH_PADDING = b"\x0a"
 _BATCH_JSON_RUN = b"\x12"
 _BATCH_CHUNK = b"\x1a"
+_BATCH_ATTACHMENT = b"\x22"
 _CHUNK_ID = b"\x0a"
 _CHUNK_DATA = b"\x12"
 _CHUNK_FINAL = b"\x18\x01"
@@ -30,6 +33,12 @@ _ENTRY_KEY = b"\x0a"
 _ENTRY_VALUE = b"\x12"
 _ARRAY_DTYPE = b"\x0a"
 _ARRAY_SHAPE = b"\x12"
+_ATTACHMENT_PADDING = b"\x0a"
+_ATTACHMENT_DATA = b"\x12"
+_ATTACHMENT_ENCODING = b"\x18"
+_ATTACHMENT_ARRAY = b"\x22"
+_ATTACHMENT_CHUNK = b"\x28"
+_ATTACHMENT_PLACEHOLDER = b"\x32"
 
 # What an item adds to a ChunkBatch besides its own bytes: a comma in json_run, or a
 # ToolChunk's field tag and length prefix (at most 1 + 5 bytes).
@@ -52,6 +61,46 @@ def _field(tag: bytes, payload: bytes) -> bytes:
     return tag + varint(len(payload)) + payload
 
 
+def _array_info(dtype: str, shape: tuple[int, ...]) -> bytes:
+    packed = b"".join(varint(size) for size in shape)
+    return _field(_ARRAY_DTYPE, dtype.encode()) + (_field(_ARRAY_SHAPE, packed) if packed else b"")
+
+
+def attachment_field(tag: bytes, attachment: Attachment, offset: int) -> list[bytes]:
+    """An Attachment field (tag, length, message) that starts ``offset`` bytes into its message, in parts;
+    its data lands at an aligned offset when it is an array or Arrow data (see alignment.py)."""
+    payload = attachment.payload
+    data_head = _ATTACHMENT_DATA + varint(len(payload.data))
+    tail = _ATTACHMENT_ENCODING + varint(payload.encoding)
+    if payload.encoding == pb.ENCODING_NDARRAY:
+        tail += _field(_ATTACHMENT_ARRAY, _array_info(payload.dtype, payload.shape))
+    if attachment.chunk:
+        tail += _ATTACHMENT_CHUNK + varint(attachment.chunk)
+    tail += _field(_ATTACHMENT_PLACEHOLDER, attachment.placeholder.encode())
+    rest = len(data_head) + len(payload.data) + len(tail)
+    padding = b""
+    if needs_alignment(payload.encoding):
+        for length in range(11):
+            field = 1 + varint_size(length) + length if length else 0
+            data_at = offset + len(tag) + varint_size(field + rest) + field + len(data_head)
+            if (RECEIVER_OFFSET + data_at) % 8 == 0:
+                padding = _field(_ATTACHMENT_PADDING, bytes(length)) if length else b""
+                break
+    return [tag + varint(len(padding) + rest) + padding + data_head, payload.data, tail]
+
+
+def attachment_message(attachment: Attachment) -> pb.Attachment:
+    """The same attachment as a generated message (unaligned), for the messages built with the generated classes."""
+    payload = attachment.payload
+    return pb.Attachment(
+        data=payload.data,
+        encoding=payload.encoding,
+        array=pb.ArrayInfo(dtype=payload.dtype, shape=payload.shape) if payload.dtype else None,
+        chunk=attachment.chunk,
+        placeholder=attachment.placeholder,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class OutgoingChunk:
     """A chunk that does not travel in a batch's json_run: final, with metadata, or binary."""
@@ -63,6 +112,8 @@ class OutgoingChunk:
     metadata: Mapping[str, str] | None = None
     dtype: str = ""
     shape: tuple[int, ...] = ()
+    # The binary values inside JSON data: in a batch, they travel as the batch's attachments.
+    attachments: tuple[Attachment, ...] = ()
 
     def framing(self) -> tuple[bytes, bytes]:
         """The ToolChunk's bytes before its data (through the data's length) and after it."""
@@ -77,15 +128,14 @@ class OutgoingChunk:
         if self.encoding:
             tail.append(_CHUNK_ENCODING + varint(self.encoding))
         if self.encoding == pb.ENCODING_NDARRAY:
-            shape = b"".join(varint(size) for size in self.shape)
-            array = _field(_ARRAY_DTYPE, self.dtype.encode()) + (_field(_ARRAY_SHAPE, shape) if shape else b"")
-            tail.append(_field(_CHUNK_ARRAY, array))
+            tail.append(_field(_CHUNK_ARRAY, _array_info(self.dtype, self.shape)))
         return head, b"".join(tail)
 
     @property
     def wire_size(self) -> int:
+        """Its bytes in a batch, its attachments included."""
         head, tail = self.framing()
-        return len(head) + len(self.data) + len(tail)
+        return len(head) + len(self.data) + len(tail) + attachments_size(self.attachments)
 
     def message(self) -> pb.ToolChunk:
         """The same chunk as a generated message, for the one-chunk-per-message stream."""
@@ -94,11 +144,22 @@ class OutgoingChunk:
         if self.encoding == pb.ENCODING_NDARRAY:
             chunk.array.dtype = self.dtype
             chunk.array.shape.extend(self.shape)
+        chunk.attachments.extend(attachment_message(attachment) for attachment in self.attachments)
         return chunk
 
 
-def encode_batch(json_items: list[bytes], chunks: list[OutgoingChunk]) -> bytes:
-    """A serialized ChunkBatch; the data of a first array chunk lies where Node can view it in place."""
+# An attachment's tags, lengths, encoding, array info and placeholder around its data, at most.
+_ATTACHMENT_FRAMING_BYTES = 128
+
+
+def attachments_size(attachments: Sequence[Attachment]) -> int:
+    """About what the attachments add to a message (for batching; never less)."""
+    return sum(len(attachment.payload.data) + _ATTACHMENT_FRAMING_BYTES for attachment in attachments)
+
+
+def encode_batch(json_items: list[bytes], chunks: list[OutgoingChunk], attachments: Sequence[Attachment] = ()) -> bytes:
+    """A serialized ChunkBatch; the data of a first array chunk, and of array and Arrow attachments, lies where
+    Node can view it in place. ``attachments`` name their chunks (counted from the batch's first)."""
     parts = [_field(_BATCH_JSON_RUN, b"[" + b",".join(json_items) + b"]")] if json_items else []
     first_data_offset = len(parts[0]) if parts else 0
     for position, chunk in enumerate(chunks):
@@ -111,12 +172,18 @@ def encode_batch(json_items: list[bytes], chunks: list[OutgoingChunk]) -> bytes:
         padding = alignment_padding(first_data_offset)
         if padding:
             parts.insert(0, _field(_BATCH_PADDING, padding))
+    if attachments:
+        offset = sum(len(part) for part in parts)
+        for attachment in attachments:
+            field = attachment_field(_BATCH_ATTACHMENT, attachment, offset)
+            offset += sum(len(part) for part in field)
+            parts += field
     return b"".join(parts)
 
 
-# A plain chunk (JSON, not final, no metadata) travels as its encoded JSON in a batch's json_run;
-# any other as an OutgoingChunk.
-Item = bytes | OutgoingChunk
+# A plain chunk (JSON, not final, no metadata) travels as its encoded JSON in a batch's json_run,
+# with the binary values inside it when it has some (an EncodedValue); any other as an OutgoingChunk.
+Item = bytes | EncodedValue | OutgoingChunk
 
 
 class ChunkBatchBuilder:
@@ -133,6 +200,7 @@ class ChunkBatchBuilder:
         """The stream index of the batch's first chunk."""
         self.json_items: list[bytes] = []
         self.chunks: list[OutgoingChunk] = []
+        self.attachments: list[Attachment] = []
         self._max_bytes = max_bytes
         self._framed_bytes = 0
 
@@ -147,21 +215,40 @@ class ChunkBatchBuilder:
             if self.chunks or (room is not None and framed > room):
                 return False
             self.json_items.append(item)
+        elif isinstance(item, EncodedValue):
+            framed = size + _JSON_RUN_SEPARATOR_BYTES
+            if self.chunks or (room is not None and framed > room):
+                return False
+            self._attach(item.attachments)
+            self.json_items.append(item.json)
         else:
             framed = size + _CHUNK_FRAMING_BYTES
             if room is not None and framed > room:
                 return False
+            self._attach(item.attachments)
             self.chunks.append(item)
         self._framed_bytes += framed
         return True
 
+    def _attach(self, attachments: tuple[Attachment, ...]) -> None:
+        chunk = len(self)
+        self.attachments.extend(attachment.in_chunk(chunk) for attachment in attachments)
+
     def build(self) -> bytes:
         """The serialized ChunkBatch."""
-        return encode_batch(self.json_items, self.chunks)
+        return encode_batch(self.json_items, self.chunks, self.attachments)
 
     def tool_chunks(self, call_id: str) -> Iterator[pb.ToolChunk]:
         """The same chunks as ToolChunk messages, one per chunk, for the stream that sends them so."""
+        by_chunk: dict[int, list[pb.Attachment]] = {}
+        for attachment in self.attachments:
+            by_chunk.setdefault(attachment.chunk, []).append(attachment_message(attachment.in_chunk(0)))
         for offset, item in enumerate(self.json_items):
-            yield pb.ToolChunk(chunk_id=f"{call_id}-{self.first_index + offset}", data=item, encoding=pb.ENCODING_JSON)
+            yield pb.ToolChunk(
+                chunk_id=f"{call_id}-{self.first_index + offset}",
+                data=item,
+                encoding=pb.ENCODING_JSON,
+                attachments=by_chunk.get(offset, ()),
+            )
         for chunk in self.chunks:
             yield chunk.message()

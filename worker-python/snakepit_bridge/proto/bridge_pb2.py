@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"snakepit_bridge/proto/bridge.proto\x12\x15snakepit_rx.bridge.v1\"\x1e\n\x0bPingRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"?\n\x0cPingResponse\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\"S\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\t\"\xbf\x01\n\x08ToolSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x38\n\nparameters\x18\x03 \x03(\x0b\x32$.snakepit_rx.bridge.v1.ParameterSpec\x12\x1a\n\x12supports_streaming\x18\x04 \x01(\x08\x12\x1e\n\x16parameters_schema_json\x18\x05 \x01(\t\x12\x1a\n\x12result_schema_json\x18\x06 \x01(\t\"\x12\n\x10ListToolsRequest\"T\n\x11ListToolsResponse\x12.\n\x05tools\x18\x01 \x03(\x0b\x32\x1f.snakepit_rx.bridge.v1.ToolSpec\x12\x0f\n\x07\x61\x64\x61pter\x18\x02 \x01(\t\"s\n\x12\x45xecuteToolRequest\x12\x11\n\ttool_name\x18\x01 \x01(\t\x12\x11\n\targuments\x18\x02 \x01(\x0c\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\x12\x12\n\nhost_tools\x18\x05 \x03(\t\")\n\tArrayInfo\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x04\"\x9a\x01\n\x13\x45xecuteToolResponse\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12\x31\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x04 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\"\x94\x02\n\tToolChunk\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x10\n\x08is_final\x18\x03 \x01(\x08\x12@\n\x08metadata\x18\x04 \x03(\x0b\x32..snakepit_rx.bridge.v1.ToolChunk.MetadataEntry\x12\x31\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x06 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"a\n\nChunkBatch\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x10\n\x08json_run\x18\x02 \x01(\x0c\x12\x30\n\x06\x63hunks\x18\x03 \x03(\x0b\x32 .snakepit_rx.bridge.v1.ToolChunk\"\x91\x01\n\x0bHostMessage\x12<\n\x07request\x18\x01 \x01(\x0b\x32).snakepit_rx.bridge.v1.ExecuteToolRequestH\x00\x12<\n\x0bhost_result\x18\x02 \x01(\x0b\x32%.snakepit_rx.bridge.v1.HostToolResultH\x00\x42\x06\n\x04kind\"\xc1\x01\n\x0bToolMessage\x12\x32\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32!.snakepit_rx.bridge.v1.ChunkBatchH\x00\x12<\n\x06result\x18\x02 \x01(\x0b\x32*.snakepit_rx.bridge.v1.ExecuteToolResponseH\x00\x12\x38\n\thost_call\x18\x03 \x01(\x0b\x32#.snakepit_rx.bridge.v1.HostToolCallH\x00\x42\x06\n\x04kind\";\n\x0cHostToolCall\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\x0c\"c\n\x0eHostToolResult\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12\x35\n\x05\x65rror\x18\x03 \x01(\x0b\x32&.snakepit_rx.bridge.v1.HostToolFailure\"0\n\x0fHostToolFailure\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\"7\n\x10\x41waitCallRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x12\n\ntimeout_ms\x18\x02 \x01(\r\"\"\n\x11\x41waitCallResponse\x12\r\n\x05\x65nded\x18\x01 \x01(\x08\"|\n\x0b\x45rrorDetail\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bpython_type\x18\x03 \x01(\t\x12\x18\n\x10python_traceback\x18\x04 \x01(\t\x12\x0c\n\x04hint\x18\x05 \x01(\t\x12\x11\n\tworker_id\x18\x06 \x01(\t*G\n\x08\x45ncoding\x12\x11\n\rENCODING_JSON\x10\x00\x12\x12\n\x0e\x45NCODING_BYTES\x10\x01\x12\x14\n\x10\x45NCODING_NDARRAY\x10\x02\x32\xb5\x06\n\rBridgeService\x12O\n\x04Ping\x12\".snakepit_rx.bridge.v1.PingRequest\x1a#.snakepit_rx.bridge.v1.PingResponse\x12^\n\tListTools\x12\'.snakepit_rx.bridge.v1.ListToolsRequest\x1a(.snakepit_rx.bridge.v1.ListToolsResponse\x12\x64\n\x0b\x45xecuteTool\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a*.snakepit_rx.bridge.v1.ExecuteToolResponse\x12\x65\n\x14\x45xecuteStreamingTool\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a .snakepit_rx.bridge.v1.ToolChunk0\x01\x12m\n\x1b\x45xecuteStreamingToolBatched\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a!.snakepit_rx.bridge.v1.ChunkBatch0\x01\x12\x66\n\x18\x45xecuteToolWithHostTools\x12\".snakepit_rx.bridge.v1.HostMessage\x1a\".snakepit_rx.bridge.v1.ToolMessage(\x01\x30\x01\x12o\n!ExecuteStreamingToolWithHostTools\x12\".snakepit_rx.bridge.v1.HostMessage\x1a\".snakepit_rx.bridge.v1.ToolMessage(\x01\x30\x01\x12^\n\tAwaitCall\x12\'.snakepit_rx.bridge.v1.AwaitCallRequest\x1a(.snakepit_rx.bridge.v1.AwaitCallResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"snakepit_bridge/proto/bridge.proto\x12\x15snakepit_rx.bridge.v1\"\x1e\n\x0bPingRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"?\n\x0cPingResponse\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\"S\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\t\"\xbf\x01\n\x08ToolSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x38\n\nparameters\x18\x03 \x03(\x0b\x32$.snakepit_rx.bridge.v1.ParameterSpec\x12\x1a\n\x12supports_streaming\x18\x04 \x01(\x08\x12\x1e\n\x16parameters_schema_json\x18\x05 \x01(\t\x12\x1a\n\x12result_schema_json\x18\x06 \x01(\t\"\x12\n\x10ListToolsRequest\"T\n\x11ListToolsResponse\x12.\n\x05tools\x18\x01 \x03(\x0b\x32\x1f.snakepit_rx.bridge.v1.ToolSpec\x12\x0f\n\x07\x61\x64\x61pter\x18\x02 \x01(\t\"\xab\x01\n\x12\x45xecuteToolRequest\x12\x11\n\ttool_name\x18\x01 \x01(\t\x12\x11\n\targuments\x18\x02 \x01(\x0c\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\x12\x12\n\nhost_tools\x18\x05 \x03(\t\x12\x36\n\x0b\x61ttachments\x18\x06 \x03(\x0b\x32!.snakepit_rx.bridge.v1.Attachment\")\n\tArrayInfo\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x04\"\xb3\x01\n\nAttachment\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x31\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x04 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\x12\r\n\x05\x63hunk\x18\x05 \x01(\r\x12\x13\n\x0bplaceholder\x18\x06 \x01(\t\"\xd2\x01\n\x13\x45xecuteToolResponse\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12\x31\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x04 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\x12\x36\n\x0b\x61ttachments\x18\x05 \x03(\x0b\x32!.snakepit_rx.bridge.v1.Attachment\"\xcc\x02\n\tToolChunk\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x10\n\x08is_final\x18\x03 \x01(\x08\x12@\n\x08metadata\x18\x04 \x03(\x0b\x32..snakepit_rx.bridge.v1.ToolChunk.MetadataEntry\x12\x31\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x06 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\x12\x36\n\x0b\x61ttachments\x18\x07 \x03(\x0b\x32!.snakepit_rx.bridge.v1.Attachment\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x99\x01\n\nChunkBatch\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x10\n\x08json_run\x18\x02 \x01(\x0c\x12\x30\n\x06\x63hunks\x18\x03 \x03(\x0b\x32 .snakepit_rx.bridge.v1.ToolChunk\x12\x36\n\x0b\x61ttachments\x18\x04 \x03(\x0b\x32!.snakepit_rx.bridge.v1.Attachment\"\x91\x01\n\x0bHostMessage\x12<\n\x07request\x18\x01 \x01(\x0b\x32).snakepit_rx.bridge.v1.ExecuteToolRequestH\x00\x12<\n\x0bhost_result\x18\x02 \x01(\x0b\x32%.snakepit_rx.bridge.v1.HostToolResultH\x00\x42\x06\n\x04kind\"\xc1\x01\n\x0bToolMessage\x12\x32\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32!.snakepit_rx.bridge.v1.ChunkBatchH\x00\x12<\n\x06result\x18\x02 \x01(\x0b\x32*.snakepit_rx.bridge.v1.ExecuteToolResponseH\x00\x12\x38\n\thost_call\x18\x03 \x01(\x0b\x32#.snakepit_rx.bridge.v1.HostToolCallH\x00\x42\x06\n\x04kind\";\n\x0cHostToolCall\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\x0c\"c\n\x0eHostToolResult\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12\x35\n\x05\x65rror\x18\x03 \x01(\x0b\x32&.snakepit_rx.bridge.v1.HostToolFailure\"0\n\x0fHostToolFailure\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\"7\n\x10\x41waitCallRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x12\n\ntimeout_ms\x18\x02 \x01(\r\"\"\n\x11\x41waitCallResponse\x12\r\n\x05\x65nded\x18\x01 \x01(\x08\"|\n\x0b\x45rrorDetail\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bpython_type\x18\x03 \x01(\t\x12\x18\n\x10python_traceback\x18\x04 \x01(\t\x12\x0c\n\x04hint\x18\x05 \x01(\t\x12\x11\n\tworker_id\x18\x06 \x01(\t*\x82\x01\n\x08\x45ncoding\x12\x11\n\rENCODING_JSON\x10\x00\x12\x12\n\x0e\x45NCODING_BYTES\x10\x01\x12\x14\n\x10\x45NCODING_NDARRAY\x10\x02\x12\x18\n\x14\x45NCODING_ARROW_TABLE\x10\x03\x12\x1f\n\x1b\x45NCODING_ARROW_RECORD_BATCH\x10\x04\x32\xb5\x06\n\rBridgeService\x12O\n\x04Ping\x12\".snakepit_rx.bridge.v1.PingRequest\x1a#.snakepit_rx.bridge.v1.PingResponse\x12^\n\tListTools\x12\'.snakepit_rx.bridge.v1.ListToolsRequest\x1a(.snakepit_rx.bridge.v1.ListToolsResponse\x12\x64\n\x0b\x45xecuteTool\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a*.snakepit_rx.bridge.v1.ExecuteToolResponse\x12\x65\n\x14\x45xecuteStreamingTool\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a .snakepit_rx.bridge.v1.ToolChunk0\x01\x12m\n\x1b\x45xecuteStreamingToolBatched\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a!.snakepit_rx.bridge.v1.ChunkBatch0\x01\x12\x66\n\x18\x45xecuteToolWithHostTools\x12\".snakepit_rx.bridge.v1.HostMessage\x1a\".snakepit_rx.bridge.v1.ToolMessage(\x01\x30\x01\x12o\n!ExecuteStreamingToolWithHostTools\x12\".snakepit_rx.bridge.v1.HostMessage\x1a\".snakepit_rx.bridge.v1.ToolMessage(\x01\x30\x01\x12^\n\tAwaitCall\x12\'.snakepit_rx.bridge.v1.AwaitCallRequest\x1a(.snakepit_rx.bridge.v1.AwaitCallResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TOOLCHUNK_METADATAENTRY']._loaded_options = None
   _globals['_TOOLCHUNK_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_ENCODING']._serialized_start=2013
-  _globals['_ENCODING']._serialized_end=2084
+  _globals['_ENCODING']._serialized_start=2422
+  _globals['_ENCODING']._serialized_end=2552
   _globals['_PINGREQUEST']._serialized_start=61
   _globals['_PINGREQUEST']._serialized_end=91
   _globals['_PINGRESPONSE']._serialized_start=93
@@ -47,34 +47,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTTOOLSREQUEST']._serialized_end=455
   _globals['_LISTTOOLSRESPONSE']._serialized_start=457
   _globals['_LISTTOOLSRESPONSE']._serialized_end=541
-  _globals['_EXECUTETOOLREQUEST']._serialized_start=543
-  _globals['_EXECUTETOOLREQUEST']._serialized_end=658
-  _globals['_ARRAYINFO']._serialized_start=660
-  _globals['_ARRAYINFO']._serialized_end=701
-  _globals['_EXECUTETOOLRESPONSE']._serialized_start=704
-  _globals['_EXECUTETOOLRESPONSE']._serialized_end=858
-  _globals['_TOOLCHUNK']._serialized_start=861
-  _globals['_TOOLCHUNK']._serialized_end=1137
-  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_start=1090
-  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_end=1137
-  _globals['_CHUNKBATCH']._serialized_start=1139
-  _globals['_CHUNKBATCH']._serialized_end=1236
-  _globals['_HOSTMESSAGE']._serialized_start=1239
-  _globals['_HOSTMESSAGE']._serialized_end=1384
-  _globals['_TOOLMESSAGE']._serialized_start=1387
-  _globals['_TOOLMESSAGE']._serialized_end=1580
-  _globals['_HOSTTOOLCALL']._serialized_start=1582
-  _globals['_HOSTTOOLCALL']._serialized_end=1641
-  _globals['_HOSTTOOLRESULT']._serialized_start=1643
-  _globals['_HOSTTOOLRESULT']._serialized_end=1742
-  _globals['_HOSTTOOLFAILURE']._serialized_start=1744
-  _globals['_HOSTTOOLFAILURE']._serialized_end=1792
-  _globals['_AWAITCALLREQUEST']._serialized_start=1794
-  _globals['_AWAITCALLREQUEST']._serialized_end=1849
-  _globals['_AWAITCALLRESPONSE']._serialized_start=1851
-  _globals['_AWAITCALLRESPONSE']._serialized_end=1885
-  _globals['_ERRORDETAIL']._serialized_start=1887
-  _globals['_ERRORDETAIL']._serialized_end=2011
-  _globals['_BRIDGESERVICE']._serialized_start=2087
-  _globals['_BRIDGESERVICE']._serialized_end=2908
+  _globals['_EXECUTETOOLREQUEST']._serialized_start=544
+  _globals['_EXECUTETOOLREQUEST']._serialized_end=715
+  _globals['_ARRAYINFO']._serialized_start=717
+  _globals['_ARRAYINFO']._serialized_end=758
+  _globals['_ATTACHMENT']._serialized_start=761
+  _globals['_ATTACHMENT']._serialized_end=940
+  _globals['_EXECUTETOOLRESPONSE']._serialized_start=943
+  _globals['_EXECUTETOOLRESPONSE']._serialized_end=1153
+  _globals['_TOOLCHUNK']._serialized_start=1156
+  _globals['_TOOLCHUNK']._serialized_end=1488
+  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_start=1441
+  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_end=1488
+  _globals['_CHUNKBATCH']._serialized_start=1491
+  _globals['_CHUNKBATCH']._serialized_end=1644
+  _globals['_HOSTMESSAGE']._serialized_start=1647
+  _globals['_HOSTMESSAGE']._serialized_end=1792
+  _globals['_TOOLMESSAGE']._serialized_start=1795
+  _globals['_TOOLMESSAGE']._serialized_end=1988
+  _globals['_HOSTTOOLCALL']._serialized_start=1990
+  _globals['_HOSTTOOLCALL']._serialized_end=2049
+  _globals['_HOSTTOOLRESULT']._serialized_start=2051
+  _globals['_HOSTTOOLRESULT']._serialized_end=2150
+  _globals['_HOSTTOOLFAILURE']._serialized_start=2152
+  _globals['_HOSTTOOLFAILURE']._serialized_end=2200
+  _globals['_AWAITCALLREQUEST']._serialized_start=2202
+  _globals['_AWAITCALLREQUEST']._serialized_end=2257
+  _globals['_AWAITCALLRESPONSE']._serialized_start=2259
+  _globals['_AWAITCALLRESPONSE']._serialized_end=2293
+  _globals['_ERRORDETAIL']._serialized_start=2295
+  _globals['_ERRORDETAIL']._serialized_end=2419
+  _globals['_BRIDGESERVICE']._serialized_start=2555
+  _globals['_BRIDGESERVICE']._serialized_end=3376
 # @@protoc_insertion_point(module_scope)

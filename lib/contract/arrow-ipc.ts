@@ -1,0 +1,48 @@
+import { createRequire } from 'node:module';
+import type { RecordBatch, Table } from 'apache-arrow';
+import { SnakepitError } from '../errors.js';
+
+/** What this module uses of apache-arrow. */
+interface ArrowModule {
+  tableFromIPC(bytes: Uint8Array): Table;
+}
+
+let arrow: ArrowModule | undefined;
+
+/**
+ * apache-arrow, loaded the first time an Arrow value arrives: it is an
+ * optional peer dependency, and loading it takes about 100 ms, which
+ * applications that never receive Arrow data should not pay. A synchronous
+ * `require`, because chunks are decoded synchronously, in order.
+ */
+function loadArrow(): ArrowModule {
+  if (arrow !== undefined) return arrow;
+  try {
+    arrow = createRequire(import.meta.url)('apache-arrow') as ArrowModule;
+  } catch (error) {
+    throw new SnakepitError(
+      'serialization_error',
+      'the tool sent Arrow data (a dataframe or record batch), which needs the apache-arrow package',
+      {
+        hint: 'npm install apache-arrow',
+        cause: error,
+      },
+    );
+  }
+  return arrow;
+}
+
+/**
+ * An Arrow IPC stream as an apache-arrow `Table` (or, with `batch`, its one
+ * `RecordBatch`). apache-arrow views the stream's buffers in place where they
+ * are 8-byte aligned, as the worker places them, and copies them otherwise.
+ */
+export function readArrow(bytes: Uint8Array, batch: boolean): Table | RecordBatch {
+  const table = loadArrow().tableFromIPC(bytes);
+  if (!batch) return table;
+  const [first] = table.batches;
+  if (table.batches.length !== 1 || first === undefined) {
+    throw new TypeError(`an Arrow record batch arrived as a stream of ${table.batches.length} batches`);
+  }
+  return first;
+}
