@@ -136,6 +136,20 @@ def _without_binaries(value: Any) -> Any:
     return json_default(value)
 
 
+def plain_json(value: Any) -> bytes | None:
+    """orjson's JSON of a value that holds no binary value and breaks no rule; else None (then ``encode_value``).
+
+    The fast path of the usual chunk: one call to orjson, and a search for "null" in its output.
+    """
+    try:
+        encoded = orjson.dumps(value, _without_binaries, _OPTIONS)
+    except orjson.JSONEncodeError:
+        return None
+    if b"null" in encoded and _has_non_finite(value, None):
+        return None
+    return encoded
+
+
 def encode_value(
     value: Any, where: str = "value", index: int | None = None, *, encoder: Encoder = orjson_encode
 ) -> EncodedValue:

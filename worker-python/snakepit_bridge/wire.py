@@ -157,7 +157,9 @@ def attachments_size(attachments: Sequence[Attachment]) -> int:
     return sum(len(attachment.payload.data) + _ATTACHMENT_FRAMING_BYTES for attachment in attachments)
 
 
-def encode_batch(json_items: list[bytes], chunks: list[OutgoingChunk], attachments: Sequence[Attachment] = ()) -> bytes:
+def encode_batch(
+    json_items: Sequence[bytes | bytearray], chunks: list[OutgoingChunk], attachments: Sequence[Attachment] = ()
+) -> bytes:
     """A serialized ChunkBatch; the data of a first array chunk, and of array and Arrow attachments, lies where
     Node can view it in place. ``attachments`` name their chunks (counted from the batch's first)."""
     parts = [_field(_BATCH_JSON_RUN, b"[" + b",".join(json_items) + b"]")] if json_items else []
@@ -181,9 +183,64 @@ def encode_batch(json_items: list[bytes], chunks: list[OutgoingChunk], attachmen
     return b"".join(parts)
 
 
-# A plain chunk (JSON, not final, no metadata) travels as its encoded JSON in a batch's json_run,
-# with the binary values inside it when it has some (an EncodedValue); any other as an OutgoingChunk.
-Item = bytes | EncodedValue | OutgoingChunk
+class JsonRun:
+    """Consecutive plain chunks (JSON, not final, no metadata) as they will stand in a batch's json_run:
+    their JSON joined by commas in one bytearray, as the pump collects them.
+
+    One growing buffer rather than a bytes object per chunk: at a million chunks a second, a
+    bytes object kept per chunk until its batch leaves costs more than encoding the chunk.
+    """
+
+    __slots__ = ("attachments", "ends", "text")
+
+    def __init__(self) -> None:
+        self.text = bytearray()
+        # Where each chunk's JSON ends in ``text``.
+        self.ends: list[int] = []
+        # The binary values of its chunks, each naming its chunk counted from the run's first.
+        self.attachments: list[Attachment] = []
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    @property
+    def size(self) -> int:
+        """The bytes of its chunks as the pump counts them (each chunk's JSON and attachments)."""
+        return len(self.text) - max(len(self.ends) - 1, 0) + attachments_size(self.attachments)
+
+    def add(self, encoded: bytes, attachments: tuple[Attachment, ...] = ()) -> None:
+        if self.ends:
+            self.text.append(0x2C)
+        if attachments:
+            chunk = len(self.ends)
+            self.attachments.extend(attachment.in_chunk(chunk) for attachment in attachments)
+        self.text += encoded
+        self.ends.append(len(self.text))
+
+    def split(self, count: int) -> JsonRun:
+        """Its first ``count`` chunks as a run of their own; this run keeps the others."""
+        head = JsonRun()
+        cut = self.ends[count - 1]
+        head.text, self.text = self.text[:cut], self.text[cut + 1 :]
+        head.ends, self.ends = self.ends[:count], [end - cut - 1 for end in self.ends[count:]]
+        head.attachments = [attachment for attachment in self.attachments if attachment.chunk < count]
+        self.attachments = [a.in_chunk(a.chunk - count) for a in self.attachments if a.chunk >= count]
+        return head
+
+    def fitting(self, room: int) -> int:
+        """How many of its first chunks fit in ``room`` framed bytes (the run's own brackets aside)."""
+        count = 0
+        while count < len(self.ends):
+            attached = attachments_size([a for a in self.attachments if a.chunk <= count])
+            if self.ends[count] + 1 + attached > room:
+                break
+            count += 1
+        return count
+
+
+# A plain chunk travels in a batch's json_run: as its encoded JSON, with the binary values inside
+# it when it has some (an EncodedValue), or among others in a JsonRun; any other as an OutgoingChunk.
+Item = bytes | EncodedValue | JsonRun | OutgoingChunk
 
 
 class ChunkBatchBuilder:
@@ -198,37 +255,70 @@ class ChunkBatchBuilder:
     def __init__(self, max_bytes: int, first_index: int = 0) -> None:
         self.first_index = first_index
         """The stream index of the batch's first chunk."""
-        self.json_items: list[bytes] = []
+        # The json_run's texts, each the JSON of one chunk or of several joined by commas, and
+        # where each chunk ends in them.
+        self._json_parts: list[bytes | bytearray] = []
+        self._json_ends: list[list[int]] = []
         self.chunks: list[OutgoingChunk] = []
         self.attachments: list[Attachment] = []
+        self._json_count = 0
         self._max_bytes = max_bytes
         self._framed_bytes = 0
 
     def __len__(self) -> int:
-        return len(self.json_items) + len(self.chunks)
+        return self._json_count + len(self.chunks)
+
+    @property
+    def json_items(self) -> list[bytes]:
+        """The JSON of each chunk of the batch's json_run."""
+        items: list[bytes] = []
+        for text, ends in zip(self._json_parts, self._json_ends, strict=True):
+            starts = [0, *(end + 1 for end in ends[:-1])]
+            items.extend(bytes(text[start:end]) for start, end in zip(starts, ends, strict=True))
+        return items
 
     def add(self, item: Item, size: int) -> bool:
-        """Adds the item, whose encoding is ``size`` bytes, or returns False when it belongs in the next batch."""
+        """Adds the item, whose encoding is ``size`` bytes, or returns False when it belongs in the next batch.
+
+        A JsonRun that does not fit whole leaves its first chunks here if they fit (or its first alone, in
+        an empty batch), keeping the others, and returns False."""
         room = self._max_bytes - self._framed_bytes if self._framed_bytes else None
-        if isinstance(item, bytes):
-            framed = size + _JSON_RUN_SEPARATOR_BYTES
-            if self.chunks or (room is not None and framed > room):
-                return False
-            self.json_items.append(item)
-        elif isinstance(item, EncodedValue):
-            framed = size + _JSON_RUN_SEPARATOR_BYTES
-            if self.chunks or (room is not None and framed > room):
-                return False
-            self._attach(item.attachments)
-            self.json_items.append(item.json)
-        else:
+        if isinstance(item, OutgoingChunk):
             framed = size + _CHUNK_FRAMING_BYTES
             if room is not None and framed > room:
                 return False
             self._attach(item.attachments)
             self.chunks.append(item)
-        self._framed_bytes += framed
+            self._framed_bytes += framed
+            return True
+        if self.chunks:
+            return False
+        if isinstance(item, JsonRun):
+            framed = size + _JSON_RUN_SEPARATOR_BYTES * len(item)
+            limit = self._max_bytes if room is None else room
+            if framed <= limit or (room is None and len(item) == 1):
+                self._add_json(item.text, item.ends, item.attachments, framed)
+                return True
+            # Not whole: its first chunks if they fit (the first alone in an empty batch), the others next.
+            fitting = item.fitting(limit) or (1 if room is None else 0)
+            if fitting:
+                head = item.split(fitting)
+                self._add_json(head.text, head.ends, head.attachments, head.size + len(head))
+            return False
+        value = item if isinstance(item, EncodedValue) else EncodedValue(item)
+        framed = size + _JSON_RUN_SEPARATOR_BYTES
+        if room is not None and framed > room:
+            return False
+        self._add_json(value.json, [len(value.json)], list(value.attachments), framed)
         return True
+
+    def _add_json(self, text: bytes | bytearray, ends: list[int], attachments: list[Attachment], framed: int) -> None:
+        first = self._json_count
+        self.attachments.extend(attachment.in_chunk(first + attachment.chunk) for attachment in attachments)
+        self._json_parts.append(text)
+        self._json_ends.append(ends)
+        self._json_count += len(ends)
+        self._framed_bytes += framed
 
     def _attach(self, attachments: tuple[Attachment, ...]) -> None:
         chunk = len(self)
@@ -236,7 +326,7 @@ class ChunkBatchBuilder:
 
     def build(self) -> bytes:
         """The serialized ChunkBatch."""
-        return encode_batch(self.json_items, self.chunks, self.attachments)
+        return encode_batch(self._json_parts, self.chunks, self.attachments)
 
     def tool_chunks(self, call_id: str) -> Iterator[pb.ToolChunk]:
         """The same chunks as ToolChunk messages, one per chunk, for the stream that sends them so."""
