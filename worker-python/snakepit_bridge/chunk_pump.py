@@ -33,6 +33,8 @@ _NOT_ITERATED = (str, bytes, bytearray, memoryview, dict, StreamChunk)
 _PLAIN_VALUES = (dict, list, str, int, float, bool, bytes, type(None))
 _MISSING = object()
 _FAST_TYPES = frozenset({dict, list})
+# What encoding a chunk gives: a plain chunk's JSON (with its attachments, if any), or another chunk.
+_Produced = bytes | EncodedValue | OutgoingChunk
 
 
 def _unwrap(value: object) -> tuple[object, bool, Mapping[str, str] | None] | None:
@@ -154,7 +156,7 @@ class ChunkPump:
         # An item larger than the whole buffer still goes through once the buffer is empty.
         return not self._items or self._put_bytes - self._taken_bytes + size <= self._max_buffered_bytes
 
-    def _append(self, item: Item, size: int) -> None:
+    def _append(self, item: _Produced, size: int) -> None:
         """Adds an item (producer side); wakes the taker if it waits. The taker checks for items after it
         says it waits, and this checks whether it waits after adding: one of them sees the other."""
         with self._lock:
@@ -196,7 +198,7 @@ class ChunkPump:
                 self._taker_waiting = False
                 self._condition.notify_all()
 
-    def _put(self, item: Item, size: int) -> bool:
+    def _put(self, item: _Produced, size: int) -> bool:
         if not self._has_room(size):
             with self._condition:
                 self._producer_waiting = True
@@ -208,7 +210,7 @@ class ChunkPump:
         self._append(item, size)
         return True
 
-    async def _put_async(self, item: Item, size: int) -> bool:
+    async def _put_async(self, item: _Produced, size: int) -> bool:
         loop = asyncio.get_running_loop()
         while not self._cancelled and not self._has_room(size):
             future: asyncio.Future[None] = loop.create_future()
@@ -225,7 +227,7 @@ class ChunkPump:
         self._append(item, size)
         return True
 
-    def _encode(self, value: object) -> tuple[Item, int, bool]:
+    def _encode(self, value: object) -> tuple[_Produced, int, bool]:
         index = self._produced
         self._produced += 1
         data: object
