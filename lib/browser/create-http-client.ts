@@ -103,7 +103,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           body: callBody(args, callOptions),
         });
         const body = (await readJson(response)) as WireResult;
-        return decodeWireValue(body.result, body) as R;
+        return decodeWireValue(body.result, body, config.arrow) as R;
       });
     },
 

@@ -5,6 +5,8 @@ import { SnakepitError } from '../errors.js';
 /** What this module uses of apache-arrow. */
 interface ArrowModule {
   tableFromIPC(bytes: Uint8Array): Table;
+  tableToIPC(table: Table, type: 'stream'): Uint8Array;
+  Table: new (batch: RecordBatch) => Table;
 }
 
 let arrow: ArrowModule | undefined;
@@ -45,4 +47,24 @@ export function readArrow(bytes: Uint8Array, batch: boolean): Table | RecordBatc
     throw new TypeError(`an Arrow record batch arrived as a stream of ${table.batches.length} batches`);
   }
   return first;
+}
+
+/** An apache-arrow `Table`, told by its shape (the application's copy of apache-arrow may not be ours). */
+export function isArrowTable(value: object): value is Table {
+  const table = value as Partial<Record<'batches' | 'schema' | 'getChild', unknown>>;
+  return Array.isArray(table.batches) && typeof table.schema === 'object' && typeof table.getChild === 'function';
+}
+
+/** An apache-arrow `RecordBatch`, told by its shape. */
+export function isArrowRecordBatch(value: object): value is RecordBatch {
+  const batch = value as Partial<Record<'batches' | 'schema' | 'data' | 'getChild', unknown>>;
+  return (
+    !('batches' in batch) && typeof batch.schema === 'object' && typeof batch.data === 'object' && typeof batch.getChild === 'function'
+  );
+}
+
+/** A table or record batch as an Arrow IPC stream. */
+export function writeArrow(value: Table | RecordBatch): Uint8Array {
+  const arrow = loadArrow();
+  return arrow.tableToIPC(isArrowTable(value) ? value : new arrow.Table(value), 'stream');
 }
