@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { RecordBatch, Table } from 'apache-arrow';
 import { SnakepitError } from '../errors.js';
 
@@ -13,14 +14,20 @@ let arrow: ArrowModule | undefined;
 
 /**
  * apache-arrow, loaded the first time an Arrow value arrives: it is an
- * optional peer dependency, and loading it takes about 100 ms, which
- * applications that never receive Arrow data should not pay. A synchronous
- * `require`, because chunks are decoded synchronously, in order.
+ * optional peer dependency, and loading it takes 100-300 ms, which
+ * applications that never receive Arrow data should not pay.
+ *
+ * Synchronously, because chunks are decoded synchronously, in order; and its
+ * ES module, required by path (Node ≥ 20.19 requires ES modules), not the
+ * CommonJS build that `require('apache-arrow')` would give: the application
+ * imports the ES module, and a `Table` of the other build would fail its
+ * `instanceof Table` (and apache-arrow's own, when tables are combined).
  */
 function loadArrow(): ArrowModule {
   if (arrow !== undefined) return arrow;
   try {
-    arrow = createRequire(import.meta.url)('apache-arrow') as ArrowModule;
+    const require = createRequire(import.meta.url);
+    arrow = require(join(dirname(require.resolve('apache-arrow')), 'Arrow.node.mjs')) as ArrowModule;
   } catch (error) {
     throw new SnakepitError(
       'serialization_error',
