@@ -13,10 +13,12 @@ import { machineInfo } from './support/machine.js';
 import { resultsPath } from './support/paths.js';
 import { renderTable } from './support/report.js';
 import { withTimeout } from './support/timing.js';
+import { arraysInChunks } from './workloads/arrays-in-chunks.js';
 import { binaryChunks } from './workloads/binary-chunks.js';
 import { boundedMemory } from './workloads/bounded-memory.js';
 import { browser } from './workloads/browser.js';
 import { cancellation } from './workloads/cancellation.js';
+import { dataframes } from './workloads/dataframes.js';
 import { dataset } from './workloads/dataset.js';
 import { firstChunk } from './workloads/first-chunk.js';
 import { hostTool } from './workloads/host-tool.js';
@@ -39,6 +41,8 @@ const WORKLOADS: readonly Workload[] = [
   browser,
   hostTool,
   wireBounds,
+  arraysInChunks,
+  dataframes,
 ];
 
 /** A workload that takes longer than this is hung, and reported as such. */

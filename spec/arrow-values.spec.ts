@@ -21,7 +21,7 @@ function column(table: Table | RecordBatch, name: string): unknown[] {
 }
 
 function toPlain(value: unknown): unknown {
-  if (typeof value === 'object' && value !== null && 'toArray' in value) return [...(value as Iterable<unknown>)].map(toPlain);
+  if (typeof value === 'object' && value !== null && 'toArray' in value) return [...(value as unknown as Iterable<unknown>)].map(toPlain);
   return value;
 }
 
