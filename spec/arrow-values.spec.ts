@@ -12,7 +12,7 @@ import { startTestPool } from './support/pools.js';
 
 /** A column's values; raw stored integers for timestamps, whose `get` gives rounded milliseconds. */
 function column(table: Table | RecordBatch, name: string): unknown[] {
-  const vector = table.getChild(name) as Vector | null;
+  const vector: Vector | null = table.getChild(name);
   if (vector === null) throw new Error(`no column ${name}`);
   if (String(vector.type).startsWith('Timestamp')) {
     return vector.data.flatMap((data) => [...(data.values as BigInt64Array)].map((raw, index) => (data.getValid(index) ? raw : null)));
@@ -74,7 +74,7 @@ describe('Arrow data', () => {
   });
 
   it('Arrow data inside a structure arrives in place', async () => {
-    const value = (await pool.execute('arrow_value', { form: 'nested' })) as { frame: Table; rows: number; batches: RecordBatch[] };
+    const value = await pool.execute<{ frame: Table; rows: number; batches: RecordBatch[] }>('arrow_value', { form: 'nested' });
     expect(value.rows).toBe(3);
     expectEveryType(value.frame);
     expect(value.batches[0]).toBeInstanceOf(RecordBatch);
@@ -82,14 +82,14 @@ describe('Arrow data', () => {
   });
 
   it('views the message in place: column buffers lie inside the received message, aligned', async () => {
-    const table = (await pool.execute('arrow_value', { form: 'table' })) as Table;
+    const table = await pool.execute<Table>('arrow_value', { form: 'table' });
     const values = table.getChild('f64')!.data[0]!.values as Float64Array;
     expect(values.byteOffset % 8).toBe(0);
     expect(values.buffer.byteLength).toBeGreaterThan(values.byteLength * 10);
   });
 
   it('a pandas DataFrame arrives as a Table', async () => {
-    const table = (await pool.execute('arrow_value', { form: 'pandas' })) as Table;
+    const table = await pool.execute<Table>('arrow_value', { form: 'pandas' });
     expect(table).toBeInstanceOf(Table);
     expect(column(table, 'i64')).toEqual([1n, 2n ** 60n, -3n]);
     expect(column(table, 'f64')).toEqual([0.5, null, -0]);
@@ -101,7 +101,7 @@ describe('Arrow data', () => {
   });
 
   it('a polars DataFrame arrives as a Table', async () => {
-    const table = (await pool.execute('arrow_value', { form: 'polars' })) as Table;
+    const table = await pool.execute<Table>('arrow_value', { form: 'polars' });
     expect(table).toBeInstanceOf(Table);
     expect(column(table, 'i64')).toEqual([1n, 2n ** 60n, null]);
     expect(column(table, 'f64')).toEqual([0.5, null, -0]);
@@ -133,8 +133,8 @@ describe('Arrow data through the HTTP handler and the browser client', () => {
   it('arrives as Tables and RecordBatches when the client is given tableFromIPC', async () => {
     const { tableFromIPC } = await import('apache-arrow');
     const client = createHttpClient({ baseUrl: server.baseUrl, arrow: { tableFromIPC } });
-    expectEveryType((await client.execute('arrow_value', { form: 'table' })) as Table);
-    const nested = (await client.execute('arrow_value', { form: 'nested' })) as { frame: Table; batches: RecordBatch[] };
+    expectEveryType(await client.execute<Table>('arrow_value', { form: 'table' }));
+    const nested = await client.execute<{ frame: Table; batches: RecordBatch[] }>('arrow_value', { form: 'nested' });
     expectEveryType(nested.frame);
     expect(nested.batches[0]).toBeInstanceOf(RecordBatch);
     const batches = await lastValueFrom(client.stream<RecordBatch>('arrow_batches', { count: 3, rows: 10 }).pipe(chunkData(), toArray()));

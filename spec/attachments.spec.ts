@@ -27,7 +27,7 @@ const RAW_DTYPES = {
 
 function array(dtype: string, shape: number[], data: ArrayLike<number> | ArrayLike<bigint>): unknown {
   const Typed = RAW_DTYPES[dtype as keyof typeof RAW_DTYPES];
-  return { dtype, shape, data: new (Typed as new (values: ArrayLike<number | bigint>) => unknown)(data as ArrayLike<number | bigint>) };
+  return { dtype, shape, data: new (Typed as new (values: ArrayLike<number | bigint>) => unknown)(data) };
 }
 
 /** What each kind of spec/fixtures/test_adapter.py's _nested_binary must arrive as. */

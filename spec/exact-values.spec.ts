@@ -64,7 +64,7 @@ describe('values that must arrive exactly, or be refused', () => {
   });
 
   it('an int64 array inside a dict stays exact, as an attachment (it was refused while it travelled as JSON)', async () => {
-    const result = (await pool.execute('python_value', { kind: 'int64_array_in_json' })) as { ids: unknown };
+    const result = await pool.execute<{ ids: unknown }>('python_value', { kind: 'int64_array_in_json' });
     expect(isNdArray(result.ids) && result.ids.data).toEqual(new BigInt64Array([1n, 2n ** 60n]));
   });
 

@@ -1,5 +1,7 @@
 import { SnakepitError } from '../errors.js';
 import { hasSpecialNumbers, stringifyKeepingNumbers } from '../json-text.js';
+import { isNdArray, TYPED_ARRAY_BY_DTYPE } from '../ndarray.js';
+import type { WireBinaryAt } from './wire-format.js';
 
 function refuse(reason: string): never {
   throw new SnakepitError('invalid_arguments', `arguments ${reason}`, {
@@ -15,6 +17,96 @@ function kindOf(value: unknown): string | undefined {
   if (value instanceof Set) return 'a Set';
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `a ${value.constructor.name}`;
   return undefined;
+}
+
+/** The numpy dtype of each typed array sent as an array (a Uint8Array is bytes). */
+const DTYPE_BY_TYPED_ARRAY = new Map<unknown, string>([
+  [Int8Array, 'int8'],
+  [Uint8ClampedArray, 'uint8'],
+  [Int16Array, 'int16'],
+  [Uint16Array, 'uint16'],
+  [Int32Array, 'int32'],
+  [Uint32Array, 'uint32'],
+  [Float32Array, 'float32'],
+  [Float64Array, 'float64'],
+  [BigInt64Array, 'int64'],
+  [BigUint64Array, 'uint64'],
+]);
+
+type Base64Encoder = (this: Uint8Array) => string;
+// Uint8Array.prototype.toBase64 (TC39, in recent browsers) is much faster than btoa; older runtimes get btoa.
+const nativeToBase64 = (Uint8Array.prototype as unknown as { toBase64?: Base64Encoder }).toBase64;
+
+function toBase64(bytes: Uint8Array): string {
+  if (nativeToBase64 !== undefined) return nativeToBase64.call(bytes);
+  let binary = '';
+  for (let offset = 0; offset < bytes.length; offset += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(offset, offset + 0x8000));
+  }
+  return btoa(binary);
+}
+
+function bytesOf(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** A binary argument as base64 text and what it is; undefined for a value that travels as JSON. */
+function binaryArgument(value: unknown, path: readonly (string | number)[]): { text: string; binary: WireBinaryAt } | undefined {
+  if (value instanceof Uint8Array) return { text: toBase64(value), binary: { encoding: 'bytes', path } };
+  if (isNdArray(value)) {
+    const Typed = TYPED_ARRAY_BY_DTYPE[value.dtype];
+    if (Typed === undefined || !(value.data instanceof Typed))
+      refuse(`hold an NdArray of dtype ${value.dtype} whose data is a ${value.data.constructor.name}`);
+    return { text: toBase64(bytesOf(value.data)), binary: { encoding: 'ndarray', dtype: value.dtype, shape: value.shape, path } };
+  }
+  if (!ArrayBuffer.isView(value)) return undefined;
+  const dtype = DTYPE_BY_TYPED_ARRAY.get(value.constructor);
+  if (dtype === undefined) refuse(`hold a ${value.constructor.name}, which cannot be sent as it is; pass a Uint8Array or a typed array`);
+  return {
+    text: toBase64(bytesOf(value)),
+    binary: { encoding: 'ndarray', dtype, shape: [(value as unknown as ArrayLike<unknown>).length], path },
+  };
+}
+
+/** The value with its binary values replaced by base64 text (in copies of the containers on the way), and where each was. */
+function inlineBinaries(value: unknown, path: (string | number)[], found: WireBinaryAt[]): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const binary = binaryArgument(value, [...path]);
+  if (binary !== undefined) {
+    found.push(binary.binary);
+    return binary.text;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
+  if (Array.isArray(value)) return value.map((item: unknown, index) => inlineBinaries(item, [...path, index], found));
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    Object.defineProperty(copy, key, {
+      value: inlineBinaries(item, [...path, key], found),
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  return copy;
+}
+
+function holdsBinary(value: unknown, depth = 0): boolean {
+  // Past any sane depth (a cycle), JSON.stringify says what is wrong.
+  if (typeof value !== 'object' || value === null || depth > 256) return false;
+  if (ArrayBuffer.isView(value) || isNdArray(value)) return true;
+  return Object.values(value).some((item) => holdsBinary(item, depth + 1));
+}
+
+/**
+ * The arguments as JSON text, with their binary values (a `Uint8Array`, a
+ * typed array, an NdArray) as base64 text, and where those are, for the
+ * request body's `binaries`.
+ */
+export function encodeArguments(args: unknown): { readonly json: string; readonly binaries: readonly WireBinaryAt[] } {
+  if (!holdsBinary(args)) return { json: encodeJsonArguments(args), binaries: [] };
+  const binaries: WireBinaryAt[] = [];
+  const inlined = inlineBinaries(args, [], binaries);
+  return { json: encodeJsonArguments(inlined), binaries };
 }
 
 /**

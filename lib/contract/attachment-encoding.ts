@@ -43,7 +43,7 @@ function replaceBinaries(value: unknown, path: string, binary: BinaryKind, found
     value.forEach((item: unknown, index) => {
       const replaced = replaceBinaries(item, `${path}[${index}]`, binary, found, marker);
       if (replaced === undefined) return;
-      copy ??= [...value];
+      copy ??= [...(value as unknown[])];
       copy[index] = replaced;
     });
     return copy;
