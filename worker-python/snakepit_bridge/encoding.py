@@ -75,9 +75,9 @@ def _has_non_finite(value: Any, opaque: Callable[[Any], bool] | None) -> bool:
             stack.extend(item.values())
         elif kind is list or kind is tuple:
             stack.extend(item)
-        elif kind not in _LEAVES:
+        elif kind not in _LEAVES and find_part(item, _is_non_finite, opaque) is not None:
             # numpy values, dataclasses...: the general walk knows what the encoders write for them.
-            return find_part(item, _is_non_finite, opaque) is not None
+            return True
     return False
 
 
