@@ -3,8 +3,10 @@
 // and the operators and browser-safe values (chunk.ts, ndarray.ts, errors.ts, json-text.ts, typed-tools.ts)
 // usable anywhere, a browser included. public-types.ts, the types of the public API, is usable by every
 // layer, browser code included.
+// telemetry/ (OpenTelemetry, optional) sits at the bottom: the layers report to it, it knows none of them.
 /** @type {import('dependency-cruiser').IConfiguration} */
 const layersAbove = {
+  telemetry: '^lib/(contract|worker|pool|call|snakepit-pool|bridge-server|http|browser|cli)',
   contract: '^lib/(worker|pool|call|snakepit-pool|bridge-server|http|browser|cli)',
   worker: '^lib/(pool|call|snakepit-pool|bridge-server|http|browser|cli)',
   pool: '^lib/(call|snakepit-pool|bridge-server|http|browser|cli)',
@@ -55,7 +57,8 @@ module.exports = {
     {
       name: 'apache-arrow-only-in-the-arrow-entry',
       severity: 'error',
-      comment: 'apache-arrow is an optional peer dependency: only lib/arrow/ imports it (lib/contract/arrow-ipc.ts loads it when Arrow data arrives).',
+      comment:
+        'apache-arrow is an optional peer dependency: only lib/arrow/ imports it (lib/contract/arrow-ipc.ts loads it when Arrow data arrives).',
       from: { pathNot: '^lib/arrow/' },
       to: { path: '^node_modules/apache-arrow/', dependencyTypesNot: ['type-only'] },
     },

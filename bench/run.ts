@@ -22,6 +22,7 @@ import { dataframes } from './workloads/dataframes.js';
 import { dataset } from './workloads/dataset.js';
 import { firstChunk } from './workloads/first-chunk.js';
 import { hostTool } from './workloads/host-tool.js';
+import { observability } from './workloads/observability.js';
 import { poolStartWorkload } from './workloads/pool-start.js';
 import { smallChunks } from './workloads/small-chunks.js';
 import { unary } from './workloads/unary.js';
@@ -41,6 +42,7 @@ const WORKLOADS: readonly Workload[] = [
   browser,
   hostTool,
   wireBounds,
+  observability,
   arraysInChunks,
   dataframes,
 ];

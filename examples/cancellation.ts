@@ -56,10 +56,10 @@ export async function cancelInfiniteStream(
   const pool = await createPool<ConsumerAdapterTools>({
     ...poolOptions,
     // infinite_stream logs its closing at INFO; workers log only warnings unless told otherwise.
-    env: { ...poolOptions.env, SNAKEPIT_LOG_LEVEL: 'INFO' },
+    logLevel: 'INFO',
     // Reads the worker's log for the generator's closing line; the caller's onLog still sees every line.
-    onLog: (line, workerId) => {
-      poolOptions.onLog?.(line, workerId);
+    onLog: (line, workerId, record) => {
+      poolOptions.onLog?.(line, workerId, record);
       workerLog.next(line);
     },
   });

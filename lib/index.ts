@@ -16,10 +16,12 @@ export type {
   PoolEventType,
   PoolOptions,
   PoolStats,
+  PythonLogLevel,
   TlsOptions,
   ToolArguments,
   ToolInfo,
   ToolParameter,
+  WorkerLog,
 } from './public-types.js';
 export type {
   IsUntyped,

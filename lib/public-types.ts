@@ -114,12 +114,20 @@ export interface PoolOptions {
   /** Largest gRPC message either side accepts, in bytes. Default 64 MiB. */
   readonly maxMessageBytes?: number;
   /**
-   * Receives each line workers write to stderr (and to stdout before they are
-   * ready). A line longer than 65536 characters arrives in pieces of that
-   * length, each but the last ending with ` [line continues]`, so that no
-   * output can fill Node's memory. Default: prefixed and written to `process.stderr`.
+   * Receives what workers write to stderr (and to stdout before they are
+   * ready): each log record, as text (with `record`, the record itself, also a
+   * `log` event on `events$`), and each line a tool prints, as it is. A line
+   * longer than 65536 characters arrives in pieces of that length, each but
+   * the last ending with ` [line continues]`, so that no output can fill
+   * Node's memory. Default: prefixed and written to `process.stderr`.
    */
-  readonly onLog?: (line: string, workerId: string) => void;
+  readonly onLog?: (line: string, workerId: string, record?: WorkerLog) => void;
+  /**
+   * The workers' Python logging level (`--log-level`): records below it are
+   * not made. Default: `$SNAKEPIT_LOG_LEVEL` in `env`, else `WARNING`. Child
+   * workers only: a remote worker takes its own `--log-level`.
+   */
+  readonly logLevel?: PythonLogLevel;
   /**
    * Node functions the Python tools may call by name, during a call, on the
    * call's own connection (remote workers included). A pool with host tools
@@ -186,6 +194,29 @@ export interface CallLimits {
   readonly maxArgumentBytes: number;
 }
 
+/** A Python logging level, by name (either case). */
+export type PythonLogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL' | 'debug' | 'info' | 'warning' | 'error' | 'critical';
+
+/** A log record a child worker made in Python, as `onLog` and the `log` event give it. */
+export interface WorkerLog {
+  /** Python's level name: `DEBUG`, `INFO`, `WARNING`, `ERROR`, `CRITICAL` (or a custom level's name). */
+  readonly level: string;
+  /** The logger's name, as `logging.getLogger(name)` was given it. */
+  readonly logger: string;
+  /** The formatted message, followed by the traceback when the record carries an exception. */
+  readonly message: string;
+  /** The call the record was made in (the pool's call id); undefined outside a call. */
+  readonly callId: string | undefined;
+  /** The tool that call runs; undefined outside a call. */
+  readonly tool: string | undefined;
+  /** The worker that made it. */
+  readonly workerId: string;
+  /** The call's trace id (32 hex digits), when the call is traced; undefined otherwise. */
+  readonly traceId: string | undefined;
+  /** When Python made the record, as `Date.now()` would have said. */
+  readonly time: number;
+}
+
 /** TLS for connections to remote workers (`endpoints`). */
 export interface TlsOptions {
   /** PEM root certificates to trust; default: the system's. */
@@ -221,6 +252,7 @@ export type PoolEventInit =
   | { readonly type: 'worker_unhealthy'; readonly workerId: string; readonly reason: string }
   | { readonly type: 'worker_killed'; readonly workerId: string; readonly reason: 'ignored_cancellation' }
   | { readonly type: 'pool_degraded'; readonly error: SnakepitError }
+  | ({ readonly type: 'log' } & WorkerLog)
   | { readonly type: 'call_queued'; readonly callId: string; readonly tool: string; readonly queueLength: number }
   | { readonly type: 'call_started'; readonly callId: string; readonly tool: string; readonly workerId: string; readonly queuedMs: number }
   | {

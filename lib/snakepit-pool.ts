@@ -16,6 +16,7 @@ import { resolvePoolOptions, type ResolvedPoolOptions } from './pool/pool-option
 import { WorkerPool } from './pool/worker-pool.js';
 import { resolvePython } from './worker/python-environment.js';
 import { HostToolRelay } from './call/host-tool-relay.js';
+import { PoolTelemetry } from './telemetry/pool-telemetry.js';
 import { StreamCall } from './call/stream-call.js';
 import { UnaryCall } from './call/unary-call.js';
 import { RemoteWorker } from './worker/remote-worker.js';
@@ -28,6 +29,7 @@ import type {
   CloseOptions,
   HostTool,
   PoolEvent,
+  PoolEventInit,
   PoolOptions,
   PoolStats,
   TlsOptions,
@@ -65,6 +67,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
    */
   readonly events$: Observable<PoolEvent>;
   private readonly registry: CallRegistry;
+  private readonly telemetry: PoolTelemetry;
   private readonly poolId = randomBytes(3).toString('hex');
   private callCount = 0;
   private closing: Promise<void> | undefined;
@@ -85,17 +88,24 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     private readonly events: PoolEventSource,
     sessionAffinity: 'prefer' | 'strict',
     private readonly hostTools: ReadonlyMap<string, HostTool> | undefined,
+    telemetry: PoolTelemetry,
   ) {
     this.events$ = events.events$;
-    this.registry = new CallRegistry(workers, sessionAffinity, events.emit);
+    this.telemetry = telemetry;
+    this.registry = new CallRegistry(workers, sessionAffinity, events.emit, telemetry);
+    telemetry.observe(this);
   }
 
   /** @internal use `createPool`. */
   static async create<Tools extends ToolsShape<Tools>>(options: PoolOptions): Promise<SnakepitPool<Tools>> {
     const resolved = resolvePoolOptions(options);
     const events = new PoolEventSource();
-    const { emit } = events;
-    const start = resolved.endpoints ? remoteWorkers(options, resolved, resolved.endpoints) : localWorkers(options, resolved);
+    const telemetry = await PoolTelemetry.create();
+    const emit = (event: PoolEventInit) => {
+      if (event.type === 'worker_restarted') telemetry.workerRestarted();
+      events.emit(event);
+    };
+    const start = resolved.endpoints ? remoteWorkers(options, resolved, resolved.endpoints) : localWorkers(options, resolved, emit);
     let described: ReturnType<Worker['connection']['listTools']> | undefined;
     const spawn = async (slot: number) => {
       const startedAt = performance.now();
@@ -122,6 +132,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
         events,
         resolved.sessionAffinity,
         resolved.hostTools,
+        telemetry,
       );
     } catch (error) {
       await workers.close(0);
@@ -212,13 +223,14 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     return new Promise<unknown>((resolve, reject) => {
       const request = this.request(tool, args, options, reject);
       if (request === undefined) return;
-      const scope = new CallScope(this.registry, request.call_id, tool, options, reject);
-      scope.run((worker) => {
+      const scope = new CallScope(this.registry, request.call_id, tool, options, reject, 'execute');
+      scope.run((worker, traceHeaders) => {
         const call = new UnaryCall<unknown>(
           worker,
           request,
           {
-            resolve: (result) => {
+            resolve: (result, bytes) => {
+              scope.countBytes(bytes);
               scope.complete();
               resolve(result);
             },
@@ -228,6 +240,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
               reject(error);
             },
           },
+          traceHeaders,
           this.hostToolRelay(request, options),
         );
         call.start();
@@ -258,6 +271,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     }
     this.registry.abort('all', closed);
     await this.workers.close(options.gracePeriod ?? DEFAULT_CLOSE_GRACE_MS);
+    this.telemetry.close();
     this.events.complete();
   }
 
@@ -266,8 +280,8 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
       const fail = (error: unknown) => subscriber.error(error);
       const request = this.request(tool, args, options, fail);
       if (request === undefined) return;
-      const scope = new CallScope(this.registry, request.call_id, tool, options, fail);
-      scope.run((worker) => {
+      const scope = new CallScope(this.registry, request.call_id, tool, options, fail, 'stream');
+      scope.run((worker, traceHeaders) => {
         const call = new StreamCall<T>(
           worker,
           request,
@@ -276,6 +290,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
               scope.countChunk();
               subscriber.next(chunk);
             },
+            received: (bytes) => scope.countBytes(bytes),
             error: (error, neverRan) => {
               if (neverRan && scope.retry()) return;
               scope.fail(error);
@@ -287,6 +302,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
             },
             workerDone: () => scope.releaseWorker(),
           },
+          traceHeaders,
           this.hostToolRelay(request, options),
         );
         flow?.attach(call);
@@ -334,7 +350,11 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
 }
 
 /** Child processes on this host, each with the pool's random token. */
-function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): (slot: number) => Promise<Worker> {
+function localWorkers(
+  options: PoolOptions,
+  resolved: ResolvedPoolOptions,
+  emit: (event: PoolEventInit) => void,
+): (slot: number) => Promise<Worker> {
   const python = resolvePython(options.python);
   const token = randomBytes(24).toString('base64url');
   let workerCount = 0;
@@ -349,7 +369,11 @@ function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): (slo
       token,
       maxMessageBytes: resolved.maxMessageBytes,
       startTimeoutMs: resolved.startTimeoutMs,
-      onLog: resolved.onLog,
+      logLevel: resolved.logLevel,
+      onLog: (line, workerId, record) => {
+        if (record !== undefined) emit({ type: 'log', ...record });
+        resolved.onLog(line, workerId, record);
+      },
     });
 }
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CallRegistry, type RegisteredCall } from '../lib/call/call-registry.js';
 import { SnakepitError } from '../lib/errors.js';
+import { PoolTelemetry } from '../lib/telemetry/pool-telemetry.js';
 import { startFakePool, type FakePool } from './support/fake-workers.js';
 
 /** A call, and the codes of the errors it was aborted with. */
@@ -23,7 +24,7 @@ describe('the call registry', () => {
 
   async function start(): Promise<void> {
     fake = await startFakePool();
-    registry = new CallRegistry(fake.pool, 'prefer', () => {});
+    registry = new CallRegistry(fake.pool, 'prefer', () => {}, await PoolTelemetry.create());
   }
   afterEach(() => fake.pool.close(0));
 

@@ -145,9 +145,9 @@ describe('a pool receiving lying lengths from a worker', () => {
     const started = performance.now();
     await expect(connection.ping(new Date(Date.now() + 5_000))).rejects.toMatchObject({ code: grpc.status.INTERNAL });
     const request = new pb.ExecuteToolRequest({ tool_name: 't', call_id: 'c' });
-    const unary = await new Promise<grpc.ServiceError | null>((resolve) => connection.executeTool(request, (error) => resolve(error)));
+    const unary = await new Promise<grpc.ServiceError | null>((resolve) => connection.executeTool(request, {}, (error) => resolve(error)));
     expect(unary?.code).toBe(grpc.status.INTERNAL);
-    const stream = connection.streamBatches(request);
+    const stream = connection.streamBatches(request, {});
     stream.on('data', () => undefined);
     const [error] = (await once(stream, 'error')) as [grpc.ServiceError];
     expect(error.code).toBe(grpc.status.INTERNAL);

@@ -43,12 +43,12 @@ describe('read-ahead of a streaming call', () => {
     const stream = Object.assign(new EventEmitter(), { readableHighWaterMark: 16, cancel: vi.fn(), pause() {}, resume() {} });
     const worker = new FakeWorker('fake-1', { streamBatches: () => stream as unknown as ClientReadableStream<ChunkBatch> });
     const errors: SnakepitError[] = [];
-    const call = new StreamCall(worker, new pb.ExecuteToolRequest({ tool_name: 'count', call_id: 'c-1' }), {
-      next: () => {},
-      error: (error) => errors.push(error),
-      complete: () => {},
-      workerDone: () => {},
-    });
+    const call = new StreamCall(
+      worker,
+      new pb.ExecuteToolRequest({ tool_name: 'count', call_id: 'c-1' }),
+      { next: () => {}, received: () => {}, error: (error) => errors.push(error), complete: () => {}, workerDone: () => {} },
+      {},
+    );
 
     call.start();
 

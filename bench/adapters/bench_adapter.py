@@ -7,6 +7,7 @@ them `generate_dataset`, the guide's "Chunked Dataset" example as written.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -47,6 +48,10 @@ class BenchAdapter(GuideAdapter):
     @tool(description="the worker's process id")
     def pid(self) -> int:
         return os.getpid()
+
+    @tool(description="whether OpenTelemetry is loaded in this worker")
+    def opentelemetry_loaded(self) -> bool:
+        return "opentelemetry" in sys.modules
 
     @tool(description="yields every interval_ms until cancelled; its finally stamps `path`", supports_streaming=True)
     def tick(self, path: str, interval_ms: float = 1.0, wall_clock: bool = False) -> Iterator[dict[str, Any]]:

@@ -13,11 +13,15 @@ export interface BenchPool {
   close(): Promise<void>;
 }
 
-/** A pool on the bench adapter; closed by the caller, or at the end of the run whatever happens. */
-export async function startBenchPool(size: number, options: Pick<PoolOptions, 'hostTools'> = {}): Promise<BenchPool> {
+/** A pool on the bench adapter (or another of bench/adapters); closed by the caller, or at the end of the run whatever happens. */
+export async function startBenchPool(
+  size: number,
+  options: Pick<PoolOptions, 'hostTools'> & { readonly adapter?: string } = {},
+): Promise<BenchPool> {
+  const { adapter = BENCH_ADAPTER, ...poolOptions } = options;
   const pool = await createPool({
-    ...options,
-    adapter: BENCH_ADAPTER,
+    ...poolOptions,
+    adapter,
     size,
     python,
     // bench/baseline holds workload_data.py, the payloads the adapter shares with the baselines;

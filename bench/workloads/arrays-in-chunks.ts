@@ -1,5 +1,5 @@
 /**
- * Workload 13: a training loop's chunk, `{epoch, accuracy, weights}` with the
+ * Workload 14: a training loop's chunk, `{epoch, accuracy, weights}` with the
  * weights a 1 MiB float32 array inside the dict: travelling as an attachment
  * (an NdArray in Node), against the same chunk with `.tolist()` (JSON lists),
  * as such chunks travelled before arrays inside structures did. Both paths
@@ -66,9 +66,9 @@ export const arraysInChunks: Workload = {
     const json = median(rates['(c) stream, .tolist() JSON']!);
     const attached = median(rates['(c) stream, array attachment']!);
     const rows: Row[] = [
-      { workload: '13 1 MiB array in a dict', path: '(c) stream, .tolist() JSON', unit: 'chunks/s', median: json },
+      { workload: '14 1 MiB array in a dict', path: '(c) stream, .tolist() JSON', unit: 'chunks/s', median: json },
       {
-        workload: '13 1 MiB array in a dict',
+        workload: '14 1 MiB array in a dict',
         path: '(c) stream, array attachment',
         unit: 'chunks/s',
         median: attached,

@@ -1,5 +1,5 @@
 /**
- * Workload 14: the guide's `generate_dataset` as written (`.tolist()`, JSON)
+ * Workload 15: the guide's `generate_dataset` as written (`.tolist()`, JSON)
  * against the same rows yielded as pandas DataFrames of 10 float columns,
  * which travel as Arrow IPC and arrive as apache-arrow Tables. Both paths
  * read one value of every chunk and count its rows.
@@ -76,9 +76,9 @@ export const dataframes: Workload = {
     const arrow = median(rates['(c) stream, DataFrame (Arrow)']!);
     const larger = median(rates['(c) stream, DataFrame (Arrow), 10× rows per chunk']!);
     const rows: Row[] = [
-      { workload: '14 generate_dataset', path: '(c) stream, .tolist() JSON', unit: 'rows/s', median: json },
+      { workload: '15 generate_dataset', path: '(c) stream, .tolist() JSON', unit: 'rows/s', median: json },
       {
-        workload: '14 generate_dataset',
+        workload: '15 generate_dataset',
         path: '(c) stream, DataFrame (Arrow)',
         unit: 'rows/s',
         median: arrow,
@@ -87,7 +87,7 @@ export const dataframes: Workload = {
         pass: arrow >= 50 * json,
       },
       {
-        workload: '14 generate_dataset',
+        workload: '15 generate_dataset',
         path: '(c) stream, DataFrame (Arrow), 10× rows per chunk',
         unit: 'rows/s',
         median: larger,

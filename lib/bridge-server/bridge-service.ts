@@ -27,6 +27,7 @@ import { toExecuteToolResponse } from './payload-encoding.js';
 import { PooledStream } from './pooled-stream.js';
 import { failStream, writeBatches, writeChunks } from './stream-writer.js';
 import { stringifyJson } from '../json-text.js';
+import { withIncomingTrace } from '../telemetry/incoming-trace.js';
 
 /** Requests arrive undecoded (see service-definition.ts): the token is checked first. */
 type UnaryCall = ServerUnaryCall<Buffer, unknown>;
@@ -126,9 +127,13 @@ export class BridgeService {
         if (this.admit(call, 'ListToolsRequest', (error) => callback(errorStatus(error))) === undefined) return;
         callback(null, new pb.ListToolsResponse({ adapter: this.config.pool.adapter, tools: this.config.pool.tools().map(toToolSpec) }));
       },
-      ExecuteTool: (call: UnaryCall, callback: sendUnaryData<ExecuteToolResponse>) => this.executeTool(call, callback),
-      ExecuteStreamingTool: (call: StreamCall<ToolChunk>) => this.stream(call, writeChunks),
-      ExecuteStreamingToolBatched: (call: StreamCall<ChunkBatch>) => this.stream(call, writeBatches),
+      // A client's trace context (traceparent metadata) is the parent of the pooled call's span.
+      ExecuteTool: (call: UnaryCall, callback: sendUnaryData<ExecuteToolResponse>) =>
+        withIncomingTrace(call.metadata.getMap(), () => this.executeTool(call, callback)),
+      ExecuteStreamingTool: (call: StreamCall<ToolChunk>) =>
+        withIncomingTrace(call.metadata.getMap(), () => this.stream(call, writeChunks)),
+      ExecuteStreamingToolBatched: (call: StreamCall<ChunkBatch>) =>
+        withIncomingTrace(call.metadata.getMap(), () => this.stream(call, writeBatches)),
       ExecuteToolWithHostTools: (call: ServerDuplexStream<Buffer, unknown>) => this.refuseHostTools(call),
       ExecuteStreamingToolWithHostTools: (call: ServerDuplexStream<Buffer, unknown>) => this.refuseHostTools(call),
       AwaitCall: (call: UnaryCall, callback: sendUnaryData<never>) => {

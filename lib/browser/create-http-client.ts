@@ -2,34 +2,58 @@ import { Observable } from 'rxjs';
 import type { Chunk } from '../chunk.js';
 import { SnakepitError } from '../errors.js';
 import type { ToolInfo } from '../public-types.js';
+import type {
+  StreamingToolName,
+  ToolArgumentsParameter,
+  ToolCallParameters,
+  ToolData,
+  ToolResult,
+  ToolsShape,
+  UnaryToolName,
+  UntypedTools,
+} from '../typed-tools.js';
 import { resolveHttpClientOptions, type HttpCallOptions, type HttpClientOptions, type HttpToolArguments } from './http-client-options.js';
 import { callBody, CallControl, send, toolPath } from './http-request.js';
 import { runHttpStream, type HttpChunkCallback } from './http-stream-call.js';
 import { decodeWireValue, type WireResult } from './wire-format.js';
 
-/** The pool's calls, over HTTP, from a browser. Create it with {@link createHttpClient}. */
-export interface HttpClient {
+/**
+ * The pool's calls, over HTTP, from a browser. Create it with {@link createHttpClient}.
+ *
+ * `Tools` describes the server's tools, as `npx snakepit-rx types` generates
+ * it for the pool (`createHttpClient<MyAdapterTools>(...)`): tool names,
+ * arguments and the kind of call are then checked at compile time, and
+ * chunks and results typed. Without it, any name and JSON arguments are
+ * taken, and the caller declares what comes back.
+ */
+export interface HttpClient<Tools extends ToolsShape<Tools> = UntypedTools> {
   /**
    * Runs a streaming tool. Cold: nothing is requested before subscription;
    * each subscription runs the tool once and emits its chunks in order, the
    * last with `isFinal: true`. Unsubscribing aborts the request, and the
    * server cancels the call (the Python generator is closed).
    */
-  stream<T = unknown>(tool: string, args?: HttpToolArguments, options?: HttpCallOptions): Observable<Chunk<T>>;
+  stream<T = unknown, Name extends StreamingToolName<Tools> = StreamingToolName<Tools>>(
+    tool: Name,
+    ...rest: ToolCallParameters<Tools, Name, HttpCallOptions>
+  ): Observable<Chunk<ToolData<Tools, Name, T>>>;
   /**
    * Runs a streaming tool and calls `callback(chunk)` for each chunk, in
    * order. When the callback returns a promise, the next chunk waits for it,
    * and so does the reading (the server pauses the tool). Resolves when the
    * stream completes, rejects with its error.
    */
-  executeStream<T = unknown>(
-    tool: string,
-    args: HttpToolArguments | undefined,
-    callback: HttpChunkCallback<T>,
+  executeStream<T = unknown, Name extends StreamingToolName<Tools> = StreamingToolName<Tools>>(
+    tool: Name,
+    args: ToolArgumentsParameter<Tools, Name>,
+    callback: HttpChunkCallback<ToolData<Tools, Name, T>>,
     options?: HttpCallOptions,
   ): Promise<void>;
   /** Runs a unary tool and resolves with its result. */
-  execute<R = unknown>(tool: string, args?: HttpToolArguments, options?: HttpCallOptions): Promise<R>;
+  execute<R = unknown, Name extends UnaryToolName<Tools> = UnaryToolName<Tools>>(
+    tool: Name,
+    ...rest: ToolCallParameters<Tools, Name, HttpCallOptions>
+  ): Promise<ToolResult<Tools, Name, R>>;
   /** The tools the server exposes. */
   tools(options?: Pick<HttpCallOptions, 'signal' | 'timeout'>): Promise<readonly ToolInfo[]>;
 }
@@ -63,8 +87,24 @@ async function readJson(response: Response): Promise<unknown> {
  * client.stream<{ step: number }>('stream_progress', { steps: 5 }).pipe(chunkData()).subscribe(console.log);
  * ```
  */
-export function createHttpClient(options: HttpClientOptions): HttpClient {
-  const config = resolveHttpClientOptions(options);
+export function createHttpClient<Tools extends ToolsShape<Tools> = UntypedTools>(options: HttpClientOptions): HttpClient<Tools> {
+  return untypedClient(resolveHttpClientOptions(options));
+}
+
+/** The client's calls; its typed face ({@link HttpClient}) only narrows what callers may pass. */
+interface UntypedHttpClient {
+  stream<T>(tool: string, args?: HttpToolArguments, options?: HttpCallOptions): Observable<Chunk<T>>;
+  executeStream<T>(
+    tool: string,
+    args: HttpToolArguments | undefined,
+    callback: HttpChunkCallback<T>,
+    options?: HttpCallOptions,
+  ): Promise<void>;
+  execute<R>(tool: string, args?: HttpToolArguments, options?: HttpCallOptions): Promise<R>;
+  tools(options?: Pick<HttpCallOptions, 'signal' | 'timeout'>): Promise<readonly ToolInfo[]>;
+}
+
+function untypedClient(config: ReturnType<typeof resolveHttpClientOptions>): UntypedHttpClient {
   return {
     stream<T = unknown>(tool: string, args?: HttpToolArguments, callOptions: HttpCallOptions = {}): Observable<Chunk<T>> {
       return new Observable<Chunk<T>>((subscriber) => {

@@ -54,7 +54,11 @@ export interface WireResult extends WireBinary, WireBinaries {
 
 /** Reads Arrow IPC streams: apache-arrow's `tableFromIPC`, given to the client so that it loads apache-arrow only if you do. */
 export interface ArrowReader {
-  tableFromIPC(bytes: Uint8Array): { readonly batches: readonly unknown[] };
+  /** Reads one Arrow IPC stream into a Table. */
+  tableFromIPC(bytes: Uint8Array): {
+    /** The Table's record batches; a chunk that was one batch in Python arrives as the only one. */
+    readonly batches: readonly unknown[];
+  };
 }
 
 /** The data of the first event of every stream response. */

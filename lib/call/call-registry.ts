@@ -1,5 +1,6 @@
 import type { SnakepitError } from '../errors.js';
 import type { PoolEventInit } from '../public-types.js';
+import type { PoolTelemetry } from '../telemetry/pool-telemetry.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
 
 /** A call as its registry tracks it. */
@@ -26,6 +27,8 @@ export class CallRegistry {
     readonly sessionAffinity: 'prefer' | 'strict',
     /** Reports a pool event; the pool stamps its time. */
     readonly emit: (event: PoolEventInit) => void,
+    /** Where calls report their spans and metrics. */
+    readonly telemetry: PoolTelemetry,
   ) {}
 
   /** Calls that ended with an error, whether or not they began. */

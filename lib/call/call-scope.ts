@@ -1,6 +1,9 @@
 import { SnakepitError } from '../errors.js';
 import type { Lease } from '../pool/lease-queue.js';
 import type { CallOptions } from '../public-types.js';
+import type { CancelReason } from '../telemetry/call-summary.js';
+import type { CallTelemetry } from '../telemetry/call-telemetry.js';
+import type { CallKind } from '../telemetry/pool-telemetry.js';
 import type { CallRegistry, RegisteredCall } from './call-registry.js';
 import type { Worker } from '../worker/worker.js';
 
@@ -9,6 +12,13 @@ export const DEFAULT_TIMEOUT_MS = 300_000;
 export interface Cancellable {
   cancel(): void;
 }
+
+/** The error codes of a call ended from outside that cancel its tool, by the reason its span records. */
+const CANCEL_REASONS: Partial<Record<SnakepitError['code'], CancelReason>> = {
+  cancelled: 'aborted',
+  timeout: 'timeout',
+  pool_closed: 'pool_closed',
+};
 
 /**
  * What every call shares, streaming or not: it waits for a worker, holds it
@@ -19,13 +29,16 @@ export interface Cancellable {
 export class CallScope implements RegisteredCall {
   private lease: Lease | undefined;
   private running: Cancellable | undefined;
-  private start: ((worker: Worker) => Cancellable) | undefined;
+  private start: ((worker: Worker, traceHeaders: Readonly<Record<string, string>>) => Cancellable) | undefined;
   private retried = false;
   private withdraw: () => void = () => {};
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
   private chunks = 0;
+  private bytes = 0;
+  private queueWaitMs: number | undefined;
   private readonly createdAt = performance.now();
+  private readonly telemetry: CallTelemetry;
   private readonly onAbort = () =>
     this.abort(new SnakepitError('cancelled', 'the call was aborted', { tool: this.tool, cause: this.options.signal?.reason }));
 
@@ -35,7 +48,10 @@ export class CallScope implements RegisteredCall {
     private readonly tool: string,
     private readonly options: CallOptions,
     private readonly deliverError: (error: SnakepitError) => void,
-  ) {}
+    kind: CallKind,
+  ) {
+    this.telemetry = registry.telemetry.startCall({ kind, tool, callId, sessionId: options.sessionId });
+  }
 
   /** True until the call has a worker. */
   get waiting(): boolean {
@@ -51,8 +67,9 @@ export class CallScope implements RegisteredCall {
    * loses a cancel that comes before a started call's stream exists, and the
    * stream is made in the microtasks that follow the start: once the start
    * has run in a turn of its own, no code of ours can cancel in between.
+   * `traceHeaders` go to the worker as gRPC metadata.
    */
-  run(start: (worker: Worker) => Cancellable): void {
+  run(start: (worker: Worker, traceHeaders: Readonly<Record<string, string>>) => Cancellable): void {
     const timeout = this.options.timeout ?? DEFAULT_TIMEOUT_MS;
     if (!(timeout > 0)) {
       this.abort(new SnakepitError('invalid_arguments', `timeout must be a positive number of milliseconds, got ${timeout}`));
@@ -104,24 +121,26 @@ export class CallScope implements RegisteredCall {
           return;
         }
         this.lease = lease;
-        this.registry.emit({
-          type: 'call_started',
-          callId: this.callId,
-          tool: this.tool,
-          workerId: lease.worker.id,
-          queuedMs: performance.now() - this.createdAt,
-        });
+        const queuedMs = performance.now() - this.createdAt;
+        this.queueWaitMs = queuedMs;
+        this.registry.emit({ type: 'call_started', callId: this.callId, tool: this.tool, workerId: lease.worker.id, queuedMs });
+        this.telemetry.started(lease.worker.id, queuedMs);
         setImmediate(() => {
-          if (!this.ended && this.lease === lease) this.running = this.start?.(lease.worker);
+          if (!this.ended && this.lease === lease) this.running = this.start?.(lease.worker, this.telemetry.headers);
         });
       },
       (error) => this.abort(error),
     );
   }
 
-  /** Counts a chunk delivered, for the call's `call_finished` event. */
+  /** Counts a chunk delivered, for the call's `call_finished` event and its span. */
   countChunk(): void {
-    this.chunks += 1;
+    if (this.chunks++ === 0) this.telemetry.firstChunk();
+  }
+
+  /** Counts payload bytes received from the worker, for the call's span and metrics. */
+  countBytes(bytes: number): void {
+    this.bytes += bytes;
   }
 
   /** The worker is done with the call, though its outcome is not delivered yet: it serves the next call. */
@@ -141,14 +160,14 @@ export class CallScope implements RegisteredCall {
 
   /** Ends the call from outside and reports why. */
   abort(error: SnakepitError): void {
-    if (!this.finish('failed', error)) return;
+    if (!this.finish('failed', error, CANCEL_REASONS[error.code])) return;
     this.cancelRunning();
     this.deliverError(error);
   }
 
   /** Ends the call from outside without a word: its consumer is gone. */
   dispose(): void {
-    if (this.finish('cancelled')) this.cancelRunning();
+    if (this.finish('cancelled', undefined, 'unsubscribed')) this.cancelRunning();
   }
 
   private cancelRunning(): void {
@@ -161,21 +180,32 @@ export class CallScope implements RegisteredCall {
     this.lease?.releaseAfterCancel(this.callId);
   }
 
-  private finish(outcome: 'completed' | 'failed' | 'cancelled', error?: SnakepitError): boolean {
+  private finish(outcome: 'completed' | 'failed' | 'cancelled', error?: SnakepitError, cancelReason?: CancelReason): boolean {
     if (this.ended) return false;
     this.ended = true;
     this.withdraw();
     this.options.signal?.removeEventListener('abort', this.onAbort);
     clearTimeout(this.timer);
+    const durationMs = performance.now() - this.createdAt;
+    const { chunks } = this;
     this.registry.emit({
       type: 'call_finished',
       callId: this.callId,
       tool: this.tool,
       workerId: this.lease?.worker.id,
-      durationMs: performance.now() - this.createdAt,
-      chunks: this.chunks,
+      durationMs,
+      chunks,
       outcome,
       ...(error === undefined ? {} : { errorCode: error.code }),
+    });
+    this.telemetry.finished({
+      outcome,
+      error,
+      cancelReason,
+      durationMs,
+      queueWaitMs: this.queueWaitMs ?? durationMs,
+      chunks,
+      bytes: this.bytes,
     });
     this.registry.end(this, error !== undefined);
     return true;

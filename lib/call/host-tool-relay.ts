@@ -57,8 +57,13 @@ export class HostToolRelay {
   }
 
   /** Starts a streaming call; its chunk batches go to `onBatch`. Returns the stream, to pause, resume and cancel. */
-  stream(connection: BridgeClient, request: ExecuteToolRequest, onBatch: (batch: ChunkBatch) => void): HostStream {
-    return this.open(connection, request, true, (message) => {
+  stream(
+    connection: BridgeClient,
+    request: ExecuteToolRequest,
+    headers: Readonly<Record<string, string>>,
+    onBatch: (batch: ChunkBatch) => void,
+  ): HostStream {
+    return this.open(connection, request, true, headers, (message) => {
       if (message.has_batch) onBatch(message.batch);
     });
   }
@@ -67,11 +72,12 @@ export class HostToolRelay {
   unary(
     connection: BridgeClient,
     request: ExecuteToolRequest,
+    headers: Readonly<Record<string, string>>,
     callback: (error: ServiceError | null, response?: ExecuteToolResponse) => void,
   ): { cancel(): void } {
     let response: ExecuteToolResponse | undefined;
     let error: ServiceError | null = null;
-    const stream = this.open(connection, request, false, (message) => {
+    const stream = this.open(connection, request, false, headers, (message) => {
       if (message.has_result) response = message.result;
     });
     stream.on('error', (failed: ServiceError) => (error = failed));
@@ -94,9 +100,10 @@ export class HostToolRelay {
     connection: BridgeClient,
     request: ExecuteToolRequest,
     streaming: boolean,
+    headers: Readonly<Record<string, string>>,
     onOutput: (message: ToolMessage) => void,
   ): HostStream {
-    const stream = connection.callWithHostTools(this.withToolNames(request), streaming);
+    const stream = connection.callWithHostTools(this.withToolNames(request), streaming, headers);
     this.channel = stream;
     stream.on('data', (message: ToolMessage) => {
       if (message.has_host_call) this.run(message.host_call);

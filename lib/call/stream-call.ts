@@ -36,6 +36,8 @@ function holdOneMessage(stream: Readable): void {
 
 export interface ChunkSink<T> {
   next(chunk: Chunk<T>): void;
+  /** Payload bytes of a message received, before its chunks are delivered. */
+  received(bytes: number): void;
   /** `neverRan`: the worker died before the tool could run (see `neverRan` in call-failure.ts). */
   error(error: SnakepitError, neverRan: boolean): void;
   complete(): void;
@@ -91,6 +93,8 @@ export class StreamCall<T> {
     private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
     private readonly sink: ChunkSink<T>,
+    /** gRPC metadata for the worker: the call's trace context. */
+    private readonly traceHeaders: Readonly<Record<string, string>>,
     private readonly host?: HostToolRelay,
   ) {
     this.tool = request.tool_name;
@@ -108,8 +112,8 @@ export class StreamCall<T> {
     const { connection } = this.worker;
     const call: Readable & { cancel(): void } =
       this.host === undefined
-        ? connection.streamBatches(this.request)
-        : this.host.stream(connection, this.request, (batch) => this.receive(batch));
+        ? connection.streamBatches(this.request, this.traceHeaders)
+        : this.host.stream(connection, this.request, this.traceHeaders, (batch) => this.receive(batch));
     this.call = call;
     call.once('metadata', () => (this.acknowledged = true));
     try {
@@ -174,6 +178,9 @@ export class StreamCall<T> {
 
   private receive(batch: ChunkBatch): void {
     if (this.done) return;
+    let bytes = batch.json_run.byteLength;
+    for (const chunk of batch.chunks) bytes += chunk.data.byteLength;
+    this.sink.received(bytes);
     try {
       const attachments = batch.attachments.length > 0 ? byChunk(batch.attachments) : undefined;
       let position = 0;

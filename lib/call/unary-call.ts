@@ -21,7 +21,9 @@ export class UnaryCall<R> {
     private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
     /** `neverRan`: the worker died before the tool could run (see `neverRan` in call-failure.ts). */
-    private readonly settle: { resolve(result: R): void; reject(error: SnakepitError, neverRan: boolean): void },
+    private readonly settle: { resolve(result: R, bytes: number): void; reject(error: SnakepitError, neverRan: boolean): void },
+    /** gRPC metadata for the worker: the call's trace context. */
+    private readonly traceHeaders: Readonly<Record<string, string>>,
     /** With `host`, the call runs on a stream both ways that also carries its tool's host-tool calls. */
     private readonly host?: HostToolRelay,
   ) {
@@ -44,11 +46,11 @@ export class UnaryCall<R> {
     };
     const { connection } = this.worker;
     if (this.host === undefined) {
-      const call = connection.executeTool(this.request, settle);
+      const call = connection.executeTool(this.request, this.traceHeaders, settle);
       call.once('metadata', () => (this.acknowledged = true));
       this.call = call;
     } else {
-      this.call = this.host.unary(connection, this.request, settle);
+      this.call = this.host.unary(connection, this.request, this.traceHeaders, settle);
     }
   }
 
@@ -74,7 +76,7 @@ export class UnaryCall<R> {
     this.done = true;
     this.stopListeningForExit();
     this.host?.close();
-    this.settle.resolve(result);
+    this.settle.resolve(result, response.result.byteLength);
   }
 
   private fail(error: SnakepitError, toolNeverRan = false): void {

@@ -57,17 +57,23 @@ export interface BridgeClient {
   listTools(deadline: Date): Promise<{ adapter: string; tools: ToolSpecMessage[] }>;
   /** Whether the call ended on the server within `timeoutMs` (its tool returned, raised or was closed). */
   awaitCall(callId: string, timeoutMs: number): Promise<boolean>;
+  /** `headers`: metadata of this call (its trace context), besides the token. */
   executeTool(
     request: ExecuteToolRequest,
+    headers: Readonly<Record<string, string>>,
     callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,
   ): grpc.ClientUnaryCall;
-  streamBatches(request: ExecuteToolRequest): grpc.ClientReadableStream<ChunkBatch>;
+  streamBatches(request: ExecuteToolRequest, headers: Readonly<Record<string, string>>): grpc.ClientReadableStream<ChunkBatch>;
   /**
    * A call on a stream both ways (`ExecuteToolWithHostTools`, `ExecuteStreamingToolWithHostTools`),
    * for a pool with host tools: the request is sent first; the tool's host-tool calls come
    * among its output, and their answers go back on the same stream.
    */
-  callWithHostTools(request: ExecuteToolRequest, streaming: boolean): grpc.ClientDuplexStream<HostMessage, ToolMessage>;
+  callWithHostTools(
+    request: ExecuteToolRequest,
+    streaming: boolean,
+    headers: Readonly<Record<string, string>>,
+  ): grpc.ClientDuplexStream<HostMessage, ToolMessage>;
 }
 
 /**
@@ -126,6 +132,7 @@ export class BridgeConnection implements BridgeClient {
 
   executeTool(
     request: ExecuteToolRequest,
+    headers: Readonly<Record<string, string>>,
     callback: (error: grpc.ServiceError | null, response?: ExecuteToolResponse) => void,
   ): grpc.ClientUnaryCall {
     return this.client.makeUnaryRequest(
@@ -133,29 +140,33 @@ export class BridgeConnection implements BridgeClient {
       serialize,
       (bytes: Buffer) => decodeMessage('ExecuteToolResponse', bytes),
       request,
-      this.metadata(),
+      this.metadata(headers),
       {},
       callback,
     );
   }
 
-  streamBatches(request: ExecuteToolRequest): grpc.ClientReadableStream<ChunkBatch> {
+  streamBatches(request: ExecuteToolRequest, headers: Readonly<Record<string, string>>): grpc.ClientReadableStream<ChunkBatch> {
     return this.client.makeServerStreamRequest(
       methodPath('ExecuteStreamingToolBatched'),
       serialize,
       (bytes: Buffer) => decodeMessage('ChunkBatch', bytes),
       request,
-      this.metadata(),
+      this.metadata(headers),
       {},
     );
   }
 
-  callWithHostTools(request: ExecuteToolRequest, streaming: boolean): grpc.ClientDuplexStream<HostMessage, ToolMessage> {
+  callWithHostTools(
+    request: ExecuteToolRequest,
+    streaming: boolean,
+    headers: Readonly<Record<string, string>>,
+  ): grpc.ClientDuplexStream<HostMessage, ToolMessage> {
     const call = this.client.makeBidiStreamRequest(
       methodPath(streaming ? 'ExecuteStreamingToolWithHostTools' : 'ExecuteToolWithHostTools'),
       serialize,
       (bytes: Buffer) => decodeMessage('ToolMessage', bytes),
-      this.metadata(),
+      this.metadata(headers),
       {},
     );
     call.write(new pb.HostMessage({ request }));
@@ -189,9 +200,10 @@ export class BridgeConnection implements BridgeClient {
     });
   }
 
-  private metadata(): grpc.Metadata {
+  private metadata(headers?: Readonly<Record<string, string>>): grpc.Metadata {
     const metadata = new grpc.Metadata();
     if (this.token !== undefined) metadata.set('authorization', `Bearer ${this.token}`);
+    if (headers !== undefined) for (const key in headers) metadata.set(key, headers[key]!);
     return metadata;
   }
 }

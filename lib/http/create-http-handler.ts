@@ -10,6 +10,7 @@ import { HttpStream } from './http-stream.js';
 import { readCallBody, type CallBody } from './read-call-body.js';
 import { matchRoute, type Route } from './routes.js';
 import { resultBody } from './wire-encoding.js';
+import { withIncomingTrace } from '../telemetry/incoming-trace.js';
 
 /**
  * A Node request listener, `(req, res, next?)`: for `http.createServer`, as
@@ -42,7 +43,8 @@ export function createHttpHandler(pool: SnakepitPool, options: HttpHandlerOption
   const config = resolveHttpHandlerOptions(options);
   const handler = new HttpHandlerRoutes(pool, config);
   return (req, res, next) => {
-    handler.handle(req, res, next).catch((error: unknown) => {
+    // A page's trace context (the traceparent header) is the parent of the pool calls it starts.
+    withIncomingTrace(req.headers, () => handler.handle(req, res, next)).catch((error: unknown) => {
       // A body left unread (refused before reading, too large, too slow) is not read to its end: the connection closes.
       const closing = !req.complete || CLOSING_STATUSES.has(httpStatusOf(error));
       sendError(res, error, config.exposeTracebacks, closing ? { Connection: 'close' } : {});

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { SnakepitError } from '../errors.js';
-import type { CallLimits, HostTool, PoolOptions } from '../public-types.js';
+import type { CallLimits, HostTool, PoolOptions, WorkerLog } from '../public-types.js';
 
 export interface ResolvedPoolOptions {
   readonly size: number;
@@ -8,7 +8,8 @@ export interface ResolvedPoolOptions {
   readonly pythonPath: readonly string[];
   readonly startTimeoutMs: number;
   readonly maxMessageBytes: number;
-  readonly onLog: (line: string, workerId: string) => void;
+  readonly onLog: (line: string, workerId: string, record?: WorkerLog) => void;
+  readonly logLevel: string | undefined;
   readonly limits: CallLimits;
   readonly maxQueue: number;
   readonly queueTimeoutMs: number | undefined;
@@ -26,6 +27,8 @@ export interface ResolvedPoolOptions {
 function writeWorkerLog(line: string, workerId: string): void {
   process.stderr.write(`[snakepit ${workerId}] ${line}\n`);
 }
+
+const LOG_LEVELS = new Set(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']);
 
 function invalid(message: string): SnakepitError {
   return new SnakepitError('invalid_arguments', `createPool: ${message}`);
@@ -73,6 +76,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
       maxArgumentDepth: positive('maxArgumentDepth', options.maxArgumentDepth, true) ?? 128,
       maxArgumentBytes: positive('maxArgumentBytes', options.maxArgumentBytes, true) ?? 16 * 1024 * 1024,
     },
+    logLevel: resolveLogLevel(options, endpoints),
     maxQueue: nonNegative('maxQueue', options.maxQueue) ?? Infinity,
     queueTimeoutMs: positive('queueTimeout', options.queueTimeout, false),
     sessionAffinity: options.sessionAffinity ?? 'prefer',
@@ -98,6 +102,16 @@ function resolveHostTools(hostTools: PoolOptions['hostTools']): ReadonlyMap<stri
     tools.set(name, tool);
   }
   return tools.size === 0 ? undefined : tools;
+}
+
+function resolveLogLevel(options: PoolOptions, endpoints: readonly string[] | undefined): string | undefined {
+  const { logLevel } = options;
+  if (logLevel === undefined) return undefined;
+  if (typeof logLevel !== 'string' || !LOG_LEVELS.has(logLevel.toUpperCase())) {
+    throw invalid(`\`logLevel\` must be one of ${[...LOG_LEVELS].join(', ')}, got ${String(logLevel)}`);
+  }
+  if (endpoints !== undefined) throw invalid('`logLevel` applies to child workers; start a remote worker with --log-level instead');
+  return logLevel.toUpperCase();
 }
 
 function isArray(value: unknown): value is readonly unknown[] {

@@ -3,6 +3,8 @@ import { BridgeConnection } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
 import { readBoundedLines } from './bounded-lines.js';
 import { workerPythonPath } from './python-environment.js';
+import { formatWorkerLog, parseWorkerLog } from './worker-log.js';
+import type { WorkerLog } from '../public-types.js';
 import { ExitSignal, type Worker, type WorkerExit } from './worker.js';
 
 const READY_PREFIX = 'SNAKEPIT_READY ';
@@ -25,8 +27,13 @@ export interface WorkerProcessOptions {
   readonly token: string;
   readonly maxMessageBytes: number;
   readonly startTimeoutMs: number;
-  /** Receives each line the worker writes to stderr (its logging, and whatever its tools print). */
-  readonly onLog: (line: string, workerId: string) => void;
+  /** The worker's Python logging level; undefined: its default (`$SNAKEPIT_LOG_LEVEL`, else WARNING). */
+  readonly logLevel?: string | undefined;
+  /**
+   * Receives each line the worker writes to stderr: a log record, formatted
+   * and with the record itself, or whatever a tool printed, as it is.
+   */
+  readonly onLog: (line: string, workerId: string, record?: WorkerLog) => void;
 }
 
 interface Handshake {
@@ -89,6 +96,7 @@ export class WorkerProcess implements Worker {
         String(options.maxMessageBytes),
         '--parent-pid',
         String(process.pid),
+        ...(options.logLevel === undefined ? [] : ['--log-level', options.logLevel]),
       ],
       {
         cwd: options.cwd,
@@ -103,9 +111,9 @@ export class WorkerProcess implements Worker {
     child.stdin?.write(`${options.token}\n`);
     const stderrTail: string[] = [];
     readBoundedLines(child.stderr, (line) => {
-      stderrTail.push(line);
+      const text = readStderrLine(line, options);
+      stderrTail.push(text);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
-      options.onLog(line, options.id);
     });
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => {
@@ -189,6 +197,18 @@ function workerEnvironment(options: WorkerProcessOptions): NodeJS.ProcessEnv {
   // A token meant for remote workers has no business with tools either; the worker's own comes on stdin.
   delete environment['SNAKEPIT_TOKEN'];
   return environment;
+}
+
+/** Hands a line of the worker's stderr to `onLog`, a log record parsed; returns its text. */
+function readStderrLine(line: string, options: WorkerProcessOptions): string {
+  const record = parseWorkerLog(line, options.id);
+  if (record === undefined) {
+    options.onLog(line, options.id);
+    return line;
+  }
+  const text = formatWorkerLog(record);
+  options.onLog(text, options.id, record);
+  return text;
 }
 
 function killGroup(pid: number | undefined): void {

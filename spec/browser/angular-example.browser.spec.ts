@@ -15,8 +15,13 @@ const screenshots = fileURLToPath(new URL('./screenshots/', import.meta.url));
 /** The Angular CLI asks and downloads nothing: no analytics prompt, no update check. */
 const quietAngular = { ...process.env, NG_CLI_ANALYTICS: 'false', NG_CLI_ANALYTICS_SHARE: 'false', CI: 'true' };
 
-/** Installs the example (its own lockfile) when it was not yet, and builds it, as its README says. */
+/**
+ * Installs the example (its own lockfile) when it was not yet, and builds it, as its README says. The
+ * example uses the built package (dist/), as an app would: it is built first, so that the example sees
+ * the library as it is now rather than as the last `npm install` built it.
+ */
 function buildExample(): void {
+  execFileSync('npm', ['run', 'build'], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: 'pipe' });
   if (!existsSync(join(example, 'node_modules', '.package-lock.json'))) {
     execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: example, env: quietAngular, stdio: 'pipe' });
   }

@@ -96,6 +96,8 @@ describe('createHttpHandler', () => {
       const response = await postJson(`${baseUrl}/stream/ticker`, { args: { marker } }, {}, controller.signal);
       const reader = response.body!.getReader();
       await reader.read();
+      // The first bytes are the `stream` event, written before the pooled call starts: leave once the tool runs.
+      await waitUntil(() => markerEvents(marker).includes('started'), 5_000, 'the tool to start');
       controller.abort();
 
       await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to close');

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from snakepit_bridge.host_tools import HostToolChannel
     from snakepit_bridge.session_context import SessionContext
 
+from snakepit_bridge.tracing import NO_SPAN, ToolSpan
+
 
 @dataclass
 class CallContext:
@@ -31,6 +33,8 @@ class CallContext:
     cancelled_event: threading.Event = field(default_factory=threading.Event)
     _async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    span: ToolSpan = NO_SPAN
+    """The span the tool runs in: current wherever the call is."""
 
     def cancelled(self) -> bool:
         return self.cancelled_event.is_set()
@@ -66,16 +70,20 @@ class CallContext:
             task.uncancel()
 
     def activate(self) -> None:
-        """Makes this the current call of a thread or task that serves only this call."""
+        """Makes this the current call (and its span the current span) of a thread or task that serves only this call."""
         _current.set(self)
+        self.span.attach()
 
     @contextmanager
     def active(self) -> Iterator[None]:
-        """Makes this the current call for the duration of a block, in a thread that serves many calls."""
+        """Makes this the current call (and its span the current span) for the duration of a block, in a
+        thread that serves many calls."""
         token = _current.set(self)
+        span_token = self.span.attach()
         try:
             yield
         finally:
+            self.span.detach(span_token)
             _current.reset(token)
 
 

@@ -354,6 +354,8 @@ class ChunkPump:
         self.failure = from_exception(error)
 
     def _finish(self) -> None:
+        # Before the stream ends, so that the span is over when the client hears the outcome.
+        self._context.span.end(self.failure, cancelled=self._cancelled, chunks=self._produced)
         with self._condition:
             self._finished = True
             self._condition.notify_all()

@@ -1,8 +1,10 @@
 """Snakepit's logger set-up, on top of the standard ``logging`` the worker already configures.
 
 ``configure_logging()`` reads ``SNAKEPIT_LOG_LEVEL`` (debug, info, warning, error, none) and configures
-the root logger on stderr, which the pool forwards (``onLog``); the worker has done so before the
-adapter is imported, so without ``force=True`` it only sets the level. ``get_logger(name)`` gives
+the root logger on stderr, which the pool forwards (``onLog``). Inside a snakepit-rx worker, which has
+configured logging before the adapter is imported, its handler stays, even with ``force=True`` (the pool
+reads records through it), and the level changes only when ``SNAKEPIT_LOG_LEVEL`` is set (else the
+pool's ``logLevel`` stands). ``get_logger(name)`` gives
 Snakepit's ``snakepit.*`` logger names. Every log record carries ``correlation_id``: the running
 call's id (or ``telemetry.set_correlation_id``'s value), ``-`` outside a call.
 """
@@ -13,6 +15,8 @@ import logging
 import os
 import sys
 from typing import Any
+
+from snakepit_bridge.log_records import WORKER_HANDLER_NAME
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -47,14 +51,22 @@ def _install_correlation_ids() -> None:
     _factory_installed = True
 
 
+def _in_worker() -> bool:
+    return any(handler.get_name() == WORKER_HANDLER_NAME for handler in logging.getLogger().handlers)
+
+
 def configure_logging(force: bool = False) -> None:
     """Sets the level from ``SNAKEPIT_LOG_LEVEL``; with ``force``, also replaces the root handlers with
-    one on stderr in Snakepit's format. ``none`` turns logging off."""
+    one on stderr in Snakepit's format, except a snakepit-rx worker's own. ``none`` turns logging off."""
     _install_correlation_ids()
-    name = os.environ.get("SNAKEPIT_LOG_LEVEL", _DEFAULT_LEVEL).lower()
+    explicit = os.environ.get("SNAKEPIT_LOG_LEVEL")
+    if _in_worker() and explicit is None:
+        return
+    name = (explicit or _DEFAULT_LEVEL).lower()
     level = _LEVELS.get(name, _LEVELS[_DEFAULT_LEVEL])
     logging.disable(logging.CRITICAL if name == "none" else logging.NOTSET)
-    logging.basicConfig(level=level, format=_FORMAT, stream=sys.stderr, force=force)
+    if not _in_worker():
+        logging.basicConfig(level=level, format=_FORMAT, stream=sys.stderr, force=force)
     logging.getLogger().setLevel(level)
     for noisy in ("grpc", "urllib3"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -29,6 +29,7 @@ from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
 from snakepit_bridge.session_context import SessionContext
 from snakepit_bridge.tool_types import types_of, warm_up
+from snakepit_bridge.tracing import start_tool_span
 from snakepit_bridge.wire import ChunkBatchBuilder, attachment_message
 
 logger = logging.getLogger(__name__)
@@ -108,8 +109,10 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext, host: HostToolChannel | None = None
     ) -> pb.ExecuteToolResponse | CallFailure:
         """Runs a unary tool: its response, or why it failed."""
+        call: CallContext | None = None
         try:
             tool, arguments, call = self._prepare(request, streaming=False, host=host)
+            self._trace(call, context)
             if not context.add_callback(call.cancel):
                 call.cancel()
             _acknowledge(context)
@@ -121,13 +124,18 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                         result = self._await(result, call, context)
             finally:
                 self._end(call.call_id, ended)
-            return _unary_response(tool.name, result, self._limits.max_message_bytes)
+            response = _unary_response(tool.name, result, self._limits.max_message_bytes)
+            call.span.end(None, cancelled=False, chunks=None)
+            return response
         except CallFailure as failure:
-            return failure
+            error = failure
         except BaseException as exception:
             # Including SystemExit and KeyboardInterrupt raised by a tool: grpc would drop the
             # call without a status, and the client would wait for its deadline.
-            return from_exception(exception)
+            error = from_exception(exception)
+        if call is not None:
+            call.span.end(error, cancelled=call.cancelled(), chunks=None)
+        return error
 
     def ExecuteStreamingTool(
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
@@ -186,6 +194,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         except CallFailure as failure:
             abort(context, failure, self._worker_id)
             return
+        self._trace(call, context)
         pump = ChunkPump(
             lambda: tool.function(**arguments),
             call,
@@ -207,6 +216,10 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             yield batch, call.call_id
         if pump.failure is not None:
             abort(context, pump.failure, self._worker_id)
+
+    def _trace(self, call: CallContext, context: grpc.ServicerContext) -> None:
+        """Starts the span the tool runs in, from the trace context in the call's metadata."""
+        call.span = start_tool_span(call, context.invocation_metadata(), self._worker_id)
 
     def _await(self, awaitable: Awaitable[object], call: CallContext, context: grpc.ServicerContext) -> object:
         async def run() -> object:

@@ -15,9 +15,11 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from snakepit_bridge import otel_setup
 from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.grpc_services import Health
+from snakepit_bridge.log_records import WORKER_HANDLER_NAME, CallFilter, RecordFormatter
 from snakepit_bridge.server import TlsFiles, start_server
 from snakepit_bridge.servicer import BridgeServicer, Limits
 from snakepit_bridge.snakepit_api import run_lifecycle_hook
@@ -105,6 +107,21 @@ def _stop_own_children() -> None:
         os.killpg(os.getpid(), signal.SIGTERM)
 
 
+def _configure_logging(level: str, worker_id: str, *, structured: bool) -> None:
+    """A pool's child writes records as JSON lines, which the pool parses into log events; a
+    standalone worker writes text, with the running call's ids."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(WORKER_HANDLER_NAME)
+    if structured:
+        handler.setFormatter(RecordFormatter())
+    else:
+        handler.addFilter(CallFilter())
+        handler.setFormatter(
+            logging.Formatter(f"%(asctime)s %(levelname)s [{worker_id}]%(snakepit_call)s %(name)s: %(message)s")
+        )
+    logging.basicConfig(level=level.upper(), handlers=[handler])
+
+
 def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: bool = True) -> int:
     """Serves until told to stop. A pool's child ("worker") gets its token from its caller, which read
     it from stdin; it watches stdin for its parent's death unless a supervisor does (supervisor.py)."""
@@ -113,11 +130,10 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
     handshake, parent_pipe = _take_stdio() if child else (sys.stdout, -1)
     level = args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL") or ("WARNING" if child else "INFO")
     worker_id = args.worker_id or f"{socket.gethostname()}:{os.getpid()}"
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format=f"%(asctime)s %(levelname)s [{worker_id}] %(name)s: %(message)s",
-    )
+    _configure_logging(level, worker_id, structured=child)
+    # After stdout is taken, so that a console exporter writes to stderr; before the adapter, as
+    # opentelemetry-instrument would, so that instrumentations see every import.
+    otel_setup.configure_from_environment()
     stop = _StopRequest()
 
     try:
@@ -171,6 +187,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
         logger.exception("the adapter's cleanup() raised")
     if child:
         _stop_own_children()
+    otel_setup.flush()
     logging.shutdown()
     # Threads stuck inside a tool must not keep the process alive.
     os._exit(0)

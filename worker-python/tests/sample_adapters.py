@@ -8,6 +8,7 @@ annotations that are real objects rather than strings.
 
 import asyncio
 import ctypes
+import logging
 import os
 import subprocess
 import sys
@@ -126,6 +127,12 @@ class SampleAdapter(BaseAdapter):
         print(text)
         sys.stdout.flush()
         return "printed"
+
+    @tool
+    def log_warning(self, message: str) -> bool:
+        """Logs a warning; tells whether OpenTelemetry was imported into this process."""
+        logging.getLogger("sample_adapters").warning(message)
+        return "opentelemetry" in sys.modules
 
     @tool
     def read_stdin(self) -> str:

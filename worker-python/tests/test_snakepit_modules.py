@@ -14,6 +14,7 @@ import pytest
 from conftest import StartBridge
 from snakepit_bridge import telemetry
 from snakepit_bridge.call_context import CallContext
+from snakepit_bridge.log_records import WORKER_HANDLER_NAME
 from snakepit_bridge.logging_config import configure_logging, get_logger
 from snakepit_bridge.serialization import TypeSerializer
 from snakepit_style_adapters import SnakepitStyleAdapter
@@ -44,6 +45,25 @@ def test_configure_logging_reads_snakepit_log_level(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("SNAKEPIT_LOG_LEVEL", "none")
     configure_logging(force=True)
     assert not get_logger("test").isEnabledFor(logging.ERROR)
+
+
+def test_inside_a_worker_the_worker_s_handler_and_level_stay(
+    monkeypatch: pytest.MonkeyPatch, restored_logging: None
+) -> None:
+    # The pool reads records through the worker's handler, and sets the level with its logLevel option.
+    root = logging.getLogger()
+    worker_handler = logging.StreamHandler()
+    worker_handler.set_name(WORKER_HANDLER_NAME)
+    root.handlers[:] = [worker_handler]
+    root.setLevel(logging.DEBUG)
+    monkeypatch.delenv("SNAKEPIT_LOG_LEVEL", raising=False)
+    configure_logging(force=True)
+    assert root.handlers == [worker_handler]
+    assert root.level == logging.DEBUG
+    monkeypatch.setenv("SNAKEPIT_LOG_LEVEL", "error")
+    configure_logging(force=True)
+    assert root.handlers == [worker_handler]
+    assert root.level == logging.ERROR
 
 
 def test_records_carry_the_call_s_id_as_correlation_id(restored_logging: None) -> None:

@@ -1,17 +1,14 @@
 import { Injectable } from '@angular/core';
-import type { Observable } from 'rxjs';
-import { createHttpClient, type Chunk, type HttpCallOptions, type HttpToolArguments } from 'snakepit-rx/browser';
+import { createHttpClient } from 'snakepit-rx/browser';
+import type { MLStreamingAdapterTools } from '../../../generated/ml-streaming-adapter';
 
 /**
  * The pool on the server, as `createHttpHandler` serves it under `/snakepit`.
- * One client for the app; pass `fetch` to add the app's authentication.
+ * One client for the app, typed with the interface `npx snakepit-rx types`
+ * generated from the Python adapter: tool names, arguments and chunk data are
+ * checked at compile time. Pass `fetch` to add the app's authentication.
  */
 @Injectable({ providedIn: 'root' })
 export class SnakepitService {
-  private readonly client = createHttpClient({ baseUrl: '/snakepit' });
-
-  /** A cold stream of the tool's chunks: subscribing starts it, unsubscribing cancels it in Python. */
-  stream<T>(tool: string, args?: HttpToolArguments, options?: HttpCallOptions): Observable<Chunk<T>> {
-    return this.client.stream<T>(tool, args, options);
-  }
+  readonly client = createHttpClient<MLStreamingAdapterTools>({ baseUrl: '/snakepit' });
 }

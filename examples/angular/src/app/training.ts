@@ -1,12 +1,12 @@
 import { catchError, concat, defer, map, of, type Observable } from 'rxjs';
 import { reduceProgress, type Progress, type SnakepitError } from 'snakepit-rx/browser';
+import type { EpochUpdate, TrainingComplete } from '../../../generated/ml-streaming-adapter';
 import type { SnakepitService } from './snakepit.service';
 
-/** What the guide's `train_with_progress` yields: one update per epoch, then `complete`. */
-export type TrainingUpdate =
-  { readonly epoch: number; readonly loss: number; readonly accuracy: number } | { readonly status: 'complete'; readonly model_id: string };
+/** What the guide's `train_with_progress` yields (from the adapter's annotations): one update per epoch, then `complete`. */
+export type TrainingUpdate = EpochUpdate | TrainingComplete;
 
-export type EpochUpdate = Extract<TrainingUpdate, { epoch: number }>;
+export type { EpochUpdate };
 
 /** Everything the page shows of one run. */
 export interface TrainingView {
@@ -27,7 +27,7 @@ function isEpoch(update: TrainingUpdate | undefined): update is EpochUpdate {
 export function train(snakepit: SnakepitService, epochs: number): Observable<TrainingView> {
   return defer(() => {
     let view: TrainingView = { ...IDLE, running: true };
-    const updates = snakepit.stream<TrainingUpdate>('train_with_progress', { epochs }).pipe(
+    const updates = snakepit.client.stream('train_with_progress', { epochs }).pipe(
       reduceProgress<TrainingUpdate>({ total: epochs }),
       map((progress) => {
         const last = progress.last;

@@ -1,0 +1,73 @@
+import { ObservedCall, UNOBSERVED_CALL, type CallTelemetry } from './call-telemetry.js';
+import { INSTRUMENTATION_SCOPE, observePool, poolMetrics, type GaugeSource } from './pool-metrics.js';
+import { loadOpenTelemetry, type OpenTelemetryApi } from './open-telemetry.js';
+
+/** What a call is: a stream (`stream`, `executeStream`, `iterate`) or a unary `execute`. */
+export type CallKind = 'stream' | 'execute';
+
+/** The identity of a call, as its span carries it. */
+export interface CallIdentity {
+  readonly kind: CallKind;
+  readonly tool: string;
+  readonly callId: string;
+  readonly sessionId: string | undefined;
+}
+
+/**
+ * A pool's OpenTelemetry: a span per call, the call metrics, the pool gauges
+ * and the restart counter, all through the application's global providers.
+ * Without `@opentelemetry/api` installed it does nothing; with the API but no
+ * SDK registered, the API's no-op providers record nothing.
+ */
+export class PoolTelemetry {
+  private stopObserving: () => void = () => {};
+
+  private constructor(private readonly api: OpenTelemetryApi | undefined) {}
+
+  static async create(): Promise<PoolTelemetry> {
+    return new PoolTelemetry(await loadOpenTelemetry());
+  }
+
+  /** The pool gauges report the pool from now on, until `close()`. */
+  observe(pool: GaugeSource): void {
+    if (this.api === undefined) return;
+    this.stopObserving = observePool(pool);
+    // Made now, so that the gauges report the pool before its first call.
+    poolMetrics(this.api);
+  }
+
+  /**
+   * Starts a call's span, a child of the active context (the caller's span,
+   * or the trace context a bridge or HTTP request brought).
+   */
+  startCall(call: CallIdentity): CallTelemetry {
+    const { api } = this;
+    if (api === undefined) return UNOBSERVED_CALL;
+    const { trace, context, propagation } = api;
+    const parent = context.active();
+    const span = trace.getTracer(INSTRUMENTATION_SCOPE).startSpan(
+      `snakepit.${call.kind}`,
+      {
+        kind: api.SpanKind.CLIENT,
+        attributes: {
+          'snakepit.tool': call.tool,
+          'snakepit.call_id': call.callId,
+          ...(call.sessionId === undefined ? {} : { 'snakepit.session_id': call.sessionId }),
+        },
+      },
+      parent,
+    );
+    const headers: Record<string, string> = {};
+    propagation.inject(trace.setSpan(parent, span), headers);
+    return new ObservedCall(api, span, headers, call.tool, poolMetrics(api));
+  }
+
+  workerRestarted(): void {
+    if (this.api !== undefined) poolMetrics(this.api).workerRestarted();
+  }
+
+  /** The pool closed: its gauges stop reporting it. */
+  close(): void {
+    this.stopObserving();
+  }
+}

@@ -1,0 +1,307 @@
+import * as grpc from '@grpc/grpc-js';
+import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pb } from '../lib/contract/bridge-connection.js';
+import { createBridgeServer, createHttpHandler, type SnakepitPool } from '../lib/index.js';
+import { postJson, serve } from './support/http.js';
+import { FIXTURES, rejectionOf, startTestPool } from './support/pools.js';
+
+// Registered before any pool exists, as an application registers its SDK first.
+const exported = new InMemorySpanExporter();
+new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exported)] }).register();
+const tracer = trace.getTracer('spec');
+
+/** A span of the Python worker, as spec/fixtures/traced_adapter.py's `finished_spans` reports it. */
+interface PythonSpan {
+  readonly name: string;
+  readonly context: { traceId: string; spanId: string };
+  readonly parent: { traceId: string; spanId: string } | null;
+  readonly kind: string;
+  readonly attributes: Record<string, unknown>;
+  readonly status: string;
+}
+
+let pool: SnakepitPool;
+
+beforeAll(async () => {
+  ({ pool } = await startTestPool({ adapter: 'traced_adapter.TracedAdapter', pythonPath: FIXTURES, logLevel: 'INFO' }));
+});
+afterAll(() => pool.close());
+beforeEach(() => exported.reset());
+
+/** Runs `work` inside a span of the caller's, as an application's own code would. */
+async function asCaller<T>(work: () => Promise<T>): Promise<{ caller: Span; result: T }> {
+  const caller = tracer.startSpan('caller');
+  try {
+    return { caller, result: await context.with(trace.setSpan(context.active(), caller), work) };
+  } finally {
+    caller.end();
+  }
+}
+
+/** The one span the pool made for the call, by name. */
+function poolSpan(name: 'snakepit.stream' | 'snakepit.execute'): ReadableSpan {
+  const found = exported.getFinishedSpans().filter((span) => span.name === name);
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The worker's tool span for a call, and the spans made inside it; the worker is asked after the call ended. */
+async function pythonSpans(callId: unknown): Promise<{ tool: PythonSpan; nested: PythonSpan[] }> {
+  const spans = await pool.execute<PythonSpan[]>('finished_spans');
+  const tool = spans.find((span) => span.name === 'snakepit.tool' && span.attributes['snakepit.call_id'] === callId);
+  expect(tool, `the worker's span of call ${String(callId)}`).toBeDefined();
+  const nested = spans.filter((span) => span.parent?.spanId === tool!.context.spanId);
+  return { tool: tool!, nested };
+}
+
+describe('tracing a call from the caller through Node into the Python tool', () => {
+  it('a stream is one trace: caller → snakepit.stream → the tool span → spans the tool makes', async () => {
+    const { caller, result } = await asCaller(() =>
+      lastValueFrom(pool.stream<{ seq: number }>('count', { n: 3 }, { sessionId: 'session-7' }).pipe(toArray())),
+    );
+    expect(result).toHaveLength(4);
+
+    const span = poolSpan('snakepit.stream');
+    const traceId = caller.spanContext().traceId;
+    expect(span.spanContext().traceId).toBe(traceId);
+    expect(span.parentSpanContext?.spanId).toBe(caller.spanContext().spanId);
+    expect(span.kind).toBe(SpanKind.CLIENT);
+    expect(span.attributes).toEqual({
+      'snakepit.tool': 'count',
+      'snakepit.call_id': expect.any(String),
+      'snakepit.session_id': 'session-7',
+      'snakepit.worker_id': 'worker-1',
+      'snakepit.queue_wait_ms': expect.any(Number),
+      'snakepit.outcome': 'completed',
+      'snakepit.chunks': 4,
+      'snakepit.bytes': '[{"seq":0},{"seq":1},{"seq":2}]'.length,
+    });
+    expect(span.events.map((event) => event.name)).toEqual(['snakepit.first_chunk']);
+    expect(span.status.code).toBe(SpanStatusCode.UNSET);
+
+    const { tool, nested } = await pythonSpans(span.attributes['snakepit.call_id']);
+    expect(tool.context.traceId).toBe(traceId);
+    expect(tool.parent).toEqual({ traceId, spanId: span.spanContext().spanId });
+    expect(tool.kind).toBe('SERVER');
+    expect(tool.attributes).toMatchObject({ 'snakepit.tool': 'count', 'snakepit.worker_id': 'worker-1', 'snakepit.outcome': 'completed' });
+    expect(nested.map((child) => child.name)).toEqual(['library.step', 'library.step', 'library.step']);
+  });
+
+  it('an async generator runs in the tool span too, on the worker loop', async () => {
+    await asCaller(() => lastValueFrom(pool.stream('async_count', { n: 2 })));
+
+    const span = poolSpan('snakepit.stream');
+    const { tool, nested } = await pythonSpans(span.attributes['snakepit.call_id']);
+    expect(tool.parent?.spanId).toBe(span.spanContext().spanId);
+    expect(nested.map((child) => child.name)).toEqual(['library.step', 'library.step']);
+  });
+
+  it('execute is a snakepit.execute span with the result bytes, the tool span its child', async () => {
+    const { caller, result } = await asCaller(() => pool.execute<number>('add', { a: 2, b: 40 }));
+    expect(result).toBe(42);
+
+    const span = poolSpan('snakepit.execute');
+    expect(span.parentSpanContext?.spanId).toBe(caller.spanContext().spanId);
+    expect(span.attributes).toMatchObject({
+      'snakepit.tool': 'add',
+      'snakepit.outcome': 'completed',
+      'snakepit.chunks': 0,
+      'snakepit.bytes': 2,
+    });
+    const { tool, nested } = await pythonSpans(span.attributes['snakepit.call_id']);
+    expect(tool.parent?.spanId).toBe(span.spanContext().spanId);
+    expect(nested).toHaveLength(1);
+  });
+
+  it('a failed call is an error on both spans, with the error code and the Python exception', async () => {
+    const error = await rejectionOf(asCaller(() => lastValueFrom(pool.stream('fail_after', { n: 2 }))));
+    expect(error.code).toBe('python_error');
+
+    const span = poolSpan('snakepit.stream');
+    expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: 'python_error: diverged' });
+    expect(span.attributes).toMatchObject({ 'snakepit.outcome': 'failed', 'snakepit.error_code': 'python_error', 'snakepit.chunks': 2 });
+    expect(span.attributes['snakepit.cancel_reason']).toBeUndefined();
+    const exception = span.events.find((event) => event.name === 'exception');
+    expect(exception?.attributes).toMatchObject({ 'exception.type': 'ValueError', 'exception.message': 'diverged' });
+    expect(String(exception?.attributes?.['exception.stacktrace'])).toContain('Traceback');
+
+    const { tool } = await pythonSpans(span.attributes['snakepit.call_id']);
+    expect(tool.status).toBe('ERROR');
+    expect(tool.attributes).toMatchObject({ 'snakepit.outcome': 'failed', 'snakepit.error_code': 'python_error' });
+  });
+
+  it('unsubscribing is a cancelled outcome, not an error, on both spans', async () => {
+    await asCaller(() => firstValueFrom(pool.stream('ticker').pipe(take(3), toArray())));
+
+    const span = poolSpan('snakepit.stream');
+    expect(span.attributes).toMatchObject({
+      'snakepit.outcome': 'cancelled',
+      'snakepit.cancel_reason': 'unsubscribed',
+      'snakepit.chunks': 3,
+    });
+    expect(span.status.code).toBe(SpanStatusCode.UNSET);
+    // The worker serves the next call only once the tool has stopped: its span has ended by then.
+    const { tool } = await pythonSpans(span.attributes['snakepit.call_id']);
+    expect(tool.attributes['snakepit.outcome']).toBe('cancelled');
+    expect(tool.status).toBe('UNSET');
+  });
+
+  it('an aborted call and a timed-out call record why they were cancelled', async () => {
+    const controller = new AbortController();
+    const aborted = rejectionOf(lastValueFrom(pool.stream('ticker', {}, { signal: controller.signal })));
+    setTimeout(() => controller.abort(), 20);
+    expect((await aborted).code).toBe('cancelled');
+    const abortSpan = poolSpan('snakepit.stream');
+    expect(abortSpan.attributes).toMatchObject({
+      'snakepit.outcome': 'failed',
+      'snakepit.error_code': 'cancelled',
+      'snakepit.cancel_reason': 'aborted',
+    });
+    expect(abortSpan.status.code).toBe(SpanStatusCode.UNSET);
+
+    exported.reset();
+    expect((await rejectionOf(lastValueFrom(pool.stream('ticker', {}, { timeout: 50 })))).code).toBe('timeout');
+    const timeoutSpan = poolSpan('snakepit.stream');
+    expect(timeoutSpan.attributes).toMatchObject({ 'snakepit.error_code': 'timeout', 'snakepit.cancel_reason': 'timeout' });
+    expect(timeoutSpan.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
+  it("a call refused before it has a worker is a span too, with the refusal's code", async () => {
+    expect((await rejectionOf(pool.execute('no_such_tool'))).code).toBe('tool_not_found');
+
+    const span = poolSpan('snakepit.execute');
+    expect(span.attributes).toMatchObject({ 'snakepit.outcome': 'failed', 'snakepit.error_code': 'tool_not_found' });
+  });
+
+  it('a span is made per call, never per chunk', async () => {
+    await lastValueFrom(pool.stream('count', { n: 500 }));
+
+    expect(exported.getFinishedSpans().map((span) => span.name)).toEqual(['snakepit.stream']);
+  });
+});
+
+describe('log records from Python', () => {
+  it('reach events$ and onLog with level, logger, message, call id, tool, worker id and trace id', async () => {
+    const events: unknown[] = [];
+    const subscription = pool.events$.subscribe((event) => event.type === 'log' && events.push(event));
+    try {
+      const { caller } = await asCaller(() => pool.execute('log', { message: 'epoch 3 done', level: 'INFO' }));
+      const callId = poolSpan('snakepit.execute').attributes['snakepit.call_id'];
+      await expect.poll(() => events.length).toBeGreaterThan(0);
+      expect(events).toEqual([
+        {
+          type: 'log',
+          level: 'INFO',
+          logger: 'traced_adapter',
+          message: 'epoch 3 done',
+          callId,
+          tool: 'log',
+          workerId: 'worker-1',
+          traceId: caller.spanContext().traceId,
+          time: expect.any(Number),
+          at: expect.any(Number),
+        },
+      ]);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('logLevel sets the level the worker logs at, and onLog gets each record as text with the record', async () => {
+    const lines: string[] = [];
+    const records: unknown[] = [];
+    const { pool: quiet } = await startTestPool({
+      adapter: 'traced_adapter.TracedAdapter',
+      logLevel: 'warning',
+      onLog: (line, _workerId, record) => {
+        lines.push(line);
+        if (record !== undefined) records.push(record);
+      },
+    });
+    try {
+      await quiet.execute('log', { message: 'not at warning level', level: 'INFO' });
+      await quiet.execute('log', { message: 'disk almost full', level: 'WARNING' });
+      // stderr keeps its order: once the warning is in, the info record would have come before it.
+      await expect.poll(() => records.length).toBe(1);
+      expect(records[0]).toMatchObject({ level: 'WARNING', message: 'disk almost full', tool: 'log' });
+      expect(lines.filter((line) => line.includes('not at warning level'))).toEqual([]);
+      expect(lines.find((line) => line.includes('disk almost full'))).toMatch(
+        /^\d{4}-\d\d-\d\dT[\d:.]+Z WARNING \[worker-1\] \[call=[\w-]+ trace=[0-9a-f]{32}\] traced_adapter: disk almost full$/,
+      );
+    } finally {
+      await quiet.close();
+    }
+  });
+});
+
+describe('an incoming trace context', () => {
+  const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const REMOTE_SPAN_ID = '00f067aa0ba902b7';
+  const TRACEPARENT = `00-${TRACE_ID}-${REMOTE_SPAN_ID}-01`;
+
+  it('from a bridge client (traceparent metadata) is the parent of the pooled call', async () => {
+    const server = await createBridgeServer(pool);
+    const client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
+    try {
+      const metadata = new grpc.Metadata();
+      metadata.set('traceparent', TRACEPARENT);
+      const request = new pb.ExecuteToolRequest({ tool_name: 'count', arguments: Buffer.from('{"n":2}') });
+      await new Promise<void>((resolve, reject) => {
+        const call = client.ExecuteStreamingToolBatched(request, metadata);
+        call.on('data', () => {});
+        call.on('end', resolve);
+        call.on('error', reject);
+      });
+
+      const span = poolSpan('snakepit.stream');
+      expect(span.spanContext().traceId).toBe(TRACE_ID);
+      expect(span.parentSpanContext?.spanId).toBe(REMOTE_SPAN_ID);
+      const { tool } = await pythonSpans(span.attributes['snakepit.call_id']);
+      expect(tool.parent).toEqual({ traceId: TRACE_ID, spanId: span.spanContext().spanId });
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+
+  it('from a browser (traceparent header on the HTTP handler) reaches Python: browser → Node → Python', async () => {
+    const server = await serve(createHttpHandler(pool, { tools: ['add', 'count'] }));
+    try {
+      const response = await postJson(`${server.baseUrl}/execute/add`, { args: { a: 1, b: 2 } }, { traceparent: TRACEPARENT });
+      expect(await response.json()).toEqual({ result: 3 });
+      const streamed = await postJson(`${server.baseUrl}/stream/count`, { args: { n: 2 } }, { traceparent: TRACEPARENT });
+      expect(await streamed.text()).toContain('"isFinal":true');
+
+      for (const name of ['snakepit.execute', 'snakepit.stream'] as const) {
+        const span = poolSpan(name);
+        expect(span.spanContext().traceId).toBe(TRACE_ID);
+        expect(span.parentSpanContext?.spanId).toBe(REMOTE_SPAN_ID);
+        const { tool } = await pythonSpans(span.attributes['snakepit.call_id']);
+        expect(tool.parent).toEqual({ traceId: TRACE_ID, spanId: span.spanContext().spanId });
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('yields to a span an instrumentation of the server already made', async () => {
+    const server = await serve((req, res) => {
+      const serverSpan = tracer.startSpan('http.server');
+      res.on('close', () => serverSpan.end());
+      context.with(trace.setSpan(context.active(), serverSpan), () => createHttpHandler(pool, { tools: ['add'] })(req, res));
+    });
+    try {
+      await postJson(`${server.baseUrl}/execute/add`, { args: { a: 1, b: 2 } }, { traceparent: TRACEPARENT });
+      await expect.poll(() => exported.getFinishedSpans().some((span) => span.name === 'http.server')).toBe(true);
+
+      const serverSpan = exported.getFinishedSpans().find((span) => span.name === 'http.server')!;
+      expect(poolSpan('snakepit.execute').parentSpanContext?.spanId).toBe(serverSpan.spanContext().spanId);
+    } finally {
+      await server.close();
+    }
+  });
+});
