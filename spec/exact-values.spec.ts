@@ -88,6 +88,34 @@ describe('values that must arrive exactly, or be refused', () => {
     expect(error.message).toMatch(reason);
   });
 
+  // A tool's plain chunks travel many to a message, as runs of JSON encoded at their yield: a value
+  // refused in the middle of such a run still fails at its own index, after every chunk before it.
+  it.each([
+    ['nan_in_dict', '["loss"]', /the float nan/],
+    ['inf_in_list', '[1]', /the float -inf/],
+    ['nested_int', '["a"][3]', /the integer 1152921504606846976, beyond/],
+    ['opaque_in_dict', '["lock"]', /lock/],
+  ])('%s after 5,000 batched plain chunks is refused at its index, after all of them', async (kind, path, reason) => {
+    const received: { index: number; data: unknown }[] = [];
+    const error = await rejectionOf(
+      pool.executeStream('count_then_values', { n: 5000, kinds: [kind, 'negative_zero'] }, (chunk) =>
+        received.push({ index: chunk.index, data: chunk.data }),
+      ),
+    );
+    expect(received).toEqual(Array.from({ length: 5000 }, (_, seq) => ({ index: seq, data: { seq } })));
+    expect(error.code).toBe('serialization_error');
+    expect(error.message.startsWith(`chunk[5000]${path} is `)).toBe(true);
+    expect(error.message).toMatch(reason);
+  });
+
+  it('a lone surrogate travels in a batched run as it does alone (JSON escapes it; Node keeps it)', async () => {
+    const chunks = await lastValueFrom(
+      pool.stream('count_then_values', { n: 3000, kinds: ['lone_surrogate', 'lone_surrogate'] }).pipe(chunkData(), toArray()),
+    );
+    expect(chunks.slice(3000)).toEqual([{ label: 'a\ud800b' }, { label: 'a\ud800b' }]);
+    expect(chunks).toHaveLength(3002);
+  });
+
   it('integers beyond 2^53 in the hint suggest a string or a float', async () => {
     const error = await rejectionOf(pool.execute('python_value', { kind: 'nested_int' }));
     expect(error.hint).toMatch(/string.*float/);
