@@ -1,6 +1,6 @@
 import { SnakepitError } from '../errors.js';
 import { hasSpecialNumbers, stringifyKeepingNumbers } from '../json-text.js';
-import { isNdArray, TYPED_ARRAY_BY_DTYPE } from '../ndarray.js';
+import { binaryArgument } from '../ndarray.js';
 import type { WireBinaryAt } from './wire-format.js';
 
 function refuse(reason: string): never {
@@ -19,20 +19,6 @@ function kindOf(value: unknown): string | undefined {
   return undefined;
 }
 
-/** The numpy dtype of each typed array sent as an array (a Uint8Array is bytes). */
-const DTYPE_BY_TYPED_ARRAY = new Map<unknown, string>([
-  [Int8Array, 'int8'],
-  [Uint8ClampedArray, 'uint8'],
-  [Int16Array, 'int16'],
-  [Uint16Array, 'uint16'],
-  [Int32Array, 'int32'],
-  [Uint32Array, 'uint32'],
-  [Float32Array, 'float32'],
-  [Float64Array, 'float64'],
-  [BigInt64Array, 'int64'],
-  [BigUint64Array, 'uint64'],
-]);
-
 type Base64Encoder = (this: Uint8Array) => string;
 // Uint8Array.prototype.toBase64 (TC39, in recent browsers) is much faster than btoa; older runtimes get btoa.
 const nativeToBase64 = (Uint8Array.prototype as unknown as { toBase64?: Base64Encoder }).toBase64;
@@ -46,32 +32,19 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-function bytesOf(view: ArrayBufferView): Uint8Array {
-  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-}
-
 /** A binary argument as base64 text and what it is; undefined for a value that travels as JSON. */
-function binaryArgument(value: unknown, path: readonly (string | number)[]): { text: string; binary: WireBinaryAt } | undefined {
-  if (value instanceof Uint8Array) return { text: toBase64(value), binary: { encoding: 'bytes', path } };
-  if (isNdArray(value)) {
-    const Typed = TYPED_ARRAY_BY_DTYPE[value.dtype];
-    if (Typed === undefined || !(value.data instanceof Typed))
-      refuse(`hold an NdArray of dtype ${value.dtype} whose data is a ${value.data.constructor.name}`);
-    return { text: toBase64(bytesOf(value.data)), binary: { encoding: 'ndarray', dtype: value.dtype, shape: value.shape, path } };
-  }
-  if (!ArrayBuffer.isView(value)) return undefined;
-  const dtype = DTYPE_BY_TYPED_ARRAY.get(value.constructor);
-  if (dtype === undefined) refuse(`hold a ${value.constructor.name}, which cannot be sent as it is; pass a Uint8Array or a typed array`);
-  return {
-    text: toBase64(bytesOf(value)),
-    binary: { encoding: 'ndarray', dtype, shape: [(value as unknown as ArrayLike<unknown>).length], path },
-  };
+function binaryArgumentAt(value: unknown, path: readonly (string | number)[]): { text: string; binary: WireBinaryAt } | undefined {
+  const binary = binaryArgument(value);
+  if (binary === undefined) return undefined;
+  if ('refused' in binary) refuse(`hold ${binary.refused}; pass a Uint8Array, a typed array or an NdArray`);
+  if (binary.encoding === 'bytes') return { text: toBase64(binary.bytes), binary: { encoding: 'bytes', path } };
+  return { text: toBase64(binary.bytes), binary: { encoding: 'ndarray', dtype: binary.dtype, shape: binary.shape, path } };
 }
 
 /** The value with its binary values replaced by base64 text (in copies of the containers on the way), and where each was. */
 function inlineBinaries(value: unknown, path: (string | number)[], found: WireBinaryAt[]): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  const binary = binaryArgument(value, [...path]);
+  const binary = binaryArgumentAt(value, [...path]);
   if (binary !== undefined) {
     found.push(binary.binary);
     return binary.text;
@@ -93,7 +66,7 @@ function inlineBinaries(value: unknown, path: (string | number)[], found: WireBi
 function holdsBinary(value: unknown, depth = 0): boolean {
   // Past any sane depth (a cycle), JSON.stringify says what is wrong.
   if (typeof value !== 'object' || value === null || depth > 256) return false;
-  if (ArrayBuffer.isView(value) || isNdArray(value)) return true;
+  if (binaryArgument(value) !== undefined) return true;
   return Object.values(value).some((item) => holdsBinary(item, depth + 1));
 }
 
