@@ -3,9 +3,9 @@ import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toArrowTable } from 'snakepit-rx/arrow';
 import { createHttpClient } from '../lib/browser/index.js';
-import { chunkData, createHttpHandler, type SnakepitPool } from '../lib/index.js';
-import { serve, type TestServer } from './support/http.js';
+import { chunkData, type SnakepitPool } from '../lib/index.js';
 import { startTestPool } from './support/pools.js';
+import { poolBehindHttpHandler } from './support/served-pools.js';
 
 // Issue #12: dataframes and Arrow data travel as Arrow IPC and arrive as apache-arrow Tables and
 // RecordBatches, read in place, every type claimed exactly (spec/fixtures/test_adapter.py's _arrow_table).
@@ -118,21 +118,11 @@ describe('Arrow data', () => {
 });
 
 describe('Arrow data through the HTTP handler and the browser client', () => {
-  let pool: SnakepitPool;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    ({ pool } = await startTestPool({ size: 1 }));
-    server = await serve(createHttpHandler(pool, { tools: '*' }));
-  });
-  afterAll(async () => {
-    await server.close();
-    await pool.close();
-  });
+  const http = poolBehindHttpHandler();
 
   it('arrives as Tables and RecordBatches when the client is given tableFromIPC', async () => {
     const { tableFromIPC } = await import('apache-arrow');
-    const client = createHttpClient({ baseUrl: server.baseUrl, arrow: { tableFromIPC } });
+    const client = createHttpClient({ baseUrl: http.baseUrl, arrow: { tableFromIPC } });
     expectEveryType(await client.execute<Table>('arrow_value', { form: 'table' }));
     const nested = await client.execute<{ frame: Table; batches: RecordBatch[] }>('arrow_value', { form: 'nested' });
     expectEveryType(nested.frame);
@@ -142,7 +132,7 @@ describe('Arrow data through the HTTP handler and the browser client', () => {
   });
 
   it('fails with serialization_error, saying what to pass, when the client has no tableFromIPC', async () => {
-    const client = createHttpClient({ baseUrl: server.baseUrl });
+    const client = createHttpClient({ baseUrl: http.baseUrl });
     await expect(client.execute('arrow_value', { form: 'batch' })).rejects.toMatchObject({
       code: 'serialization_error',
       hint: expect.stringMatching(/tableFromIPC/),

@@ -1,12 +1,11 @@
-import * as grpc from '@grpc/grpc-js';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient } from '../lib/browser/index.js';
 import { pb } from '../lib/contract/bridge-connection.js';
 import { decodePayload, withAttachments } from '../lib/contract/payload-decoding.js';
-import { chunkData, createBridgeServer, createHttpHandler, type BridgeServer, type SnakepitPool } from '../lib/index.js';
-import { serve, type TestServer } from './support/http.js';
+import { chunkData, type SnakepitPool } from '../lib/index.js';
 import { rejectionOf, startTestPool } from './support/pools.js';
+import { poolBehindBridgeServer, poolBehindHttpHandler } from './support/served-pools.js';
 
 // Issue #12: arrays, bytes and Arrow data anywhere inside a yielded dict or list travel raw, as
 // attachments of the message, and arrive in place as NdArray / Uint8Array, where they were.
@@ -121,27 +120,14 @@ describe('binary values inside structures', () => {
 });
 
 describe('binary values inside structures, through a bridge server', () => {
-  let pool: SnakepitPool;
-  let server: BridgeServer;
-  let client: InstanceType<typeof pb.BridgeServiceClient>;
-
-  beforeAll(async () => {
-    ({ pool } = await startTestPool({ size: 1 }));
-    server = await createBridgeServer(pool);
-    client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
-  });
-  afterAll(async () => {
-    client.close();
-    await server.close();
-    await pool.close();
-  });
+  const bridge = poolBehindBridgeServer();
 
   const request = (tool: string, args: unknown) =>
     new pb.ExecuteToolRequest({ tool_name: tool, arguments: Buffer.from(JSON.stringify(args)) });
 
   it.each(Object.entries(NESTED))('%s arrives in place as a result', async (kind, expected) => {
     const response = await new Promise<InstanceType<typeof pb.ExecuteToolResponse>>((resolve, reject) =>
-      client.ExecuteTool(request('nested_binary', { kind }), (error, answer) => (error ? reject(error) : resolve(answer!))),
+      bridge.client.ExecuteTool(request('nested_binary', { kind }), (error, answer) => (error ? reject(error) : resolve(answer!))),
     );
     expectSame(withAttachments(decodePayload(response.encoding, response.result, undefined), response.attachments), expected);
   });
@@ -149,7 +135,7 @@ describe('binary values inside structures, through a bridge server', () => {
   it.each(Object.entries(NESTED))('%s arrives in place in batches, the attachments naming their chunks', async (kind, expected) => {
     const values = await new Promise<unknown[]>((resolve, reject) => {
       const received: unknown[] = [];
-      const call = client.ExecuteStreamingToolBatched(request('nested_binaries', { kinds: [kind, 'deep', kind], final: true }));
+      const call = bridge.client.ExecuteStreamingToolBatched(request('nested_binaries', { kinds: [kind, 'deep', kind], final: true }));
       call.on('data', (batch: InstanceType<typeof pb.ChunkBatch>) => {
         const run = batch.json_run.byteLength > 0 ? (JSON.parse(Buffer.from(batch.json_run).toString()) as unknown[]) : [];
         const chunks = [...run, ...batch.chunks.map((chunk) => decodePayload(chunk.encoding, chunk.data, undefined))];
@@ -172,7 +158,7 @@ describe('binary values inside structures, through a bridge server', () => {
   it('sends them with each chunk on the one-message-per-chunk stream', async () => {
     const values = await new Promise<unknown[]>((resolve, reject) => {
       const received: unknown[] = [];
-      const call = client.ExecuteStreamingTool(request('nested_binaries', { kinds: ['deep', 'list'] }));
+      const call = bridge.client.ExecuteStreamingTool(request('nested_binaries', { kinds: ['deep', 'list'] }));
       call.on('data', (chunk: InstanceType<typeof pb.ToolChunk>) =>
         received.push(withAttachments(decodePayload(chunk.encoding, chunk.data, undefined), chunk.attachments)),
       );
@@ -184,20 +170,10 @@ describe('binary values inside structures, through a bridge server', () => {
 });
 
 describe('binary values inside structures, through the HTTP handler and the browser client', () => {
-  let pool: SnakepitPool;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    ({ pool } = await startTestPool({ size: 1 }));
-    server = await serve(createHttpHandler(pool, { tools: '*' }));
-  });
-  afterAll(async () => {
-    await server.close();
-    await pool.close();
-  });
+  const http = poolBehindHttpHandler();
 
   it.each(Object.entries(NESTED))('%s arrives in place, as a result and in chunks', async (kind, expected) => {
-    const client = createHttpClient({ baseUrl: server.baseUrl });
+    const client = createHttpClient({ baseUrl: http.baseUrl });
     expectSame(await client.execute('nested_binary', { kind }), expected);
     const chunks = await lastValueFrom(
       client.stream('nested_binaries', { kinds: [kind, 'deep'], final: true }).pipe(chunkData(), toArray()),

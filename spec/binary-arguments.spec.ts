@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient } from '../lib/browser/index.js';
 import { pb } from '../lib/contract/bridge-connection.js';
 import { decodePayload, withAttachments } from '../lib/contract/payload-decoding.js';
-import { chunkData, createBridgeServer, createHttpHandler, type BridgeServer, type NdArray, type SnakepitPool } from '../lib/index.js';
-import { serve, type TestServer } from './support/http.js';
+import { chunkData, type NdArray, type SnakepitPool } from '../lib/index.js';
 import { rejectionOf, startTestPool } from './support/pools.js';
+import { poolBehindBridgeServer, poolBehindHttpHandler } from './support/served-pools.js';
 
 // Issue #13, values both ways: a Uint8Array or Buffer argument reaches the tool as bytes, a typed
 // array or an NdArray as a numpy array; nothing arrives as something else than what was sent.
@@ -122,25 +122,12 @@ describe('binary arguments through the pool', () => {
 });
 
 describe('binary arguments through a bridge server', () => {
-  let pool: SnakepitPool;
-  let server: BridgeServer;
-  let client: InstanceType<typeof pb.BridgeServiceClient>;
-
-  beforeAll(async () => {
-    ({ pool } = await startTestPool({ ...adapter, size: 1 }));
-    server = await createBridgeServer(pool);
-    client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
-  });
-  afterAll(async () => {
-    client.close();
-    await server.close();
-    await pool.close();
-  });
+  const bridge = poolBehindBridgeServer(adapter);
 
   function execute(tool: string, json: string, attachments: InstanceType<typeof pb.Attachment>[]): Promise<unknown> {
     const request = new pb.ExecuteToolRequest({ tool_name: tool, arguments: Buffer.from(json), attachments });
     return new Promise((resolve, reject) =>
-      client.ExecuteTool(request, (error, response) =>
+      bridge.client.ExecuteTool(request, (error, response) =>
         error
           ? reject(error)
           : resolve(withAttachments(decodePayload(response!.encoding, response!.result, undefined), response!.attachments)),
@@ -173,26 +160,16 @@ describe('binary arguments through a bridge server', () => {
 });
 
 describe('binary arguments through the HTTP handler and the browser client', () => {
-  let pool: SnakepitPool;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    ({ pool } = await startTestPool({ ...adapter, size: 1 }));
-    server = await serve(createHttpHandler(pool, { tools: '*' }));
-  });
-  afterAll(async () => {
-    await server.close();
-    await pool.close();
-  });
+  const http = poolBehindHttpHandler(adapter);
 
   it.each(CASES)('%s arrives as what it was, in a unary call and a stream', async (_, value, taken) => {
-    const client = createHttpClient({ baseUrl: server.baseUrl });
+    const client = createHttpClient({ baseUrl: http.baseUrl });
     expect(await client.execute('take_any', { value })).toEqual(taken);
     expect(await lastValueFrom(client.stream('stream_back', { value }).pipe(chunkData(), toArray()))).toEqual([taken]);
   });
 
   it('refuses binaries that name no base64 text in args', async () => {
-    const response = await fetch(`${server.baseUrl}/execute/take_any`, {
+    const response = await fetch(`${http.baseUrl}/execute/take_any`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ args: { value: 1 }, binaries: [{ path: ['value'], encoding: 'bytes' }] }),

@@ -3,9 +3,9 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pb } from '../lib/contract/bridge-connection.js';
 import { createHttpClient } from '../lib/browser/index.js';
-import { chunkData, createBridgeServer, createHttpHandler, isNdArray, type BridgeServer, type SnakepitPool } from '../lib/index.js';
-import { serve, type TestServer } from './support/http.js';
+import { chunkData, isNdArray, type SnakepitPool } from '../lib/index.js';
 import { rejectionOf, startTestPool } from './support/pools.js';
+import { poolBehindBridgeServer, poolBehindHttpHandler } from './support/served-pools.js';
 
 // Nothing may arrive as a value it was not (issue #10, bugs 6 and 7), on every path: these
 // round trips go through real workers, and through a bridge server to a client.
@@ -156,26 +156,13 @@ describe('values that must arrive exactly, or be refused', () => {
 });
 
 describe('through a bridge server', () => {
-  let pool: SnakepitPool;
-  let server: BridgeServer;
-  let client: InstanceType<typeof pb.BridgeServiceClient>;
-
-  beforeAll(async () => {
-    ({ pool } = await startTestPool({ size: 1 }));
-    server = await createBridgeServer(pool);
-    client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
-  });
-  afterAll(async () => {
-    client.close();
-    await server.close();
-    await pool.close();
-  });
+  const bridge = poolBehindBridgeServer();
 
   const request = (tool: string, json: string) => new pb.ExecuteToolRequest({ tool_name: tool, arguments: Buffer.from(json) });
 
   function execute(tool: string, json: string): Promise<{ text?: string; error?: grpc.ServiceError }> {
     return new Promise((resolve) =>
-      client.ExecuteTool(request(tool, json), (error, response) =>
+      bridge.client.ExecuteTool(request(tool, json), (error, response) =>
         resolve(error ? { error } : { text: Buffer.from(response!.result).toString('utf8') }),
       ),
     );
@@ -219,7 +206,7 @@ describe('through a bridge server', () => {
     const expected = ['-0.0', '0', '{"z":-0.0}', '1.152921504606847e+18'];
     const single = await new Promise<string[]>((resolve, reject) => {
       const texts: string[] = [];
-      const call = client.ExecuteStreamingTool(request('echo_stream', args));
+      const call = bridge.client.ExecuteStreamingTool(request('echo_stream', args));
       call.on('data', (chunk: InstanceType<typeof pb.ToolChunk>) => texts.push(Buffer.from(chunk.data).toString('utf8')));
       call.on('error', reject);
       call.on('end', () => resolve(texts));
@@ -227,7 +214,7 @@ describe('through a bridge server', () => {
     expect(single.slice(0, 4)).toEqual(expected);
     const runs = await new Promise<string[]>((resolve, reject) => {
       const texts: string[] = [];
-      const call = client.ExecuteStreamingToolBatched(request('echo_stream', args));
+      const call = bridge.client.ExecuteStreamingToolBatched(request('echo_stream', args));
       call.on('data', (batch: InstanceType<typeof pb.ChunkBatch>) => {
         if (batch.json_run.byteLength > 0) texts.push(Buffer.from(batch.json_run).toString('utf8'));
       });
@@ -241,20 +228,10 @@ describe('through a bridge server', () => {
 });
 
 describe('through the HTTP handler and the browser client', () => {
-  let pool: SnakepitPool;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    ({ pool } = await startTestPool({ size: 1 }));
-    server = await serve(createHttpHandler(pool, { tools: '*' }));
-  });
-  afterAll(async () => {
-    await server.close();
-    await pool.close();
-  });
+  const http = poolBehindHttpHandler();
 
   it('keeps -0 and large doubles both ways, as a result and as chunks', async () => {
-    const client = createHttpClient({ baseUrl: server.baseUrl });
+    const client = createHttpClient({ baseUrl: http.baseUrl });
     const value = [-0, 0, { z: -0 }, 1e22];
     const result = await client.execute('echo', { value });
     expect(result).toEqual(value);
@@ -265,7 +242,7 @@ describe('through the HTTP handler and the browser client', () => {
   });
 
   it('refuses an integer beyond 2^53 in the body with invalid_arguments', async () => {
-    const response = await fetch(`${server.baseUrl}/execute/echo`, {
+    const response = await fetch(`${http.baseUrl}/execute/echo`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: '{"args": {"value": [1, 9007199254740993]}}',
