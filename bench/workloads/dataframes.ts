@@ -6,28 +6,17 @@
  */
 import type { Table } from 'apache-arrow';
 import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
+import { checkRows, COLUMNS, jsonDatasetPath, measureRowRates, type PathRun } from '../support/dataset-paths.js';
 import { drain } from '../support/drain.js';
 import { formatRatio } from '../support/report.js';
 import { median } from '../support/stats.js';
-import { measureRates, nowMs } from '../support/timing.js';
-
-interface JsonBatch {
-  readonly rows: number;
-  readonly data: number[][];
-}
-
-const COLUMNS = 10;
-
-type PathRun = (rows: number) => Promise<number>;
+import { nowMs } from '../support/timing.js';
 
 export const dataframes: Workload = {
   name: 'dataframes',
   async run(context: BenchContext): Promise<WorkloadResult> {
     const { pool, config } = context;
     const chunkSize = config.datasetChunkSize;
-    const check = (path: string, rows: number, expected: number, finite: boolean) => {
-      if (rows !== expected || !finite) throw new Error(`${path}: got ${rows} rows, expected ${expected}`);
-    };
     const framePath =
       (rowsPerChunk: number): PathRun =>
       async (rows) => {
@@ -40,22 +29,11 @@ export const dataframes: Workload = {
           sum += Number(table.getChildAt(COLUMNS - 1)!.get(0));
         });
         const elapsed = nowMs() - started;
-        check('arrow', received, rows, Number.isFinite(sum));
+        checkRows('arrow', received, rows, Number.isFinite(sum));
         return elapsed;
       };
     const paths: Record<string, PathRun> = {
-      '(c) stream, .tolist() JSON': async (rows) => {
-        let received = 0;
-        let sum = 0;
-        const started = nowMs();
-        await drain(pool.stream<JsonBatch | null>('generate_dataset', { rows, chunk_size: chunkSize }), (batch) => {
-          received += batch.data.length;
-          sum += batch.data[0]![COLUMNS - 1]!;
-        });
-        const elapsed = nowMs() - started;
-        check('json', received, rows, Number.isFinite(sum));
-        return elapsed;
-      },
+      '(c) stream, .tolist() JSON': jsonDatasetPath(context),
       '(c) stream, DataFrame (Arrow)': framePath(chunkSize),
       '(c) stream, DataFrame (Arrow), 10× rows per chunk': framePath(chunkSize * 10),
     };
@@ -65,13 +43,7 @@ export const dataframes: Workload = {
       '(c) stream, DataFrame (Arrow)': config.datasetRows * 10,
       '(c) stream, DataFrame (Arrow), 10× rows per chunk': config.datasetRows * 10,
     };
-    const rates = await measureRates(paths, {
-      name: 'dataframes',
-      warmup: 1,
-      runs: config.runs,
-      progress: context.progress,
-      size: (path, turn) => (turn.warmup ? Math.max(chunkSize * 5, Math.floor(rowsOf[path]! / 5)) : rowsOf[path]!),
-    });
+    const rates = await measureRowRates(context, 'dataframes', paths, rowsOf);
     const json = median(rates['(c) stream, .tolist() JSON']!);
     const arrow = median(rates['(c) stream, DataFrame (Arrow)']!);
     const larger = median(rates['(c) stream, DataFrame (Arrow), 10× rows per chunk']!);
