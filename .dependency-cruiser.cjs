@@ -47,10 +47,26 @@ module.exports = {
       },
     },
     {
+      name: 'arrow-entry-is-browser-safe',
+      severity: 'error',
+      comment:
+        'lib/arrow/ (snakepit-rx/arrow) runs in browsers: rxjs, apache-arrow, the operators and the browser-safe values only; nothing else imports apache-arrow statically, since it is an optional peer dependency.',
+      from: { path: '^lib/arrow/' },
+      to: { pathNot: ['^lib/arrow/', '^lib/operators/', browserSafeValues, '^node_modules/(rxjs|apache-arrow|flatbuffers|tslib)/'] },
+    },
+    {
+      name: 'apache-arrow-only-in-the-arrow-entry',
+      severity: 'error',
+      comment:
+        'apache-arrow is an optional peer dependency: only lib/arrow/ imports it (lib/contract/arrow-ipc.ts loads it when Arrow data arrives).',
+      from: { pathNot: '^lib/arrow/' },
+      to: { path: '^node_modules/apache-arrow/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'no-node-in-browser-code',
       severity: 'error',
       comment: 'Browsers have no Node built-ins.',
-      from: { path: ['^lib/operators/', '^lib/browser/', browserSafeValues] },
+      from: { path: ['^lib/operators/', '^lib/browser/', '^lib/arrow/', browserSafeValues] },
       to: { dependencyTypes: ['core'] },
     },
     {

@@ -6,6 +6,7 @@ export default defineConfig({
     alias: {
       'snakepit-rx/operators': fileURLToPath(new URL('./lib/operators/index.ts', import.meta.url)),
       'snakepit-rx/browser': fileURLToPath(new URL('./lib/browser/index.ts', import.meta.url)),
+      'snakepit-rx/arrow': fileURLToPath(new URL('./lib/arrow/index.ts', import.meta.url)),
       'snakepit-rx': fileURLToPath(new URL('./lib/index.ts', import.meta.url)),
     },
   },

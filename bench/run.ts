@@ -27,10 +27,12 @@ import {
 } from './support/results.js';
 import { LOAD_LIMIT, LoadMonitor, loadNote, percent, useLoadMonitor } from './support/run-load.js';
 import { withTimeout } from './support/timing.js';
+import { arraysInChunks } from './workloads/arrays-in-chunks.js';
 import { binaryChunks } from './workloads/binary-chunks.js';
 import { boundedMemory } from './workloads/bounded-memory.js';
 import { browser } from './workloads/browser.js';
 import { cancellation } from './workloads/cancellation.js';
+import { dataframes } from './workloads/dataframes.js';
 import { dataset } from './workloads/dataset.js';
 import { firstChunk } from './workloads/first-chunk.js';
 import { hostTool } from './workloads/host-tool.js';
@@ -59,6 +61,8 @@ const WORKLOADS: readonly Workload[] = [
   poolThroughput,
   observability,
   scaleOut,
+  arraysInChunks,
+  dataframes,
 ];
 
 /** A workload that takes longer than this is hung, and reported as such. */

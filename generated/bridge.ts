@@ -10,7 +10,9 @@ export namespace snakepit_rx.bridge.v1 {
     export enum Encoding {
         ENCODING_JSON = 0,
         ENCODING_BYTES = 1,
-        ENCODING_NDARRAY = 2
+        ENCODING_NDARRAY = 2,
+        ENCODING_ARROW_TABLE = 3,
+        ENCODING_ARROW_RECORD_BATCH = 4
     }
     export class PingRequest extends pb_1.Message {
         #one_of_decls: number[][] = [];
@@ -671,9 +673,10 @@ export namespace snakepit_rx.bridge.v1 {
             session_id?: string;
             call_id?: string;
             host_tools?: string[];
+            attachments?: Attachment[];
         }) {
             super();
-            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [5], this.#one_of_decls);
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [5, 6], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
                 if ("tool_name" in data && data.tool_name != undefined) {
                     this.tool_name = data.tool_name;
@@ -689,6 +692,9 @@ export namespace snakepit_rx.bridge.v1 {
                 }
                 if ("host_tools" in data && data.host_tools != undefined) {
                     this.host_tools = data.host_tools;
+                }
+                if ("attachments" in data && data.attachments != undefined) {
+                    this.attachments = data.attachments;
                 }
             }
         }
@@ -722,12 +728,19 @@ export namespace snakepit_rx.bridge.v1 {
         set host_tools(value: string[]) {
             pb_1.Message.setField(this, 5, value);
         }
+        get attachments() {
+            return pb_1.Message.getRepeatedWrapperField(this, Attachment, 6) as Attachment[];
+        }
+        set attachments(value: Attachment[]) {
+            pb_1.Message.setRepeatedWrapperField(this, 6, value);
+        }
         static fromObject(data: {
             tool_name?: string;
             arguments?: Uint8Array;
             session_id?: string;
             call_id?: string;
             host_tools?: string[];
+            attachments?: ReturnType<typeof Attachment.prototype.toObject>[];
         }): ExecuteToolRequest {
             const message = new ExecuteToolRequest({});
             if (data.tool_name != null) {
@@ -745,6 +758,9 @@ export namespace snakepit_rx.bridge.v1 {
             if (data.host_tools != null) {
                 message.host_tools = data.host_tools;
             }
+            if (data.attachments != null) {
+                message.attachments = data.attachments.map(item => Attachment.fromObject(item));
+            }
             return message;
         }
         toObject() {
@@ -754,6 +770,7 @@ export namespace snakepit_rx.bridge.v1 {
                 session_id?: string;
                 call_id?: string;
                 host_tools?: string[];
+                attachments?: ReturnType<typeof Attachment.prototype.toObject>[];
             } = {};
             if (this.tool_name != null) {
                 data.tool_name = this.tool_name;
@@ -769,6 +786,9 @@ export namespace snakepit_rx.bridge.v1 {
             }
             if (this.host_tools != null) {
                 data.host_tools = this.host_tools;
+            }
+            if (this.attachments != null) {
+                data.attachments = this.attachments.map((item: Attachment) => item.toObject());
             }
             return data;
         }
@@ -786,6 +806,8 @@ export namespace snakepit_rx.bridge.v1 {
                 writer.writeString(4, this.call_id);
             if (this.host_tools.length)
                 writer.writeRepeatedString(5, this.host_tools);
+            if (this.attachments.length)
+                writer.writeRepeatedMessage(6, this.attachments, (item: Attachment) => item.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -809,6 +831,9 @@ export namespace snakepit_rx.bridge.v1 {
                         break;
                     case 5:
                         pb_1.Message.addToRepeatedField(message, 5, reader.readString());
+                        break;
+                    case 6:
+                        reader.readMessage(message.attachments, () => pb_1.Message.addToRepeatedWrapperField(message, 6, Attachment.deserialize(reader), Attachment));
                         break;
                     default: reader.skipField();
                 }
@@ -912,6 +937,191 @@ export namespace snakepit_rx.bridge.v1 {
             return ArrayInfo.deserialize(bytes);
         }
     }
+    export class Attachment extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            padding?: Uint8Array;
+            data?: Uint8Array;
+            encoding?: Encoding;
+            array?: ArrayInfo;
+            chunk?: number;
+            placeholder?: string;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("padding" in data && data.padding != undefined) {
+                    this.padding = data.padding;
+                }
+                if ("data" in data && data.data != undefined) {
+                    this.data = data.data;
+                }
+                if ("encoding" in data && data.encoding != undefined) {
+                    this.encoding = data.encoding;
+                }
+                if ("array" in data && data.array != undefined) {
+                    this.array = data.array;
+                }
+                if ("chunk" in data && data.chunk != undefined) {
+                    this.chunk = data.chunk;
+                }
+                if ("placeholder" in data && data.placeholder != undefined) {
+                    this.placeholder = data.placeholder;
+                }
+            }
+        }
+        get padding() {
+            return pb_1.Message.getFieldWithDefault(this, 1, new Uint8Array(0)) as Uint8Array;
+        }
+        set padding(value: Uint8Array) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get data() {
+            return pb_1.Message.getFieldWithDefault(this, 2, new Uint8Array(0)) as Uint8Array;
+        }
+        set data(value: Uint8Array) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        get encoding() {
+            return pb_1.Message.getFieldWithDefault(this, 3, Encoding.ENCODING_JSON) as Encoding;
+        }
+        set encoding(value: Encoding) {
+            pb_1.Message.setField(this, 3, value);
+        }
+        get array() {
+            return pb_1.Message.getWrapperField(this, ArrayInfo, 4) as ArrayInfo;
+        }
+        set array(value: ArrayInfo) {
+            pb_1.Message.setWrapperField(this, 4, value);
+        }
+        get has_array() {
+            return pb_1.Message.getField(this, 4) != null;
+        }
+        get chunk() {
+            return pb_1.Message.getFieldWithDefault(this, 5, 0) as number;
+        }
+        set chunk(value: number) {
+            pb_1.Message.setField(this, 5, value);
+        }
+        get placeholder() {
+            return pb_1.Message.getFieldWithDefault(this, 6, "") as string;
+        }
+        set placeholder(value: string) {
+            pb_1.Message.setField(this, 6, value);
+        }
+        static fromObject(data: {
+            padding?: Uint8Array;
+            data?: Uint8Array;
+            encoding?: Encoding;
+            array?: ReturnType<typeof ArrayInfo.prototype.toObject>;
+            chunk?: number;
+            placeholder?: string;
+        }): Attachment {
+            const message = new Attachment({});
+            if (data.padding != null) {
+                message.padding = data.padding;
+            }
+            if (data.data != null) {
+                message.data = data.data;
+            }
+            if (data.encoding != null) {
+                message.encoding = data.encoding;
+            }
+            if (data.array != null) {
+                message.array = ArrayInfo.fromObject(data.array);
+            }
+            if (data.chunk != null) {
+                message.chunk = data.chunk;
+            }
+            if (data.placeholder != null) {
+                message.placeholder = data.placeholder;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                padding?: Uint8Array;
+                data?: Uint8Array;
+                encoding?: Encoding;
+                array?: ReturnType<typeof ArrayInfo.prototype.toObject>;
+                chunk?: number;
+                placeholder?: string;
+            } = {};
+            if (this.padding != null) {
+                data.padding = this.padding;
+            }
+            if (this.data != null) {
+                data.data = this.data;
+            }
+            if (this.encoding != null) {
+                data.encoding = this.encoding;
+            }
+            if (this.array != null) {
+                data.array = this.array.toObject();
+            }
+            if (this.chunk != null) {
+                data.chunk = this.chunk;
+            }
+            if (this.placeholder != null) {
+                data.placeholder = this.placeholder;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.padding.length)
+                writer.writeBytes(1, this.padding);
+            if (this.data.length)
+                writer.writeBytes(2, this.data);
+            if (this.encoding != Encoding.ENCODING_JSON)
+                writer.writeEnum(3, this.encoding);
+            if (this.has_array)
+                writer.writeMessage(4, this.array, () => this.array.serialize(writer));
+            if (this.chunk != 0)
+                writer.writeUint32(5, this.chunk);
+            if (this.placeholder.length)
+                writer.writeString(6, this.placeholder);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): Attachment {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new Attachment();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.padding = reader.readBytes();
+                        break;
+                    case 2:
+                        message.data = reader.readBytes();
+                        break;
+                    case 3:
+                        message.encoding = reader.readEnum();
+                        break;
+                    case 4:
+                        reader.readMessage(message.array, () => message.array = ArrayInfo.deserialize(reader));
+                        break;
+                    case 5:
+                        message.chunk = reader.readUint32();
+                        break;
+                    case 6:
+                        message.placeholder = reader.readString();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static deserializeBinary(bytes: Uint8Array): Attachment {
+            return Attachment.deserialize(bytes);
+        }
+    }
     export class ExecuteToolResponse extends pb_1.Message {
         #one_of_decls: number[][] = [];
         constructor(data?: any[] | {
@@ -919,9 +1129,10 @@ export namespace snakepit_rx.bridge.v1 {
             result?: Uint8Array;
             encoding?: Encoding;
             array?: ArrayInfo;
+            attachments?: Attachment[];
         }) {
             super();
-            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [5], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
                 if ("padding" in data && data.padding != undefined) {
                     this.padding = data.padding;
@@ -934,6 +1145,9 @@ export namespace snakepit_rx.bridge.v1 {
                 }
                 if ("array" in data && data.array != undefined) {
                     this.array = data.array;
+                }
+                if ("attachments" in data && data.attachments != undefined) {
+                    this.attachments = data.attachments;
                 }
             }
         }
@@ -964,11 +1178,18 @@ export namespace snakepit_rx.bridge.v1 {
         get has_array() {
             return pb_1.Message.getField(this, 4) != null;
         }
+        get attachments() {
+            return pb_1.Message.getRepeatedWrapperField(this, Attachment, 5) as Attachment[];
+        }
+        set attachments(value: Attachment[]) {
+            pb_1.Message.setRepeatedWrapperField(this, 5, value);
+        }
         static fromObject(data: {
             padding?: Uint8Array;
             result?: Uint8Array;
             encoding?: Encoding;
             array?: ReturnType<typeof ArrayInfo.prototype.toObject>;
+            attachments?: ReturnType<typeof Attachment.prototype.toObject>[];
         }): ExecuteToolResponse {
             const message = new ExecuteToolResponse({});
             if (data.padding != null) {
@@ -983,6 +1204,9 @@ export namespace snakepit_rx.bridge.v1 {
             if (data.array != null) {
                 message.array = ArrayInfo.fromObject(data.array);
             }
+            if (data.attachments != null) {
+                message.attachments = data.attachments.map(item => Attachment.fromObject(item));
+            }
             return message;
         }
         toObject() {
@@ -991,6 +1215,7 @@ export namespace snakepit_rx.bridge.v1 {
                 result?: Uint8Array;
                 encoding?: Encoding;
                 array?: ReturnType<typeof ArrayInfo.prototype.toObject>;
+                attachments?: ReturnType<typeof Attachment.prototype.toObject>[];
             } = {};
             if (this.padding != null) {
                 data.padding = this.padding;
@@ -1003,6 +1228,9 @@ export namespace snakepit_rx.bridge.v1 {
             }
             if (this.array != null) {
                 data.array = this.array.toObject();
+            }
+            if (this.attachments != null) {
+                data.attachments = this.attachments.map((item: Attachment) => item.toObject());
             }
             return data;
         }
@@ -1018,6 +1246,8 @@ export namespace snakepit_rx.bridge.v1 {
                 writer.writeEnum(3, this.encoding);
             if (this.has_array)
                 writer.writeMessage(4, this.array, () => this.array.serialize(writer));
+            if (this.attachments.length)
+                writer.writeRepeatedMessage(5, this.attachments, (item: Attachment) => item.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1038,6 +1268,9 @@ export namespace snakepit_rx.bridge.v1 {
                         break;
                     case 4:
                         reader.readMessage(message.array, () => message.array = ArrayInfo.deserialize(reader));
+                        break;
+                    case 5:
+                        reader.readMessage(message.attachments, () => pb_1.Message.addToRepeatedWrapperField(message, 5, Attachment.deserialize(reader), Attachment));
                         break;
                     default: reader.skipField();
                 }
@@ -1060,9 +1293,10 @@ export namespace snakepit_rx.bridge.v1 {
             metadata?: Map<string, string>;
             encoding?: Encoding;
             array?: ArrayInfo;
+            attachments?: Attachment[];
         }) {
             super();
-            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
                 if ("chunk_id" in data && data.chunk_id != undefined) {
                     this.chunk_id = data.chunk_id;
@@ -1081,6 +1315,9 @@ export namespace snakepit_rx.bridge.v1 {
                 }
                 if ("array" in data && data.array != undefined) {
                     this.array = data.array;
+                }
+                if ("attachments" in data && data.attachments != undefined) {
+                    this.attachments = data.attachments;
                 }
             }
             if (!this.metadata)
@@ -1125,6 +1362,12 @@ export namespace snakepit_rx.bridge.v1 {
         get has_array() {
             return pb_1.Message.getField(this, 6) != null;
         }
+        get attachments() {
+            return pb_1.Message.getRepeatedWrapperField(this, Attachment, 7) as Attachment[];
+        }
+        set attachments(value: Attachment[]) {
+            pb_1.Message.setRepeatedWrapperField(this, 7, value);
+        }
         static fromObject(data: {
             chunk_id?: string;
             data?: Uint8Array;
@@ -1134,6 +1377,7 @@ export namespace snakepit_rx.bridge.v1 {
             };
             encoding?: Encoding;
             array?: ReturnType<typeof ArrayInfo.prototype.toObject>;
+            attachments?: ReturnType<typeof Attachment.prototype.toObject>[];
         }): ToolChunk {
             const message = new ToolChunk({});
             if (data.chunk_id != null) {
@@ -1154,6 +1398,9 @@ export namespace snakepit_rx.bridge.v1 {
             if (data.array != null) {
                 message.array = ArrayInfo.fromObject(data.array);
             }
+            if (data.attachments != null) {
+                message.attachments = data.attachments.map(item => Attachment.fromObject(item));
+            }
             return message;
         }
         toObject() {
@@ -1166,6 +1413,7 @@ export namespace snakepit_rx.bridge.v1 {
                 };
                 encoding?: Encoding;
                 array?: ReturnType<typeof ArrayInfo.prototype.toObject>;
+                attachments?: ReturnType<typeof Attachment.prototype.toObject>[];
             } = {};
             if (this.chunk_id != null) {
                 data.chunk_id = this.chunk_id;
@@ -1184,6 +1432,9 @@ export namespace snakepit_rx.bridge.v1 {
             }
             if (this.array != null) {
                 data.array = this.array.toObject();
+            }
+            if (this.attachments != null) {
+                data.attachments = this.attachments.map((item: Attachment) => item.toObject());
             }
             return data;
         }
@@ -1207,6 +1458,8 @@ export namespace snakepit_rx.bridge.v1 {
                 writer.writeEnum(5, this.encoding);
             if (this.has_array)
                 writer.writeMessage(6, this.array, () => this.array.serialize(writer));
+            if (this.attachments.length)
+                writer.writeRepeatedMessage(7, this.attachments, (item: Attachment) => item.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1234,6 +1487,9 @@ export namespace snakepit_rx.bridge.v1 {
                     case 6:
                         reader.readMessage(message.array, () => message.array = ArrayInfo.deserialize(reader));
                         break;
+                    case 7:
+                        reader.readMessage(message.attachments, () => pb_1.Message.addToRepeatedWrapperField(message, 7, Attachment.deserialize(reader), Attachment));
+                        break;
                     default: reader.skipField();
                 }
             }
@@ -1252,9 +1508,10 @@ export namespace snakepit_rx.bridge.v1 {
             padding?: Uint8Array;
             json_run?: Uint8Array;
             chunks?: ToolChunk[];
+            attachments?: Attachment[];
         }) {
             super();
-            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [3], this.#one_of_decls);
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [3, 4], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
                 if ("padding" in data && data.padding != undefined) {
                     this.padding = data.padding;
@@ -1264,6 +1521,9 @@ export namespace snakepit_rx.bridge.v1 {
                 }
                 if ("chunks" in data && data.chunks != undefined) {
                     this.chunks = data.chunks;
+                }
+                if ("attachments" in data && data.attachments != undefined) {
+                    this.attachments = data.attachments;
                 }
             }
         }
@@ -1285,10 +1545,17 @@ export namespace snakepit_rx.bridge.v1 {
         set chunks(value: ToolChunk[]) {
             pb_1.Message.setRepeatedWrapperField(this, 3, value);
         }
+        get attachments() {
+            return pb_1.Message.getRepeatedWrapperField(this, Attachment, 4) as Attachment[];
+        }
+        set attachments(value: Attachment[]) {
+            pb_1.Message.setRepeatedWrapperField(this, 4, value);
+        }
         static fromObject(data: {
             padding?: Uint8Array;
             json_run?: Uint8Array;
             chunks?: ReturnType<typeof ToolChunk.prototype.toObject>[];
+            attachments?: ReturnType<typeof Attachment.prototype.toObject>[];
         }): ChunkBatch {
             const message = new ChunkBatch({});
             if (data.padding != null) {
@@ -1300,6 +1567,9 @@ export namespace snakepit_rx.bridge.v1 {
             if (data.chunks != null) {
                 message.chunks = data.chunks.map(item => ToolChunk.fromObject(item));
             }
+            if (data.attachments != null) {
+                message.attachments = data.attachments.map(item => Attachment.fromObject(item));
+            }
             return message;
         }
         toObject() {
@@ -1307,6 +1577,7 @@ export namespace snakepit_rx.bridge.v1 {
                 padding?: Uint8Array;
                 json_run?: Uint8Array;
                 chunks?: ReturnType<typeof ToolChunk.prototype.toObject>[];
+                attachments?: ReturnType<typeof Attachment.prototype.toObject>[];
             } = {};
             if (this.padding != null) {
                 data.padding = this.padding;
@@ -1316,6 +1587,9 @@ export namespace snakepit_rx.bridge.v1 {
             }
             if (this.chunks != null) {
                 data.chunks = this.chunks.map((item: ToolChunk) => item.toObject());
+            }
+            if (this.attachments != null) {
+                data.attachments = this.attachments.map((item: Attachment) => item.toObject());
             }
             return data;
         }
@@ -1329,6 +1603,8 @@ export namespace snakepit_rx.bridge.v1 {
                 writer.writeBytes(2, this.json_run);
             if (this.chunks.length)
                 writer.writeRepeatedMessage(3, this.chunks, (item: ToolChunk) => item.serialize(writer));
+            if (this.attachments.length)
+                writer.writeRepeatedMessage(4, this.attachments, (item: Attachment) => item.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1346,6 +1622,9 @@ export namespace snakepit_rx.bridge.v1 {
                         break;
                     case 3:
                         reader.readMessage(message.chunks, () => pb_1.Message.addToRepeatedWrapperField(message, 3, ToolChunk.deserialize(reader), ToolChunk));
+                        break;
+                    case 4:
+                        reader.readMessage(message.attachments, () => pb_1.Message.addToRepeatedWrapperField(message, 4, Attachment.deserialize(reader), Attachment));
                         break;
                     default: reader.skipField();
                 }

@@ -56,3 +56,56 @@ export const TYPED_ARRAY_BY_DTYPE: Readonly<Record<string, TypedArrayConstructor
   int64: BigInt64Array,
   uint64: BigUint64Array,
 };
+
+/** The numpy dtype of each typed array a call's arguments send as an array (a Uint8Array is bytes). */
+const DTYPE_BY_TYPED_ARRAY = new Map<unknown, string>([
+  [Int8Array, 'int8'],
+  [Uint8ClampedArray, 'uint8'],
+  [Int16Array, 'int16'],
+  [Uint16Array, 'uint16'],
+  [Int32Array, 'int32'],
+  [Uint32Array, 'uint32'],
+  [Float32Array, 'float32'],
+  [Float64Array, 'float64'],
+  [BigInt64Array, 'int64'],
+  [BigUint64Array, 'uint64'],
+]);
+
+/** @internal How a binary value of a call's arguments travels, or why it cannot (`refused` completes "<where> is …"). */
+export type BinaryArgument =
+  | { readonly encoding: 'bytes'; readonly bytes: Uint8Array }
+  | { readonly encoding: 'ndarray'; readonly bytes: Uint8Array; readonly dtype: string; readonly shape: readonly number[] }
+  | { readonly refused: string };
+
+function bytesOf(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/**
+ * @internal A binary value of a call's arguments as it travels, its bytes viewed
+ * rather than copied: a `Uint8Array` (a `Buffer` too) as bytes, another typed
+ * array as a one-dimensional array of its type, an NdArray as an array of its
+ * dtype and shape; undefined for a value that is not binary (it travels as JSON).
+ * The pool (attachments) and the browser client (base64) send what this says.
+ */
+export function binaryArgument(value: unknown): BinaryArgument | undefined {
+  if (value instanceof Uint8Array) return { encoding: 'bytes', bytes: bytesOf(value) };
+  if (isNdArray(value)) {
+    const { dtype, shape, data } = value;
+    const Typed = TYPED_ARRAY_BY_DTYPE[dtype];
+    if (Typed === undefined) {
+      return { refused: `an NdArray of dtype ${JSON.stringify(dtype)}, which is none of ${Object.keys(TYPED_ARRAY_BY_DTYPE).join(', ')}` };
+    }
+    if (!(data instanceof Typed))
+      return { refused: `an NdArray of dtype ${dtype} whose data is a ${data.constructor.name}, not a ${Typed.name}` };
+    const count = shape.reduce((product, size) => product * size, 1);
+    if (!shape.every((size) => Number.isSafeInteger(size) && size >= 0) || count !== data.length) {
+      return { refused: `an NdArray of shape ${JSON.stringify(shape)} holding ${data.length} values` };
+    }
+    return { encoding: 'ndarray', bytes: bytesOf(data), dtype, shape };
+  }
+  if (!ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer)) return undefined;
+  const dtype = DTYPE_BY_TYPED_ARRAY.get(value.constructor);
+  if (dtype === undefined || !ArrayBuffer.isView(value)) return { refused: `a ${value.constructor.name}, which cannot be sent as it is` };
+  return { encoding: 'ndarray', bytes: bytesOf(value), dtype, shape: [(value as unknown as ArrayLike<unknown>).length] };
+}

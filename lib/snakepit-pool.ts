@@ -382,9 +382,11 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     try {
       checkId('tool name', tool, this.limits.maxIdLength, true);
       if (options.sessionId !== undefined) checkId('sessionId', options.sessionId, this.limits.maxIdLength, false);
+      const encoded = encodeArguments(args, this.limits);
       return new pb.ExecuteToolRequest({
         tool_name: tool,
-        arguments: encodeArguments(args, this.limits),
+        arguments: encoded.json,
+        attachments: encoded.attachments,
         session_id: options.sessionId ?? '',
         call_id: `${this.poolId}-${++this.callCount}`,
       });

@@ -56,6 +56,10 @@ describe('snakepit-rx types', () => {
       ' * How far training got.\n */\nexport interface Progress {\n  epoch: number;\n  loss: number;\n  note?: string;\n}',
     );
     expect(module).toContain('export interface Point {\n  x: number;\n  y: number;\n}');
+    // Binary arguments may come as JSON (base64, lists) or binary, as the pool sends either.
+    expect(module).toContain(
+      'export interface ScaleArguments {\n  payload: Uint8Array | string;\n  weights: NdArray<Float32Array> | Float32Array | unknown[];\n  factors: NdArray | Exclude<NdArrayData, Uint8Array> | unknown[];\n}',
+    );
   }, 60_000);
 
   it('writes a module that code type-checks against, calls compile-time checked', async () => {
@@ -73,6 +77,10 @@ export async function use(): Promise<void> {
   const sum: number = await pool.execute('add', { a: 1 });
   const centre: Point = await pool.execute('centroid', { points: [{ x: 1, y: 2 }] });
   const bytes: Uint8Array = await pool.execute('blob', { size: 3 });
+  await pool.execute('scale', { payload: 'AAE=', weights: [1, 2], factors: [[1], [2]] });
+  await pool.execute('scale', { payload: bytes, weights: new Float32Array(2), factors: new Float64Array(2) });
+  // @ts-expect-error: a Uint8Array travels as bytes, not as an array
+  await pool.execute('scale', { payload: bytes, weights: [1], factors: bytes });
   for await (const tick of pool.iterate('ticks')) tick.data.toFixed();
   await pool.execute('describe', { when: new Date().toISOString(), pair: [1, 2], point: centre, mode: 'b' });
   // @ts-expect-error: no tool 'trian'

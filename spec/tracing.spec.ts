@@ -5,7 +5,15 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pb } from '../lib/contract/bridge-connection.js';
-import { createBridgeServer, createHttpHandler, createPool, type CallOptions, type SnakepitPool } from '../lib/index.js';
+import {
+  chunkData,
+  createBridgeServer,
+  createHttpHandler,
+  createPool,
+  type CallOptions,
+  type NdArray,
+  type SnakepitPool,
+} from '../lib/index.js';
 import { postJson, serve } from './support/http.js';
 import { FIXTURES, rejectionOf, startTestPool } from './support/pools.js';
 import { serveWorker, type StandaloneWorker } from './support/serve.js';
@@ -122,6 +130,40 @@ describe('tracing a call from the caller through Node into the Python tool', () 
     const { tool, nested } = await pythonSpans(span.attributes['snakepit.call_id']);
     expect(tool.parent?.spanId).toBe(span.spanContext().spanId);
     expect(nested).toHaveLength(1);
+  });
+
+  it('calls with binary arguments and arrays inside their chunks and results are traced as any call', async () => {
+    const args = { blob: new Uint8Array([1, 2, 3]), weights: new Float32Array([0.5, 1]) };
+    const { caller, result } = await asCaller(() =>
+      lastValueFrom(
+        pool.stream<{ step: number; blob: Uint8Array; weights: NdArray }>('scaled', { ...args, n: 2 }).pipe(chunkData(), toArray()),
+      ),
+    );
+    expect(result.map(({ blob, weights }) => [[...blob], [...(weights.data as Float32Array)]])).toEqual([
+      [
+        [1, 2, 3],
+        [0.5, 1],
+      ],
+      [
+        [1, 2, 3],
+        [1, 2],
+      ],
+    ]);
+    const stream = poolSpan('snakepit.stream');
+    expect(stream.parentSpanContext?.spanId).toBe(caller.spanContext().spanId);
+    expect(stream.attributes).toMatchObject({ 'snakepit.tool': 'scaled', 'snakepit.outcome': 'completed', 'snakepit.chunks': 3 });
+    const streamed = await pythonSpans(stream.attributes['snakepit.call_id']);
+    expect(streamed.tool.parent?.spanId).toBe(stream.spanContext().spanId);
+    expect(streamed.nested).toHaveLength(2);
+
+    exported.reset();
+    const once = await asCaller(() => pool.execute<{ blob: Uint8Array; weights: NdArray }>('scaled_once', args));
+    expect([...(once.result.weights.data as Float32Array)]).toEqual([1, 2]);
+    const execute = poolSpan('snakepit.execute');
+    expect(execute.parentSpanContext?.spanId).toBe(once.caller.spanContext().spanId);
+    expect(execute.attributes).toMatchObject({ 'snakepit.tool': 'scaled_once', 'snakepit.outcome': 'completed' });
+    const executed = await pythonSpans(execute.attributes['snakepit.call_id']);
+    expect(executed.tool.parent?.spanId).toBe(execute.spanContext().spanId);
   });
 
   it('a failed call is an error on both spans, with the error code and the Python exception', async () => {

@@ -7,23 +7,38 @@ import { checkWireBounds, MalformedMessage, WIRE_SCHEMAS, type WireMessageName }
 const text = fc.string({ maxLength: 40 });
 const bytes = fc.uint8Array({ maxLength: 64 });
 const arrayInfo = fc.record({ dtype: text, shape: fc.array(fc.integer({ min: 0, max: 2 ** 40 }), { maxLength: 4 }) });
+const encoding = fc.constantFrom(0, 1, 2, 3, 4);
+const attachments = fc.array(
+  fc
+    .record({ padding: bytes, data: bytes, encoding, array: arrayInfo, chunk: fc.nat(), placeholder: text })
+    .map((data) => new pb.Attachment({ ...data, array: new pb.ArrayInfo(data.array) })),
+  { maxLength: 3 },
+);
 const toolChunk = fc.record({
   chunk_id: text,
   data: bytes,
   is_final: fc.boolean(),
   metadata: fc.dictionary(text, text, { maxKeys: 3 }).map((entries) => new Map(Object.entries(entries))),
-  encoding: fc.constantFrom(0, 1, 2),
+  encoding,
   array: arrayInfo.map((info) => new pb.ArrayInfo(info)),
+  attachments,
 });
 
 const executeToolRequest = fc
-  .record({ tool_name: text, arguments: bytes, session_id: text, call_id: text, host_tools: fc.array(text, { maxLength: 3 }) })
+  .record({
+    tool_name: text,
+    arguments: bytes,
+    session_id: text,
+    call_id: text,
+    host_tools: fc.array(text, { maxLength: 3 }),
+    attachments,
+  })
   .map((data) => new pb.ExecuteToolRequest(data));
 const executeToolResponse = fc
-  .record({ padding: bytes, result: bytes, encoding: fc.constantFrom(0, 1, 2), array: arrayInfo })
+  .record({ padding: bytes, result: bytes, encoding, array: arrayInfo, attachments })
   .map((data) => new pb.ExecuteToolResponse({ ...data, array: new pb.ArrayInfo(data.array) }));
 const chunkBatch = fc
-  .record({ padding: bytes, json_run: bytes, chunks: fc.array(toolChunk, { maxLength: 4 }) })
+  .record({ padding: bytes, json_run: bytes, chunks: fc.array(toolChunk, { maxLength: 4 }), attachments })
   .map((data) => new pb.ChunkBatch({ ...data, chunks: data.chunks.map((chunk) => new pb.ToolChunk(chunk)) }));
 
 /** A fully populated message of every type of the contract, from random field values. */
@@ -79,7 +94,10 @@ describe('checkWireBounds', () => {
       .filter(([, value]) => typeof value === 'function' && 'deserialize' in value)
       .map(([name]) => name)
       // Messages that only travel inside others; their parents' schemas hold them.
-      .filter((name) => !['ToolSpec', 'ParameterSpec', 'ArrayInfo', 'HostToolCall', 'HostToolResult', 'HostToolFailure'].includes(name));
+      .filter(
+        (name) =>
+          !['ToolSpec', 'ParameterSpec', 'ArrayInfo', 'Attachment', 'HostToolCall', 'HostToolResult', 'HostToolFailure'].includes(name),
+      );
     expect(new Set(NAMES)).toEqual(new Set(generated));
   });
 

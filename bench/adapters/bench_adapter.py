@@ -85,3 +85,24 @@ class BenchAdapter(GuideAdapter):
             yield StreamChunk(
                 data=np.random.randn(min(chunk_size, rows - start), 10), is_final=start + chunk_size >= rows
             )
+
+    # The guide's generate_dataset with each chunk a pandas DataFrame of its 10 float columns (Arrow on the wire).
+    @tool(description="Generate dataset as pandas DataFrames", supports_streaming=True)
+    def generate_dataset_frame(self, rows: int = 10000, chunk_size: int = 1000) -> Iterator[Any]:
+        import numpy as np
+        import pandas as pd
+
+        columns = [f"c{column}" for column in range(10)]
+        for start in range(0, rows, chunk_size):
+            data = np.random.randn(min(chunk_size, rows - start), 10)
+            yield StreamChunk(data=pd.DataFrame(data, columns=columns), is_final=start + chunk_size >= rows)
+
+    # A training loop's chunk: a few numbers and the model's weights, a 1 MiB float32 array, as the
+    # array itself (an attachment) or as JSON lists (.tolist()).
+    @tool(description="count chunks of {epoch, accuracy, weights}", supports_streaming=True)
+    def weights(self, count: int, as_list: bool = False) -> Iterator[dict[str, Any]]:
+        import numpy as np
+
+        weights = np.random.default_rng(0).random(1 << 18, dtype=np.float32)
+        for epoch in range(count):
+            yield {"epoch": epoch, "accuracy": 0.94, "weights": weights.tolist() if as_list else weights}

@@ -5,42 +5,19 @@
  */
 import type { NdArray } from 'snakepit-rx';
 import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
+import { checkRows, COLUMNS, jsonDatasetPath, measureRowRates, type PathRun } from '../support/dataset-paths.js';
 import { drain } from '../support/drain.js';
 import { formatRatio } from '../support/report.js';
 import { median } from '../support/stats.js';
-import { measureRates, nowMs } from '../support/timing.js';
-
-interface JsonBatch {
-  readonly rows: number;
-  readonly total: number;
-  readonly data: number[][];
-}
-
-const COLUMNS = 10;
-
-type PathRun = (rows: number) => Promise<number>;
+import { nowMs } from '../support/timing.js';
 
 export const dataset: Workload = {
   name: 'dataset',
   async run(context: BenchContext): Promise<WorkloadResult> {
     const { pool, config } = context;
     const chunkSize = config.datasetChunkSize;
-    const check = (path: string, rows: number, expected: number, finite: boolean) => {
-      if (rows !== expected || !finite) throw new Error(`${path}: got ${rows} rows, expected ${expected}`);
-    };
     const paths: Record<string, PathRun> = {
-      '(c) stream, .tolist() JSON': async (rows) => {
-        let received = 0;
-        let sum = 0;
-        const started = nowMs();
-        await drain(pool.stream<JsonBatch | null>('generate_dataset', { rows, chunk_size: chunkSize }), (batch) => {
-          received += batch.data.length;
-          sum += batch.data[0]![COLUMNS - 1]!;
-        });
-        const elapsed = nowMs() - started;
-        check('json', received, rows, Number.isFinite(sum));
-        return elapsed;
-      },
+      '(c) stream, .tolist() JSON': jsonDatasetPath(context),
       '(c) stream, float64 arrays': async (rows) => {
         let received = 0;
         let sum = 0;
@@ -53,7 +30,7 @@ export const dataset: Workload = {
           sum += array.data[COLUMNS - 1]!;
         });
         const elapsed = nowMs() - started;
-        check('arrays', received, rows, Number.isFinite(sum));
+        checkRows('arrays', received, rows, Number.isFinite(sum));
         return elapsed;
       },
     };
@@ -64,13 +41,7 @@ export const dataset: Workload = {
       '(c) stream, .tolist() JSON': config.datasetRows,
       '(c) stream, float64 arrays': config.datasetRows * 10,
     };
-    const rates = await measureRates(paths, {
-      name: 'dataset',
-      warmup: 1,
-      runs: config.runs,
-      progress: context.progress,
-      size: (path, turn) => (turn.warmup ? Math.max(chunkSize * 5, Math.floor(rowsOf[path]! / 5)) : rowsOf[path]!),
-    });
+    const rates = await measureRowRates(context, 'dataset', paths, rowsOf);
     const json = median(rates['(c) stream, .tolist() JSON']!);
     const arrays = median(rates['(c) stream, float64 arrays']!);
     const result: Row[] = [

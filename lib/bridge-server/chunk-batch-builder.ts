@@ -6,6 +6,8 @@ import { toToolChunk, type EncodedChunk } from './payload-encoding.js';
 export const MAX_BATCH_BYTES = 256 * 1024;
 // A ToolChunk's tags, lengths and small fields around its data.
 const CHUNK_FRAMING_BYTES = 32;
+// An Attachment's tags, lengths, array info and placeholder around its data.
+const ATTACHMENT_FRAMING_BYTES = 128;
 
 const OPEN = Buffer.from('[');
 const COMMA = Buffer.from(',');
@@ -17,7 +19,7 @@ const CLOSE = Buffer.from(']');
  * after another kind starts the next batch, so that order is kept.
  */
 export class ChunkBatchBuilder {
-  private readonly run: Uint8Array[] = [];
+  private readonly run: EncodedChunk[] = [];
   private readonly chunks: EncodedChunk[] = [];
   private bytes = 0;
 
@@ -25,11 +27,15 @@ export class ChunkBatchBuilder {
 
   /** Adds the chunk, or returns false when it belongs in the next batch. A chunk too large for any batch goes alone. */
   add(encoded: EncodedChunk): boolean {
-    const framed = encoded.payload.bytes.byteLength + (encoded.plain ? 1 : CHUNK_FRAMING_BYTES + encoded.chunkId.length);
+    const attached = encoded.payload.attachments.reduce(
+      (sum, attachment) => sum + attachment.data.byteLength + ATTACHMENT_FRAMING_BYTES,
+      0,
+    );
+    const framed = encoded.payload.bytes.byteLength + attached + (encoded.plain ? 1 : CHUNK_FRAMING_BYTES + encoded.chunkId.length);
     if (this.bytes > 0 && this.bytes + framed > this.maxBytes) return false;
     if (encoded.plain) {
       if (this.chunks.length > 0) return false;
-      this.run.push(encoded.payload.bytes);
+      this.run.push(encoded);
     } else {
       this.chunks.push(encoded);
     }
@@ -38,9 +44,17 @@ export class ChunkBatchBuilder {
   }
 
   build(): InstanceType<typeof pb.ChunkBatch> {
-    const jsonRun = this.run.length === 0 ? new Uint8Array(0) : joinJsonArray(this.run);
-    const chunks = this.chunks.map(toToolChunk);
-    const batch = new pb.ChunkBatch({ json_run: jsonRun, chunks });
+    const jsonRun = this.run.length === 0 ? new Uint8Array(0) : joinJsonArray(this.run.map((encoded) => encoded.payload.bytes));
+    // The attachments of a batch's chunks travel as the batch's, each naming its chunk.
+    const attachments = [...this.run, ...this.chunks].flatMap((encoded, chunk) =>
+      encoded.payload.attachments.map((attachment) => {
+        // Each chunk's attachments were made for it alone (encodePayload): naming the chunk changes no one else's.
+        attachment.chunk = chunk;
+        return attachment;
+      }),
+    );
+    const chunks = this.chunks.map((encoded) => toToolChunk({ ...encoded, payload: { ...encoded.payload, attachments: [] } }));
+    const batch = new pb.ChunkBatch({ json_run: jsonRun, chunks, attachments });
     const first = this.chunks[0];
     if (first !== undefined && first.payload.encoding === pb.Encoding.ENCODING_NDARRAY) {
       batch.padding = alignmentPadding(offsetOfFirstData(jsonRun.byteLength, first));

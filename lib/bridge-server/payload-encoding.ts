@@ -1,14 +1,15 @@
 import type { Chunk } from '../chunk.js';
 import { alignmentPadding, varintSize } from '../contract/alignment.js';
+import { DECODED_BINARY, withAttachments } from '../contract/attachment-encoding.js';
 import { pb } from '../contract/bridge-connection.js';
 import { stringifyJson } from '../json-text.js';
-import { isNdArray } from '../ndarray.js';
 
-/** A value as it travels: its bytes and how to read them. */
+/** A value as it travels: its bytes and how to read them, and the binary values inside JSON. */
 export interface Payload {
   readonly encoding: InstanceType<typeof pb.ToolChunk>['encoding'];
   readonly bytes: Uint8Array;
   readonly array: { readonly dtype: string; readonly shape: readonly number[] } | undefined;
+  readonly attachments: InstanceType<typeof pb.Attachment>[];
 }
 
 /** A chunk encoded once, so that batching can weigh it and place it. */
@@ -20,21 +21,26 @@ export interface EncodedChunk {
   readonly plain: boolean;
 }
 
-function bytesOf(view: ArrayBufferView): Uint8Array {
-  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-}
-
 /**
  * Encodes a value as the pool decoded it from the worker: a `Uint8Array` was
- * bytes, an NdArray a numpy array, anything else JSON. Binary data is not copied.
+ * bytes, an NdArray a numpy array, a `Table` or `RecordBatch` Arrow data,
+ * anything else JSON, with the binary values inside it as attachments.
+ * Bytes and arrays are not copied.
  */
 export function encodePayload(value: unknown): Payload {
-  if (isNdArray(value)) {
-    return { encoding: pb.Encoding.ENCODING_NDARRAY, bytes: bytesOf(value.data), array: { dtype: value.dtype, shape: value.shape } };
+  if (typeof value === 'object' && value !== null && DECODED_BINARY.is(value)) {
+    const binary = DECODED_BINARY.encode(value, '');
+    return { encoding: binary.encoding, bytes: binary.data, array: binary.array, attachments: [] };
   }
-  if (value instanceof Uint8Array) return { encoding: pb.Encoding.ENCODING_BYTES, bytes: value, array: undefined };
+  const attached = withAttachments(value, 'value', DECODED_BINARY, stringifyJson);
   // `null` rather than no bytes, so that clients need no special case to parse it. -0 keeps its sign.
-  return { encoding: pb.Encoding.ENCODING_JSON, bytes: Buffer.from(stringifyJson(value ?? null), 'utf8'), array: undefined };
+  const json = attached?.json ?? stringifyJson(value ?? null);
+  return {
+    encoding: pb.Encoding.ENCODING_JSON,
+    bytes: Buffer.from(json, 'utf8'),
+    array: undefined,
+    attachments: attached?.attachments ?? [],
+  };
 }
 
 /**
@@ -62,6 +68,7 @@ export function toToolChunk(encoded: EncodedChunk): InstanceType<typeof pb.ToolC
     metadata: new Map(Object.entries(chunk.metadata)),
     encoding: payload.encoding,
     ...(payload.array === undefined ? {} : { array: new pb.ArrayInfo({ dtype: payload.array.dtype, shape: [...payload.array.shape] }) }),
+    attachments: payload.attachments,
   });
 }
 
@@ -71,9 +78,10 @@ export function toExecuteToolResponse(result: unknown): InstanceType<typeof pb.E
     result: payload.bytes,
     encoding: payload.encoding,
     ...(payload.array === undefined ? {} : { array: new pb.ArrayInfo({ dtype: payload.array.dtype, shape: [...payload.array.shape] }) }),
+    attachments: payload.attachments,
   });
-  if (payload.encoding === pb.Encoding.ENCODING_NDARRAY) {
-    // `result` (field 2) follows the padding: its tag, its length, then the data.
+  if (payload.encoding !== pb.Encoding.ENCODING_JSON && payload.encoding !== pb.Encoding.ENCODING_BYTES) {
+    // Arrays and Arrow data are viewed in place. `result` (field 2) follows the padding: its tag, its length, then the data.
     response.padding = alignmentPadding(1 + varintSize(payload.bytes.byteLength));
   }
   return response;

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Deadline } from '@grpc/grpc-js';
-import type { ExecuteToolRequest } from '../contract/bridge-connection.js';
+import type { ExecuteToolRequest, pb } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
 import { checkId, quoteInput } from '../call/client-input.js';
 import { checkEncodedArguments, EncodedArguments } from '../call/tool-arguments.js';
@@ -51,13 +51,22 @@ function kindOfJson(bytes: Uint8Array): string {
  * hold a second and a third copy of every argument (the text, the value)
  * for nothing.
  */
-export function checkArguments(bytes: Uint8Array, limits: CallLimits): EncodedArguments | undefined {
-  if (bytes.byteLength === 0) return undefined;
-  checkEncodedArguments(bytes, limits);
+export function checkArguments(
+  bytes: Uint8Array,
+  attachments: readonly InstanceType<typeof pb.Attachment>[],
+  limits: CallLimits,
+): EncodedArguments | undefined {
+  if (bytes.byteLength === 0 && attachments.length === 0) return undefined;
+  checkEncodedArguments(
+    bytes,
+    limits,
+    attachments.reduce((sum, attachment) => sum + attachment.data.byteLength, 0),
+  );
   if (!isUtf8(bytes)) throw invalid('arguments are not valid UTF-8');
   const kind = kindOfJson(bytes);
   if (kind !== 'an object') throw invalid(`arguments must be a JSON object of keyword arguments, got ${kind}`);
-  return new EncodedArguments(bytes);
+  // Binary arguments are relayed as the client sent them; the worker checks them against the JSON.
+  return new EncodedArguments(bytes, attachments);
 }
 
 /**
@@ -116,7 +125,7 @@ export function toPooledRequest(
   return {
     tool: request.tool_name,
     callId: request.call_id,
-    args: checkArguments(request.arguments, context.limits),
+    args: checkArguments(request.arguments, request.attachments, context.limits),
     sessionId: request.session_id === '' ? undefined : request.session_id,
   };
 }

@@ -143,7 +143,7 @@ function untypedClient(config: ReturnType<typeof resolveHttpClientOptions>): Unt
           body: callBody(args, callOptions),
         });
         const body = (await readJson(response)) as WireResult;
-        return decodeWireValue(body.result, body) as R;
+        return decodeWireValue(body.result, body, config.arrow) as R;
       });
     },
 

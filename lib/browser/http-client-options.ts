@@ -1,4 +1,5 @@
 import { SnakepitError } from '../errors.js';
+import type { ArrowReader } from './wire-format.js';
 
 /** How a client reconnects to a stream whose connection dropped (the server needs a `resumeWindow`). */
 export interface RetryOptions {
@@ -24,6 +25,12 @@ export interface HttpClientOptions {
   readonly fetch?: typeof fetch;
   /** Reconnect to a stream whose connection dropped, resuming after the last chunk received. Default: no retry. */
   readonly retry?: RetryOptions;
+  /**
+   * apache-arrow's `tableFromIPC`, to read the Arrow data (dataframes, record batches) tools send:
+   * `import { tableFromIPC } from 'apache-arrow'` and pass `{ tableFromIPC }`. Without it, a call that
+   * receives Arrow data fails with `serialization_error`; the client never loads apache-arrow itself.
+   */
+  readonly arrow?: ArrowReader;
 }
 
 /** Options of one call, as the pool's call options. */
@@ -45,6 +52,7 @@ export interface ResolvedHttpClientOptions {
   readonly credentials: HttpClientOptions['credentials'];
   readonly fetch: typeof fetch;
   readonly retry: RetryOptions;
+  readonly arrow: ArrowReader | undefined;
 }
 
 function invalid(message: string): SnakepitError {
@@ -71,5 +79,6 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
     credentials: options.credentials,
     fetch: fetchFunction,
     retry: { attempts: Math.floor(nonNegative(retry.attempts, 'retry.attempts')), delay: nonNegative(retry.delay, 'retry.delay') },
+    arrow: options.arrow,
   };
 }

@@ -1,6 +1,6 @@
 import { isSnakepitErrorCode, SnakepitError, type SnakepitErrorCode } from '../errors.js';
 import type { HttpCallOptions, ResolvedHttpClientOptions } from './http-client-options.js';
-import { encodeJsonArguments } from './json-arguments.js';
+import { encodeArguments } from './json-arguments.js';
 import { codeForHttpStatus, SnakepitHttpError } from './http-status.js';
 import type { WireError } from './wire-format.js';
 
@@ -140,8 +140,10 @@ export function toolPath(route: 'stream' | 'execute', tool: string): string {
 
 /** The body of a call, as JSON text: its arguments and the options the server applies. */
 export function callBody(args: unknown, options: HttpCallOptions): string {
+  const encoded = args === undefined || args === null ? undefined : encodeArguments(args);
   const fields = [
-    ...(args === undefined || args === null ? [] : [`"args":${encodeJsonArguments(args)}`]),
+    ...(encoded === undefined ? [] : [`"args":${encoded.json}`]),
+    ...(encoded === undefined || encoded.binaries.length === 0 ? [] : [`"binaries":${JSON.stringify(encoded.binaries)}`]),
     ...(options.sessionId === undefined ? [] : [`"sessionId":${JSON.stringify(options.sessionId)}`]),
     ...(options.timeout === undefined ? [] : [`"timeout":${JSON.stringify(options.timeout)}`]),
   ];

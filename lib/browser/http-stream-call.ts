@@ -3,7 +3,7 @@ import type { Chunk } from '../chunk.js';
 import { SnakepitError } from '../errors.js';
 import type { HttpCallOptions, HttpToolArguments, ResolvedHttpClientOptions } from './http-client-options.js';
 import { callBody, CallControl, errorFromWire, networkError, send, toolPath } from './http-request.js';
-import { decodeWireChunk, SSE_EVENTS, type WireChunk, type WireStreamStart } from './wire-format.js';
+import { decodeWireChunk, SSE_EVENTS, type ArrowReader, type WireChunk, type WireStreamStart } from './wire-format.js';
 
 /** Called with each chunk in order; a promise it returns holds back the next chunk, and the reading. */
 export type HttpChunkCallback<T> = (chunk: Chunk<T>) => void | Promise<void>;
@@ -31,7 +31,12 @@ interface StreamState {
  * `final` after the final chunk, `dropped` when the response ended or broke
  * before it; rejects with the stream's error.
  */
-async function readResponse<T>(response: Response, state: StreamState, onChunk: HttpChunkCallback<T>): Promise<ResponseEnd> {
+async function readResponse<T>(
+  response: Response,
+  state: StreamState,
+  onChunk: HttpChunkCallback<T>,
+  arrow: ArrowReader | undefined,
+): Promise<ResponseEnd> {
   const body = response.body;
   if (body === null) return 'dropped';
   const reader = (body as ReadableStream<Uint8Array>).getReader();
@@ -47,7 +52,7 @@ async function readResponse<T>(response: Response, state: StreamState, onChunk: 
       events = [];
       for (const event of ready) {
         if (event.event === SSE_EVENTS.chunk) {
-          const chunk = decodeWireChunk<T>(eventData(event) as WireChunk);
+          const chunk = decodeWireChunk<T>(eventData(event) as WireChunk, arrow);
           // A reconnection starts after the last chunk received; a chunk seen before is never delivered twice.
           if (chunk.index <= state.lastIndex) continue;
           state.lastIndex = chunk.index;
@@ -99,7 +104,7 @@ export async function runHttpStream<T>(
   let response = await send(config, control, { method: 'POST', path, body: callBody(call.args, call.options) });
   try {
     for (;;) {
-      if ((await readResponse(response, state, onChunk)) === 'final') return;
+      if ((await readResponse(response, state, onChunk, config.arrow)) === 'final') return;
       if (control.stopped) throw control.reason();
       response = await reconnect(config, control, state);
     }

@@ -8,6 +8,7 @@
 export { createHttpClient, type HttpClient } from './create-http-client.js';
 export type { HttpClientOptions, HttpCallOptions, HttpToolArguments, RetryOptions, HeadersOption } from './http-client-options.js';
 export type { HttpChunkCallback } from './http-stream-call.js';
+export type { ArrowReader } from './wire-format.js';
 export { SnakepitHttpError } from './http-status.js';
 export { SnakepitError, isSnakepitError, type SnakepitErrorCode, type SnakepitErrorDetails } from '../errors.js';
 export type { ToolInfo, ToolParameter } from '../public-types.js';

@@ -1,5 +1,7 @@
 import { SnakepitError } from '../errors.js';
 import { hasSpecialNumbers, stringifyKeepingNumbers } from '../json-text.js';
+import { binaryArgument } from '../ndarray.js';
+import type { WireBinaryAt } from './wire-format.js';
 
 function refuse(reason: string): never {
   throw new SnakepitError('invalid_arguments', `arguments ${reason}`, {
@@ -15,6 +17,69 @@ function kindOf(value: unknown): string | undefined {
   if (value instanceof Set) return 'a Set';
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `a ${value.constructor.name}`;
   return undefined;
+}
+
+type Base64Encoder = (this: Uint8Array) => string;
+// Uint8Array.prototype.toBase64 (TC39, in recent browsers) is much faster than btoa; older runtimes get btoa.
+const nativeToBase64 = (Uint8Array.prototype as unknown as { toBase64?: Base64Encoder }).toBase64;
+
+function toBase64(bytes: Uint8Array): string {
+  if (nativeToBase64 !== undefined) return nativeToBase64.call(bytes);
+  let binary = '';
+  for (let offset = 0; offset < bytes.length; offset += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(offset, offset + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** A binary argument as base64 text and what it is; undefined for a value that travels as JSON. */
+function binaryArgumentAt(value: unknown, path: readonly (string | number)[]): { text: string; binary: WireBinaryAt } | undefined {
+  const binary = binaryArgument(value);
+  if (binary === undefined) return undefined;
+  if ('refused' in binary) refuse(`hold ${binary.refused}; pass a Uint8Array, a typed array or an NdArray`);
+  if (binary.encoding === 'bytes') return { text: toBase64(binary.bytes), binary: { encoding: 'bytes', path } };
+  return { text: toBase64(binary.bytes), binary: { encoding: 'ndarray', dtype: binary.dtype, shape: binary.shape, path } };
+}
+
+/** The value with its binary values replaced by base64 text (in copies of the containers on the way), and where each was. */
+function inlineBinaries(value: unknown, path: (string | number)[], found: WireBinaryAt[]): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const binary = binaryArgumentAt(value, [...path]);
+  if (binary !== undefined) {
+    found.push(binary.binary);
+    return binary.text;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
+  if (Array.isArray(value)) return value.map((item: unknown, index) => inlineBinaries(item, [...path, index], found));
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    Object.defineProperty(copy, key, {
+      value: inlineBinaries(item, [...path, key], found),
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  return copy;
+}
+
+function holdsBinary(value: unknown, depth = 0): boolean {
+  // Past any sane depth (a cycle), JSON.stringify says what is wrong.
+  if (typeof value !== 'object' || value === null || depth > 256) return false;
+  if (binaryArgument(value) !== undefined) return true;
+  return Object.values(value).some((item) => holdsBinary(item, depth + 1));
+}
+
+/**
+ * The arguments as JSON text, with their binary values (a `Uint8Array`, a
+ * typed array, an NdArray) as base64 text, and where those are, for the
+ * request body's `binaries`.
+ */
+export function encodeArguments(args: unknown): { readonly json: string; readonly binaries: readonly WireBinaryAt[] } {
+  if (!holdsBinary(args)) return { json: encodeJsonArguments(args), binaries: [] };
+  const binaries: WireBinaryAt[] = [];
+  const inlined = inlineBinaries(args, [], binaries);
+  return { json: encodeJsonArguments(inlined), binaries };
 }
 
 /**

@@ -2,20 +2,44 @@
 // the JSON of each `chunk` event and of an execute response. Both sides use
 // these types, and the client decodes binary values here. Browser-safe.
 import type { Chunk } from '../chunk.js';
+import { SnakepitError } from '../errors.js';
 import { TYPED_ARRAY_BY_DTYPE, type NdArray } from '../ndarray.js';
 
 /** How a binary value travels: base64 text in place of the value, and what it was. */
 export interface WireBinary {
-  /** `bytes`: a Python `bytes` (a `Uint8Array`); `ndarray`: a numpy array (an `NdArray`). Absent: the value is JSON. */
-  readonly encoding?: 'bytes' | 'ndarray';
+  /**
+   * `bytes`: a Python `bytes` (a `Uint8Array`); `ndarray`: a numpy array (an `NdArray`); `arrow-table`,
+   * `arrow-record-batch`: Arrow data (an apache-arrow `Table` or `RecordBatch`; see `arrow` in the
+   * client's options), as an Arrow IPC stream. Absent: the value is JSON.
+   */
+  readonly encoding?: WireBinaryEncoding;
   /** For `ndarray`: the numpy dtype name. */
   readonly dtype?: string;
   /** For `ndarray`: the array's dimensions. */
   readonly shape?: readonly number[];
 }
 
+/** The kinds of binary value (see {@link WireBinary}). */
+export type WireBinaryEncoding = 'bytes' | 'ndarray' | 'arrow-table' | 'arrow-record-batch';
+
+/**
+ * A binary value inside a JSON value: its base64 text stands at `path`
+ * (object keys and array indices from the value's root). A path says
+ * exactly where, so no string of the value's can be taken for one.
+ */
+export interface WireBinaryAt extends WireBinary {
+  readonly encoding: WireBinaryEncoding;
+  readonly path: readonly (string | number)[];
+}
+
+/** What travels beside a JSON value: the binary values inside it. */
+export interface WireBinaries {
+  /** The binary values inside the JSON value, if it has any. */
+  readonly binaries?: readonly WireBinaryAt[];
+}
+
 /** The data of one `chunk` event: the chunk as JSON, its binary data as base64. */
-export interface WireChunk extends WireBinary {
+export interface WireChunk extends WireBinary, WireBinaries {
   readonly data: unknown;
   readonly isFinal: boolean;
   readonly index: number;
@@ -24,8 +48,17 @@ export interface WireChunk extends WireBinary {
 }
 
 /** The body of a successful `POST /execute/:tool`. */
-export interface WireResult extends WireBinary {
+export interface WireResult extends WireBinary, WireBinaries {
   readonly result: unknown;
+}
+
+/** Reads Arrow IPC streams: apache-arrow's `tableFromIPC`, given to the client so that it loads apache-arrow only if you do. */
+export interface ArrowReader {
+  /** Reads one Arrow IPC stream into a Table. */
+  tableFromIPC(bytes: Uint8Array): {
+    /** The Table's record batches; a chunk that was one batch in Python arrives as the only one. */
+    readonly batches: readonly unknown[];
+  };
 }
 
 /** The data of the first event of every stream response. */
@@ -63,12 +96,23 @@ function fromBase64(text: string): Uint8Array {
   return bytes;
 }
 
-/** The value a wire value stands for: itself for JSON, a `Uint8Array` or an `NdArray` for binary data. */
-export function decodeWireValue(value: unknown, binary: WireBinary): unknown {
-  if (binary.encoding === undefined) return value;
-  if (typeof value !== 'string') throw new TypeError(`a ${binary.encoding} value must travel as base64 text`);
+function readArrow(bytes: Uint8Array, batch: boolean, arrow: ArrowReader | undefined): unknown {
+  if (arrow === undefined) {
+    throw new SnakepitError('serialization_error', 'the tool sent Arrow data, which the client reads with apache-arrow', {
+      hint: "import { tableFromIPC } from 'apache-arrow' and pass createHttpClient({ arrow: { tableFromIPC } })",
+    });
+  }
+  const table = arrow.tableFromIPC(bytes);
+  return batch ? table.batches[0] : table;
+}
+
+function decodeBinary(value: unknown, binary: WireBinary, arrow: ArrowReader | undefined): unknown {
+  if (typeof value !== 'string') throw new TypeError(`a ${String(binary.encoding)} value must travel as base64 text`);
   const bytes = fromBase64(value);
   if (binary.encoding === 'bytes') return bytes;
+  if (binary.encoding === 'arrow-table' || binary.encoding === 'arrow-record-batch') {
+    return readArrow(bytes, binary.encoding === 'arrow-record-batch', arrow);
+  }
   const dtype = binary.dtype ?? 'uint8';
   const Typed = TYPED_ARRAY_BY_DTYPE[dtype];
   if (Typed === undefined) throw new TypeError(`unsupported array dtype ${dtype}`);
@@ -77,10 +121,44 @@ export function decodeWireValue(value: unknown, binary: WireBinary): unknown {
   return array;
 }
 
+function ownProperty(value: unknown, key: string | number): unknown {
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, key)
+    ? (value as Record<string | number, unknown>)[key]
+    : undefined;
+}
+
+/** Puts each binary value in place of its base64 text inside a decoded JSON value (which it changes). */
+function placeBinaries(value: unknown, binaries: readonly WireBinaryAt[], arrow: ArrowReader | undefined): unknown {
+  let root = value;
+  for (const binary of binaries) {
+    if (binary.path.length === 0) {
+      root = decodeBinary(root, binary, arrow);
+      continue;
+    }
+    let parent: unknown = root;
+    // Own properties only: a path through "__proto__" of an object without one must not reach Object.prototype.
+    for (const step of binary.path.slice(0, -1)) parent = ownProperty(parent, step);
+    const last = binary.path.at(-1)!;
+    if (typeof parent !== 'object' || parent === null || !Object.hasOwn(parent, last)) {
+      throw new TypeError(`no value at the path of a binary value, ${JSON.stringify(binary.path)}`);
+    }
+    const decoded = decodeBinary((parent as Record<string | number, unknown>)[last], binary, arrow);
+    // defineProperty: a "__proto__" key is an own key of JSON.parse's objects, which assigning would not set.
+    Object.defineProperty(parent, last, { value: decoded, writable: true, enumerable: true, configurable: true });
+  }
+  return root;
+}
+
+/** The value a wire value stands for: itself for JSON (with the binary values inside it in place), or a binary value. */
+export function decodeWireValue(value: unknown, binary: WireBinary & WireBinaries, arrow?: ArrowReader): unknown {
+  if (binary.encoding !== undefined) return decodeBinary(value, binary, arrow);
+  return binary.binaries === undefined ? value : placeBinaries(value, binary.binaries, arrow);
+}
+
 /** The chunk a `chunk` event carries, as `pool.stream()` would have emitted it. */
-export function decodeWireChunk<T>(wire: WireChunk): Chunk<T> {
+export function decodeWireChunk<T>(wire: WireChunk, arrow?: ArrowReader): Chunk<T> {
   return {
-    data: decodeWireValue(wire.data, wire) as T,
+    data: decodeWireValue(wire.data, wire, arrow) as T,
     isFinal: wire.isFinal,
     index: wire.index,
     chunkId: wire.chunkId,

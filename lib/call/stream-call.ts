@@ -2,7 +2,7 @@ import { status as Status, type ServiceError, type StatusObject } from '@grpc/gr
 import type { Readable } from 'node:stream';
 import type { Chunk } from '../chunk.js';
 import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
-import { decodeJson, decodePayload } from '../contract/payload-decoding.js';
+import { decodeJson, decodePayload, withAttachments, type AttachmentMessage } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
 import { lossError, neverRan, reportFailure } from './call-failure.js';
 import type { HostToolRelay } from './host-tool-relay.js';
@@ -46,6 +46,17 @@ export interface ChunkSink<T> {
 }
 
 const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
+
+/** A batch's attachments, by the position of their chunk in the batch. */
+function byChunk(attachments: readonly AttachmentMessage[]): Map<number, AttachmentMessage[]> {
+  const grouped = new Map<number, AttachmentMessage[]>();
+  for (const attachment of attachments) {
+    const group = grouped.get(attachment.chunk);
+    if (group === undefined) grouped.set(attachment.chunk, [attachment]);
+    else group.push(attachment);
+  }
+  return grouped;
+}
 
 /**
  * One streaming call on one worker: unpacks batches into chunks, delivers
@@ -171,14 +182,19 @@ export class StreamCall<T> {
     for (const chunk of batch.chunks) bytes += chunk.data.byteLength;
     this.sink.received(bytes);
     try {
+      const attachments = batch.attachments.length > 0 ? byChunk(batch.attachments) : undefined;
+      let position = 0;
       if (batch.json_run.byteLength > 0) {
         const { callId } = this;
-        for (const data of decodeJson(batch.json_run) as T[]) {
+        const run = decodeJson(batch.json_run) as unknown[];
+        for (; position < run.length; position += 1) {
           const index = this.nextIndex++;
+          const found = attachments?.get(position);
+          const data = (found === undefined ? run[position] : withAttachments(run[position], found)) as T;
           this.pending.push({ data, isFinal: false, index, chunkId: `${callId}-${index}`, metadata: NO_METADATA });
         }
       }
-      for (const chunk of batch.chunks) this.pending.push(this.toChunk(chunk));
+      for (const chunk of batch.chunks) this.pending.push(this.toChunk(chunk, attachments?.get(position++)));
     } catch (error) {
       this.fail(this.transportFailure(`cannot decode a chunk: ${String(error)}`, error));
       return;
@@ -186,9 +202,11 @@ export class StreamCall<T> {
     this.drain();
   }
 
-  private toChunk(message: ToolChunk): Chunk<T> {
+  private toChunk(message: ToolChunk, batchAttachments: readonly AttachmentMessage[] | undefined): Chunk<T> {
     const index = this.nextIndex++;
-    const data = decodePayload(message.encoding, message.data, message.has_array ? message.array : undefined) as T;
+    const attachments = batchAttachments ?? message.attachments;
+    const payload = decodePayload(message.encoding, message.data, message.has_array ? message.array : undefined);
+    const data = withAttachments(payload, attachments) as T;
     const toolMetadata = message.metadata.size > 0 ? Object.fromEntries(message.metadata) : NO_METADATA;
     if (message.is_final) this.sawFinal = true;
     return {

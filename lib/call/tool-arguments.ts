@@ -1,4 +1,7 @@
+import { withAttachments } from '../contract/attachment-encoding.js';
+import type { pb } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
+import { ARGUMENT_BINARY } from './binary-arguments.js';
 import { stringifyKeepingNumbers } from '../json-text.js';
 import type { CallLimits } from '../public-types.js';
 
@@ -32,10 +35,10 @@ function refuseDepth(path: string, maxDepth: number): never {
   );
 }
 
-function refuseSize(bytes: number, maxBytes: number): never {
+function refuseSize(bytes: number, maxBytes: number, binaryBytes = 0): never {
   refuse(
     'arguments',
-    `are ${bytes} bytes as JSON, over the ${maxBytes}-byte limit`,
+    `are ${bytes} bytes as JSON${binaryBytes > 0 ? ` (binary values included, ${binaryBytes} bytes of them)` : ''}, over the ${maxBytes}-byte limit`,
     'send large data in pieces or by reference, or raise the pool option maxArgumentBytes',
   );
 }
@@ -81,8 +84,9 @@ export function jsonNestingDepth(json: Uint8Array, max: number): number {
  * path: size first, then nesting, so that nothing large or deep is parsed.
  * Throws `invalid_arguments`.
  */
-export function checkEncodedArguments(json: Uint8Array, limits: CallLimits): void {
-  if (json.byteLength > limits.maxArgumentBytes) refuseSize(json.byteLength, limits.maxArgumentBytes);
+export function checkEncodedArguments(json: Uint8Array, limits: CallLimits, binaryBytes = 0): void {
+  const bytes = json.byteLength + binaryBytes;
+  if (bytes > limits.maxArgumentBytes) refuseSize(bytes, limits.maxArgumentBytes, binaryBytes);
   if (jsonNestingDepth(json, limits.maxArgumentDepth) > limits.maxArgumentDepth) refuseDepth('arguments', limits.maxArgumentDepth);
 }
 
@@ -101,6 +105,10 @@ function isUnsafeJsonInteger(value: number): boolean {
 interface CheckState {
   readonly ancestors: object[];
   readonly maxDepth: number;
+  /** Whether binary values may travel (as attachments), rather than being refused. */
+  readonly binaries: boolean;
+  /** Binary values met, which travel beside the JSON. */
+  binaryCount: number;
   /** JSON.stringify would write -0 as 0. */
   negativeZero: boolean;
   /** A toJSON was met: what it returns is known only once encoded, so its nesting is checked on the JSON text. */
@@ -133,6 +141,13 @@ function check(value: unknown, path: string, state: CheckState): void {
   if (value === null) return;
   const { ancestors } = state;
   if (ancestors.includes(value)) refuse(path, 'refers back to itself (a cycle)');
+  // Before toJSON: a Buffer has one, which would turn it into {"type": "Buffer", "data": [...]}.
+  if (state.binaries && ARGUMENT_BINARY.is(value)) {
+    // Checked here, where the path is known; encoded in withAttachments.
+    ARGUMENT_BINARY.encode(value, path);
+    state.binaryCount += 1;
+    return;
+  }
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     state.toJson = true;
     return;
@@ -160,7 +175,21 @@ function check(value: unknown, path: string, state: CheckState): void {
  * worker checks them itself (integers beyond 2^53 are refused there).
  */
 export class EncodedArguments {
-  constructor(readonly json: Uint8Array) {}
+  constructor(
+    readonly json: Uint8Array,
+    /** The binary arguments the client sent beside the JSON, relayed as they came. */
+    readonly attachments: readonly InstanceType<typeof pb.Attachment>[] = [],
+  ) {}
+}
+
+/** A call's arguments as they travel: JSON, and the binary values inside it as attachments. */
+export interface EncodedArgumentsPayload {
+  readonly json: Uint8Array;
+  readonly attachments: InstanceType<typeof pb.Attachment>[];
+}
+
+function attachedBytes(attachments: readonly InstanceType<typeof pb.Attachment>[]): number {
+  return attachments.reduce((sum, attachment) => sum + attachment.data.byteLength, 0);
 }
 
 /**
@@ -169,19 +198,31 @@ export class EncodedArguments {
  * change, or saying that it nests deeper than `maxDepth`.
  */
 export function encodeJson(value: unknown, path: string, maxDepth: number): Buffer {
-  const state: CheckState = { ancestors: [], maxDepth, negativeZero: false, toJson: false };
+  return encodeWithBinaries(value, path, maxDepth, false).json;
+}
+
+/** JSON, and the binary values inside it as attachments when `binaries` allows them (else they are refused). */
+function encodeWithBinaries(value: unknown, path: string, maxDepth: number, binaries: boolean): EncodedArgumentsPayload & { json: Buffer } {
+  const state: CheckState = { ancestors: [], maxDepth, binaries, binaryCount: 0, negativeZero: false, toJson: false };
   check(value, path, state);
+  const stringify = (checked: unknown): string | undefined =>
+    state.negativeZero ? stringifyKeepingNumbers(checked) : JSON.stringify(checked);
   let text: string | undefined;
+  let attachments: InstanceType<typeof pb.Attachment>[] = [];
   try {
-    text = state.negativeZero ? stringifyKeepingNumbers(value) : JSON.stringify(value);
+    const attached =
+      state.binaryCount > 0 ? withAttachments(value, path, ARGUMENT_BINARY, (checked) => stringify(checked) ?? '') : undefined;
+    if (attached === undefined) text = stringify(value);
+    else ({ json: text, attachments } = attached);
   } catch (error) {
+    if (error instanceof SnakepitError) throw error;
     // A toJSON that throws, or returns something too deep for the encoder's stack.
     refuse(path, `cannot be encoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (text === undefined) refuse(path, 'encodes as nothing (a toJSON returned undefined)');
   const json = Buffer.from(text, 'utf8');
   if (state.toJson && jsonNestingDepth(json, maxDepth) > maxDepth) refuseDepth(path, maxDepth);
-  return json;
+  return { json, attachments };
 }
 
 /**
@@ -191,16 +232,18 @@ export function encodeJson(value: unknown, path: string, maxDepth: number): Buff
  * much for `limits`. Encoded arguments are checked against the limits too.
  * JavaScript callers may pass anything, so it takes anything.
  */
-export function encodeArguments(args: unknown, limits: CallLimits): Uint8Array {
+export function encodeArguments(args: unknown, limits: CallLimits): EncodedArgumentsPayload {
   if (args instanceof EncodedArguments) {
-    checkEncodedArguments(args.json, limits);
-    return args.json;
+    checkEncodedArguments(args.json, limits, attachedBytes(args.attachments));
+    return { json: args.json, attachments: [...args.attachments] };
   }
-  if (args === undefined || args === null) return Buffer.alloc(0);
+  if (args === undefined || args === null) return { json: Buffer.alloc(0), attachments: [] };
   if (typeof args !== 'object' || Array.isArray(args)) {
     refuse('arguments', `must be an object of keyword arguments, got ${Array.isArray(args) ? 'an array' : describe(args)}`);
   }
-  const json = encodeJson(args, 'arguments', limits.maxArgumentDepth);
-  if (json.byteLength > limits.maxArgumentBytes) refuseSize(json.byteLength, limits.maxArgumentBytes);
-  return json;
+  const encoded = encodeWithBinaries(args, 'arguments', limits.maxArgumentDepth, true);
+  const binaryBytes = attachedBytes(encoded.attachments);
+  const bytes = encoded.json.byteLength + binaryBytes;
+  if (bytes > limits.maxArgumentBytes) refuseSize(bytes, limits.maxArgumentBytes, binaryBytes);
+  return encoded;
 }

@@ -1,6 +1,6 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import type { ExecuteToolRequest, ExecuteToolResponse } from '../contract/bridge-connection.js';
-import { decodePayload } from '../contract/payload-decoding.js';
+import { decodePayload, withAttachments } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
 import { lossError, neverRan, reportFailure } from './call-failure.js';
 import type { HostToolRelay } from './host-tool-relay.js';
@@ -67,7 +67,8 @@ export class UnaryCall<R> {
     let result: R;
     try {
       if (response === undefined) throw new Error('empty response');
-      result = decodePayload(response.encoding, response.result, response.has_array ? response.array : undefined) as R;
+      const payload = decodePayload(response.encoding, response.result, response.has_array ? response.array : undefined);
+      result = withAttachments(payload, response.attachments) as R;
     } catch (error) {
       this.fail(new SnakepitError('transport_error', `cannot decode the result: ${String(error)}`, { cause: error }));
       return;

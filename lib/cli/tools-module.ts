@@ -68,7 +68,8 @@ export async function toolsModule(adapter: string, tools: readonly ToolInfo[]): 
     format: true,
     style: { singleQuote: true, trailingComma: 'all', printWidth: 120 },
   });
-  const imports = /\bNdArray\b/.test(body) ? "import type { NdArray } from 'snakepit-rx';\n\n" : '';
+  const used = ['NdArray', 'NdArrayData'].filter((type) => new RegExp(`\\b${type}\\b`).test(body));
+  const imports = used.length > 0 ? `import type { ${used.join(', ')} } from 'snakepit-rx';\n\n` : '';
   return `${header(adapter)}\n\n${imports}${body}`;
 }
 

@@ -29,16 +29,23 @@ function isSchema(value: unknown): value is Schema {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The TypeScript type of a binary value marked by the worker, or undefined for any other schema. */
+/**
+ * The TypeScript type of a binary value marked by the worker, or undefined for any other schema. An
+ * argument's schema (base64 text, a JSON array) also takes what a Node caller sends binary: a
+ * `Uint8Array` for bytes; an NdArray or a typed array other than `Uint8Array` (which travels as bytes) for an array.
+ */
 function binaryType(schema: Schema): string | undefined {
   const kind = schema['x-snakepit-type'];
-  if (kind === 'bytes') return 'Uint8Array';
+  const argument = schema['contentEncoding'] === 'base64' || schema['type'] === 'array';
+  if (kind === 'bytes') return argument ? 'Uint8Array | string' : 'Uint8Array';
   if (kind !== 'ndarray') return undefined;
   const dtype = schema['x-snakepit-dtype'];
-  if (typeof dtype !== 'string') return 'NdArray';
+  if (typeof dtype !== 'string') return argument ? 'NdArray | Exclude<NdArrayData, Uint8Array> | unknown[]' : 'NdArray';
   const typedArray = TYPED_ARRAYS[dtype];
   // Arrays of other dtypes (float16, complex, object...) travel as nested JSON lists.
-  return typedArray === undefined ? 'unknown[]' : `NdArray<${typedArray}>`;
+  if (typedArray === undefined) return 'unknown[]';
+  if (!argument) return `NdArray<${typedArray}>`;
+  return typedArray === 'Uint8Array' ? 'NdArray<Uint8Array> | unknown[]' : `NdArray<${typedArray}> | ${typedArray} | unknown[]`;
 }
 
 /** One schema rewritten, its `$ref`s renamed by `renamed`; `$defs` are left to the caller. */

@@ -125,12 +125,13 @@ export function checkWireBounds(bytes: Uint8Array, schema: WireSchema): void {
 /** The schemas of proto/bridge.proto's messages (spec/wire-bounds.spec.ts checks them against the generated code). */
 const ARRAY_INFO: WireSchema = { 1: 'bytes', 2: 'packed' };
 const MAP_ENTRY: WireSchema = { 1: 'bytes', 2: 'bytes' };
-const TOOL_CHUNK: WireSchema = { 1: 'bytes', 2: 'bytes', 3: 'varint', 4: MAP_ENTRY, 5: 'varint', 6: ARRAY_INFO };
+const ATTACHMENT: WireSchema = { 1: 'bytes', 2: 'bytes', 3: 'varint', 4: ARRAY_INFO, 5: 'varint', 6: 'bytes' };
+const TOOL_CHUNK: WireSchema = { 1: 'bytes', 2: 'bytes', 3: 'varint', 4: MAP_ENTRY, 5: 'varint', 6: ARRAY_INFO, 7: ATTACHMENT };
 const PARAMETER_SPEC: WireSchema = { 1: 'bytes', 2: 'bytes', 3: 'varint', 4: 'bytes' };
 const TOOL_SPEC: WireSchema = { 1: 'bytes', 2: 'bytes', 3: PARAMETER_SPEC, 4: 'varint', 5: 'bytes', 6: 'bytes' };
-const EXECUTE_TOOL_REQUEST: WireSchema = { 1: 'bytes', 2: 'bytes', 3: 'bytes', 4: 'bytes', 5: 'bytes' };
-const EXECUTE_TOOL_RESPONSE: WireSchema = { 1: 'bytes', 2: 'bytes', 3: 'varint', 4: ARRAY_INFO };
-const CHUNK_BATCH: WireSchema = { 1: 'bytes', 2: 'bytes', 3: TOOL_CHUNK };
+const EXECUTE_TOOL_REQUEST: WireSchema = { 1: 'bytes', 2: 'bytes', 3: 'bytes', 4: 'bytes', 5: 'bytes', 6: ATTACHMENT };
+const EXECUTE_TOOL_RESPONSE: WireSchema = { 1: 'bytes', 2: 'bytes', 3: 'varint', 4: ARRAY_INFO, 5: ATTACHMENT };
+const CHUNK_BATCH: WireSchema = { 1: 'bytes', 2: 'bytes', 3: TOOL_CHUNK, 4: ATTACHMENT };
 const HOST_TOOL_CALL: WireSchema = { 1: 'varint', 2: 'bytes', 3: 'bytes' };
 const HOST_TOOL_RESULT: WireSchema = { 1: 'varint', 2: 'bytes', 3: { 1: 'bytes', 2: 'bytes' } };
 

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ToolArguments } from '../public-types.js';
 import type { SnakepitHttpError } from '../browser/http-status.js';
 import { quote, refusal } from './http-response.js';
+import { decodeWireValue, type WireBinaryAt } from '../browser/wire-format.js';
 
 /**
  * The longest tool name, session id or stream id the handler accepts: the
@@ -30,7 +31,7 @@ export interface BodyLimits {
 }
 
 const BODY_HINT = 'send a JSON object such as {"args": {"steps": 3}, "sessionId": "abc"} with Content-Type: application/json';
-const FIELDS = new Set(['args', 'sessionId', 'timeout']);
+const FIELDS = new Set(['args', 'binaries', 'sessionId', 'timeout']);
 
 function badRequest(message: string): SnakepitHttpError {
   return refusal(400, 'invalid_arguments', message, BODY_HINT);
@@ -132,6 +133,35 @@ function tooDeep(value: unknown): boolean {
   return false;
 }
 
+function isBinaryAt(value: unknown): value is WireBinaryAt {
+  if (typeof value !== 'object' || value === null) return false;
+  const { path, encoding, dtype, shape } = value as Partial<Record<keyof WireBinaryAt, unknown>>;
+  return (
+    Array.isArray(path) &&
+    path.length > 0 &&
+    path.every((step) => typeof step === 'string' || (typeof step === 'number' && Number.isSafeInteger(step) && step >= 0)) &&
+    (encoding === 'bytes' || (encoding === 'ndarray' && typeof dtype === 'string' && Array.isArray(shape)))
+  );
+}
+
+/**
+ * The arguments with their binary values (base64 text at the paths `binaries`
+ * names, as the browser client sends them) decoded into `Uint8Array`s and
+ * NdArrays, which the pool sends to the worker as binary arguments.
+ */
+function withBinaries(args: unknown, binaries: unknown): unknown {
+  if (!Array.isArray(binaries) || !binaries.every(isBinaryAt)) {
+    throw badRequest('binaries must be an array of { path, encoding: "bytes" | "ndarray", dtype, shape }, each path non-empty');
+  }
+  if (typeof args !== 'object' || args === null) throw badRequest('binaries name values in args, which has none');
+  try {
+    // The pool checks each NdArray's shape against its data, naming where it is.
+    return decodeWireValue(args, { binaries });
+  } catch (error) {
+    throw badRequest(`binaries: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 /** Reads and checks a call's body; throws the refusal to answer with. */
 export async function readCallBody(req: IncomingMessage, limits: BodyLimits): Promise<CallBody> {
   const body = await bodyValue(req, limits);
@@ -141,12 +171,13 @@ export async function readCallBody(req: IncomingMessage, limits: BodyLimits): Pr
   const fields = body as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((key) => !FIELDS.has(key));
   if (unknown.length > 0)
-    throw badRequest(`unknown field ${quote(unknown[0] ?? '')} in the request body (known: args, sessionId, timeout)`);
-  const { args, sessionId, timeout } = fields;
+    throw badRequest(`unknown field ${quote(unknown[0] ?? '')} in the request body (known: args, binaries, sessionId, timeout)`);
+  const { args, binaries, sessionId, timeout } = fields;
   if (args !== undefined && args !== null && (typeof args !== 'object' || Array.isArray(args))) {
     throw badRequest(`args must be a JSON object of keyword arguments, got ${kindOf(args)}`);
   }
   if (tooDeep(args)) throw badRequest(`args nest deeper than ${MAX_ARGUMENT_DEPTH} levels`);
+  const decoded = binaries === undefined ? args : withBinaries(args, binaries);
   if (sessionId !== undefined && typeof sessionId !== 'string') throw badRequest(`sessionId must be a string, got ${kindOf(sessionId)}`);
   if (typeof sessionId === 'string' && sessionId.length > MAX_ID_LENGTH) {
     throw badRequest(`sessionId is ${sessionId.length} characters long; at most ${MAX_ID_LENGTH} are accepted`);
@@ -155,7 +186,7 @@ export async function readCallBody(req: IncomingMessage, limits: BodyLimits): Pr
     throw badRequest('timeout must be a positive number of milliseconds');
   }
   return {
-    args: (args ?? undefined) as ToolArguments | undefined,
+    args: (decoded ?? undefined) as ToolArguments | undefined,
     sessionId: sessionId === '' ? undefined : sessionId,
     timeout,
   };

@@ -1,9 +1,13 @@
 import type { Chunk } from '../chunk.js';
+import { isArrowRecordBatch, isArrowTable, writeArrow } from '../contract/arrow-ipc.js';
+import { containsBinary, DECODED_BINARY } from '../contract/attachment-encoding.js';
 import { stringifyJson } from '../json-text.js';
 import { isNdArray } from '../ndarray.js';
 import {
   SSE_EVENTS,
+  type WireBinaries,
   type WireBinary,
+  type WireBinaryAt,
   type WireChunk,
   type WireError,
   type WireResult,
@@ -14,12 +18,51 @@ function bytesOf(view: ArrayBufferView): Buffer {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
-/** A value as JSON can carry it: binary data (bytes, numpy arrays) as base64 with what it was. */
-function encodeWireValue(value: unknown): { readonly value: unknown; readonly binary: WireBinary } {
-  if (isNdArray(value))
-    return { value: bytesOf(value.data).toString('base64'), binary: { encoding: 'ndarray', dtype: value.dtype, shape: value.shape } };
-  if (value instanceof Uint8Array) return { value: bytesOf(value).toString('base64'), binary: { encoding: 'bytes' } };
-  return { value: value ?? null, binary: {} };
+/** A binary value's bytes and what it was, or undefined for a value that travels as JSON. */
+function binaryOf(value: unknown): { readonly bytes: Buffer; readonly binary: WireBinary } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (isNdArray(value)) return { bytes: bytesOf(value.data), binary: { encoding: 'ndarray', dtype: value.dtype, shape: value.shape } };
+  if (value instanceof Uint8Array) return { bytes: bytesOf(value), binary: { encoding: 'bytes' } };
+  if (isArrowTable(value)) return { bytes: bytesOf(writeArrow(value)), binary: { encoding: 'arrow-table' } };
+  if (isArrowRecordBatch(value)) return { bytes: bytesOf(writeArrow(value)), binary: { encoding: 'arrow-record-batch' } };
+  return undefined;
+}
+
+/**
+ * The binary values inside a JSON value replaced by their base64 text, in a
+ * copy of the containers on the way to each (undefined when there is none),
+ * and where each was.
+ */
+function inlineBinaries(value: unknown, path: (string | number)[], found: WireBinaryAt[]): unknown {
+  if (typeof value !== 'object' || value === null || typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  const binary = binaryOf(value);
+  if (binary !== undefined) {
+    found.push({ ...binary.binary, encoding: binary.binary.encoding!, path: [...path] });
+    return binary.bytes.toString('base64');
+  }
+  let copy: Record<string | number, unknown> | unknown[] | undefined;
+  const entries: [string | number, unknown][] = Array.isArray(value)
+    ? value.map((item: unknown, index) => [index, item])
+    : Object.entries(value);
+  for (const [key, item] of entries) {
+    path.push(key);
+    const replaced = inlineBinaries(item, path, found);
+    path.pop();
+    if (replaced === undefined) continue;
+    copy ??= Array.isArray(value) ? [...(value as unknown[])] : { ...value };
+    Object.defineProperty(copy, key, { value: replaced, writable: true, enumerable: true, configurable: true });
+  }
+  return copy;
+}
+
+/** A value as JSON can carry it: binary data (bytes, numpy arrays, Arrow data) as base64 with what it was, at any depth. */
+function encodeWireValue(value: unknown): { readonly value: unknown; readonly binary: WireBinary & WireBinaries } {
+  const binary = binaryOf(value);
+  if (binary !== undefined) return { value: binary.bytes.toString('base64'), binary: binary.binary };
+  if (!containsBinary(value, DECODED_BINARY)) return { value: value ?? null, binary: {} };
+  const found: WireBinaryAt[] = [];
+  const inlined = inlineBinaries(value, [], found);
+  return inlined === undefined ? { value: value ?? null, binary: {} } : { value: inlined, binary: { binaries: found } };
 }
 
 function event(name: string, data: unknown, id?: number): string {
@@ -67,14 +110,14 @@ export function eventBytes(event: SseEvent): number {
 /** The `chunk` event of a chunk; its id is the chunk's index. */
 export function chunkEvent(chunk: Chunk): SseEvent {
   const { isFinal, index, chunkId, metadata, data } = chunk;
-  const binary = isNdArray(data) ? data.data : data instanceof Uint8Array ? data : undefined;
+  const binary = binaryOf(data);
   if (binary === undefined) {
-    const wire: WireChunk = { data: data ?? null, isFinal, index, chunkId, metadata };
+    const { value, binary: inside } = encodeWireValue(data);
+    const wire: WireChunk = { data: value, isFinal, index, chunkId, metadata, ...inside };
     return event(SSE_EVENTS.chunk, wire, index);
   }
-  const about: WireBinary = isNdArray(data) ? { encoding: 'ndarray', dtype: data.dtype, shape: data.shape } : { encoding: 'bytes' };
-  const fields = stringifyJson({ isFinal, index, chunkId, metadata, ...about });
-  return { head: `id: ${index}\nevent: ${SSE_EVENTS.chunk}\ndata: ${fields.slice(0, -1)},"data":"`, data: bytesOf(binary) };
+  const fields = stringifyJson({ isFinal, index, chunkId, metadata, ...binary.binary });
+  return { head: `id: ${index}\nevent: ${SSE_EVENTS.chunk}\ndata: ${fields.slice(0, -1)},"data":"`, data: binary.bytes };
 }
 
 export function errorEvent(error: WireError): string {

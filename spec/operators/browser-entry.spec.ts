@@ -103,6 +103,27 @@ describe.each(ENTRIES)('the $name entry point', ({ file, allowed, exports }) => 
   });
 });
 
+describe('the snakepit-rx/arrow entry point', () => {
+  it('should bundle for the browser with apache-arrow, without Node built-ins, gRPC or protobuf', async () => {
+    const { metafile, outputFiles } = await bundleForBrowser({ entryPoints: ['lib/arrow/index.ts'] });
+    const inputs = Object.keys(metafile.inputs);
+
+    expect(nodeOnlyInputs(metafile)).toEqual([]);
+    expect(
+      inputs.filter(
+        (input) =>
+          !/^lib\/(arrow|operators)\/[\w-]+\.ts$|^lib\/chunk\.ts$|^node_modules\/(rxjs|tslib|apache-arrow|flatbuffers)\//.test(input),
+      ),
+    ).toEqual([]);
+    const entry = vm.runInContext(`${outputFiles[0]?.text ?? ''}; snakepitEntry`, vm.createContext({ TextDecoder, TextEncoder })) as Record<
+      string,
+      unknown
+    >;
+    // Browsers have TextDecoder and TextEncoder, which apache-arrow uses; Node-only globals stay absent.
+    expect(Object.keys(entry)).toEqual(['toArrowTable']);
+  });
+});
+
 describe('the browser-safety checks themselves', () => {
   it('should see a Node built-in fail the browser build', async () => {
     await expect(bundleForBrowser({ stdin: { contents: "import 'node:events';", resolveDir: root } })).rejects.toThrow(

@@ -20,12 +20,12 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 
 from snakepit_bridge.call_context import CallContext
-from snakepit_bridge.encoding import encode_binary, encode_json, is_ndarray
+from snakepit_bridge.encoding import EncodedValue, encode_binary, encode_value, is_ndarray, plain_json
 from snakepit_bridge.errors import CallFailure, from_exception
 from snakepit_bridge.event_loop import LoopCall
 from snakepit_bridge.stream_chunk import StreamChunk
 from snakepit_bridge.thread_pool import DaemonThreadPool
-from snakepit_bridge.wire import Item, OutgoingChunk
+from snakepit_bridge.wire import Item, JsonRun, OutgoingChunk, attachments_size
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ _PLAIN_VALUES = (dict, list, str, int, float, bool, bytes, type(None))
 _MISSING = object()
 # Each call's tool runs on a thread of its own, reused from call to call (thread_pool.py says why).
 _PUMP_THREADS = DaemonThreadPool("pump")
+_FAST_TYPES = frozenset({dict, list})
+# What encoding a chunk gives: a plain chunk's JSON (with its attachments, if any), or another chunk.
+_Produced = bytes | EncodedValue | OutgoingChunk
 
 
 def _unwrap(value: object) -> tuple[object, bool, Mapping[str, str] | None] | None:
@@ -62,16 +65,29 @@ class ChunkPump:
         *,
         max_buffered_bytes: int,
         max_chunk_bytes: int,
+        max_run_bytes: int = 64 * 1024,
         condition: threading.Condition | None = None,
     ) -> None:
-        """``condition``: the one ``take`` waits on, when something else must wake it too (see ``take``)."""
+        """``condition``: the one ``take`` waits on, when something else must wake it too (see ``take``).
+        ``max_run_bytes``: how large a run of plain chunks grows before the next starts (keep it under a batch's size)."""
         self._start = start
         self._context = context
         self._max_buffered_bytes = max_buffered_bytes
         self._max_chunk_bytes = max_chunk_bytes
+        self._max_run_bytes = max_run_bytes
         self._condition = condition or threading.Condition()
-        self._items: deque[tuple[Item, int]] = deque()
-        self._buffered_bytes = 0
+        # The buffer: JsonRuns and OutgoingChunks. The last JsonRun grows while the taker has not taken
+        # it; the lock guards that (and the taking), a cheap lock rather than the condition's.
+        self._items: deque[JsonRun | OutgoingChunk] = deque()
+        self._lock = threading.Lock()
+        self._open_run: JsonRun | None = None
+        # The bytes that went into the buffer and out of it: each count is written by one thread only
+        # (the producer's, the taker's), so that neither needs a lock to change it.
+        self._put_bytes = 0
+        self._taken_bytes = 0
+        # Set under the condition by a side about to wait on it: the other side notifies only then.
+        self._taker_waiting = False
+        self._producer_waiting = False
         self._produced = 0
         self._finished = False
         self._cancelled = False
@@ -104,23 +120,34 @@ class ChunkPump:
 
         With ``interrupt``, returns as well (True, having handed nothing over) once it holds; it is
         checked under the pump's condition, which whoever makes it hold must notify."""
-        with self._condition:
-            while not self._items and not self._finished and not (interrupt is not None and interrupt()):
-                self._condition.wait()
-            if not self._items:
-                return not self._finished
-            items = self._items
-            taken_bytes = 0
+        items = self._items
+        if not items:
+            with self._condition:
+                while not items and not self._finished and not (interrupt is not None and interrupt()):
+                    self._taker_waiting = True
+                    self._condition.wait()
+                self._taker_waiting = False
+                if not items:
+                    return not self._finished
+        taken_bytes = 0
+        with self._lock:
             while items:
-                item, size = items[0]
+                item = items[0]
+                size = item.size if isinstance(item, JsonRun) else item.wire_size
                 if not accept(item, size):
+                    if isinstance(item, JsonRun):
+                        taken_bytes += size - item.size  # its first chunks, if the batch took them
                     break
                 items.popleft()
                 taken_bytes += size
-            self._buffered_bytes -= taken_bytes
-            self._condition.notify_all()
-            self._wake_space_waiter()
-            return True
+                if item is self._open_run:
+                    self._open_run = None
+        self._taken_bytes += taken_bytes
+        if self._producer_waiting or self._space_waiter is not None:
+            with self._condition:
+                self._condition.notify_all()
+                self._wake_space_waiter()
+        return True
 
     def _wake_space_waiter(self) -> None:
         if self._space_waiter is not None:
@@ -130,36 +157,80 @@ class ChunkPump:
 
     def _has_room(self, size: int) -> bool:
         # An item larger than the whole buffer still goes through once the buffer is empty.
-        return not self._items or self._buffered_bytes + size <= self._max_buffered_bytes
+        return not self._items or self._put_bytes - self._taken_bytes + size <= self._max_buffered_bytes
 
-    def _append(self, item: Item, size: int) -> None:
-        self._items.append((item, size))
-        self._buffered_bytes += size
-        self._condition.notify_all()
-
-    def _put(self, item: Item, size: int) -> bool:
-        with self._condition:
-            while not self._cancelled and not self._has_room(size):
-                self._condition.wait()
-            if self._cancelled:
-                return False
-            self._append(item, size)
-            return True
-
-    async def _put_async(self, item: Item, size: int) -> bool:
-        loop = asyncio.get_running_loop()
-        while True:
+    def _append(self, item: _Produced, size: int) -> None:
+        """Adds an item (producer side); wakes the taker if it waits. The taker checks for items after it
+        says it waits, and this checks whether it waits after adding: one of them sees the other."""
+        with self._lock:
+            if isinstance(item, OutgoingChunk):
+                self._items.append(item)
+                self._open_run = None
+            else:
+                run = self._open_run
+                # A run stays under a batch's size, so that a batch takes whole runs.
+                if run is None or (run.ends and len(run.text) + size > self._max_run_bytes):
+                    run = self._open_run = JsonRun()
+                    self._items.append(run)
+                if isinstance(item, EncodedValue):
+                    run.add(item.json, item.attachments)
+                else:
+                    run.add(item)
+            self._put_bytes += size
+        if self._taker_waiting:
+            # Once: the taker may not run at once (it needs the GIL), and chunks keep coming meanwhile.
             with self._condition:
-                if self._cancelled:
-                    return False
-                if self._has_room(size):
-                    self._append(item, size)
-                    return True
-                future: asyncio.Future[None] = loop.create_future()
-                self._space_waiter = (loop, future)
-            await future
+                self._taker_waiting = False
+                self._condition.notify_all()
 
-    def _encode(self, value: object) -> tuple[Item, int, bool]:
+    def _append_json(self, encoded: bytes, size: int) -> None:
+        """``_append`` of a plain chunk's JSON without attachments, the usual chunk, in fewer steps."""
+        with self._lock:
+            run = self._open_run
+            if run is None or len(run.text) + size > self._max_run_bytes:
+                run = self._open_run = JsonRun()
+                self._items.append(run)
+            text = run.text
+            if text:  # JSON text is never empty: an empty run has no chunk yet
+                text.append(0x2C)
+            text += encoded
+            run.ends.append(len(text))
+            self._put_bytes += size
+        if self._taker_waiting:
+            with self._condition:
+                self._taker_waiting = False
+                self._condition.notify_all()
+
+    def _put(self, item: _Produced, size: int) -> bool:
+        if not self._has_room(size):
+            with self._condition:
+                self._producer_waiting = True
+                while not self._cancelled and not self._has_room(size):
+                    self._condition.wait()
+                self._producer_waiting = False
+        if self._cancelled:
+            return False
+        self._append(item, size)
+        return True
+
+    async def _put_async(self, item: _Produced, size: int) -> bool:
+        loop = asyncio.get_running_loop()
+        while not self._cancelled and not self._has_room(size):
+            future: asyncio.Future[None] = loop.create_future()
+            with self._condition:
+                self._space_waiter = (loop, future)
+            # Checked again once the taker can see the waiter (as in _append), then waited for.
+            if self._cancelled or self._has_room(size):
+                with self._condition:
+                    self._space_waiter = None
+                break
+            await future
+        if self._cancelled:
+            return False
+        self._append(item, size)
+        return True
+
+    def _encode(self, value: object) -> tuple[_Produced, int, bool]:
         index = self._produced
         self._produced += 1
         data: object
@@ -172,11 +243,17 @@ class ChunkPump:
             data, is_final, metadata = wrapped
         binary = encode_binary(data, "chunk", index)
         if binary is None:
-            encoded = encode_json(data, "chunk", index)
+            value = encode_value(data, "chunk", index)
             if not is_final and not metadata:
-                self._check_size(index, len(encoded))
-                return encoded, len(encoded), False
-            chunk = OutgoingChunk(self._chunk_id(index), encoded, is_final=is_final, metadata=metadata)
+                if not value.attachments:
+                    self._check_size(index, len(value.json))
+                    return value.json, len(value.json), False
+                size = len(value.json) + attachments_size(value.attachments)
+                self._check_size(index, size)
+                return value, size, False
+            chunk = OutgoingChunk(
+                self._chunk_id(index), value.json, is_final=is_final, metadata=metadata, attachments=value.attachments
+            )
         else:
             chunk = OutgoingChunk(
                 self._chunk_id(index),
@@ -212,6 +289,20 @@ class ChunkPump:
                 return
             iterator = _chunks_of(source)
             for value in iterator:
+                # The usual chunk, a dict or list of plain values, inline: at a million chunks a
+                # second, each function call on its way counts.
+                if type(value) in _FAST_TYPES and (encoded := plain_json(value)) is not None:
+                    size = len(encoded)
+                    if size > self._max_chunk_bytes:
+                        self._check_size(self._produced, size)
+                    self._produced += 1
+                    if self._cancelled:
+                        break
+                    if self._has_room(size):
+                        self._append_json(encoded, size)
+                    elif not self._put(encoded, size):
+                        break
+                    continue
                 item, size, is_final = self._encode(value)
                 if not self._put(item, size) or is_final:
                     break

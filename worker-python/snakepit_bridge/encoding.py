@@ -1,55 +1,60 @@
-"""What a tool returns or yields, as bytes for the wire: JSON by default, raw for bytes and numpy arrays.
+"""What a tool returns or yields, as bytes for the wire: JSON, with binary values beside it.
 
-What may not travel (value_rules.py) is refused with a serialization_error naming
-where it is, e.g. ``result["a"][3]`` or ``chunk[7]["loss"]``.
+orjson writes the JSON; where it cannot, or where it would break a rule of
+value_rules.py (it writes NaN as null), the standard library's encoder
+(json_stdlib.py) encodes the value instead, with the worker's rules and
+messages: both give the same JSON values, and refuse the same values. What
+may not travel is refused with a serialization_error naming where it is,
+e.g. ``result["a"][3]`` or ``chunk[7]["loss"]``.
+
+- ``encode_binary``: a value that is itself bytes, a numpy array or Arrow data, raw.
+- ``encode_value``: JSON whose binary values (at any depth) travel as attachments.
+- ``encode_json``: JSON alone, binary values refused and arrays written as lists
+  (for host-tool arguments, and the value rules' tables).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from snakepit_bridge.errors import CallFailure
-from snakepit_bridge.proto import bridge_pb2 as pb
-from snakepit_bridge.typed_results import json_form
-from snakepit_bridge.value_rules import (
-    RAW_DTYPES,
-    Refusal,
-    find_part,
-    integer_refusal,
-    is_numpy,
-    is_unsafe_integer,
-    may_hold_unsafe_integer,
-    numpy_refusal,
-    unmasked,
+import orjson
+
+from snakepit_bridge.attachments import (
+    Attachment,
+    AttachmentCollector,
+    BinaryPayload,
+    Refused,
+    binary_payload,
+    travels_raw,
 )
+from snakepit_bridge.errors import CallFailure
+from snakepit_bridge.json_stdlib import refused, root, stdlib_encode
+from snakepit_bridge.typed_results import json_form
+from snakepit_bridge.value_rules import find_part, is_numpy, numpy_refusal, unmasked
 
-logger = logging.getLogger(__name__)
+__all__ = ["BinaryPayload", "EncodedValue", "encode_binary", "encode_json", "encode_value", "is_ndarray", "refused"]
 
-_HINT = "yield JSON-serializable values (dict, list, str, int, float, bool, None), bytes or numpy arrays"
+# OPT_STRICT_INTEGER refuses integers beyond ±(2^53-1); dataclasses and datetimes reach the hook, so
+# that typed_results gives them the same form whichever encoder writes them.
+_OPTIONS = orjson.OPT_STRICT_INTEGER | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+# A fresh random part each time; a second clash with a tool's own strings would be a miracle.
+_PLACEHOLDER_ATTEMPTS = 3
+
+Encoder = Callable[[Any, Callable[[Any], Any]], bytes | None]
 
 
 def is_ndarray(value: Any) -> bool:
     return is_numpy(value, "ndarray")
 
 
-class _Refused(Exception):
-    """Raised by the encoder's fallback for a value it met and refuses; encode_json finds its path."""
-
-    def __init__(self, value: Any, refusal: Refusal) -> None:
-        super().__init__(refusal.reason)
-        self.value = value
-        self.refusal = refusal
-
-
-def _json_fallback(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """The JSON form of what the encoders cannot write themselves; arrays as lists (JSON alone)."""
     refusal = numpy_refusal(value)
     if refusal is not None:
-        raise _Refused(value, refusal)
+        raise Refused(value, refusal)
     if is_numpy(value, "ndarray"):
         return unmasked(value).tolist()
     if is_numpy(value, "generic"):
@@ -57,134 +62,129 @@ def _json_fallback(value: Any) -> Any:
     return json_form(value)
 
 
-_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_fallback)
-_ascii_encoder = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"), default=_json_fallback)
+def _has_non_finite(value: Any, opaque: Callable[[Any], bool] | None) -> bool:
+    """Whether a float JSON has no form for (NaN, ±infinity) is in the value, outside raw attachments."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is float:
+            if not math.isfinite(item):
+                return True
+        elif kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind not in _LEAVES and find_part(item, _is_non_finite, opaque) is not None:
+            # numpy values, dataclasses...: the general walk knows what the encoders write for them.
+            return True
+    return False
 
 
-def _text_encoder() -> Callable[[Any], str]:
-    """_encoder.encode, or the same calling the C encoder it builds for each value directly.
+_LEAVES = frozenset({str, int, bool, type(None)})
 
-    For the bench's ~52-byte record, JSONEncoder.encode takes about 2.0 µs, 0.5 µs of it
-    in Python before it reaches its C encoder: more than the integer check of encode_json
-    costs (0.2 µs), so that small chunks are not slower for it. A fresh C encoder per
-    value, as JSONEncoder builds, so that no state (the markers of circular references)
-    is shared between threads or left behind by a failure. The C encoder is a detail of
-    the json module: it is used only if it writes what JSONEncoder writes.
-    """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return _encoder.encode
 
-    def encode(value: Any) -> str:
-        return "".join(
-            make({}, _json_fallback, json.encoder.encode_basestring, None, ":", ",", False, False, False)(value, 0)
-        )
+def _is_non_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
 
-    probe = {"a": [1, 2.5, None, True, "é\n", (3,)], "b": {"c": -0.0, "d": "x"}}
+
+def orjson_encode(value: Any, default: Callable[[Any], Any]) -> bytes | None:
+    """orjson's JSON of the value; None where it cannot write it, or would write NaN or infinity as null."""
     try:
-        if encode(probe) == _encoder.encode(probe):
-            return encode
-    except TypeError:
-        pass
-    logger.warning("json's C encoder is not what this worker expects; using JSONEncoder")
-    return _encoder.encode
+        encoded = orjson.dumps(value, default, _OPTIONS)
+    except orjson.JSONEncodeError:
+        return None
+    if b"null" in encoded and _has_non_finite(value, travels_raw if isinstance(default, AttachmentCollector) else None):
+        return None
+    return encoded
 
 
-_encode_text = _text_encoder()
+def no_orjson(value: Any, default: Callable[[Any], Any]) -> None:
+    """The encoder that never writes: only the standard library's encoder then runs (for the specs)."""
+    return None
 
 
-def refused(
-    where: str, path: str, refusal: Refusal, *, code: str = "serialization_error", python_type: str = ""
-) -> CallFailure:
-    """The failure for a value that may not travel, named by where it is (e.g. result["a"][3])."""
-    return CallFailure(
-        code=code, message=f"{where}{path} is {refusal.reason}", hint=refusal.hint, python_type=python_type
-    )
-
-
-_JSON_TYPES = (dict, list, tuple, str, int, float, type(None))
-
-
-def _is_unencodable(value: Any) -> bool:
-    """NaN, infinities, and values JSON has no form for (numpy values aside, which the fallback turns into JSON)."""
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    return not isinstance(value, _JSON_TYPES) and not is_numpy(value, "ndarray") and not is_numpy(value, "generic")
-
-
-def _unencodable_refusal(value: Any) -> Refusal:
-    if isinstance(value, float):
-        return Refusal(f"the float {value}, which JSON cannot carry", "send None, or a string")
-    return Refusal(f"a value of type {type(value).__qualname__}, which JSON cannot carry", _HINT)
-
-
-def _root(where: str, index: int | None) -> str:
-    return where if index is None else f"{where}[{index}]"
-
-
-def encode_json(value: Any, where: str = "value", index: int | None = None) -> bytes:
+def encode_json(
+    value: Any, where: str = "value", index: int | None = None, *, encoder: Encoder = orjson_encode
+) -> bytes:
     """The value as compact UTF-8 JSON; raises a serialization_error CallFailure naming what cannot travel.
 
     where (with index, for chunk[3]) names the value in messages; the path inside it follows.
     The name is built only for a message: a chunk's encoding must stay cheap.
     """
-    try:
-        text = _encode_text(value)
-    except _Refused as error:
-        offending = error.value
-        found = find_part(value, lambda part: part is offending)
-        raise refused(_root(where, index), found[0] if found else "", error.refusal) from None
-    except (TypeError, ValueError, RecursionError) as error:
-        # The C encoder cannot say where it failed; for the usual failures, a walk can.
-        found = find_part(value, _is_unencodable) if not isinstance(error, RecursionError) else None
-        if found is None:
-            raise CallFailure(
-                code="serialization_error",
-                message=f"cannot encode a value of type {type(value).__qualname__} as JSON: {error}",
-                python_type=type(error).__qualname__,
-                hint=_HINT,
-            ) from error
-        raise refused(
-            _root(where, index), found[0], _unencodable_refusal(found[1]), python_type=type(error).__qualname__
-        ) from error
-    try:
-        encoded = text.encode()
-    except UnicodeEncodeError:
-        # Lone surrogates (JavaScript strings may hold them) have no UTF-8 form; \u escapes carry them.
-        encoded = _ascii_encoder.encode(value).encode()
-    if may_hold_unsafe_integer(encoded):
-        found = find_part(value, is_unsafe_integer)
-        if found is not None:
-            raise refused(_root(where, index), found[0], integer_refusal(found[1]))
+    encoded = encoder(value, json_default)
+    if encoded is None:
+        encoded = stdlib_encode(value, json_default, root(where, index), None)
     return encoded
 
 
-@dataclass(frozen=True)
-class BinaryPayload:
-    encoding: pb.Encoding
-    data: bytes
-    dtype: str = ""
-    shape: tuple[int, ...] = ()
+@dataclass(frozen=True, slots=True)
+class EncodedValue:
+    """A value as JSON, and the binary values inside it, whose placeholders the JSON holds."""
+
+    json: bytes
+    attachments: tuple[Attachment, ...] = ()
 
 
-# The usual chunks: nothing to look for in them here.
+class _HasBinary(Exception):
+    """Raised by the first attempt's hook at a binary value: the value needs the attachment collector."""
+
+
+def _without_binaries(value: Any) -> Any:
+    if travels_raw(value):
+        raise _HasBinary
+    return json_default(value)
+
+
+def plain_json(value: Any) -> bytes | None:
+    """orjson's JSON of a value that holds no binary value and breaks no rule; else None (then ``encode_value``).
+
+    The fast path of the usual chunk: one call to orjson, and a search for "null" in its output.
+    """
+    try:
+        encoded = orjson.dumps(value, _without_binaries, _OPTIONS)
+    except orjson.JSONEncodeError:
+        return None
+    if b"null" in encoded and _has_non_finite(value, None):
+        return None
+    return encoded
+
+
+def encode_value(
+    value: Any, where: str = "value", index: int | None = None, *, encoder: Encoder = orjson_encode
+) -> EncodedValue:
+    """The value as JSON whose bytes, numpy arrays and Arrow data (at any depth) travel as attachments.
+
+    Raises a serialization_error CallFailure naming what cannot travel, as ``encode_json`` does.
+    """
+    # Most values hold nothing binary: one encoding, without making a collector, for them.
+    encoded = encoder(value, _without_binaries)
+    if encoded is not None:
+        return EncodedValue(encoded)
+    collector = AttachmentCollector(json_default)
+    for _ in range(_PLACEHOLDER_ATTEMPTS):
+        encoded = encoder(value, collector)
+        if encoded is None:
+            collector.truncate(0)
+            encoded = stdlib_encode(value, collector, root(where, index), travels_raw)
+        if collector.check_placeholders(encoded):
+            return EncodedValue(encoded, tuple(collector.attachments))
+    raise CallFailure(
+        code="serialization_error", message=f"{root(where, index)} holds strings that look like placeholders"
+    )
+
+
+# The usual values: nothing to look for in them here.
 _PLAIN_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
 
 
 def encode_binary(value: Any, where: str = "value", index: int | None = None) -> BinaryPayload | None:
-    """The raw form of bytes-like values and numpy arrays; None for anything that travels as JSON."""
+    """The raw form of a value that is itself bytes, a numpy array or Arrow data; None for anything else."""
     if type(value) in _PLAIN_TYPES:
         return None
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return BinaryPayload(pb.ENCODING_BYTES, bytes(value))
-    if not is_ndarray(value):
-        return None
-    refusal = numpy_refusal(value)
-    if refusal is not None:
-        raise refused(_root(where, index), "", refusal)
-    array = unmasked(value)
-    if array.dtype.name not in RAW_DTYPES:
-        return None
-    little_endian = array.astype(array.dtype.newbyteorder("<"), copy=False)
-    # tobytes() copies: the tool may reuse its array once it has yielded it.
-    return BinaryPayload(pb.ENCODING_NDARRAY, little_endian.tobytes(order="C"), array.dtype.name, tuple(array.shape))
+    try:
+        return binary_payload(value)
+    except Refused as error:
+        raise refused(root(where, index), "", error.refusal) from None
+    except TypeError as error:
+        raise CallFailure(code="serialization_error", message=f"{root(where, index)}: {error}") from error

@@ -10,7 +10,7 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -18,9 +18,10 @@ import grpc
 from snakepit_bridge.alignment import aligned_response
 from snakepit_bridge.arguments import decode_arguments
 from snakepit_bridge.base_adapter import BaseAdapter, ToolInfo
+from snakepit_bridge.binary_arguments import check_placeholders, decode_binary_arguments
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.chunk_pump import ChunkPump
-from snakepit_bridge.encoding import encode_binary, encode_json
+from snakepit_bridge.encoding import encode_binary, encode_value
 from snakepit_bridge.errors import CallFailure, abort, from_exception
 from snakepit_bridge.event_loop import LoopCall
 from snakepit_bridge.host_tools import HostToolChannel
@@ -29,7 +30,7 @@ from snakepit_bridge.proto import bridge_pb2_grpc
 from snakepit_bridge.session_context import SessionContext
 from snakepit_bridge.tool_types import types_of, warm_up
 from snakepit_bridge.tracing import start_tool_span
-from snakepit_bridge.wire import ChunkBatchBuilder
+from snakepit_bridge.wire import ChunkBatchBuilder, attachment_message
 
 logger = logging.getLogger(__name__)
 
@@ -260,7 +261,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 message=f"tool {tool.name!r} is a streaming tool",
                 hint="call it with stream() or executeStream()",
             )
-        arguments = self._arguments(tool, request.arguments)
+        arguments = self._arguments(tool, request.arguments, request.attachments)
         session = SessionContext(session_id=request.session_id, host_tools=host)
         call = CallContext(
             call_id=request.call_id or uuid.uuid4().hex,
@@ -275,14 +276,17 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             raise from_exception(error) from error
         return tool, arguments, call
 
-    def _arguments(self, tool: ToolInfo, raw: bytes) -> dict[str, object]:
+    def _arguments(self, tool: ToolInfo, raw: bytes, attachments: Sequence[pb.Attachment]) -> dict[str, object]:
         # The JSON rules first (an object; no integer beyond ±(2^53-1), which pydantic would take), then the
-        # signature, converting to its types (an ISO string to a datetime...).
+        # signature, converting to its types (an ISO string to a datetime...), binary arguments put in place.
         arguments = decode_arguments(raw)
+        binaries = decode_binary_arguments(attachments)
+        if binaries:
+            check_placeholders(raw, binaries)
         if b"-0" in raw:
             # JSON's -0 reaches a tool as the float -0.0 (decode_arguments), which pydantic reads from "-0.0" only.
             raw = json.dumps(arguments).encode()
-        return self._types[tool.name].validate(raw)
+        return self._types[tool.name].validate(raw, binaries)
 
 
 def _acknowledge(context: grpc.ServicerContext) -> None:
@@ -322,7 +326,14 @@ def _unary_response(tool_name: str, result: object, max_message_bytes: int) -> p
             )
         )
     else:
-        response = pb.ExecuteToolResponse(result=encode_json(result, "result"), encoding=pb.ENCODING_JSON)
+        value = encode_value(result, "result")
+        response = aligned_response(
+            pb.ExecuteToolResponse(
+                result=value.json,
+                encoding=pb.ENCODING_JSON,
+                attachments=[attachment_message(attachment) for attachment in value.attachments],
+            )
+        )
     # gRPC would refuse to send it with a bare RESOURCE_EXHAUSTED and no ErrorDetail; say why instead.
     size = response.ByteSize()
     if size > max_message_bytes:

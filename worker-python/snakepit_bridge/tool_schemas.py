@@ -12,7 +12,8 @@ the custom keyword ``x-snakepit-type``:
 - a numpy array in a result: ``{"type": "object", "format": "ndarray", "x-snakepit-type": "ndarray"}``,
   with ``"x-snakepit-dtype"`` when the annotation names one (``NDArray[np.float32]``);
 - ``bytes`` in an argument is a base64 string (``"contentEncoding": "base64"``), and a numpy
-  array in an argument is a JSON array, which the tool receives as ``numpy.asarray(value)``.
+  array in an argument is a JSON array, which the tool receives as ``numpy.asarray(value)``; both
+  carry ``x-snakepit-type`` too, since a Node caller may send them binary (binary_arguments.py).
 """
 
 from __future__ import annotations
@@ -20,18 +21,29 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import types
 import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import typing_extensions
-from pydantic import AfterValidator, ConfigDict, TypeAdapter, ValidationError, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WithJsonSchema,
+    WrapValidator,
+)
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from snakepit_bridge.argument_errors import describe_validation_error
 from snakepit_bridge.base_adapter import ParameterInfo
+from snakepit_bridge.binary_arguments import CONTEXT_KEY, binaries_of, put_in_place, refuse_misplaced
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.lone_surrogates import Placeholders
 from snakepit_bridge.type_hints import ToolHints, first_line, for_pydantic, rewrite, typed_dict
@@ -74,7 +86,11 @@ class ToolSchemas:
     def __init__(self, name: str, hints: ToolHints, parameters: Sequence[ParameterInfo]) -> None:
         self._name = name
         self._parameters = parameters
+        self._hints = hints
         self._adapter, parameters_schema = _arguments(name, hints)
+        # The validator of calls that carry binary arguments, built on the first such call.
+        self._binary_adapter: TypeAdapter[dict[str, object]] | None = None
+        self._binary_lock = threading.Lock()
         properties = parameters_schema.get("properties", {})
         for parameter in parameters:
             if parameter.default_json and isinstance(properties.get(parameter.name), dict):
@@ -84,24 +100,43 @@ class ToolSchemas:
         # Parameters annotated with a union of several types, which errors describe by their annotation.
         self._unions = frozenset(key for key, annotation in hints.parameters.items() if _is_union(annotation))
 
-    def validate(self, raw: bytes) -> dict[str, object]:
-        """The arguments (a JSON object) checked against the signature and converted to its types.
+    def validate(self, raw: bytes, binaries: dict[str, object] | None = None) -> dict[str, object]:
+        """The arguments (a JSON object) checked against the signature and converted to its types, with
+        the binary arguments (``binaries``, by placeholder) in place.
 
         Raises an ``invalid_arguments`` CallFailure naming each wrong, missing or unexpected argument.
         """
+        context: dict[str, object] | None = {CONTEXT_KEY: binaries} if binaries else None
+        adapter = self._adapter if context is None else self._binary_validator()
         try:
-            return self._adapter.validate_json(raw or b"{}", strict=True)
+            validated = adapter.validate_json(raw or b"{}", strict=True, context=context)
         except ValidationError as error:
             received = json.loads(raw) if raw else {}
             if _zero_negative_zero_ints(error, received):
-                return self.validate(json.dumps(received).encode())
+                return self.validate(json.dumps(received).encode(), binaries)
             if not _only_unparsable(error):
                 raise self._invalid(error, received) from error
+            validated = self._validate_masked(adapter, received, context)
+        if binaries:
+            refuse_misplaced(validated, binaries)
+        return validated
+
+    def _binary_validator(self) -> TypeAdapter[dict[str, object]]:
+        """The validator that puts binary arguments in place. The usual one's validation of bytes from base64
+        is pydantic's own, which a validator around it would turn off (it would see Python's str)."""
+        with self._binary_lock:
+            if self._binary_adapter is None:
+                self._binary_adapter = _arguments(self._name, self._hints, binary=True)[0]
+            return self._binary_adapter
+
+    def _validate_masked(
+        self, adapter: TypeAdapter[dict[str, object]], received: dict[str, object], context: dict[str, object] | None
+    ) -> dict[str, object]:
         # Python's json read them, so only lone surrogates can have stopped pydantic's parser.
         placeholders = Placeholders()
         masked = placeholders.mask(received)
         try:
-            validated = self._adapter.validate_json(json.dumps(masked), strict=True)
+            validated = adapter.validate_json(json.dumps(masked), strict=True, context=context)
         except ValidationError as error:
             raise self._invalid(error, received, placeholders.restore) from error
         try:
@@ -163,9 +198,13 @@ def _pascal(name: str) -> str:
 # --- arguments ----------------------------------------------------------------------------------
 
 
-def _arguments(name: str, hints: ToolHints) -> tuple[TypeAdapter[dict[str, object]], dict[str, Any]]:
-    fields = {key: _argument_type(annotation) for key, annotation in hints.parameters.items()}
-    extra = None if hints.extra is None else _argument_type(hints.extra)
+def _arguments(
+    name: str, hints: ToolHints, *, binary: bool = False
+) -> tuple[TypeAdapter[dict[str, object]], dict[str, Any]]:
+    """The validator of a tool's arguments, and their JSON Schema; with ``binary``, one that puts binary
+    arguments in place (see binary_arguments.py)."""
+    fields = {key: _argument_type(annotation, binary) for key, annotation in hints.parameters.items()}
+    extra = None if hints.extra is None else _argument_type(hints.extra, binary)
     try:
         return _arguments_adapter(name, fields, hints.required, extra)
     except Exception:  # find which annotations pydantic refuses, and take them as any value
@@ -195,8 +234,59 @@ def _arguments_adapter(
     return adapter, adapter.json_schema(schema_generator=_SchemaGenerator)
 
 
-def _argument_type(annotation: object) -> object:
-    return rewrite(for_pydantic(annotation), _array_argument)
+def _argument_type(annotation: object, binary: bool) -> object:
+    return rewrite(for_pydantic(annotation), _binary_argument if binary else _plain_argument)
+
+
+def _plain_argument(annotation: object) -> object | None:
+    if annotation is bytes:
+        return _BYTES_SCHEMA
+    return _array_argument(annotation, binary=False)
+
+
+def _binary_argument(annotation: object) -> object | None:
+    """The parts of an argument's annotation that may take binary arguments, rewritten to put them in place."""
+    if annotation is bytes:
+        return _BYTES_ARGUMENT
+    if annotation is Any or annotation is object:
+        return _ANY_ARGUMENT
+    return _array_argument(annotation, binary=True)
+
+
+def _attached(value: object, info: ValidationInfo) -> object | None:
+    binaries = binaries_of(info.context)
+    if binaries is None or not isinstance(value, str):
+        return None
+    return binaries.get(value)
+
+
+_BASE64 = TypeAdapter(bytes, config=ConfigDict(val_json_bytes="base64"))
+
+
+def _bytes_or_attachment(value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> object:
+    attached = _attached(value, info)
+    if attached is None:
+        if not isinstance(value, str):
+            return handler(value)
+        # Base64 text, decoded by pydantic as the usual validator does.
+        try:
+            return _BASE64.validate_json(json.dumps(value))
+        except ValidationError as error:
+            raise ValueError(error.errors(include_url=False)[0]["msg"]) from None
+    if not isinstance(attached, bytes):
+        raise ValueError("an array where bytes are expected (send a Uint8Array)")
+    return attached
+
+
+def _put_in_place(value: object, info: ValidationInfo) -> object:
+    binaries = binaries_of(info.context)
+    return value if binaries is None else put_in_place(value, binaries)
+
+
+_BYTES_ARGUMENT_SCHEMA = WithJsonSchema({"type": "string", "contentEncoding": "base64", BINARY_KEYWORD: "bytes"})
+_BYTES_SCHEMA: object = typing.Annotated[bytes, _BYTES_ARGUMENT_SCHEMA]
+_BYTES_ARGUMENT: object = typing.Annotated[bytes, WrapValidator(_bytes_or_attachment), _BYTES_ARGUMENT_SCHEMA]
+_ANY_ARGUMENT: object = typing.Annotated[Any, AfterValidator(_put_in_place)]
 
 
 def _usable_argument(name: str, what: str, annotation: object) -> object:
@@ -211,16 +301,28 @@ def _usable_argument(name: str, what: str, annotation: object) -> object:
         return Any
 
 
-def _array_argument(annotation: object) -> object | None:
-    """A numpy array argument arrives as a JSON array, and the tool receives it as an array."""
+def _array_argument(annotation: object, binary: bool) -> object | None:
+    """A numpy array argument arrives as a JSON array (or, with ``binary``, as an attachment), and the tool
+    receives it as an array."""
     if not _is_ndarray(typing.get_origin(annotation) or annotation):
         return None
     dtype = _dtype_of(annotation)
     numpy: Any = sys.modules["numpy"]
+
+    def array_or_attachment(value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> object:
+        attached = _attached(value, info) if binary else None
+        if attached is None:
+            return numpy.asarray(handler(value), dtype=dtype)
+        if not isinstance(attached, numpy.ndarray):
+            raise ValueError("bytes where an array is expected (send a typed array or an NdArray)")
+        # The array's own dtype unless the annotation names one (NDArray[np.float32]); no copy when they agree.
+        return attached if dtype is None else attached.astype(dtype, copy=False)
+
+    schema: dict[str, object] = {"type": "array", BINARY_KEYWORD: "ndarray"}
     return typing.Annotated[
         list[Any],
-        AfterValidator(lambda value: numpy.asarray(value, dtype=dtype)),
-        WithJsonSchema({"type": "array"}),
+        WrapValidator(array_or_attachment),
+        WithJsonSchema({**schema, DTYPE_KEYWORD: dtype} if dtype else schema),
     ]
 
 

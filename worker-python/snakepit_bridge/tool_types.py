@@ -38,9 +38,10 @@ class ToolTypes:
     def result_schema_json(self) -> str:
         return self.schemas().result_schema_json
 
-    def validate(self, raw: bytes) -> dict[str, object]:
-        """The arguments (JSON) checked and converted; raises an ``invalid_arguments`` CallFailure."""
-        return self.schemas().validate(raw)
+    def validate(self, raw: bytes, binaries: dict[str, object] | None = None) -> dict[str, object]:
+        """The arguments (JSON, and binary arguments by placeholder) checked and converted; raises an
+        ``invalid_arguments`` CallFailure."""
+        return self.schemas().validate(raw, binaries)
 
     def schemas(self) -> ToolSchemas:
         schemas = self._schemas

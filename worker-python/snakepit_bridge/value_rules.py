@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from snakepit_bridge.typed_results import json_form
+
 SAFE_INTEGER = 2**53 - 1
 
 # dtypes whose buffer Node can view as a typed array.
@@ -144,19 +146,38 @@ def _children(value: Any) -> Iterator[tuple[str, Any]]:
         item = value.item()
         if isinstance(item, (int, float)):
             yield "", item
+    elif not isinstance(value, _SCALARS):
+        # A dataclass, a model, a set...: what the encoder writes for it (typed_results.json_form).
+        try:
+            form = json_form(value)
+        except TypeError:
+            return
+        yield "", form
 
 
-def find_part(value: Any, matches: Callable[[Any], bool]) -> tuple[str, Any] | None:
-    """The first part of value, in the encoder's order, that matches, with its path (like ["a"][3]); or None."""
+_SCALARS = (str, int, float, bool, type(None), bytes, bytearray, memoryview)
+
+
+def find_part(
+    value: Any, matches: Callable[[Any], bool], opaque: Callable[[Any], bool] | None = None
+) -> tuple[str, Any] | None:
+    """The first part of value, in the encoder's order, that matches, with its path (like ["a"][3]); or None.
+
+    Parts for which ``opaque`` holds are not looked into (arrays that travel raw, as attachments).
+    """
     stack: list[tuple[str, Any]] = [("", value)]
-    seen: set[int] = set()
+    # Holding each one keeps its id from being reused by another (json_form makes new objects).
+    seen: dict[int, Any] = {}
     while stack:
         path, item = stack.pop()
         if matches(item):
             return path, item
-        if isinstance(item, (dict, list, tuple)):
+        if opaque is not None and opaque(item):
+            continue
+        if not isinstance(item, _SCALARS):
+            # Each container once: a structure that refers back to itself is walked to its end.
             if id(item) in seen:
                 continue
-            seen.add(id(item))
+            seen[id(item)] = item
         stack.extend(reversed([(path + step, child) for step, child in _children(item)]))
     return None

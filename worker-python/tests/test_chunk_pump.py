@@ -137,6 +137,21 @@ def test_chunks_ready_at_take_leave_in_one_batch(start_pump: StartPump) -> None:
     assert handle.take() is None
 
 
+def test_a_dict_changed_after_its_yield_arrives_as_it_was_yielded(start_pump: StartPump) -> None:
+    # Chunks are encoded at their yield, not when their batch leaves: a tool may yield the same dict again.
+    def reuses() -> Iterator[dict[str, Any]]:
+        state: dict[str, Any] = {"epoch": 0, "history": []}
+        for epoch in range(50):
+            state["epoch"] = epoch
+            state["history"].append(epoch)
+            yield state
+
+    handle = start_pump(reuses)
+    handle.wait_finished()
+
+    assert values_of(handle.drain()) == [{"epoch": e, "history": list(range(e + 1))} for e in range(50)]
+
+
 def test_plain_chunks_are_json_items_and_special_chunks_follow_them(start_pump: StartPump) -> None:
     handle = start_pump(lambda: iter([1, 2, StreamChunk(3, metadata={"m": "v"}), b"4", 5]))
     handle.wait_finished()

@@ -158,9 +158,14 @@ def test_binary_results_carry_the_custom_keyword() -> None:
     }
 
 
-def test_binary_arguments_are_json() -> None:
-    assert properties("binary")["payload"] == {"type": "string", "contentEncoding": "base64"}
-    assert properties("array")["values"] == {"type": "array"}
+def test_binary_arguments_are_json_or_binary() -> None:
+    # JSON clients send base64 text and lists; Node callers Uint8Arrays and typed arrays (binary_arguments.py).
+    assert properties("binary")["payload"] == {
+        "type": "string",
+        "contentEncoding": "base64",
+        "x-snakepit-type": "bytes",
+    }
+    assert properties("array")["values"] == {"type": "array", "x-snakepit-type": "ndarray"}
 
 
 def test_dates_and_sets_in_arguments() -> None:

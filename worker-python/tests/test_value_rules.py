@@ -187,7 +187,8 @@ def test_numpy_values_that_would_lose_something_are_refused_saying_why(value: An
         ({"loss": float("nan")}, 'result["loss"]'),
         ([1.0, float("-inf")], "result[1]"),
         ({"grads": np.array([1.0, np.inf])}, 'result["grads"][1]'),
-        ({"tags": {"a", "b"}}, 'result["tags"]'),
+        # Sets were refused here until issue #13 made them arrive as lists (Snakepit's graceful values).
+        ({"z": [1j]}, 'result["z"][0]'),
     ],
     ids=repr,
 )

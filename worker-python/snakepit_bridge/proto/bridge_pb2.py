@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"snakepit_bridge/proto/bridge.proto\x12\x15snakepit_rx.bridge.v1\"\x1e\n\x0bPingRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"Q\n\x0cPingResponse\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\x12\x10\n\x08\x63\x61pacity\x18\x04 \x01(\r\"S\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\t\"\xbf\x01\n\x08ToolSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x38\n\nparameters\x18\x03 \x03(\x0b\x32$.snakepit_rx.bridge.v1.ParameterSpec\x12\x1a\n\x12supports_streaming\x18\x04 \x01(\x08\x12\x1e\n\x16parameters_schema_json\x18\x05 \x01(\t\x12\x1a\n\x12result_schema_json\x18\x06 \x01(\t\"\x12\n\x10ListToolsRequest\"T\n\x11ListToolsResponse\x12.\n\x05tools\x18\x01 \x03(\x0b\x32\x1f.snakepit_rx.bridge.v1.ToolSpec\x12\x0f\n\x07\x61\x64\x61pter\x18\x02 \x01(\t\"s\n\x12\x45xecuteToolRequest\x12\x11\n\ttool_name\x18\x01 \x01(\t\x12\x11\n\targuments\x18\x02 \x01(\x0c\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\x12\x12\n\nhost_tools\x18\x05 \x03(\t\")\n\tArrayInfo\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x04\"\x9a\x01\n\x13\x45xecuteToolResponse\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12\x31\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x04 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\"\x94\x02\n\tToolChunk\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x10\n\x08is_final\x18\x03 \x01(\x08\x12@\n\x08metadata\x18\x04 \x03(\x0b\x32..snakepit_rx.bridge.v1.ToolChunk.MetadataEntry\x12\x31\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x06 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"a\n\nChunkBatch\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x10\n\x08json_run\x18\x02 \x01(\x0c\x12\x30\n\x06\x63hunks\x18\x03 \x03(\x0b\x32 .snakepit_rx.bridge.v1.ToolChunk\"\x91\x01\n\x0bHostMessage\x12<\n\x07request\x18\x01 \x01(\x0b\x32).snakepit_rx.bridge.v1.ExecuteToolRequestH\x00\x12<\n\x0bhost_result\x18\x02 \x01(\x0b\x32%.snakepit_rx.bridge.v1.HostToolResultH\x00\x42\x06\n\x04kind\"\xc1\x01\n\x0bToolMessage\x12\x32\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32!.snakepit_rx.bridge.v1.ChunkBatchH\x00\x12<\n\x06result\x18\x02 \x01(\x0b\x32*.snakepit_rx.bridge.v1.ExecuteToolResponseH\x00\x12\x38\n\thost_call\x18\x03 \x01(\x0b\x32#.snakepit_rx.bridge.v1.HostToolCallH\x00\x42\x06\n\x04kind\";\n\x0cHostToolCall\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\x0c\"c\n\x0eHostToolResult\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12\x35\n\x05\x65rror\x18\x03 \x01(\x0b\x32&.snakepit_rx.bridge.v1.HostToolFailure\"0\n\x0fHostToolFailure\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\"7\n\x10\x41waitCallRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x12\n\ntimeout_ms\x18\x02 \x01(\r\"\"\n\x11\x41waitCallResponse\x12\r\n\x05\x65nded\x18\x01 \x01(\x08\"|\n\x0b\x45rrorDetail\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bpython_type\x18\x03 \x01(\t\x12\x18\n\x10python_traceback\x18\x04 \x01(\t\x12\x0c\n\x04hint\x18\x05 \x01(\t\x12\x11\n\tworker_id\x18\x06 \x01(\t*G\n\x08\x45ncoding\x12\x11\n\rENCODING_JSON\x10\x00\x12\x12\n\x0e\x45NCODING_BYTES\x10\x01\x12\x14\n\x10\x45NCODING_NDARRAY\x10\x02\x32\xb5\x06\n\rBridgeService\x12O\n\x04Ping\x12\".snakepit_rx.bridge.v1.PingRequest\x1a#.snakepit_rx.bridge.v1.PingResponse\x12^\n\tListTools\x12\'.snakepit_rx.bridge.v1.ListToolsRequest\x1a(.snakepit_rx.bridge.v1.ListToolsResponse\x12\x64\n\x0b\x45xecuteTool\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a*.snakepit_rx.bridge.v1.ExecuteToolResponse\x12\x65\n\x14\x45xecuteStreamingTool\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a .snakepit_rx.bridge.v1.ToolChunk0\x01\x12m\n\x1b\x45xecuteStreamingToolBatched\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a!.snakepit_rx.bridge.v1.ChunkBatch0\x01\x12\x66\n\x18\x45xecuteToolWithHostTools\x12\".snakepit_rx.bridge.v1.HostMessage\x1a\".snakepit_rx.bridge.v1.ToolMessage(\x01\x30\x01\x12o\n!ExecuteStreamingToolWithHostTools\x12\".snakepit_rx.bridge.v1.HostMessage\x1a\".snakepit_rx.bridge.v1.ToolMessage(\x01\x30\x01\x12^\n\tAwaitCall\x12\'.snakepit_rx.bridge.v1.AwaitCallRequest\x1a(.snakepit_rx.bridge.v1.AwaitCallResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"snakepit_bridge/proto/bridge.proto\x12\x15snakepit_rx.bridge.v1\"\x1e\n\x0bPingRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"Q\n\x0cPingResponse\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\x12\x10\n\x08\x63\x61pacity\x18\x04 \x01(\r\"S\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\t\"\xbf\x01\n\x08ToolSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x38\n\nparameters\x18\x03 \x03(\x0b\x32$.snakepit_rx.bridge.v1.ParameterSpec\x12\x1a\n\x12supports_streaming\x18\x04 \x01(\x08\x12\x1e\n\x16parameters_schema_json\x18\x05 \x01(\t\x12\x1a\n\x12result_schema_json\x18\x06 \x01(\t\"\x12\n\x10ListToolsRequest\"T\n\x11ListToolsResponse\x12.\n\x05tools\x18\x01 \x03(\x0b\x32\x1f.snakepit_rx.bridge.v1.ToolSpec\x12\x0f\n\x07\x61\x64\x61pter\x18\x02 \x01(\t\"\xab\x01\n\x12\x45xecuteToolRequest\x12\x11\n\ttool_name\x18\x01 \x01(\t\x12\x11\n\targuments\x18\x02 \x01(\x0c\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\t\x12\x12\n\nhost_tools\x18\x05 \x03(\t\x12\x36\n\x0b\x61ttachments\x18\x06 \x03(\x0b\x32!.snakepit_rx.bridge.v1.Attachment\")\n\tArrayInfo\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x04\"\xb3\x01\n\nAttachment\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x31\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x04 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\x12\r\n\x05\x63hunk\x18\x05 \x01(\r\x12\x13\n\x0bplaceholder\x18\x06 \x01(\t\"\xd2\x01\n\x13\x45xecuteToolResponse\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12\x31\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x04 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\x12\x36\n\x0b\x61ttachments\x18\x05 \x03(\x0b\x32!.snakepit_rx.bridge.v1.Attachment\"\xcc\x02\n\tToolChunk\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x10\n\x08is_final\x18\x03 \x01(\x08\x12@\n\x08metadata\x18\x04 \x03(\x0b\x32..snakepit_rx.bridge.v1.ToolChunk.MetadataEntry\x12\x31\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x1f.snakepit_rx.bridge.v1.Encoding\x12/\n\x05\x61rray\x18\x06 \x01(\x0b\x32 .snakepit_rx.bridge.v1.ArrayInfo\x12\x36\n\x0b\x61ttachments\x18\x07 \x03(\x0b\x32!.snakepit_rx.bridge.v1.Attachment\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x99\x01\n\nChunkBatch\x12\x0f\n\x07padding\x18\x01 \x01(\x0c\x12\x10\n\x08json_run\x18\x02 \x01(\x0c\x12\x30\n\x06\x63hunks\x18\x03 \x03(\x0b\x32 .snakepit_rx.bridge.v1.ToolChunk\x12\x36\n\x0b\x61ttachments\x18\x04 \x03(\x0b\x32!.snakepit_rx.bridge.v1.Attachment\"\x91\x01\n\x0bHostMessage\x12<\n\x07request\x18\x01 \x01(\x0b\x32).snakepit_rx.bridge.v1.ExecuteToolRequestH\x00\x12<\n\x0bhost_result\x18\x02 \x01(\x0b\x32%.snakepit_rx.bridge.v1.HostToolResultH\x00\x42\x06\n\x04kind\"\xc1\x01\n\x0bToolMessage\x12\x32\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32!.snakepit_rx.bridge.v1.ChunkBatchH\x00\x12<\n\x06result\x18\x02 \x01(\x0b\x32*.snakepit_rx.bridge.v1.ExecuteToolResponseH\x00\x12\x38\n\thost_call\x18\x03 \x01(\x0b\x32#.snakepit_rx.bridge.v1.HostToolCallH\x00\x42\x06\n\x04kind\";\n\x0cHostToolCall\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\x0c\"c\n\x0eHostToolResult\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12\x35\n\x05\x65rror\x18\x03 \x01(\x0b\x32&.snakepit_rx.bridge.v1.HostToolFailure\"0\n\x0fHostToolFailure\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\"7\n\x10\x41waitCallRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x12\n\ntimeout_ms\x18\x02 \x01(\r\"\"\n\x11\x41waitCallResponse\x12\r\n\x05\x65nded\x18\x01 \x01(\x08\"|\n\x0b\x45rrorDetail\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bpython_type\x18\x03 \x01(\t\x12\x18\n\x10python_traceback\x18\x04 \x01(\t\x12\x0c\n\x04hint\x18\x05 \x01(\t\x12\x11\n\tworker_id\x18\x06 \x01(\t*\x82\x01\n\x08\x45ncoding\x12\x11\n\rENCODING_JSON\x10\x00\x12\x12\n\x0e\x45NCODING_BYTES\x10\x01\x12\x14\n\x10\x45NCODING_NDARRAY\x10\x02\x12\x18\n\x14\x45NCODING_ARROW_TABLE\x10\x03\x12\x1f\n\x1b\x45NCODING_ARROW_RECORD_BATCH\x10\x04\x32\xb5\x06\n\rBridgeService\x12O\n\x04Ping\x12\".snakepit_rx.bridge.v1.PingRequest\x1a#.snakepit_rx.bridge.v1.PingResponse\x12^\n\tListTools\x12\'.snakepit_rx.bridge.v1.ListToolsRequest\x1a(.snakepit_rx.bridge.v1.ListToolsResponse\x12\x64\n\x0b\x45xecuteTool\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a*.snakepit_rx.bridge.v1.ExecuteToolResponse\x12\x65\n\x14\x45xecuteStreamingTool\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a .snakepit_rx.bridge.v1.ToolChunk0\x01\x12m\n\x1b\x45xecuteStreamingToolBatched\x12).snakepit_rx.bridge.v1.ExecuteToolRequest\x1a!.snakepit_rx.bridge.v1.ChunkBatch0\x01\x12\x66\n\x18\x45xecuteToolWithHostTools\x12\".snakepit_rx.bridge.v1.HostMessage\x1a\".snakepit_rx.bridge.v1.ToolMessage(\x01\x30\x01\x12o\n!ExecuteStreamingToolWithHostTools\x12\".snakepit_rx.bridge.v1.HostMessage\x1a\".snakepit_rx.bridge.v1.ToolMessage(\x01\x30\x01\x12^\n\tAwaitCall\x12\'.snakepit_rx.bridge.v1.AwaitCallRequest\x1a(.snakepit_rx.bridge.v1.AwaitCallResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TOOLCHUNK_METADATAENTRY']._loaded_options = None
   _globals['_TOOLCHUNK_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_ENCODING']._serialized_start=2031
-  _globals['_ENCODING']._serialized_end=2102
+  _globals['_ENCODING']._serialized_start=2440
+  _globals['_ENCODING']._serialized_end=2570
   _globals['_PINGREQUEST']._serialized_start=61
   _globals['_PINGREQUEST']._serialized_end=91
   _globals['_PINGRESPONSE']._serialized_start=93
@@ -47,34 +47,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTTOOLSREQUEST']._serialized_end=473
   _globals['_LISTTOOLSRESPONSE']._serialized_start=475
   _globals['_LISTTOOLSRESPONSE']._serialized_end=559
-  _globals['_EXECUTETOOLREQUEST']._serialized_start=561
-  _globals['_EXECUTETOOLREQUEST']._serialized_end=676
-  _globals['_ARRAYINFO']._serialized_start=678
-  _globals['_ARRAYINFO']._serialized_end=719
-  _globals['_EXECUTETOOLRESPONSE']._serialized_start=722
-  _globals['_EXECUTETOOLRESPONSE']._serialized_end=876
-  _globals['_TOOLCHUNK']._serialized_start=879
-  _globals['_TOOLCHUNK']._serialized_end=1155
-  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_start=1108
-  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_end=1155
-  _globals['_CHUNKBATCH']._serialized_start=1157
-  _globals['_CHUNKBATCH']._serialized_end=1254
-  _globals['_HOSTMESSAGE']._serialized_start=1257
-  _globals['_HOSTMESSAGE']._serialized_end=1402
-  _globals['_TOOLMESSAGE']._serialized_start=1405
-  _globals['_TOOLMESSAGE']._serialized_end=1598
-  _globals['_HOSTTOOLCALL']._serialized_start=1600
-  _globals['_HOSTTOOLCALL']._serialized_end=1659
-  _globals['_HOSTTOOLRESULT']._serialized_start=1661
-  _globals['_HOSTTOOLRESULT']._serialized_end=1760
-  _globals['_HOSTTOOLFAILURE']._serialized_start=1762
-  _globals['_HOSTTOOLFAILURE']._serialized_end=1810
-  _globals['_AWAITCALLREQUEST']._serialized_start=1812
-  _globals['_AWAITCALLREQUEST']._serialized_end=1867
-  _globals['_AWAITCALLRESPONSE']._serialized_start=1869
-  _globals['_AWAITCALLRESPONSE']._serialized_end=1903
-  _globals['_ERRORDETAIL']._serialized_start=1905
-  _globals['_ERRORDETAIL']._serialized_end=2029
-  _globals['_BRIDGESERVICE']._serialized_start=2105
-  _globals['_BRIDGESERVICE']._serialized_end=2926
+  _globals['_EXECUTETOOLREQUEST']._serialized_start=562
+  _globals['_EXECUTETOOLREQUEST']._serialized_end=733
+  _globals['_ARRAYINFO']._serialized_start=735
+  _globals['_ARRAYINFO']._serialized_end=776
+  _globals['_ATTACHMENT']._serialized_start=779
+  _globals['_ATTACHMENT']._serialized_end=958
+  _globals['_EXECUTETOOLRESPONSE']._serialized_start=961
+  _globals['_EXECUTETOOLRESPONSE']._serialized_end=1171
+  _globals['_TOOLCHUNK']._serialized_start=1174
+  _globals['_TOOLCHUNK']._serialized_end=1506
+  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_start=1459
+  _globals['_TOOLCHUNK_METADATAENTRY']._serialized_end=1506
+  _globals['_CHUNKBATCH']._serialized_start=1509
+  _globals['_CHUNKBATCH']._serialized_end=1662
+  _globals['_HOSTMESSAGE']._serialized_start=1665
+  _globals['_HOSTMESSAGE']._serialized_end=1810
+  _globals['_TOOLMESSAGE']._serialized_start=1813
+  _globals['_TOOLMESSAGE']._serialized_end=2006
+  _globals['_HOSTTOOLCALL']._serialized_start=2008
+  _globals['_HOSTTOOLCALL']._serialized_end=2067
+  _globals['_HOSTTOOLRESULT']._serialized_start=2069
+  _globals['_HOSTTOOLRESULT']._serialized_end=2168
+  _globals['_HOSTTOOLFAILURE']._serialized_start=2170
+  _globals['_HOSTTOOLFAILURE']._serialized_end=2218
+  _globals['_AWAITCALLREQUEST']._serialized_start=2220
+  _globals['_AWAITCALLREQUEST']._serialized_end=2275
+  _globals['_AWAITCALLRESPONSE']._serialized_start=2277
+  _globals['_AWAITCALLRESPONSE']._serialized_end=2311
+  _globals['_ERRORDETAIL']._serialized_start=2313
+  _globals['_ERRORDETAIL']._serialized_end=2437
+  _globals['_BRIDGESERVICE']._serialized_start=2573
+  _globals['_BRIDGESERVICE']._serialized_end=3394
 # @@protoc_insertion_point(module_scope)

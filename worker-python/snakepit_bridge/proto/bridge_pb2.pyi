@@ -12,9 +12,13 @@ class Encoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ENCODING_JSON: _ClassVar[Encoding]
     ENCODING_BYTES: _ClassVar[Encoding]
     ENCODING_NDARRAY: _ClassVar[Encoding]
+    ENCODING_ARROW_TABLE: _ClassVar[Encoding]
+    ENCODING_ARROW_RECORD_BATCH: _ClassVar[Encoding]
 ENCODING_JSON: Encoding
 ENCODING_BYTES: Encoding
 ENCODING_NDARRAY: Encoding
+ENCODING_ARROW_TABLE: Encoding
+ENCODING_ARROW_RECORD_BATCH: Encoding
 
 class PingRequest(_message.Message):
     __slots__ = ("message",)
@@ -75,18 +79,20 @@ class ListToolsResponse(_message.Message):
     def __init__(self, tools: _Optional[_Iterable[_Union[ToolSpec, _Mapping]]] = ..., adapter: _Optional[str] = ...) -> None: ...
 
 class ExecuteToolRequest(_message.Message):
-    __slots__ = ("tool_name", "arguments", "session_id", "call_id", "host_tools")
+    __slots__ = ("tool_name", "arguments", "session_id", "call_id", "host_tools", "attachments")
     TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
     ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     HOST_TOOLS_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
     tool_name: str
     arguments: bytes
     session_id: str
     call_id: str
     host_tools: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, tool_name: _Optional[str] = ..., arguments: _Optional[bytes] = ..., session_id: _Optional[str] = ..., call_id: _Optional[str] = ..., host_tools: _Optional[_Iterable[str]] = ...) -> None: ...
+    attachments: _containers.RepeatedCompositeFieldContainer[Attachment]
+    def __init__(self, tool_name: _Optional[str] = ..., arguments: _Optional[bytes] = ..., session_id: _Optional[str] = ..., call_id: _Optional[str] = ..., host_tools: _Optional[_Iterable[str]] = ..., attachments: _Optional[_Iterable[_Union[Attachment, _Mapping]]] = ...) -> None: ...
 
 class ArrayInfo(_message.Message):
     __slots__ = ("dtype", "shape")
@@ -96,20 +102,38 @@ class ArrayInfo(_message.Message):
     shape: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ...) -> None: ...
 
+class Attachment(_message.Message):
+    __slots__ = ("padding", "data", "encoding", "array", "chunk", "placeholder")
+    PADDING_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    ARRAY_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    PLACEHOLDER_FIELD_NUMBER: _ClassVar[int]
+    padding: bytes
+    data: bytes
+    encoding: Encoding
+    array: ArrayInfo
+    chunk: int
+    placeholder: str
+    def __init__(self, padding: _Optional[bytes] = ..., data: _Optional[bytes] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., array: _Optional[_Union[ArrayInfo, _Mapping]] = ..., chunk: _Optional[int] = ..., placeholder: _Optional[str] = ...) -> None: ...
+
 class ExecuteToolResponse(_message.Message):
-    __slots__ = ("padding", "result", "encoding", "array")
+    __slots__ = ("padding", "result", "encoding", "array", "attachments")
     PADDING_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     ARRAY_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
     padding: bytes
     result: bytes
     encoding: Encoding
     array: ArrayInfo
-    def __init__(self, padding: _Optional[bytes] = ..., result: _Optional[bytes] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., array: _Optional[_Union[ArrayInfo, _Mapping]] = ...) -> None: ...
+    attachments: _containers.RepeatedCompositeFieldContainer[Attachment]
+    def __init__(self, padding: _Optional[bytes] = ..., result: _Optional[bytes] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., array: _Optional[_Union[ArrayInfo, _Mapping]] = ..., attachments: _Optional[_Iterable[_Union[Attachment, _Mapping]]] = ...) -> None: ...
 
 class ToolChunk(_message.Message):
-    __slots__ = ("chunk_id", "data", "is_final", "metadata", "encoding", "array")
+    __slots__ = ("chunk_id", "data", "is_final", "metadata", "encoding", "array", "attachments")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -123,23 +147,27 @@ class ToolChunk(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     ARRAY_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
     chunk_id: str
     data: bytes
     is_final: bool
     metadata: _containers.ScalarMap[str, str]
     encoding: Encoding
     array: ArrayInfo
-    def __init__(self, chunk_id: _Optional[str] = ..., data: _Optional[bytes] = ..., is_final: _Optional[bool] = ..., metadata: _Optional[_Mapping[str, str]] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., array: _Optional[_Union[ArrayInfo, _Mapping]] = ...) -> None: ...
+    attachments: _containers.RepeatedCompositeFieldContainer[Attachment]
+    def __init__(self, chunk_id: _Optional[str] = ..., data: _Optional[bytes] = ..., is_final: _Optional[bool] = ..., metadata: _Optional[_Mapping[str, str]] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., array: _Optional[_Union[ArrayInfo, _Mapping]] = ..., attachments: _Optional[_Iterable[_Union[Attachment, _Mapping]]] = ...) -> None: ...
 
 class ChunkBatch(_message.Message):
-    __slots__ = ("padding", "json_run", "chunks")
+    __slots__ = ("padding", "json_run", "chunks", "attachments")
     PADDING_FIELD_NUMBER: _ClassVar[int]
     JSON_RUN_FIELD_NUMBER: _ClassVar[int]
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
     padding: bytes
     json_run: bytes
     chunks: _containers.RepeatedCompositeFieldContainer[ToolChunk]
-    def __init__(self, padding: _Optional[bytes] = ..., json_run: _Optional[bytes] = ..., chunks: _Optional[_Iterable[_Union[ToolChunk, _Mapping]]] = ...) -> None: ...
+    attachments: _containers.RepeatedCompositeFieldContainer[Attachment]
+    def __init__(self, padding: _Optional[bytes] = ..., json_run: _Optional[bytes] = ..., chunks: _Optional[_Iterable[_Union[ToolChunk, _Mapping]]] = ..., attachments: _Optional[_Iterable[_Union[Attachment, _Mapping]]] = ...) -> None: ...
 
 class HostMessage(_message.Message):
     __slots__ = ("request", "host_result")

@@ -1,0 +1,180 @@
+import * as grpc from '@grpc/grpc-js';
+import { lastValueFrom, toArray } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpClient } from '../lib/browser/index.js';
+import { pb } from '../lib/contract/bridge-connection.js';
+import { decodePayload, withAttachments } from '../lib/contract/payload-decoding.js';
+import { chunkData, type NdArray, type SnakepitPool } from '../lib/index.js';
+import { rejectionOf, startTestPool } from './support/pools.js';
+import { poolBehindBridgeServer, poolBehindHttpHandler } from './support/served-pools.js';
+
+// Issue #13, values both ways: a Uint8Array or Buffer argument reaches the tool as bytes, a typed
+// array or an NdArray as a numpy array; nothing arrives as something else than what was sent.
+
+const adapter = { adapter: 'binary_arguments_adapter.BinaryArgumentsAdapter' };
+
+/** What spec/fixtures/binary_arguments_adapter.py's tools report of a value they took. */
+const bytesTaken = (value: Uint8Array) => ({ type: 'bytes', length: value.byteLength, value: new Uint8Array(value) });
+const arrayTaken = (dtype: string, shape: number[], value: NdArray['data']) => ({
+  type: 'ndarray',
+  dtype,
+  shape,
+  writable: true,
+  value: { dtype, shape, data: value },
+});
+
+/** Each argument, and what the tool that takes any value reports of it. */
+const CASES: readonly (readonly [string, unknown, unknown])[] = [
+  ['a Uint8Array', new Uint8Array([0, 1, 255]), bytesTaken(new Uint8Array([0, 1, 255]))],
+  ['a Buffer', Buffer.from('héllo'), bytesTaken(Buffer.from('héllo'))],
+  ['a view into a larger buffer', new Uint8Array(new ArrayBuffer(16), 3, 5).fill(7), bytesTaken(new Uint8Array(5).fill(7))],
+  ['a Float32Array', new Float32Array([0.5, -0, 3]), arrayTaken('float32', [3], new Float32Array([0.5, -0, 3]))],
+  ['a BigInt64Array', new BigInt64Array([2n ** 60n, -1n]), arrayTaken('int64', [2], new BigInt64Array([2n ** 60n, -1n]))],
+  ['an Int16Array', new Int16Array([-3, 4]), arrayTaken('int16', [2], new Int16Array([-3, 4]))],
+  [
+    'an NdArray',
+    { dtype: 'float64', shape: [2, 2], data: new Float64Array([1, 2, 3, 4]) },
+    arrayTaken('float64', [2, 2], new Float64Array([1, 2, 3, 4])),
+  ],
+  ['a bool NdArray', { dtype: 'bool', shape: [2], data: new Uint8Array([1, 0]) }, arrayTaken('bool', [2], new Uint8Array([1, 0]))],
+  [
+    'binary values at any depth',
+    { a: [1, { b: new Uint8Array([9]) }], c: new Uint32Array([5]) },
+    {
+      a: [{ type: 'int', value: 1 }, { b: bytesTaken(new Uint8Array([9])) }],
+      c: arrayTaken('uint32', [1], new Uint32Array([5])),
+    },
+  ],
+  ['a string that looks like a placeholder', '\u0000snakepit-attachment:0:0', { type: 'str', value: '\u0000snakepit-attachment:0:0' }],
+];
+
+describe('binary arguments through the pool', () => {
+  let pool: SnakepitPool;
+
+  beforeAll(async () => {
+    ({ pool } = await startTestPool({ ...adapter, size: 1 }));
+  });
+  afterAll(() => pool.close());
+
+  it.each(CASES)('%s arrives as what it was, in a unary call and a stream', async (_, value, taken) => {
+    expect(await pool.execute('take_any', { value })).toEqual(taken);
+    expect(await lastValueFrom(pool.stream('stream_back', { value }).pipe(chunkData(), toArray()))).toEqual([taken]);
+  });
+
+  it('a bytes parameter takes a Uint8Array, and base64 text as before', async () => {
+    expect(await pool.execute('take_bytes', { payload: new Uint8Array([1, 2]) })).toEqual(bytesTaken(new Uint8Array([1, 2])));
+    expect(await pool.execute('take_bytes', { payload: 'AQI=' })).toEqual(bytesTaken(new Uint8Array([1, 2])));
+  });
+
+  it('an array parameter takes a typed array or an NdArray, and a JSON list as before', async () => {
+    expect(await pool.execute('take_array', { values: new Int32Array([1, 2]) })).toEqual(arrayTaken('int32', [2], new Int32Array([1, 2])));
+    expect(await pool.execute('take_array', { values: [1.5, 2] })).toEqual(arrayTaken('float64', [2], new Float64Array([1.5, 2])));
+    // An annotation that names a dtype converts to it.
+    expect(await pool.execute('take_float32', { values: new Float64Array([0.5]) })).toEqual(
+      arrayTaken('float32', [1], new Float32Array([0.5])),
+    );
+  });
+
+  it('lists of bytes and dicts of arrays take them inside', async () => {
+    const result = await pool.execute('take_containers', {
+      blobs: [new Uint8Array([1]), Buffer.from([2])],
+      arrays: { x: new Float32Array([1]) },
+    });
+    expect(result).toEqual({
+      blobs: [bytesTaken(new Uint8Array([1])), bytesTaken(new Uint8Array([2]))],
+      arrays: { x: arrayTaken('float32', [1], new Float32Array([1])) },
+    });
+  });
+
+  it.each([
+    ['take_text', { text: new Uint8Array([1]) }, /^arguments\["text"\] is bytes, which its annotation does not take/],
+    ['take_bytes', { payload: new Float32Array([1]) }, /payload.*an array where bytes are expected/s],
+    ['take_array', { values: Buffer.from('x') }, /values.*bytes where an array is expected/s],
+  ])('%s refuses %j with invalid_arguments naming where it is', async (tool, args, message) => {
+    const error = await rejectionOf(pool.execute(tool, args));
+    expect(error.code).toBe('invalid_arguments');
+    expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    [{ value: new DataView(new ArrayBuffer(2)) }, /^arguments\.value is a DataView, which cannot be sent/],
+    [{ value: new ArrayBuffer(2) }, /^arguments\.value is a ArrayBuffer, which cannot be sent/],
+    [
+      { value: { dtype: 'float32', shape: [3], data: new Float32Array(2) } },
+      /^arguments\.value is an NdArray of shape \[3\] holding 2 values/,
+    ],
+    [
+      { value: { dtype: 'float32', shape: [1], data: new Float64Array(1) } },
+      /^arguments\.value is an NdArray of dtype float32 whose data is a Float64Array/,
+    ],
+    [{ value: { dtype: 'complex64', shape: [1], data: new Float64Array(1) } }, /^arguments\.value is an NdArray of dtype "complex64"/],
+  ])('refuses %s before anything is sent', async (args, message) => {
+    const error = await rejectionOf(pool.execute('take_any', args));
+    expect(error.code).toBe('invalid_arguments');
+    expect(error.message).toMatch(message);
+  });
+
+  it('counts binary arguments in maxArgumentBytes', async () => {
+    const error = await rejectionOf(pool.execute('take_any', { value: new Uint8Array(pool.limits.maxArgumentBytes) }));
+    expect(error.code).toBe('invalid_arguments');
+    expect(error.message).toMatch(/binary values included/);
+  });
+});
+
+describe('binary arguments through a bridge server', () => {
+  const bridge = poolBehindBridgeServer(adapter);
+
+  function execute(tool: string, json: string, attachments: InstanceType<typeof pb.Attachment>[]): Promise<unknown> {
+    const request = new pb.ExecuteToolRequest({ tool_name: tool, arguments: Buffer.from(json), attachments });
+    return new Promise((resolve, reject) =>
+      bridge.client.ExecuteTool(request, (error, response) =>
+        error
+          ? reject(error)
+          : resolve(withAttachments(decodePayload(response!.encoding, response!.result, undefined), response!.attachments)),
+      ),
+    );
+  }
+
+  it("relays a client's attachments to the worker", async () => {
+    const placeholder = '\u0000snakepit-attachment:abc:0';
+    const attachments = [
+      new pb.Attachment({ data: Buffer.from([4, 5]), encoding: pb.Encoding.ENCODING_BYTES, placeholder }),
+      new pb.Attachment({
+        data: Buffer.from(new Float32Array([1.5]).buffer),
+        encoding: pb.Encoding.ENCODING_NDARRAY,
+        array: new pb.ArrayInfo({ dtype: 'float32', shape: [1] }),
+        placeholder: `${placeholder}1`,
+      }),
+    ];
+    const json = JSON.stringify({ value: { b: placeholder, a: `${placeholder}1` } });
+    expect(await execute('take_any', json, attachments)).toEqual({
+      b: bytesTaken(new Uint8Array([4, 5])),
+      a: arrayTaken('float32', [1], new Float32Array([1.5])),
+    });
+  });
+
+  it('refuses an attachment whose placeholder the arguments do not hold, with invalid_arguments', async () => {
+    const attachments = [new pb.Attachment({ data: Buffer.from([1]), encoding: pb.Encoding.ENCODING_BYTES, placeholder: 'elsewhere' })];
+    await expect(execute('take_any', '{"value": 1}', attachments)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  });
+});
+
+describe('binary arguments through the HTTP handler and the browser client', () => {
+  const http = poolBehindHttpHandler(adapter);
+
+  it.each(CASES)('%s arrives as what it was, in a unary call and a stream', async (_, value, taken) => {
+    const client = createHttpClient({ baseUrl: http.baseUrl });
+    expect(await client.execute('take_any', { value })).toEqual(taken);
+    expect(await lastValueFrom(client.stream('stream_back', { value }).pipe(chunkData(), toArray()))).toEqual([taken]);
+  });
+
+  it('refuses binaries that name no base64 text in args', async () => {
+    const response = await fetch(`${http.baseUrl}/execute/take_any`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ args: { value: 1 }, binaries: [{ path: ['value'], encoding: 'bytes' }] }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: 'invalid_arguments', message: expect.stringMatching(/^binaries: /) });
+  });
+});

@@ -1,0 +1,96 @@
+"""Dataframes and Arrow data as Arrow IPC streams, which Node reads in place as apache-arrow tables.
+
+A pyarrow ``RecordBatch`` travels as a stream of one batch and arrives as a
+``RecordBatch``; a pyarrow ``Table``, a pandas ``DataFrame`` or a polars
+``DataFrame`` as a stream of the table's batches, and arrives as a ``Table``.
+
+None of these libraries is imported here unless the tool already did: a value
+can only be a DataFrame if its module is loaded (pandas and polars then need
+pyarrow, which the error says how to install).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from snakepit_bridge.proto import bridge_pb2 as pb
+
+
+def _loaded(name: str) -> Any:
+    return sys.modules.get(name)
+
+
+def _pyarrow(kind: str) -> Any:
+    try:
+        import pyarrow  # only for a tool that yields a dataframe
+    except ImportError as error:
+        raise TypeError(f"a {kind} travels as Arrow data, which needs pyarrow: pip install pyarrow") from error
+    return pyarrow
+
+
+def _ipc_stream(pyarrow: Any, schema: Any, batches: list[Any]) -> bytes:
+    sink = pyarrow.BufferOutputStream()
+    with pyarrow.ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _pandas_table(pandas: Any, pyarrow: Any, frame: Any) -> Any:
+    """A DataFrame as a pyarrow Table, as ``Table.from_pandas`` makes it, without its pandas metadata
+    (what pandas needs to rebuild the frame means nothing to apache-arrow's readers).
+
+    The index travels as a column when it says something (not a plain 0..n-1 range). A frame of plain
+    numeric columns, the usual dataset, is converted column by column: from_pandas takes about
+    0.75 ms for 1,000 rows of 10 float columns, this 0.27 ms, for the same table.
+    """
+    plain = (
+        isinstance(frame.index, pandas.RangeIndex)
+        and frame.index.start == 0
+        and frame.index.step == 1
+        and frame.columns.is_unique
+        and all(isinstance(name, str) for name in frame.columns)
+        and all(dtype.kind in "biuf" for dtype in frame.dtypes)
+    )
+    if plain:
+        return pyarrow.table(
+            {name: pyarrow.array(column.to_numpy(), from_pandas=True) for name, column in frame.items()}
+        )
+    return pyarrow.Table.from_pandas(frame).replace_schema_metadata(None)
+
+
+def arrow_payload(value: object) -> tuple[pb.Encoding, bytes] | None:
+    """The Arrow IPC stream of a record batch, table or dataframe, with its encoding; None for anything else.
+
+    Raises TypeError when the value is a dataframe but pyarrow is missing.
+    """
+    pyarrow = _loaded("pyarrow")
+    if pyarrow is not None:
+        if isinstance(value, pyarrow.RecordBatch):
+            return pb.ENCODING_ARROW_RECORD_BATCH, _ipc_stream(pyarrow, value.schema, [value])
+        if isinstance(value, pyarrow.Table):
+            return pb.ENCODING_ARROW_TABLE, _ipc_stream(pyarrow, value.schema, value.to_batches())
+    pandas = _loaded("pandas")
+    if pandas is not None and isinstance(value, pandas.DataFrame):
+        return arrow_payload(_pandas_table(pandas, _pyarrow("pandas DataFrame"), value))
+    polars = _loaded("polars")
+    if polars is not None and isinstance(value, polars.DataFrame):
+        _pyarrow("polars DataFrame")
+        # The oldest compatibility level writes strings as large_string rather than the newer
+        # string_view, which apache-arrow's JavaScript reader does not read.
+        table = value.to_arrow(compat_level=polars.CompatLevel.oldest())
+        return arrow_payload(table)
+    return None
+
+
+def is_arrow(value: object) -> bool:
+    """A record batch, table or dataframe (one arrow_payload turns into an IPC stream)."""
+    pyarrow = _loaded("pyarrow")
+    if pyarrow is not None and isinstance(value, (pyarrow.RecordBatch, pyarrow.Table)):
+        return True
+    pandas = _loaded("pandas")
+    if pandas is not None and isinstance(value, pandas.DataFrame):
+        return True
+    polars = _loaded("polars")
+    return polars is not None and isinstance(value, polars.DataFrame)

@@ -1,0 +1,68 @@
+"""Dataframes and Arrow data as Arrow IPC streams (arrow_values.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+from snakepit_bridge.arrow_values import arrow_payload
+from snakepit_bridge.proto import bridge_pb2 as pb
+
+
+def read(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(data).read_all()
+
+
+def test_a_record_batch_is_a_stream_of_that_batch() -> None:
+    batch = pa.record_batch({"x": [1, 2, 3]})
+
+    payload = arrow_payload(batch)
+
+    assert payload is not None and payload[0] == pb.ENCODING_ARROW_RECORD_BATCH
+    assert read(payload[1]).to_batches() == [batch]
+
+
+def test_a_table_is_a_stream_of_its_batches() -> None:
+    table = pa.Table.from_batches([pa.record_batch({"x": [1]}), pa.record_batch({"x": [2, 3]})])
+
+    payload = arrow_payload(table)
+
+    assert payload is not None and payload[0] == pb.ENCODING_ARROW_TABLE
+    assert read(payload[1]).equals(table)
+    assert len(read(payload[1]).to_batches()) == 2
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame(np.arange(12.0).reshape(4, 3), columns=["a", "b", "c"]),
+        pd.DataFrame({"f": [0.5, np.nan, -0.0], "i": np.array([1, 2**60, -3]), "b": [True, False, True]}),
+        pd.DataFrame({"f": [1.0, 2.0]}, index=pd.RangeIndex(5, 7)),
+        pd.DataFrame({"s": ["a", None], "t": pd.to_datetime(["2024-01-01", None]), "c": pd.Categorical(["x", "y"])}),
+        pd.DataFrame({3: [1.0], "x": [2.0]}),
+    ],
+    ids=["numeric", "nan as null", "index that says something", "strings, times, categories", "a number as name"],
+)
+def test_a_pandas_frame_is_the_table_from_pandas_makes_without_its_pandas_metadata(frame: pd.DataFrame) -> None:
+    payload = arrow_payload(frame)
+
+    assert payload is not None and payload[0] == pb.ENCODING_ARROW_TABLE
+    expected = pa.Table.from_pandas(frame).replace_schema_metadata(None)
+    assert read(payload[1]).equals(expected)
+    assert read(payload[1]).schema.metadata is None
+
+
+def test_a_polars_frame_writes_strings_as_large_string_which_apache_arrow_reads() -> None:
+    payload = arrow_payload(pl.DataFrame({"s": ["a", None], "i": [1, 2]}))
+
+    assert payload is not None and payload[0] == pb.ENCODING_ARROW_TABLE
+    table = read(payload[1])
+    assert table.schema.field("s").type == pa.large_string()
+    assert table.column("s").to_pylist() == ["a", None]
+
+
+def test_other_values_are_not_arrow() -> None:
+    for value in ({"a": 1}, [1], "text", np.arange(3), b"x"):
+        assert arrow_payload(value) is None
