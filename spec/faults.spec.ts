@@ -72,11 +72,15 @@ describe('a call sent to an idle worker that just died', () => {
         (marker: string) => pool.execute('exit_worker', { marker }),
         (marker: string) => lastValueFrom(pool.stream('exit_worker_streaming', { marker })),
       ];
-      for (const run of runs) {
-        const marker = markerPath();
-        expect((await rejectionOf(run(marker))).code).toBe('worker_crashed');
-        await pool.execute('add', { a: 1, b: 1 });
-        expect(markerEvents(marker)).toEqual(['run']);
+      // Rounds, as the race it guards against (the tool ending its worker before the acknowledgment left)
+      // showed only now and then: 3 runs in 12 of this spec on a loaded machine, with one round each.
+      for (let round = 0; round < 3; round += 1) {
+        for (const run of runs) {
+          const marker = markerPath();
+          expect((await rejectionOf(run(marker))).code).toBe('worker_crashed');
+          await pool.execute('add', { a: 1, b: 1 });
+          expect(markerEvents(marker)).toEqual(['run']);
+        }
       }
     });
   });
