@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from snakepit_bridge.acknowledgment import Acknowledgment
 from snakepit_bridge.alignment import aligned_response
 from snakepit_bridge.arguments import decode_arguments
 from snakepit_bridge.base_adapter import BaseAdapter, ToolInfo
@@ -114,11 +115,12 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         """Runs a unary tool: its response, or why it failed."""
         call: CallContext | None = None
         try:
+            acknowledgment = Acknowledgment(context)
             tool, arguments, call = self._prepare(request, streaming=False, host=host)
             self._trace(call, context)
             if not context.add_callback(call.cancel):
                 call.cancel()
-            _acknowledge(context)
+            acknowledgment.wait_sent()
             ended = self._begin(call.call_id)
             try:
                 with call.active():
@@ -191,8 +193,9 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
 
         With ``host``, a batch may also come empty, when host-tool requests wait to be sent."""
         try:
+            acknowledgment = Acknowledgment(context)
             tool, arguments, call = self._prepare(request, streaming=True, host=host)
-            _acknowledge(context)
+            acknowledgment.wait_sent()
             ended = self._begin(call.call_id)
         except CallFailure as failure:
             abort(context, failure, self._worker_id)
@@ -287,16 +290,6 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             # JSON's -0 reaches a tool as the float -0.0 (decode_arguments), which pydantic reads from "-0.0" only.
             raw = json.dumps(arguments).encode()
         return self._types[tool.name].validate(raw, binaries)
-
-
-def _acknowledge(context: grpc.ServicerContext) -> None:
-    """Tells the client that its call arrived, before the tool runs: a pool retries on another worker
-    a call whose worker died without acknowledging it, knowing that its tool never ran."""
-    try:
-        context.send_initial_metadata(())
-    except grpc.RpcError:
-        # The call is cancelled already: nobody to tell, and the tool sees the cancel.
-        logger.debug("call cancelled before it was acknowledged")
 
 
 def quote_input(value: str, limit: int = 64) -> str:
