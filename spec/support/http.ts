@@ -25,8 +25,10 @@ export async function serve(listener: RequestListener): Promise<TestServer> {
       const write = res.write.bind(res) as (data: string | Uint8Array, ...rest: unknown[]) => boolean;
       res.write = ((data: string | Uint8Array, ...rest: unknown[]) => {
         const written = write(data, ...rest);
-        const id = /^id: (\d+)$/m.exec(typeof data === 'string' ? data : Buffer.from(data).toString('latin1'))?.[1];
-        if (id !== undefined && cuts.delete(Number(id))) setImmediate(() => req.socket.destroy());
+        // One write may carry several chunk events: any of them may be a cut.
+        const text = typeof data === 'string' ? data : Buffer.from(data).toString('latin1');
+        const ids = Array.from(text.matchAll(/^id: (\d+)$/gm), (match) => Number(match[1]));
+        if (ids.some((id) => cuts.delete(id))) setImmediate(() => req.socket.destroy());
         return written;
       }) as typeof res.write;
     }
