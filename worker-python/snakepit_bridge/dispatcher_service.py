@@ -136,7 +136,12 @@ class DispatcherService:
             self._dispatcher.abandon(awaited.call_id)
             return pb.AwaitCallResponse(ended=True).SerializeToString()
         ended = await child.await_call(awaited.call_id, awaited.timeout_ms / 1000)
-        if not ended and self._stopping.get(awaited.call_id) is child and not child.exited:
+        if (
+            not ended
+            and self._stopping.get(awaited.call_id) is child
+            and not child.exited
+            and not self._processes.stopping
+        ):
             # The client gave up on the tool: only its process can end it, and only this process can say it has.
             child.kill(f"its tool ignored cancellation for {awaited.timeout_ms} ms")
             await child.process.wait()
@@ -244,22 +249,23 @@ class DispatcherService:
         )
 
     def _settle(self, child: ChildWorker, call_id: str) -> None:
-        """A cancelled call: its process serves others once its tool has stopped, or is replaced if it does not."""
         self._stopping[call_id] = child
-
-        async def settle() -> None:
-            try:
-                if await child.await_call(call_id, CANCEL_GRACE_SECONDS):
-                    self._dispatcher.release(child)
-                else:
-                    child.kill(f"its tool ignored cancellation for {CANCEL_GRACE_SECONDS:g} s")
-            finally:
-                if self._stopping.get(call_id) is child:
-                    del self._stopping[call_id]
-
-        task = asyncio.create_task(settle())
+        task = asyncio.create_task(self.settle(child, call_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def settle(self, child: ChildWorker, call_id: str) -> None:
+        """A cancelled call: its process serves others once its tool has stopped, or is replaced if it does not."""
+        try:
+            if await child.await_call(call_id, CANCEL_GRACE_SECONDS):
+                self._dispatcher.release(child)
+            elif not self._processes.stopping:
+                child.kill(f"its tool ignored cancellation for {CANCEL_GRACE_SECONDS:g} s")
+            # Else the endpoint's stop gives the process its grace: its AwaitCall, sent as it began stopping,
+            # may have been refused, and a kill now would skip the generator's `finally`.
+        finally:
+            if self._stopping.get(call_id) is child:
+                del self._stopping[call_id]
 
 
 def _metadata_value(context: Context, key: str) -> str | None:

@@ -44,6 +44,11 @@ class WorkerProcesses:
         return self._count
 
     @property
+    def stopping(self) -> bool:
+        """Whether the endpoint is stopping: its processes are closing their tools, each within its grace."""
+        return self._stopping
+
+    @property
     def running(self) -> list[ChildWorker]:
         return list(self._running.values())
 

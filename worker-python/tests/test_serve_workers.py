@@ -249,7 +249,7 @@ def test_sigterm_closes_running_generators_and_stops_every_process(
     processes = endpoint.descendants()
     endpoint.process.process.send_signal(signal.SIGTERM)
     assert endpoint.process.wait() == 0
-    assert marker_lines(marker) == ["started", "closed"]
+    assert marker_lines(marker) == ["started", "closed"], endpoint.process.stderr
     support.wait_until(lambda: not any(is_running(pid) for pid in processes))
 
 
