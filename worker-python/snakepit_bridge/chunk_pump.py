@@ -183,13 +183,17 @@ class ChunkPump:
                 self._taker_waiting = False
                 self._condition.notify_all()
 
-    def _append_json(self, encoded: bytes, size: int) -> None:
-        """``_append`` of a plain chunk's JSON without attachments, the usual chunk, in fewer steps."""
+    def _append_json(self, encoded: bytes, size: int) -> bool:
+        """``_append`` of a plain chunk's JSON without attachments, the usual chunk, in fewer steps, if the
+        buffer has room for it; False (having added nothing) if it has not."""
         with self._lock:
+            items = self._items
+            if items and self._put_bytes - self._taken_bytes + size > self._max_buffered_bytes:
+                return False
             run = self._open_run
             if run is None or len(run.text) + size > self._max_run_bytes:
                 run = self._open_run = JsonRun()
-                self._items.append(run)
+                items.append(run)
             text = run.text
             if text:  # JSON text is never empty: an empty run has no chunk yet
                 text.append(0x2C)
@@ -200,6 +204,7 @@ class ChunkPump:
             with self._condition:
                 self._taker_waiting = False
                 self._condition.notify_all()
+        return True
 
     def _put(self, item: _Produced, size: int) -> bool:
         if not self._has_room(size):
@@ -288,19 +293,19 @@ class ChunkPump:
                 self._run_async(source)
                 return
             iterator = _chunks_of(source)
+            max_chunk_bytes = self._max_chunk_bytes
+            append_json = self._append_json
             for value in iterator:
                 # The usual chunk, a dict or list of plain values, inline: at a million chunks a
-                # second, each function call on its way counts.
+                # second, each function call and attribute lookup on its way counts.
                 if type(value) in _FAST_TYPES and (encoded := plain_json(value)) is not None:
                     size = len(encoded)
-                    if size > self._max_chunk_bytes:
+                    if size > max_chunk_bytes:
                         self._check_size(self._produced, size)
                     self._produced += 1
                     if self._cancelled:
                         break
-                    if self._has_room(size):
-                        self._append_json(encoded, size)
-                    elif not self._put(encoded, size):
+                    if not append_json(encoded, size) and not self._put(encoded, size):
                         break
                     continue
                 item, size, is_final = self._encode(value)
