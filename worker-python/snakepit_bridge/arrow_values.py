@@ -42,22 +42,31 @@ def _pandas_table(pandas: Any, pyarrow: Any, frame: Any) -> Any:
     (what pandas needs to rebuild the frame means nothing to apache-arrow's readers).
 
     The index travels as a column when it says something (not a plain 0..n-1 range). A frame of plain
-    numeric columns, the usual dataset, is converted column by column: from_pandas takes about
-    0.75 ms for 1,000 rows of 10 float columns, this 0.27 ms, for the same table.
+    numpy numeric columns, the usual dataset, is converted column by column (from_pandas takes about
+    0.75 ms for 1,000 rows of 10 float columns); pandas' nullable dtypes (``Int64``...) go through
+    from_pandas, which knows their missing values.
     """
+    dtypes = frame.dtypes
+    numpy_dtype = sys.modules["numpy"].dtype  # loaded with pandas
     plain = (
         isinstance(frame.index, pandas.RangeIndex)
         and frame.index.start == 0
         and frame.index.step == 1
         and frame.columns.is_unique
         and all(isinstance(name, str) for name in frame.columns)
-        and all(dtype.kind in "biuf" for dtype in frame.dtypes)
+        and all(isinstance(dtype, numpy_dtype) and dtype.kind in "biuf" for dtype in dtypes)
     )
-    if plain:
+    if not plain:
+        return pyarrow.Table.from_pandas(frame).replace_schema_metadata(None)
+    if len(set(dtypes)) == 1:
+        # One dtype: the frame's values are one 2-D array, a view of its block, read a column at a time
+        # (a Series per column costs 15 µs). NaN becomes null, as from_pandas makes it, where there is one.
+        values = frame.to_numpy()
+        with_nan = values.dtype.kind == "f" and bool((values != values).any())
         return pyarrow.table(
-            {name: pyarrow.array(column.to_numpy(), from_pandas=True) for name, column in frame.items()}
+            {name: pyarrow.array(values[:, index], from_pandas=with_nan) for index, name in enumerate(frame.columns)}
         )
-    return pyarrow.Table.from_pandas(frame).replace_schema_metadata(None)
+    return pyarrow.table({name: pyarrow.array(column.to_numpy(), from_pandas=True) for name, column in frame.items()})
 
 
 def arrow_payload(value: object) -> tuple[pb.Encoding, bytes] | None:

@@ -42,8 +42,22 @@ def test_a_table_is_a_stream_of_its_batches() -> None:
         pd.DataFrame({"f": [1.0, 2.0]}, index=pd.RangeIndex(5, 7)),
         pd.DataFrame({"s": ["a", None], "t": pd.to_datetime(["2024-01-01", None]), "c": pd.Categorical(["x", "y"])}),
         pd.DataFrame({3: [1.0], "x": [2.0]}),
+        pd.DataFrame(np.array([[1.0, np.inf], [np.nan, -0.0]], dtype=np.float32), columns=["x", "y"]),
+        pd.DataFrame({"u": np.array([1, 255], dtype=np.uint8), "f": np.array([1.5, np.nan], dtype=np.float32)}),
+        pd.DataFrame({"i": pd.array([1, None], dtype="Int64"), "f": [1.0, 2.0]}),
+        pd.DataFrame({"f": pd.array([1.5, None], dtype="Float64"), "b": pd.array([True, None], dtype="boolean")}),
     ],
-    ids=["numeric", "nan as null", "index that says something", "strings, times, categories", "a number as name"],
+    ids=[
+        "numeric",
+        "nan as null",
+        "index that says something",
+        "strings, times, categories",
+        "a number as name",
+        "one dtype with nan and infinities",
+        "several numeric dtypes",
+        "nullable integers",
+        "nullable floats and booleans",
+    ],
 )
 def test_a_pandas_frame_is_the_table_from_pandas_makes_without_its_pandas_metadata(frame: pd.DataFrame) -> None:
     payload = arrow_payload(frame)
