@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- --quick] [--only small-chunks,unary,...] [--runs N] [--repeats N]`:
  * measures the raw transports and snakepit-rx side by side on the same
- * workloads and prints a table. A complete run (full mode, every workload, at
- * least FULL_RUNS runs a figure) writes bench/results.json and rewrites the
+ * workloads and prints a table. A complete run (full mode, every workload, none
+ * failed, at least FULL_RUNS runs a figure) writes bench/results.json and rewrites the
  * README's performance table from it; any other run writes
  * bench/results.partial.json and leaves both alone.
  */
@@ -13,7 +13,7 @@ import { startBenchPool, workerLog, type BenchPool } from './support/bench-pool.
 import { cleanUpAll, cleanUpOnSignals, interrupted, onCleanup } from './support/cleanup.js';
 import { FULL_RUNS, MODES, type BenchContext, type Mode, type ModeConfig, type Workload, type WorkloadResult } from './support/context.js';
 import { controlEnvironment } from './support/environment.js';
-import { watchForeignLoad } from './support/load.js';
+import { watchForeignLoad, type ForeignLoad } from './support/load.js';
 import { machineInfo } from './support/machine.js';
 import { renderTable } from './support/report.js';
 import {
@@ -98,19 +98,9 @@ function parseArguments(argv: readonly string[]): Arguments {
 }
 
 /** Adds the runs' load to a workload's result, and marks its rows when some of its runs were kept under load. */
-function withLoad(
-  result: WorkloadResult,
-  monitor: LoadMonitor,
-  load: ReturnType<ReturnType<typeof watchForeignLoad>['finish']>,
-): WorkloadResult {
+function withLoad(result: WorkloadResult, monitor: LoadMonitor, load: ForeignLoad): WorkloadResult {
   const runs = monitor.take();
-  // A workload that measures outside measureInTurns is judged on the whole of it.
-  const note =
-    runs.length > 0
-      ? loadNote(runs)
-      : load.otherProcessesShare > LOAD_LIMIT
-        ? `⚠ under load (${percent(load.otherProcessesShare)})`
-        : undefined;
+  const note = loadNote(runs);
   const rows = note === undefined ? result.rows : result.rows.map((row) => ({ ...row, note: row.note ? `${row.note} ${note}` : note }));
   return { ...result, rows, runs, load };
 }
@@ -172,7 +162,8 @@ async function main(): Promise<number> {
   if (interrupted()) return new Promise<number>(() => {}); // the signal handler exits once cleaned up
   const load = foreignLoad.finish();
   const failed = results.filter((result) => result.error !== undefined);
-  const complete = mode === 'full' && only === undefined && config.runs >= FULL_RUNS;
+  // A failed workload would replace the committed figures of its rows with nothing.
+  const complete = failed.length === 0 && mode === 'full' && only === undefined && config.runs >= FULL_RUNS;
   const document: BenchResults = {
     date: started.toISOString(),
     durationSeconds: Math.round((Date.now() - started.getTime()) / 100) / 10,

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FULL_RUNS } from '../bench/support/context.js';
-import { baselineEnvironment } from '../bench/support/environment.js';
+import { baselineEnvironment, controlEnvironment } from '../bench/support/environment.js';
 import { watchForeignLoad, type ForeignLoad } from '../bench/support/load.js';
 import { readmePath, readResults, renderMarkdown, replaceTable, TABLE_BEGIN, TABLE_END } from '../bench/support/results.js';
 import { checkedRun, LOAD_LIMIT, LoadMonitor, loadNote, useLoadMonitor } from '../bench/support/run-load.js';
@@ -172,11 +172,20 @@ describe('bench load checks', () => {
 
   it("does not count the benchmark's own processes as foreign load", async () => {
     const probe = watchForeignLoad();
-    const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 300; while (Date.now() < end);']);
-    await once(child, 'exit');
-    const load = probe.finish();
-    expect(load.wallSeconds).toBeGreaterThan(0.2);
-    expect(load.top.some((entry) => entry.includes(`(${child.pid})`) || entry.includes(`(${process.pid})`))).toBe(false);
+    // Still running, and busy, when the window closes: once reaped, its time would count as ours anyway.
+    const child = spawn(process.execPath, [
+      '-e',
+      "const end = Date.now() + 300; while (Date.now() < end); process.stdout.write('busy'); for (;;);",
+    ]);
+    try {
+      await once(child.stdout, 'data');
+      const load = probe.finish();
+      expect(load.wallSeconds).toBeGreaterThan(0.2);
+      expect(load.top.some((entry) => entry.includes(`(${child.pid})`) || entry.includes(`(${process.pid})`))).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
   });
 
   it('removes the variables that change how fast Python runs from the baselines’ environment', () => {
@@ -185,6 +194,18 @@ describe('bench load checks', () => {
     try {
       expect(baselineEnvironment()['PYTHONUNBUFFERED']).toBeUndefined();
       expect(baselineEnvironment({ PYTHONPATH: '/x' })['PYTHONPATH']).toBe('/x');
+    } finally {
+      if (saved === undefined) delete process.env['PYTHONUNBUFFERED'];
+      else process.env['PYTHONUNBUFFERED'] = saved;
+    }
+  });
+
+  it('removes them from its own environment before anything starts (the workers inherit it), and says which', () => {
+    const saved = process.env['PYTHONUNBUFFERED'];
+    process.env['PYTHONUNBUFFERED'] = 'x';
+    try {
+      expect(controlEnvironment().removed['PYTHONUNBUFFERED']).toBe('x');
+      expect(process.env['PYTHONUNBUFFERED']).toBeUndefined();
     } finally {
       if (saved === undefined) delete process.env['PYTHONUNBUFFERED'];
       else process.env['PYTHONUNBUFFERED'] = saved;

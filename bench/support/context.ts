@@ -4,7 +4,7 @@ import type { RunLoad } from './run-load.js';
 
 export type Mode = 'quick' | 'full';
 
-/** Sizes of every workload; quick mode trades precision for a run of about a minute. */
+/** Sizes of every workload; quick mode trades precision for a run of a few minutes. */
 export interface ModeConfig {
   /**
    * Measured runs behind every figure (`--runs N` changes it): for

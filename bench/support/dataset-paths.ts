@@ -1,6 +1,6 @@
 /**
  * What the workloads on the guide's `generate_dataset` share (3 `dataset`,
- * 15 `dataframes`): its JSON path as written, each path's check of the rows
+ * 17 `dataframes`): its JSON path as written, each path's check of the rows
  * it received, and the rates of paths that move different numbers of rows.
  */
 import type { BenchContext } from './context.js';

@@ -1,5 +1,5 @@
 /**
- * Workload 14: a training loop's chunk, `{epoch, accuracy, weights}` with the
+ * Workload 16: a training loop's chunk, `{epoch, accuracy, weights}` with the
  * weights a 1 MiB float32 array inside the dict: travelling as an attachment
  * (an NdArray in Node), against the same chunk with `.tolist()` (JSON lists),
  * as such chunks travelled before arrays inside structures did. Both paths

@@ -1,5 +1,5 @@
 /**
- * Workload 15: the guide's `generate_dataset` as written (`.tolist()`, JSON)
+ * Workload 17: the guide's `generate_dataset` as written (`.tolist()`, JSON)
  * against the same rows yielded as pandas DataFrames of 10 float columns,
  * which travel as Arrow IPC and arrive as apache-arrow Tables. Both paths
  * read one value of every chunk and count its rows.

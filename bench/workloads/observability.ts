@@ -1,12 +1,12 @@
 /**
- * Workload 11: what OpenTelemetry costs. Small-chunk throughput of `pool.stream()`
+ * Workload 14: what OpenTelemetry costs. Small-chunk throughput of `pool.stream()`
  * untraced (the API installed, no SDK registered), with Node's SDK and an in-memory
  * exporter and reader registered, and with the worker's SDK configured too; the
  * per-call cost of the telemetry itself, without and with an SDK; and a worker's
  * start without an SDK (OpenTelemetry never imported) and with one configured in
  * the adapter's module.
  */
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { context as otelContext, metrics, propagation, trace } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -45,7 +45,7 @@ class InMemorySdk {
       await Promise.all([this.tracerProvider.forceFlush(), this.reader.forceFlush()]);
     } finally {
       trace.disable();
-      context.disable();
+      otelContext.disable();
       propagation.disable();
       metrics.disable();
     }

@@ -1,5 +1,5 @@
 /**
- * Workload 14: what the dispatcher of `serve --workers 2` costs. Remote
+ * Workload 15: what the dispatcher of `serve --workers 2` costs. Remote
  * pools of two slots each, in the same run: (g) two single-process `serve`
  * endpoints, (h) one `serve --workers 2` endpoint, whose calls take one more
  * hop (the process owning the port relays each message to a worker
