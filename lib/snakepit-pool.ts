@@ -162,7 +162,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
         release,
       );
     } catch (error) {
-      await discovery?.stop();
+      discovery?.stop();
       await workers.close(0);
       release();
       throw error;
@@ -307,7 +307,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
       clearTimeout(timer);
     }
     this.registry.abort('all', closed);
-    await this.discovery?.stop();
+    this.discovery?.stop();
     await this.workers.close(options.gracePeriod ?? DEFAULT_CLOSE_GRACE_MS);
     this.telemetry.close();
     this.releaseTransport();

@@ -275,6 +275,7 @@ describe('discover: a pool that follows a DNS name', () => {
       [{ discover: { ...discover, drainTimeout: -1 } }, /`discover.drainTimeout` must be a number >= 0/],
       [{ discover: { ...discover, lookup: 'dns' } }, /`discover.lookup` must be a function/],
       [{ discover: { ...discover, refresh: 100 } }, /`discover.refresh` is not an option/],
+      [{ discover, logLevel: 'DEBUG' }, /`logLevel` applies to child workers/],
     ];
     for (const [options, message] of cases) {
       const error = await rejectionOf(createPool({ ...base, ...options }));

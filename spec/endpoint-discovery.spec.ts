@@ -53,8 +53,8 @@ beforeEach(() => {
   vi.useFakeTimers();
 });
 
-afterEach(async () => {
-  await discovery?.stop();
+afterEach(() => {
+  discovery?.stop();
   discovery = undefined;
   vi.useRealTimers();
 });
@@ -157,7 +157,7 @@ describe('EndpointDiscovery', () => {
     lookup.addresses('10.0.0.1');
     discovery = new EndpointDiscovery(options(lookup, { refreshInterval: 1_000 }), () => {});
     discovery.follow(new FakeMembers([]));
-    await discovery.stop();
+    discovery.stop();
     discovery.refreshNow();
     await vi.advanceTimersByTimeAsync(10_000);
     expect(lookup.calls).toBe(0);

@@ -499,6 +499,34 @@ describe('WorkerPool: members that come and go (endpoints)', () => {
     expect(pool.memberNames).toEqual([staying.member]);
   });
 
+  it("gives a strict session's waiting call another worker at once when its session's worker leaves", async () => {
+    const { pool, worker } = await endpoints(['a:1', 'b:1']);
+    const first = acquire(pool, { sessionId: 's', sessionAffinity: 'strict' });
+    const [sessionWorker, other] = first.lease?.worker === worker(0) ? [worker(0), worker(1)] : [worker(1), worker(0)];
+    const strict = acquire(pool, { sessionId: 's', sessionAffinity: 'strict' });
+    expect(strict.lease, 'it waits for its session worker while the other is idle').toBeUndefined();
+
+    pool.removeMember(sessionWorker.member, 30_000);
+    expect(strict.lease?.worker).toBe(other);
+  });
+
+  it('keeps a retiring member retiring when it returns while it drains', async () => {
+    const { pool, worker } = await start({
+      members: ['a:1'],
+      endpoints: true,
+      requireAllAtStart: false,
+      maxRestartAttempts: Infinity,
+      capacity: () => 3,
+      maxCallsPerWorker: 2,
+    });
+    const calls = [acquire(pool), acquire(pool)];
+    expect(calls.map((call) => call.lease?.worker)).toEqual([worker(0), worker(0)]);
+
+    pool.removeMember('a:1', 30_000);
+    pool.addMember('a:1');
+    expect(acquire(pool).lease, 'it served its maxCallsPerWorker calls').toBeUndefined();
+  });
+
   it('kills a leaving member whose calls outlive drainTimeout, and does not replace it', async () => {
     const { pool, events, worker, starts } = await endpoints(['a:1']);
     acquire(pool);

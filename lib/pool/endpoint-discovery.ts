@@ -79,11 +79,10 @@ export class EndpointDiscovery {
     });
   }
 
-  /** Stops following the name; resolves once a lookup under way has ended. */
-  async stop(): Promise<void> {
+  /** Stops following the name. A lookup under way is not waited for: what it finds is dropped. */
+  stop(): void {
     this.stopped = true;
     clearInterval(this.timer);
-    await this.running;
   }
 
   private async refresh(): Promise<void> {

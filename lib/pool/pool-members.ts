@@ -116,8 +116,8 @@ export class PoolMembers {
     if (existing !== undefined) {
       if (existing.removed) {
         existing.removed = false;
+        // Removed members without a worker are dropped at once (remove, lost): this one has its worker.
         if (existing.worker !== undefined) this.announce(existing);
-        else this.schedule(existing, name, false);
       }
       return existing;
     }

@@ -98,7 +98,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
       maxArgumentDepth: positive('maxArgumentDepth', options.maxArgumentDepth, true) ?? 128,
       maxArgumentBytes: positive('maxArgumentBytes', options.maxArgumentBytes, true) ?? 16 * 1024 * 1024,
     },
-    logLevel: resolveLogLevel(options, endpoints),
+    logLevel: resolveLogLevel(options, remote),
     maxQueue: nonNegative('maxQueue', options.maxQueue) ?? Infinity,
     queueTimeoutMs: positive('queueTimeout', options.queueTimeout, false),
     sessionAffinity: options.sessionAffinity ?? 'prefer',
@@ -139,13 +139,14 @@ function resolveHostTools(hostTools: PoolOptions['hostTools']): ReadonlyMap<stri
   return tools.size === 0 ? undefined : tools;
 }
 
-function resolveLogLevel(options: PoolOptions, endpoints: readonly string[] | undefined): string | undefined {
+function resolveLogLevel(options: PoolOptions, remote: boolean): string | undefined {
   const { logLevel } = options;
   if (logLevel === undefined) return undefined;
   if (typeof logLevel !== 'string' || !LOG_LEVELS.has(logLevel.toUpperCase())) {
     throw invalid(`\`logLevel\` must be one of ${[...LOG_LEVELS].join(', ')}, got ${String(logLevel)}`);
   }
-  if (endpoints !== undefined) throw invalid('`logLevel` applies to child workers; start a remote worker with --log-level instead');
+  if (remote)
+    throw invalid('`logLevel` applies to child workers; start a remote worker (`endpoints`, `discover`) with --log-level instead');
   return logLevel.toUpperCase();
 }
 

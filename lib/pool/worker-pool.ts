@@ -191,8 +191,9 @@ export class WorkerPool {
     const load = worker === undefined ? undefined : this.loads.get(worker);
     if (worker === undefined || load?.closing !== 'drain') return;
     clearTimeout(load.drainTimer);
-    load.closing = undefined;
-    this.serveWaiters(worker, load);
+    // Taken back, it is what its calls and age make it: in service, or still retiring.
+    load.closing = this.recycleReason(load);
+    if (load.closing === undefined) this.serveWaiters(worker, load);
   }
 
   /**
@@ -326,8 +327,9 @@ export class WorkerPool {
     }
   }
 
-  private recycleReason(load: WorkerLoad): 'ttl' | undefined {
-    const { workerTtlMs } = this.options;
+  private recycleReason(load: WorkerLoad): 'max_calls' | 'ttl' | undefined {
+    const { maxCallsPerWorker, workerTtlMs } = this.options;
+    if (maxCallsPerWorker !== undefined && load.calls >= maxCallsPerWorker) return 'max_calls';
     return workerTtlMs !== undefined && Date.now() - load.startedAt >= workerTtlMs ? 'ttl' : undefined;
   }
 
