@@ -1,6 +1,6 @@
 import { SnakepitError } from '../errors.js';
 import type { PoolEventInit } from '../public-types.js';
-import { endpointsOf } from '../worker/resolve-endpoints.js';
+import { lookUpEndpoints } from '../worker/resolve-endpoints.js';
 import type { ResolvedDiscovery } from './pool-options.js';
 
 /** What discovery changes: the pool's members (WorkerPool). */
@@ -34,24 +34,8 @@ export class EndpointDiscovery {
   ) {}
 
   /** The endpoints the name resolves to now, sorted; rejects with `worker_unavailable` when there are none. */
-  async resolve(): Promise<string[]> {
-    const { dns, port } = this.options;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${LOOKUP_TIMEOUT_MS} ms`)), LOOKUP_TIMEOUT_MS);
-    });
-    let endpoints: string[];
-    try {
-      endpoints = endpointsOf(await Promise.race([this.options.lookup(dns, { all: true }), timeout]), port);
-    } catch (error) {
-      throw new SnakepitError('worker_unavailable', `cannot resolve ${dns}: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
-    } finally {
-      clearTimeout(timer);
-    }
-    if (endpoints.length === 0) throw new SnakepitError('worker_unavailable', `${dns} resolves to no address`);
-    return endpoints;
+  resolve(): Promise<string[]> {
+    return lookUpEndpoints(this.options.dns, this.options.port, this.options.lookup, LOOKUP_TIMEOUT_MS);
   }
 
   /** Follows the name from now on, changing `members` as it changes. */

@@ -17,20 +17,38 @@ export function endpointsOf(addresses: readonly { readonly address: string; read
   return [...new Set(endpoints)].sort();
 }
 
+/** A lookup shaped as `dns.promises.lookup` with `{ all: true }`. */
+export type AddressLookup = (hostname: string, options: { all: true }) => Promise<readonly { address: string; family: number }[]>;
+
+/**
+ * The endpoints a lookup of `hostname` gives, sorted; rejects with `worker_unavailable` when the lookup
+ * fails, does not answer within `timeoutMs`, or gives no address.
+ */
+export async function lookUpEndpoints(hostname: string, port: number, lookUp: AddressLookup, timeoutMs = Infinity): Promise<string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    if (Number.isFinite(timeoutMs)) timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  let endpoints: string[];
+  try {
+    endpoints = endpointsOf(await Promise.race([lookUp(hostname, { all: true }), timeout]), port);
+  } catch (error) {
+    throw new SnakepitError('worker_unavailable', `cannot resolve ${hostname}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (endpoints.length === 0) throw new SnakepitError('worker_unavailable', `${hostname} resolves to no address`);
+  return endpoints;
+}
+
 /**
  * The `host:port` endpoints behind a DNS name, for `createPool({ endpoints })`:
  * for a Kubernetes headless Service, one per ready pod. The list is read
  * once; `createPool({ discover: { dns, port } })` follows a scaled
  * Deployment instead, adding and draining endpoints as the name changes.
  */
-export async function resolveEndpoints(hostname: string, port: number): Promise<string[]> {
-  let addresses: { address: string; family: number }[];
-  try {
-    addresses = await lookup(hostname, { all: true });
-  } catch (error) {
-    throw new SnakepitError('worker_unavailable', `cannot resolve ${hostname}: ${String(error)}`, { cause: error });
-  }
-  const unique = endpointsOf(addresses, port);
-  if (unique.length === 0) throw new SnakepitError('worker_unavailable', `${hostname} has no address`);
-  return unique;
+export function resolveEndpoints(hostname: string, port: number): Promise<string[]> {
+  return lookUpEndpoints(hostname, port, (name, options) => lookup(name, options));
 }
