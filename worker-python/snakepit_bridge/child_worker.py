@@ -19,18 +19,18 @@ from typing import Any
 
 import grpc
 
+from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.worker_main import FAILED_PREFIX, READY_PREFIX
 
 logger = logging.getLogger(__name__)
 
-BRIDGE_SERVICE = pb.DESCRIPTOR.services_by_name["BridgeService"].full_name
 # How long a supervisor gets to end what its killed worker left before it is killed too (as lib/worker/worker-process.ts).
 _SUPERVISOR_CLEANUP_SECONDS = 1.0
 
 
 def method_path(method: str) -> str:
-    return f"/{BRIDGE_SERVICE}/{method}"
+    return f"/{BRIDGE_SERVICE_NAME}/{method}"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from google.protobuf.message import DecodeError
 from snakepit_bridge.child_worker import ChildWorker, method_path
 from snakepit_bridge.dispatcher import Dispatcher, Routing
 from snakepit_bridge.errors import ERROR_METADATA_KEY, STATUS_DETAILS_BYTES, CallFailure
+from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.servicer import quote_input
 from snakepit_bridge.truncation import cut_end
@@ -106,7 +107,7 @@ class DispatcherService:
         }
         for method in _HOST_TOOL_METHODS:
             handlers[method] = grpc.stream_stream_rpc_method_handler(self._both_ways(method))
-        return grpc.method_handlers_generic_handler(pb.DESCRIPTOR.services_by_name["BridgeService"].full_name, handlers)
+        return grpc.method_handlers_generic_handler(BRIDGE_SERVICE_NAME, handlers)
 
     async def _ping(self, request: bytes, context: Context) -> bytes:
         message = pb.PingRequest.FromString(request).message

@@ -12,7 +12,7 @@ import grpc
 
 from snakepit_bridge import unix_socket
 from snakepit_bridge.errors import ERROR_METADATA_KEY
-from snakepit_bridge.grpc_services import PUBLIC_METHOD_PREFIX, Health, add_standard_services
+from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME, PUBLIC_METHOD_PREFIX, Health, add_standard_services
 from snakepit_bridge.host_tool_service import HostToolService
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.servicer import BridgeServicer
@@ -85,7 +85,7 @@ def _bridge_service(servicer: BridgeServicer) -> grpc.GenericRpcHandler:
         ),
         "AwaitCall": unary(servicer.AwaitCall, pb.AwaitCallRequest.FromString, pb.AwaitCallResponse.SerializeToString),
     }
-    return grpc.method_handlers_generic_handler(pb.DESCRIPTOR.services_by_name["BridgeService"].full_name, handlers)
+    return grpc.method_handlers_generic_handler(BRIDGE_SERVICE_NAME, handlers)
 
 
 def start_server(
