@@ -23,11 +23,11 @@ import type * as Client from '../../lib/browser/index.js';
 import { launchBenchBrowser, servePage } from '../support/browser-page.js';
 import { onCleanup } from '../support/cleanup.js';
 import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
-import { drain } from '../support/drain.js';
 import { formatRatio, latencyRows } from '../support/report.js';
 import type { RssGrowth } from '../support/rss.js';
 import { distribution, median } from '../support/stats.js';
 import { callsPerRun, measureInTurns, measureRates, nowMs, sleep } from '../support/timing.js';
+import { streamSmall } from '../support/small-streams.js';
 
 /** What the page's script sees. */
 type PageGlobal = typeof globalThis & { snakepit: typeof Client };
@@ -167,14 +167,7 @@ export const browser: Workload = {
       const count = config.smallChunks;
       const rates = await measureRates(
         {
-          '(c) pool.stream() in Node': async (n) => {
-            let received = 0;
-            const started = nowMs();
-            await drain(pool.stream<SmallRecord | null>('small', { count: n }), () => received++);
-            const elapsed = nowMs() - started;
-            if (received !== n) throw new Error(`Node got ${received} records, expected ${n}`);
-            return elapsed;
-          },
+          '(c) pool.stream() in Node': (n) => streamSmall(pool, n),
           '(f) Chromium page, HTTP handler': (n) => smallInPage(page, n),
         },
         {

@@ -10,14 +10,13 @@ import { context as otelContext, metrics, propagation, trace } from '@openteleme
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import type { SnakepitPool } from 'snakepit-rx';
 import { PoolTelemetry } from '../../lib/telemetry/pool-telemetry.js';
 import { startBenchPool, type BenchPool } from '../support/bench-pool.js';
 import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
-import { drain } from '../support/drain.js';
 import { formatRatio } from '../support/report.js';
 import { median } from '../support/stats.js';
 import { measureInTurns, measureRates, nowMs } from '../support/timing.js';
+import { streamSmall } from '../support/small-streams.js';
 
 const TRACED_ADAPTER = 'traced_bench_adapter.TracedBenchAdapter';
 const TELEMETRY_ITERATIONS = 100_000;
@@ -57,16 +56,6 @@ class InMemorySdk {
   async shutdown(): Promise<void> {
     await Promise.all([this.tracerProvider.shutdown(), this.meterProvider.shutdown()]);
   }
-}
-
-function streamSmall(pool: SnakepitPool, count: number): Promise<number> {
-  let received = 0;
-  const started = nowMs();
-  return drain(pool.stream<{ seq: number } | null>('small', { count }), () => received++).then(() => {
-    const elapsed = nowMs() - started;
-    if (received !== count) throw new Error(`got ${received} records, expected ${count}`);
-    return elapsed;
-  });
 }
 
 /** Nanoseconds one call's telemetry takes: its span started and ended, its metrics recorded. */

@@ -6,17 +6,12 @@
  * collapse under contention); paced at 50,000 chunks/s each, streams leave
  * room for one another, and 4 must deliver nearly 4 times one.
  */
-import type { SnakepitPool } from 'snakepit-rx';
 import { startBenchPool } from '../support/bench-pool.js';
 import type { BenchContext, Row, Workload, WorkloadResult } from '../support/context.js';
-import { drain } from '../support/drain.js';
 import { formatRatio } from '../support/report.js';
 import { median } from '../support/stats.js';
-import { measureRates, nowMs } from '../support/timing.js';
-
-interface SmallRecord {
-  readonly seq: number;
-}
+import { measureRates } from '../support/timing.js';
+import { streamSmall } from '../support/small-streams.js';
 
 const POOL_SIZE = 4;
 const STREAMS = [1, 2, 4] as const;
@@ -25,27 +20,6 @@ const PACED_RATE = 50_000;
 const FLAT_OUT_FLOOR = 0.9;
 /** 4 paced streams must deliver at least this many times one. */
 const PACED_FOUR_TARGET = 3.6;
-
-/** Runs `streams` streams at once, each of `count` records (paced at `rate` a second, if given); resolves with the wall time. */
-async function concurrent(pool: SnakepitPool, streams: number, count: number, rate: number | undefined): Promise<number> {
-  const tool = rate === undefined ? 'small' : 'small_paced';
-  const args = rate === undefined ? { count } : { count, rate };
-  const started = nowMs();
-  await Promise.all(
-    Array.from({ length: streams }, async (_, stream) => {
-      let received = 0;
-      let seqSum = 0;
-      await drain(pool.stream<SmallRecord | null>(tool, args), (record) => {
-        received++;
-        seqSum += record.seq;
-      });
-      if (received !== count || seqSum !== (count * (count - 1)) / 2) {
-        throw new Error(`stream ${stream + 1} of ${streams}: got ${received} records, expected ${count}`);
-      }
-    }),
-  );
-  return nowMs() - started;
-}
 
 const label = (streams: number, paced: boolean) =>
   `${streams} stream${streams > 1 ? 's' : ''}${paced ? `, paced at ${PACED_RATE.toLocaleString('en-US')}/s each` : ', flat out'}`;
@@ -68,7 +42,7 @@ export const poolThroughput: Workload = {
           const path = label(streams, paced);
           streamsOf[path] = streams;
           countOf[path] = paced ? pacedCount : flatOutCount;
-          paths[path] = (count) => concurrent(pool, streams, count, paced ? PACED_RATE : undefined);
+          paths[path] = (count) => streamSmall(pool, count, { streams, ...(paced ? { rate: PACED_RATE } : {}) });
         }
       }
       const rates = await measureRates(paths, {
