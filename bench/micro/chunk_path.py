@@ -25,9 +25,10 @@ from typing import Any
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.chunk_pump import ChunkPump
 from snakepit_bridge.encoding import plain_json
+from snakepit_bridge.servicer import Limits
 from workload_data import small_record
 
-BUFFER_BYTES = 4 << 20
+LIMITS = Limits()
 
 
 def records(count: int) -> Iterator[dict[str, Any]]:
@@ -48,7 +49,10 @@ def generator_and_encoding(count: int) -> None:
 def pump(count: int) -> None:
     context = CallContext(call_id="micro", tool_name="small", session_id="")
     chunk_pump = ChunkPump(
-        lambda: records(count), context, max_buffered_bytes=BUFFER_BYTES, max_chunk_bytes=BUFFER_BYTES
+        lambda: records(count),
+        context,
+        max_buffered_bytes=LIMITS.max_buffered_bytes,
+        max_chunk_bytes=LIMITS.max_message_bytes,
     )
     chunk_pump.start()
     while chunk_pump.take(lambda item, size: True):
