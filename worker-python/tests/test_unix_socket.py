@@ -146,6 +146,13 @@ def sndbuf(connection: socket.socket) -> int:
     return connection.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
 
 
+def enlarged_send_buffer() -> int:
+    """The send buffer a connection has once the worker enlarged it: the kernel doubles what it is given, up
+    to twice net.core.wmem_max (212992 by default on Linux)."""
+    wmem_max = int(Path("/proc/sys/net/core/wmem_max").read_text()) if Path("/proc/sys").is_dir() else None
+    return 2 * min(unix_socket.SEND_BUFFER_BYTES, wmem_max or unix_socket.SEND_BUFFER_BYTES)
+
+
 def test_connections_accepted_on_the_socket_get_a_send_buffer_as_large_as_the_kernel_allows(
     socket_directory: Path,
 ) -> None:
@@ -162,10 +169,7 @@ def test_connections_accepted_on_the_socket_get_a_send_buffer_as_large_as_the_ke
             assert unix_socket.enlarge_send_buffers(path, done) == 1
             assert unix_socket.enlarge_send_buffers(path, done) == 0, "each connection once"
 
-            wmem_max = int(Path("/proc/sys/net/core/wmem_max").read_text()) if Path("/proc/sys").is_dir() else None
-            # The kernel doubles what it is given, up to twice net.core.wmem_max.
-            expected = 2 * min(unix_socket.SEND_BUFFER_BYTES, wmem_max or unix_socket.SEND_BUFFER_BYTES)
-            assert sndbuf(accepted) == expected > before
+            assert sndbuf(accepted) == enlarged_send_buffer() > before
             assert sndbuf(client) == before, "the other end of the connection is not ours to tune"
             assert sndbuf(listener) == before
 
@@ -207,4 +211,4 @@ def test_a_worker_enlarges_the_send_buffer_of_its_pools_connection(
             if f"pid={ready['pid']}," in entry and socket_path in entry and (match := re.search(r"tb(\d+)", entry))
         ]
 
-    support.wait_until(lambda: any(size >= 2 * 1024 * 1024 for size in worker_send_buffers()))
+    support.wait_until(lambda: enlarged_send_buffer() in worker_send_buffers())
