@@ -174,6 +174,22 @@ def test_connections_accepted_on_the_socket_get_a_send_buffer_as_large_as_the_ke
             assert sndbuf(listener) == before
 
 
+def test_connections_that_closed_are_forgotten(socket_directory: Path) -> None:
+    path = str(socket_directory / "worker-1.sock")
+    done: set[tuple[int, int]] = set()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener, socket.socket(socket.AF_UNIX) as client:
+        listener.bind(path)
+        listener.listen()
+        client.connect(path)
+        accepted, _ = listener.accept()
+        with accepted:
+            assert unix_socket.enlarge_send_buffers(path, done) == 1
+            assert len(done) == 1
+        unix_socket.enlarge_send_buffers(path, done)
+
+        assert done == set(), "closed connections are dropped, so that it stays bounded"
+
+
 def test_looking_for_connections_leaves_no_descriptor_open(socket_directory: Path) -> None:
     # Files that are not sockets (a regular file, a pipe) once leaked a duplicate descriptor at every look:
     # a worker ran out of descriptors after some minutes (EMFILE in the middle of a call).
