@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -153,41 +154,44 @@ def enlarged_send_buffer() -> int:
     return 2 * min(unix_socket.SEND_BUFFER_BYTES, wmem_max or unix_socket.SEND_BUFFER_BYTES)
 
 
-def test_connections_accepted_on_the_socket_get_a_send_buffer_as_large_as_the_kernel_allows(
-    socket_directory: Path,
-) -> None:
-    path = str(socket_directory / "worker-1.sock")
+@contextlib.contextmanager
+def connection_on(path: str) -> Iterator[tuple[socket.socket, socket.socket, socket.socket]]:
+    """A listener on ``path``, a client connected to it, and the connection it accepted; all closed after."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener, socket.socket(socket.AF_UNIX) as client:
         listener.bind(path)
         listener.listen()
         client.connect(path)
         accepted, _ = listener.accept()
         with accepted:
-            before = sndbuf(accepted)
-            done: set[tuple[int, int]] = set()
+            yield listener, client, accepted
 
-            assert unix_socket.enlarge_send_buffers(path, done) == 1
-            assert unix_socket.enlarge_send_buffers(path, done) == 0, "each connection once"
 
-            assert sndbuf(accepted) == enlarged_send_buffer() > before
-            assert sndbuf(client) == before, "the other end of the connection is not ours to tune"
-            assert sndbuf(listener) == before
+def test_connections_accepted_on_the_socket_get_a_send_buffer_as_large_as_the_kernel_allows(
+    socket_directory: Path,
+) -> None:
+    path = str(socket_directory / "worker-1.sock")
+    with connection_on(path) as (listener, client, accepted):
+        before = sndbuf(accepted)
+        done: set[tuple[int, int]] = set()
+
+        assert unix_socket.enlarge_send_buffers(path, done) == 1
+        assert unix_socket.enlarge_send_buffers(path, done) == 0, "each connection once"
+
+        assert sndbuf(accepted) == enlarged_send_buffer() > before
+        assert sndbuf(client) == before, "the other end of the connection is not ours to tune"
+        assert sndbuf(listener) == before
 
 
 def test_connections_that_closed_are_forgotten(socket_directory: Path) -> None:
     path = str(socket_directory / "worker-1.sock")
     done: set[tuple[int, int]] = set()
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener, socket.socket(socket.AF_UNIX) as client:
-        listener.bind(path)
-        listener.listen()
-        client.connect(path)
-        accepted, _ = listener.accept()
-        with accepted:
-            assert unix_socket.enlarge_send_buffers(path, done) == 1
-            assert len(done) == 1
-        unix_socket.enlarge_send_buffers(path, done)
+    with connection_on(path):
+        assert unix_socket.enlarge_send_buffers(path, done) == 1
+        assert len(done) == 1
 
-        assert done == set(), "closed connections are dropped, so that it stays bounded"
+    unix_socket.enlarge_send_buffers(path, done)
+
+    assert done == set(), "closed connections are dropped, so that it stays bounded"
 
 
 def test_looking_for_connections_leaves_no_descriptor_open(socket_directory: Path) -> None:
