@@ -10,21 +10,21 @@ Validation (tool_schemas.py) puts each one in place: a parameter annotated
 ``bytes`` takes a BYTES attachment (or, from a JSON client, base64 text), a
 numpy array parameter an NDARRAY one (or a JSON list), and ``Any`` (or no
 annotation) takes either, at any depth of lists and dicts. A binary value
-anywhere else (a ``str`` parameter, a model's field) is refused with
-``invalid_arguments`` naming where it is: nothing reaches a tool as
-something else than what was sent.
+anywhere else (a ``str`` parameter, a model's field, a dict's key) is refused
+with ``invalid_arguments`` naming where it is: nothing reaches a tool as
+something else than what was sent, and nothing sent is dropped.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.proto import bridge_pb2 as pb
-from snakepit_bridge.value_rules import RAW_DTYPES, find_part
+from snakepit_bridge.value_rules import RAW_DTYPES, find_part, is_numpy
 
 # The key of pydantic's validation context under which the validators find a call's binary arguments.
 CONTEXT_KEY = "snakepit_binary_arguments"
@@ -80,32 +80,104 @@ def check_placeholders(raw: bytes, binaries: dict[str, object]) -> None:
             raise _invalid("a binary argument's placeholder is missing from the arguments, or there more than once")
 
 
-def binaries_of(context: object) -> dict[str, object] | None:
+def binaries_of(context: object) -> BinaryArguments | None:
     """The call's binary arguments, from a validator's context (None when the call has none)."""
     if not isinstance(context, dict):
         return None
     binaries = context.get(CONTEXT_KEY)
-    return binaries if isinstance(binaries, dict) else None
+    return binaries if isinstance(binaries, BinaryArguments) else None
 
 
-def put_in_place(value: Any, binaries: dict[str, object]) -> Any:
-    """The value (of an ``Any`` parameter) with each placeholder string replaced by its binary value."""
+def put_in_place(value: Any, binaries: Mapping[str, object], placed: set[str] | None = None) -> Any:
+    """The value (of an ``Any`` parameter) with each placeholder string replaced by its binary value, and
+    added to ``placed``."""
     if isinstance(value, str):
-        return binaries.get(value, value)
+        if value not in binaries:
+            return value
+        if placed is not None:
+            placed.add(value)
+        return binaries[value]
     if isinstance(value, list):
-        return [put_in_place(item, binaries) for item in value]
+        return [put_in_place(item, binaries, placed) for item in value]
     if isinstance(value, dict):
-        return {key: put_in_place(item, binaries) for key, item in value.items()}
+        return {key: put_in_place(item, binaries, placed) for key, item in value.items()}
     return value
 
 
-def refuse_misplaced(arguments: dict[str, object], binaries: dict[str, object]) -> None:
-    """Raises invalid_arguments when a placeholder is left in the validated arguments: a binary value went
-    where its annotation takes none (a ``str``...), or a placeholder was not used at all."""
-    found = find_part(arguments, lambda part: isinstance(part, str) and part in binaries)
-    if found is not None:
-        kind = "bytes" if isinstance(binaries[found[1]], bytes) else "an array"
-        raise _invalid(
-            f"arguments{found[0]} is {kind}, which its annotation does not take",
-            "annotate the parameter bytes, a numpy array or Any, or send JSON",
-        )
+class BinaryArguments:
+    """A call's binary arguments by placeholder, and which of them validation has put in place.
+
+    The validators that put them in place note each one, so that what none took, wherever its
+    placeholder was (a ``str`` parameter, a dict's key, a model's field), is refused without
+    looking through the arguments, whose arrays may hold millions of items.
+    """
+
+    def __init__(self, values: dict[str, object]) -> None:
+        self._values = values
+        self._placed: set[str] = set()
+
+    def take(self, value: object, kind: type) -> object | None:
+        """The binary argument that ``value`` is the placeholder of, noted as put in place if it is a ``kind``;
+        None when ``value`` is no placeholder."""
+        if not isinstance(value, str) or value not in self._values:
+            return None
+        attached = self._values[value]
+        if isinstance(attached, kind):
+            self._placed.add(value)
+        return attached
+
+    def put_in_place(self, value: Any) -> Any:
+        """The value (of an ``Any`` parameter) with each placeholder string replaced by its binary value."""
+        return put_in_place(value, self._values, self._placed)
+
+    def refuse_unplaced(self, arguments: dict[str, object], *, may_keep_placeholders: bool) -> None:
+        """Raises invalid_arguments unless validation put every binary argument in place.
+
+        ``may_keep_placeholders``: a union of the signature has a member that takes binary arguments;
+        pydantic may try that member, which notes one as put in place, and choose another, which keeps
+        its placeholder; the arguments are searched for placeholders then.
+        """
+        unplaced = self._values.keys() - self._placed
+        if unplaced or may_keep_placeholders:
+            self._refuse_placeholder_in(arguments)
+        if unplaced:
+            raise _invalid(
+                f"{self._kind(min(unplaced))} sent as a binary argument has no place in the arguments: "
+                "its placeholder is where they take no binary value",
+                _HINT,
+            )
+
+    def _refuse_placeholder_in(self, arguments: dict[str, object]) -> None:
+        """Raises invalid_arguments naming where a placeholder is left in the arguments, if one is."""
+        written = {placeholder.encode(): placeholder for placeholder in self._values}
+
+        def placeholder_of(part: Any) -> str | None:
+            if isinstance(part, str):
+                return part if part in self._values else None
+            if isinstance(part, bytes):
+                # A model's own bytes field takes the placeholder's text as the bytes.
+                return written.get(part)
+            if isinstance(part, dict):
+                return next((key for key in part if isinstance(key, str) and key in self._values), None)
+            return None
+
+        found = find_part(arguments, lambda part: placeholder_of(part) is not None, _is_array)
+        if found is None:
+            return
+        path, part = found
+        placeholder = placeholder_of(part)
+        assert placeholder is not None
+        kind = self._kind(placeholder)
+        if isinstance(part, dict):
+            raise _invalid(f"a key of arguments{path} is {kind}: a dict's keys are text", _HINT)
+        raise _invalid(f"arguments{path} is {kind}, which its annotation does not take", _HINT)
+
+    def _kind(self, placeholder: str) -> str:
+        return "bytes" if isinstance(self._values[placeholder], bytes) else "an array"
+
+
+_HINT = "annotate the parameter bytes, a numpy array or Any, or send JSON"
+
+
+def _is_array(value: object) -> bool:
+    return is_numpy(value, "ndarray")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 
-from snakepit_bridge.call_context import CallContext, current_call
+from snakepit_bridge.call_context import running_call
 
 LOG_PREFIX = "SNAKEPIT_LOG "
 # The name of the root handler a worker installs: code that configures logging later (Snakepit's
@@ -20,13 +20,6 @@ WORKER_HANDLER_NAME = "snakepit-worker"
 # The longest line a record takes: the pool reads lines of at most 64 Ki characters whole, and a
 # record's message is cut to fit, saying how much was cut.
 MAX_LINE_CHARS = 60 * 1024
-
-
-def _running_call() -> CallContext | None:
-    try:
-        return current_call()
-    except LookupError:
-        return None
 
 
 def _message(record: logging.LogRecord, formatter: logging.Formatter) -> str:
@@ -74,7 +67,7 @@ class RecordFormatter(logging.Formatter):
             "message": _message(record, self),
             "time": record.created * 1000,
         }
-        call = _running_call()
+        call = running_call()
         if call is not None:
             fields["callId"] = call.call_id
             fields["tool"] = call.tool_name
@@ -90,7 +83,7 @@ class CallFilter(logging.Filter):
     """Gives every record ``snakepit_call``: `` [call=<id> trace=<id>]`` within a call, else ""."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        call = _running_call()
+        call = running_call()
         if call is None:
             record.snakepit_call = ""
         else:

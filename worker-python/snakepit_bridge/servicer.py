@@ -192,15 +192,18 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         """Runs a streaming tool: its chunks in batches, each with the call id; aborts the call when it fails.
 
         With ``host``, a batch may also come empty, when host-tool requests wait to be sent."""
+        call: CallContext | None = None
         try:
             acknowledgment = Acknowledgment(context)
             tool, arguments, call = self._prepare(request, streaming=True, host=host)
+            self._trace(call, context)
             acknowledgment.wait_sent()
             ended = self._begin(call.call_id)
         except CallFailure as failure:
+            if call is not None:
+                call.span.end(failure, cancelled=call.cancelled(), chunks=0)
             abort(context, failure, self._worker_id)
             return
-        self._trace(call, context)
         pump = ChunkPump(
             lambda: tool.function(**arguments),
             call,

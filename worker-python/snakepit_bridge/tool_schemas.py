@@ -43,7 +43,7 @@ from pydantic_core import core_schema
 
 from snakepit_bridge.argument_errors import describe_validation_error
 from snakepit_bridge.base_adapter import ParameterInfo
-from snakepit_bridge.binary_arguments import CONTEXT_KEY, binaries_of, put_in_place, refuse_misplaced
+from snakepit_bridge.binary_arguments import CONTEXT_KEY, BinaryArguments, binaries_of
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.lone_surrogates import Placeholders
 from snakepit_bridge.type_hints import ToolHints, first_line, for_pydantic, rewrite, typed_dict
@@ -88,8 +88,10 @@ class ToolSchemas:
         self._parameters = parameters
         self._hints = hints
         self._adapter, parameters_schema = _arguments(name, hints)
-        # The validator of calls that carry binary arguments, built on the first such call.
+        # The validator of calls that carry binary arguments, built on the first such call, and whether a
+        # union of the signature has a member that takes them (BinaryArguments.refuse_unplaced).
         self._binary_adapter: TypeAdapter[dict[str, object]] | None = None
+        self._binary_unions = False
         self._binary_lock = threading.Lock()
         properties = parameters_schema.get("properties", {})
         for parameter in parameters:
@@ -106,8 +108,9 @@ class ToolSchemas:
 
         Raises an ``invalid_arguments`` CallFailure naming each wrong, missing or unexpected argument.
         """
-        context: dict[str, object] | None = {CONTEXT_KEY: binaries} if binaries else None
-        adapter = self._adapter if context is None else self._binary_validator()
+        attached = BinaryArguments(binaries) if binaries else None
+        context: dict[str, object] | None = None if attached is None else {CONTEXT_KEY: attached}
+        adapter = self._adapter if attached is None else self._binary_validator()
         try:
             validated = adapter.validate_json(raw or b"{}", strict=True, context=context)
         except ValidationError as error:
@@ -117,8 +120,8 @@ class ToolSchemas:
             if not _only_unparsable(error):
                 raise self._invalid(error, received) from error
             validated = self._validate_masked(adapter, received, context)
-        if binaries:
-            refuse_misplaced(validated, binaries)
+        if attached is not None:
+            attached.refuse_unplaced(validated, may_keep_placeholders=self._binary_unions)
         return validated
 
     def _binary_validator(self) -> TypeAdapter[dict[str, object]]:
@@ -126,6 +129,8 @@ class ToolSchemas:
         is pydantic's own, which a validator around it would turn off (it would see Python's str)."""
         with self._binary_lock:
             if self._binary_adapter is None:
+                annotations = [*self._hints.parameters.values(), self._hints.extra]
+                self._binary_unions = any(_union_takes_binaries(annotation) for annotation in annotations)
                 self._binary_adapter = _arguments(self._name, self._hints, binary=True)[0]
             return self._binary_adapter
 
@@ -253,18 +258,28 @@ def _binary_argument(annotation: object) -> object | None:
     return _array_argument(annotation, binary=True)
 
 
-def _attached(value: object, info: ValidationInfo) -> object | None:
+def _attached(value: object, info: ValidationInfo, kind: type) -> object | None:
     binaries = binaries_of(info.context)
-    if binaries is None or not isinstance(value, str):
-        return None
-    return binaries.get(value)
+    return None if binaries is None else binaries.take(value, kind)
+
+
+def _union_takes_binaries(annotation: object) -> bool:
+    """Whether a union in the annotation (Optional aside) has a member that takes binary arguments."""
+    unions: list[object] = []
+
+    def collect(part: object) -> None:
+        if _is_union(part):
+            unions.append(part)
+
+    rewrite(annotation, collect)
+    return any(rewrite(member, _binary_argument) is not member for union in unions for member in typing.get_args(union))
 
 
 _BASE64 = TypeAdapter(bytes, config=ConfigDict(val_json_bytes="base64"))
 
 
 def _bytes_or_attachment(value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> object:
-    attached = _attached(value, info)
+    attached = _attached(value, info, bytes)
     if attached is None:
         if not isinstance(value, str):
             return handler(value)
@@ -280,7 +295,7 @@ def _bytes_or_attachment(value: object, handler: ValidatorFunctionWrapHandler, i
 
 def _put_in_place(value: object, info: ValidationInfo) -> object:
     binaries = binaries_of(info.context)
-    return value if binaries is None else put_in_place(value, binaries)
+    return value if binaries is None else binaries.put_in_place(value)
 
 
 _BYTES_ARGUMENT_SCHEMA = WithJsonSchema({"type": "string", "contentEncoding": "base64", BINARY_KEYWORD: "bytes"})
@@ -310,7 +325,7 @@ def _array_argument(annotation: object, binary: bool) -> object | None:
     numpy: Any = sys.modules["numpy"]
 
     def array_or_attachment(value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> object:
-        attached = _attached(value, info) if binary else None
+        attached = _attached(value, info, numpy.ndarray) if binary else None
         if attached is None:
             return numpy.asarray(handler(value), dtype=dtype)
         if not isinstance(attached, numpy.ndarray):

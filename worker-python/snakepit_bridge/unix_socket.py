@@ -108,13 +108,16 @@ class ParentPipe:
 
 def enlarge_send_buffers(path: str, done: set[tuple[int, int]]) -> int:
     """Enlarges the send buffer of each connection accepted on the socket ``path`` not in ``done`` (open
-    files as (fd, inode)), adding them to it; returns how many it enlarged."""
+    files as (fd, inode)), adding them to it and dropping from it the files no longer open; returns how
+    many it enlarged."""
     enlarged = 0
+    seen: set[tuple[int, int]] = set()
     for name in os.listdir(_OPEN_FILES):
         fd = int(name)
         try:
             status = os.fstat(fd)
             key = (fd, status.st_ino)
+            seen.add(key)
             if key in done or not stat.S_ISSOCK(status.st_mode):
                 continue
             with _socket_of(fd) as connection:
@@ -131,6 +134,8 @@ def enlarge_send_buffers(path: str, done: set[tuple[int, int]]) -> int:
         except OSError:
             # Not a socket, or closed since it was listed.
             continue
+    # Only bounds ``done``: a new connection on a reused descriptor has another inode, so it counts as new anyway.
+    done &= seen
     return enlarged
 
 
@@ -155,9 +160,6 @@ def enlarge_send_buffers_in_background(path: str) -> None:
             time.sleep(_FIRST_CONNECTION_POLL_SECONDS)
         while True:
             time.sleep(_LATER_CONNECTIONS_POLL_SECONDS)
-            # Forget connections that are gone, so that a new one on a reused descriptor counts as new.
-            open_now = {int(name) for name in os.listdir(_OPEN_FILES)}
-            done.intersection_update({key for key in done if key[0] in open_now})
             enlarge_send_buffers(path, done)
 
     threading.Thread(target=watch, name="snakepit-socket-buffers", daemon=True).start()

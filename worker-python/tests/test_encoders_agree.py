@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from snakepit_bridge.binary_arguments import put_in_place
 from snakepit_bridge.encoding import encode_json, encode_value, no_orjson, orjson_encode
 from snakepit_bridge.errors import CallFailure
 
@@ -126,22 +127,13 @@ def test_both_give_the_same_values_and_attachments_when_arrays_travel_raw(value:
 
     def with_attachments(encoded: Any) -> Any:
         by_placeholder = {attachment.placeholder: attachment.payload for attachment in encoded.attachments}
-        return json.loads(encoded.json, object_hook=lambda item: item), by_placeholder
+        return json.loads(encoded.json), by_placeholder
 
     fast_json, fast_payloads = with_attachments(fast)
     fallback_json, fallback_payloads = with_attachments(fallback)
     assert list(fast_payloads.values()) == list(fallback_payloads.values())
 
-    def placed(decoded: Any, payloads: dict[str, Any]) -> Any:
-        if isinstance(decoded, str):
-            return payloads.get(decoded, decoded)
-        if isinstance(decoded, list):
-            return [placed(item, payloads) for item in decoded]
-        if isinstance(decoded, dict):
-            return {key: placed(item, payloads) for key, item in decoded.items()}
-        return decoded
-
-    assert placed(fast_json, fast_payloads) == placed(fallback_json, fallback_payloads)
+    assert put_in_place(fast_json, fast_payloads) == put_in_place(fallback_json, fallback_payloads)
 
 
 @pytest.mark.parametrize("value", [{"loss": float("nan"), "w": np.zeros(2)}, {"n": 2**60, "b": b"x"}], ids=repr)

@@ -7,7 +7,7 @@ import json
 import pytest
 import support
 from conftest import SpawnWorker
-from snakepit_bridge import otel_setup
+from snakepit_bridge import otel_setup, unix_socket
 from snakepit_bridge.proto import bridge_pb2 as pb
 from test_worker_process import OpenStub, start_ready
 
@@ -37,16 +37,21 @@ def test_only_an_exporter_named_in_the_environment_asks_for_opentelemetry(
     assert otel_setup.wanted() is expected
 
 
-def test_a_worker_exports_the_tool_span_to_the_exporter_the_environment_names(
-    spawn_worker: SpawnWorker, channels: OpenStub
-) -> None:
-    environment = {
+def console_export(schedule_delay_ms: int) -> dict[str, str]:
+    """Spans exported by the console exporter, in batches sent every schedule_delay_ms."""
+    return {
         "OTEL_TRACES_EXPORTER": "console",
         "OTEL_METRICS_EXPORTER": "none",
         "OTEL_LOGS_EXPORTER": "none",
         "OTEL_SERVICE_NAME": "snakepit-spec",
-        "OTEL_BSP_SCHEDULE_DELAY": "10",
+        "OTEL_BSP_SCHEDULE_DELAY": str(schedule_delay_ms),
     }
+
+
+def test_a_worker_exports_the_tool_span_to_the_exporter_the_environment_names(
+    spawn_worker: SpawnWorker, channels: OpenStub
+) -> None:
+    environment = console_export(schedule_delay_ms=10)
     worker, ready = start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter", env=environment)
     stub = channels(ready["port"])
     request = pb.ExecuteToolRequest(tool_name="add", arguments=b'{"a": 1, "b": 2}', call_id="p-1")
@@ -58,3 +63,21 @@ def test_a_worker_exports_the_tool_span_to_the_exporter_the_environment_names(
     support.wait_until(lambda: '"name": "snakepit.tool"' in worker.stderr)
     assert f'"trace_id": "0x{TRACE_ID}"' in worker.stderr
     assert '"service.name": "snakepit-spec"' in worker.stderr
+
+
+def test_a_stopping_worker_exports_the_spans_its_exporter_still_holds(
+    spawn_worker: SpawnWorker, channels: OpenStub
+) -> None:
+    # The batch would wait ten minutes: only the worker's flush at exit (it ends with os._exit) exports it.
+    worker, ready = start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter", env=console_export(600_000))
+    stub = channels(ready["port"])
+    request = pb.ExecuteToolRequest(tool_name="add", arguments=b'{"a": 1, "b": 2}', call_id="p-1")
+    assert json.loads(stub.ExecuteTool(request, timeout=support.TIMEOUT).result) == 3
+    assert worker.process.stdin is not None
+
+    worker.process.stdin.write(unix_socket.STOP_LINE)
+    worker.process.stdin.close()
+
+    assert worker.wait() == 0
+    worker.stop()  # joins the readers: stderr is whole
+    assert '"name": "snakepit.tool"' in worker.stderr

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.tracing import trace_id_of
 from traced_adapters import TracedAdapter
 
@@ -155,6 +156,27 @@ def test_a_unary_failure_is_the_spans_error(traced: Bridge, spans: InMemorySpanE
     span = tool_span(spans)
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes is not None and span.attributes["snakepit.error_code"] == "python_error"
+
+
+@pytest.mark.parametrize(
+    ("method", "tool_name", "arguments"),
+    [("ExecuteTool", "add", {"a": 1, "b": 2}), ("ExecuteStreamingToolBatched", "count", {"n": 1})],
+)
+def test_a_call_refused_because_it_was_awaited_before_it_arrived_has_a_span_with_the_refusal(
+    traced: Bridge, spans: InMemorySpanExporter, method: str, tool_name: str, arguments: dict[str, int]
+) -> None:
+    awaited = pb.AwaitCallRequest(call_id="overtaken-1", timeout_ms=1000)
+    assert traced.stub.AwaitCall(awaited, timeout=support.TIMEOUT).ended
+    call = getattr(traced.stub, method)
+    request = traced.request(tool_name, "overtaken-1", **arguments)
+
+    with pytest.raises(grpc.RpcError) as refused:
+        list(call(request, metadata=metadata(), timeout=support.TIMEOUT))
+
+    assert support.error_detail(refused.value).code == "cancelled"
+    span = tool_span(spans)
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes is not None and span.attributes["snakepit.error_code"] == "cancelled"
 
 
 def test_a_cancelled_call_is_the_spans_outcome_not_an_error(

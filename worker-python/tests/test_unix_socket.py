@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -146,28 +147,51 @@ def sndbuf(connection: socket.socket) -> int:
     return connection.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
 
 
-def test_connections_accepted_on_the_socket_get_a_send_buffer_as_large_as_the_kernel_allows(
-    socket_directory: Path,
-) -> None:
-    path = str(socket_directory / "worker-1.sock")
+def enlarged_send_buffer() -> int:
+    """The send buffer a connection has once the worker enlarged it: the kernel doubles what it is given, up
+    to twice net.core.wmem_max (212992 by default on Linux)."""
+    wmem_max = int(Path("/proc/sys/net/core/wmem_max").read_text()) if Path("/proc/sys").is_dir() else None
+    return 2 * min(unix_socket.SEND_BUFFER_BYTES, wmem_max or unix_socket.SEND_BUFFER_BYTES)
+
+
+@contextlib.contextmanager
+def connection_on(path: str) -> Iterator[tuple[socket.socket, socket.socket, socket.socket]]:
+    """A listener on ``path``, a client connected to it, and the connection it accepted; all closed after."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener, socket.socket(socket.AF_UNIX) as client:
         listener.bind(path)
         listener.listen()
         client.connect(path)
         accepted, _ = listener.accept()
         with accepted:
-            before = sndbuf(accepted)
-            done: set[tuple[int, int]] = set()
+            yield listener, client, accepted
 
-            assert unix_socket.enlarge_send_buffers(path, done) == 1
-            assert unix_socket.enlarge_send_buffers(path, done) == 0, "each connection once"
 
-            wmem_max = int(Path("/proc/sys/net/core/wmem_max").read_text()) if Path("/proc/sys").is_dir() else None
-            # The kernel doubles what it is given, up to twice net.core.wmem_max.
-            expected = 2 * min(unix_socket.SEND_BUFFER_BYTES, wmem_max or unix_socket.SEND_BUFFER_BYTES)
-            assert sndbuf(accepted) == expected > before
-            assert sndbuf(client) == before, "the other end of the connection is not ours to tune"
-            assert sndbuf(listener) == before
+def test_connections_accepted_on_the_socket_get_a_send_buffer_as_large_as_the_kernel_allows(
+    socket_directory: Path,
+) -> None:
+    path = str(socket_directory / "worker-1.sock")
+    with connection_on(path) as (listener, client, accepted):
+        before = sndbuf(accepted)
+        done: set[tuple[int, int]] = set()
+
+        assert unix_socket.enlarge_send_buffers(path, done) == 1
+        assert unix_socket.enlarge_send_buffers(path, done) == 0, "each connection once"
+
+        assert sndbuf(accepted) == enlarged_send_buffer() > before
+        assert sndbuf(client) == before, "the other end of the connection is not ours to tune"
+        assert sndbuf(listener) == before
+
+
+def test_connections_that_closed_are_forgotten(socket_directory: Path) -> None:
+    path = str(socket_directory / "worker-1.sock")
+    done: set[tuple[int, int]] = set()
+    with connection_on(path):
+        assert unix_socket.enlarge_send_buffers(path, done) == 1
+        assert len(done) == 1
+
+    unix_socket.enlarge_send_buffers(path, done)
+
+    assert done == set(), "closed connections are dropped, so that it stays bounded"
 
 
 def test_looking_for_connections_leaves_no_descriptor_open(socket_directory: Path) -> None:
@@ -207,4 +231,4 @@ def test_a_worker_enlarges_the_send_buffer_of_its_pools_connection(
             if f"pid={ready['pid']}," in entry and socket_path in entry and (match := re.search(r"tb(\d+)", entry))
         ]
 
-    support.wait_until(lambda: any(size >= 2 * 1024 * 1024 for size in worker_send_buffers()))
+    support.wait_until(lambda: enlarged_send_buffer() in worker_send_buffers())

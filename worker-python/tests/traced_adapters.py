@@ -1,8 +1,6 @@
-"""An adapter whose tools make spans of their own, as an instrumented library would, and log."""
+"""An adapter whose tools make spans of their own, as an instrumented library would."""
 
 import asyncio
-import logging
-import sys
 from collections.abc import AsyncIterator, Iterator
 
 import support
@@ -11,7 +9,6 @@ from snakepit_bridge.base_adapter import BaseAdapter, tool
 from snakepit_bridge.call_context import is_cancelled
 
 tracer = trace.get_tracer("traced_adapters")
-logger = logging.getLogger("traced_adapters")
 
 
 class TracedAdapter(BaseAdapter):
@@ -57,8 +54,3 @@ class TracedAdapter(BaseAdapter):
             if seq == 1:
                 support.probe(probe).set("started")
             support.probe(probe).wait("never", timeout=0.005)
-
-    @tool
-    def log(self, message: str) -> bool:
-        logger.warning(message)
-        return "opentelemetry" in sys.modules
