@@ -9,7 +9,7 @@ import type { WorkerLog } from '../public-types.js';
 import { ExitSignal, type Worker, type WorkerExit } from './worker.js';
 
 const READY_PREFIX = 'SNAKEPIT_READY ';
-/** Written on a worker's stdin when the pool stops it (worker-python/snakepit_bridge/unix_socket.py). */
+/** Written on a worker's stdin when the pool stops it (worker-python/snakepit_bridge/parent_pipe.py). */
 const STOP_LINE = 'stop\n';
 const FAILED_PREFIX = 'SNAKEPIT_FAILED ';
 const STDERR_TAIL_LINES = 20;

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NoReturn
 
-from snakepit_bridge import unix_socket
+from snakepit_bridge import parent_pipe, unix_socket
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -93,7 +93,7 @@ def _supervise(worker: int, blocked: Iterable[int], clean_up: Callable[[bool], N
         signal.signal(signal_number, lambda *_: None)
     signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
-    parent = unix_socket.ParentPipe(0)
+    parent = parent_pipe.ParentPipe(0)
     watching_stdin = True
     kill_at: float | None = None
     while (status := _reap(worker)) is None:

@@ -2,12 +2,9 @@
 
 The pool makes the directory (mode 0700, named after its own pid) and removes
 it on close. A worker removes its own socket file when it ends; when the pool
-itself is gone (killed, so that nobody will remove the directory), the last
-worker to end removes the directory as well, once nothing else is in it. A
-pool that stops a worker writes STOP_LINE on its stdin before closing it, so
-that a stdin that ends without it tells that the pool's process is gone: its
-parentage cannot tell soon enough, as a killed process closes its files
-(the workers' stdin) well before its children are handed to another parent.
+itself is gone (killed, so that nobody will remove the directory, which
+parent_pipe.py tells), the last worker to end removes the directory as well,
+once nothing else is in it.
 
 A Unix stream socket queues at most its send buffer of unread data (208 KiB
 by default on Linux, 8 KiB on macOS), where TCP grows its own to 4 MiB. grpcio
@@ -26,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import select
 import socket
 import stat
 import threading
@@ -34,8 +30,6 @@ import time
 
 logger = logging.getLogger(__name__)
 
-# What a pool writes on a worker's stdin before closing it to stop the worker (lib/worker/worker-process.ts).
-STOP_LINE = b"stop\n"
 SEND_BUFFER_BYTES = 4 * 1024 * 1024
 # Where the process's open files are listed: /dev/fd is /proc/self/fd on Linux, and exists on macOS.
 _OPEN_FILES = "/dev/fd"
@@ -72,38 +66,6 @@ def remove_socket(path: str, *, pool_gone: bool) -> None:
     with contextlib.suppress(OSError):
         # Fails while other workers' sockets are still there: the last one to end removes it.
         os.rmdir(os.path.dirname(path))
-
-
-class ParentPipe:
-    """The worker's stdin after the token line, read to its end: whether the pool said goodbye first."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self._tail = b""
-        self._said_goodbye = False
-        self._ended = False
-
-    def read(self) -> bool:
-        """Reads what is there; False once the pipe has ended."""
-        data = os.read(self.fd, 4096)
-        if not data:
-            self._ended = True
-            return False
-        # The goodbye may come split across two reads.
-        window = self._tail + data
-        self._said_goodbye = self._said_goodbye or STOP_LINE in window
-        self._tail = window[-(len(STOP_LINE) - 1) :]
-        return True
-
-    def read_ready(self) -> None:
-        """Reads whatever is there already, its end included, without waiting for more."""
-        while not self._ended and select.select([self.fd], [], [], 0)[0]:
-            self.read()
-
-    @property
-    def pool_gone(self) -> bool:
-        """True when the pipe ended without the pool's goodbye: the pool's process died."""
-        return self._ended and not self._said_goodbye
 
 
 def enlarge_send_buffers(path: str, done: set[tuple[int, int]]) -> int:

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from snakepit_bridge import otel_setup, unix_socket
+from snakepit_bridge import otel_setup, parent_pipe, unix_socket
 from snakepit_bridge.adapter_loader import load_adapter
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.grpc_services import Health
@@ -40,11 +40,11 @@ def _take_stdio() -> tuple[TextIO, int]:
     handshake = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    parent_pipe = os.dup(0)
+    parent_fd = os.dup(0)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
-    return handshake, parent_pipe
+    return handshake, parent_fd
 
 
 class _StopRequest:
@@ -76,7 +76,7 @@ class _StopRequest:
             os.read(self._wake_read, 4096)
 
 
-def _stop_when_parent_dies(parent: unix_socket.ParentPipe, stop: _StopRequest) -> None:
+def _stop_when_parent_dies(parent: parent_pipe.ParentPipe, stop: _StopRequest) -> None:
     # The parent writes nothing to our stdin but its goodbye; when it stops us or dies, however it dies,
     # the pipe reaches end of file.
     def watch() -> None:
@@ -130,8 +130,8 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
     child = args.command == "worker"
     socket_path: str | None = getattr(args, "socket", None)
     # A standalone server reports on its own stdout too, for whatever supervises it (and port 0).
-    handshake, parent_pipe = _take_stdio() if child else (sys.stdout, -1)
-    parent = unix_socket.ParentPipe(parent_pipe)
+    handshake, parent_fd = _take_stdio() if child else (sys.stdout, -1)
+    parent = parent_pipe.ParentPipe(parent_fd)
     level = args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL") or ("WARNING" if child else "INFO")
     worker_id = args.worker_id or f"{socket.gethostname()}:{os.getpid()}"
     _configure_logging(level, worker_id, structured=child and args.log_format == "json")
@@ -182,7 +182,7 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
         if watch_parent:
             _stop_when_parent_dies(parent, stop)
         else:
-            os.close(parent_pipe)
+            os.close(parent_fd)
     else:
         logger.info("serving %s on %s:%d%s", adapter_name, args.host, port, " with TLS" if tls else "")
 

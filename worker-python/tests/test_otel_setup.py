@@ -7,7 +7,7 @@ import json
 import pytest
 import support
 from conftest import SpawnWorker
-from snakepit_bridge import otel_setup, unix_socket
+from snakepit_bridge import otel_setup, parent_pipe
 from snakepit_bridge.proto import bridge_pb2 as pb
 from test_worker_process import OpenStub, start_ready
 
@@ -75,7 +75,7 @@ def test_a_stopping_worker_exports_the_spans_its_exporter_still_holds(
     assert json.loads(stub.ExecuteTool(request, timeout=support.TIMEOUT).result) == 3
     assert worker.process.stdin is not None
 
-    worker.process.stdin.write(unix_socket.STOP_LINE)
+    worker.process.stdin.write(parent_pipe.STOP_LINE)
     worker.process.stdin.close()
 
     assert worker.wait() == 0

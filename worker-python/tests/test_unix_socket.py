@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import support
 from conftest import SpawnWorker
-from snakepit_bridge import unix_socket
+from snakepit_bridge import parent_pipe, unix_socket
 from snakepit_bridge.proto import bridge_pb2 as pb
 from test_worker_process import FAILED, OpenStub, auth, request, start_ready
 
@@ -52,7 +52,7 @@ def test_removes_its_socket_when_its_pool_stops_it_and_leaves_the_directory_to_t
     worker, _ = start_ready(spawn_worker, "--adapter", "sample_adapters.SampleAdapter", "--socket", str(socket_path))
 
     assert worker.process.stdin is not None
-    worker.process.stdin.write(unix_socket.STOP_LINE)
+    worker.process.stdin.write(parent_pipe.STOP_LINE)
     worker.process.stdin.close()
 
     assert worker.wait() == 0
@@ -89,7 +89,7 @@ def test_a_worker_leaves_the_directory_while_other_sockets_remain(socket_directo
 
 def test_the_goodbye_is_seen_across_reads_and_only_before_the_end() -> None:
     read_end, write_end = os.pipe()
-    pipe = unix_socket.ParentPipe(read_end)
+    pipe = parent_pipe.ParentPipe(read_end)
     os.write(write_end, b"st")
     assert pipe.read()
     os.write(write_end, b"op\n")
@@ -100,7 +100,7 @@ def test_the_goodbye_is_seen_across_reads_and_only_before_the_end() -> None:
     assert not pipe.pool_gone, "it said goodbye"
 
     read_end, write_end = os.pipe()
-    silent = unix_socket.ParentPipe(read_end)
+    silent = parent_pipe.ParentPipe(read_end)
     os.close(write_end)
     silent.read_ready()
     assert silent.pool_gone
