@@ -1,4 +1,5 @@
 /** FairQueue, the bridge server's queue in front of the pool, on a fake pool with `slots` workers. */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { FairQueue } from '../lib/bridge-server/fair-queue.js';
 
@@ -75,5 +76,24 @@ describe('FairQueue', () => {
     }
     expect(started).toEqual(['a1', 'a2', 'a3']);
     expect(queue.waiting).toBe(0);
+  });
+
+  it("starts a call that waited in its caller's async context, not in that of the call whose end let it in", () => {
+    // OpenTelemetry's Node context manager is an AsyncLocalStorage: a call's span must have its own caller's trace as parent.
+    const store = new AsyncLocalStorage<string>();
+    const queue = new FairQueue({ perClientConcurrency: () => 1, perClientQueue: 10, poolHasRoom: () => true });
+    const startedIn: (string | undefined)[] = [];
+    const ends: (() => void)[] = [];
+    for (const caller of ['first', 'second']) {
+      store.run(caller, () =>
+        queue.admit('a', (done) => {
+          startedIn.push(store.getStore());
+          ends.push(() => store.run(`end of ${caller}`, done));
+        }),
+      );
+    }
+    expect(startedIn).toEqual(['first']);
+    ends[0]!();
+    expect(startedIn).toEqual(['first', 'second']);
   });
 });

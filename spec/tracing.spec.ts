@@ -15,7 +15,7 @@ import {
   type SnakepitPool,
 } from '../lib/index.js';
 import { postJson, serve } from './support/http.js';
-import { FIXTURES, rejectionOf, startTestPool } from './support/pools.js';
+import { FIXTURES, rejectionOf, startTestPool, waitUntil } from './support/pools.js';
 import { serveWorker, type StandaloneWorker } from './support/serve.js';
 
 // Registered before any pool exists, as an application registers its SDK first.
@@ -311,6 +311,49 @@ describe('an incoming trace context', () => {
       expect(span.parentSpanContext?.spanId).toBe(REMOTE_SPAN_ID);
       const { tool } = await pythonSpans(span.attributes['snakepit.call_id']);
       expect(tool.parent).toEqual({ traceId: TRACE_ID, spanId: span.spanContext().spanId });
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+
+  it("from a bridge client whose call waited its turn (perClientConcurrency) is that call's parent, not the parent of the call that let it in", async () => {
+    const identified: string[] = [];
+    const server = await createBridgeServer(pool, {
+      perClientConcurrency: 1,
+      // Called as a call is queued: the second call is waiting once it has been called twice.
+      clientId: (call) => {
+        identified.push(String(call.metadata.get('traceparent')[0]));
+        return 'one client';
+      },
+    });
+    const client = new pb.BridgeServiceClient(server.address, grpc.credentials.createInsecure());
+    const withTrace = (traceparent: string) => {
+      const metadata = new grpc.Metadata();
+      metadata.set('traceparent', traceparent);
+      return metadata;
+    };
+    const FIRST_TRACE = TRACEPARENT.replace(TRACE_ID, 'a'.repeat(32));
+    try {
+      const first = client.ExecuteStreamingToolBatched(new pb.ExecuteToolRequest({ tool_name: 'ticker' }), withTrace(FIRST_TRACE));
+      const firstEnded = new Promise<void>((resolve) => first.on('error', () => resolve()).on('end', resolve));
+      await new Promise((resolve) => first.once('data', resolve));
+      const second = new Promise<unknown>((resolve, reject) =>
+        client.ExecuteTool(
+          new pb.ExecuteToolRequest({ tool_name: 'add', arguments: Buffer.from('{"a":1,"b":2}') }),
+          withTrace(TRACEPARENT),
+          (error, response) => (error ? reject(error) : resolve(response)),
+        ),
+      );
+      await waitUntil(() => identified.length === 2, 5_000, 'the second call to wait for its turn');
+      first.cancel();
+      await second;
+      await firstEnded;
+
+      expect(poolSpan('snakepit.stream').spanContext().traceId).toBe('a'.repeat(32));
+      const span = poolSpan('snakepit.execute');
+      expect(span.spanContext().traceId).toBe(TRACE_ID);
+      expect(span.parentSpanContext?.spanId).toBe(REMOTE_SPAN_ID);
     } finally {
       client.close();
       await server.close();

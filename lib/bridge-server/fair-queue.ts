@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { SnakepitError } from '../errors.js';
 
 export interface FairQueueOptions {
@@ -48,8 +49,9 @@ export class FairQueue {
   }
 
   /**
-   * Calls `start` once the client's call may go to the pool, with the
-   * function that the call must call once it has ended. Throws
+   * Calls `start` once the client's call may go to the pool (in the async
+   * context `admit` was called in), with the function that the call must
+   * call once it has ended. Throws
    * `pool_saturated` when the client already has `perClientQueue` calls waiting.
    */
   admit(clientId: string, start: (done: () => void) => void): Admission {
@@ -65,7 +67,9 @@ export class FairQueue {
         { hint: 'wait for your calls to finish (read your streams), or ask for a higher perClientQueue' },
       );
     }
-    const entry: Waiting = { client, start };
+    // A waiting call starts when another call ends: bound here, it runs in its own caller's async context
+    // (the trace context its span is a child of, with OpenTelemetry), not in that of the call that let it in.
+    const entry: Waiting = { client, start: AsyncResource.bind(start) };
     client.waiting.push(entry);
     this.waitingCount += 1;
     if (client.waiting.length === 1) this.turns.push(clientId);
