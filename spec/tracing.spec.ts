@@ -166,6 +166,29 @@ describe('tracing a call from the caller through Node into the Python tool', () 
     expect(executed.tool.parent?.spanId).toBe(execute.spanContext().spanId);
   });
 
+  it('snakepit.bytes counts the binary values inside chunks and results (their attachments), not only the JSON around them', async () => {
+    /** snakepit.bytes of a stream of one chunk and of a unary call, each holding `blob` and a 2-value float32 array inside a dict. */
+    const bytesFor = async (blob: Uint8Array) => {
+      const args = { blob, weights: new Float32Array([0.5, 1]) };
+      exported.reset();
+      await lastValueFrom(pool.stream('scaled', { ...args, n: 1 }));
+      await pool.execute('scaled_once', args);
+      return {
+        stream: poolSpan('snakepit.stream').attributes['snakepit.bytes'],
+        execute: poolSpan('snakepit.execute').attributes['snakepit.bytes'],
+      };
+    };
+    const small = await bytesFor(new Uint8Array(3));
+    const large = await bytesFor(new Uint8Array(1_003));
+    // The JSON is the same (a placeholder stands for each binary value): only the attachment grew.
+    expect({ stream: Number(large.stream) - Number(small.stream), execute: Number(large.execute) - Number(small.execute) }).toEqual({
+      stream: 1_000,
+      execute: 1_000,
+    });
+    expect(large.stream).toBeGreaterThan(1_003 + 8);
+    expect(large.execute).toBeGreaterThan(1_003 + 8);
+  });
+
   it('a failed call is an error on both spans, with the error code and the Python exception', async () => {
     const error = await rejectionOf(asCaller(() => lastValueFrom(pool.stream('fail_after', { n: 2 }))));
     expect(error.code).toBe('python_error');

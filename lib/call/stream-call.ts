@@ -2,7 +2,7 @@ import { status as Status, type ServiceError, type StatusObject } from '@grpc/gr
 import type { Readable } from 'node:stream';
 import type { Chunk } from '../chunk.js';
 import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
-import { decodeJson, decodePayload, withAttachments, type AttachmentMessage } from '../contract/payload-decoding.js';
+import { attachedBytes, decodeJson, decodePayload, withAttachments, type AttachmentMessage } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
 import { lossError, neverRan, reportFailure } from './call-failure.js';
 import type { HostToolRelay } from './host-tool-relay.js';
@@ -178,8 +178,8 @@ export class StreamCall<T> {
 
   private receive(batch: ChunkBatch): void {
     if (this.done) return;
-    let bytes = batch.json_run.byteLength;
-    for (const chunk of batch.chunks) bytes += chunk.data.byteLength;
+    let bytes = batch.json_run.byteLength + attachedBytes(batch.attachments);
+    for (const chunk of batch.chunks) bytes += chunk.data.byteLength + attachedBytes(chunk.attachments);
     this.sink.received(bytes);
     try {
       const attachments = batch.attachments.length > 0 ? byChunk(batch.attachments) : undefined;

@@ -1,5 +1,6 @@
 import { withAttachments } from '../contract/attachment-encoding.js';
 import type { pb } from '../contract/bridge-connection.js';
+import { attachedBytes } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
 import { ARGUMENT_BINARY } from './binary-arguments.js';
 import { stringifyKeepingNumbers } from '../json-text.js';
@@ -186,10 +187,6 @@ export class EncodedArguments {
 export interface EncodedArgumentsPayload {
   readonly json: Uint8Array;
   readonly attachments: InstanceType<typeof pb.Attachment>[];
-}
-
-function attachedBytes(attachments: readonly InstanceType<typeof pb.Attachment>[]): number {
-  return attachments.reduce((sum, attachment) => sum + attachment.data.byteLength, 0);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import type { ExecuteToolRequest, ExecuteToolResponse } from '../contract/bridge-connection.js';
-import { decodePayload, withAttachments } from '../contract/payload-decoding.js';
+import { attachedBytes, decodePayload, withAttachments } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
 import { lossError, neverRan, reportFailure } from './call-failure.js';
 import type { HostToolRelay } from './host-tool-relay.js';
@@ -76,7 +76,7 @@ export class UnaryCall<R> {
     this.done = true;
     this.stopListeningForExit();
     this.host?.close();
-    this.settle.resolve(result, response.result.byteLength);
+    this.settle.resolve(result, response.result.byteLength + attachedBytes(response.attachments));
   }
 
   private fail(error: SnakepitError, toolNeverRan = false): void {

@@ -76,6 +76,13 @@ function place(value: object, found: ReadonlyMap<string, unknown>, replaced: { c
   }
 }
 
+/** The bytes of the attachments' data (their binary values), as they travel. */
+export function attachedBytes(attachments: readonly { readonly data: Uint8Array }[]): number {
+  let bytes = 0;
+  for (const attachment of attachments) bytes += attachment.data.byteLength;
+  return bytes;
+}
+
 /**
  * A decoded JSON value with its attachments (proto/bridge.proto's
  * `Attachment`) in place: each string equal to an attachment's placeholder

@@ -12,6 +12,6 @@ export interface CallSummary {
   /** From the start of the call until it had a worker, or until it ended without one. */
   readonly queueWaitMs: number;
   readonly chunks: number;
-  /** Payload bytes received from the worker: chunks' data (JSON text or binary), or the result. */
+  /** Payload bytes received from the worker: chunks' data (JSON text or binary) or the result, with the binary values inside them (attachments). */
   readonly bytes: number;
 }
