@@ -48,6 +48,22 @@ const CASES: readonly (readonly [string, unknown, unknown])[] = [
   ['a string that looks like a placeholder', '\u0000snakepit-attachment:0:0', { type: 'str', value: '\u0000snakepit-attachment:0:0' }],
 ];
 
+/** Binary values the pool and the browser client refuse before sending anything, and the start of the message, naming where each is. */
+const REFUSED: readonly (readonly [Record<string, unknown>, RegExp])[] = [
+  [{ value: new DataView(new ArrayBuffer(2)) }, /^arguments\.value is a DataView, which cannot be sent/],
+  [{ value: new ArrayBuffer(2) }, /^arguments\.value is a ArrayBuffer, which cannot be sent/],
+  [
+    { value: { dtype: 'float32', shape: [3], data: new Float32Array(2) } },
+    /^arguments\.value is an NdArray of shape \[3\] holding 2 values/,
+  ],
+  [
+    { value: { dtype: 'float32', shape: [1], data: new Float64Array(1) } },
+    /^arguments\.value is an NdArray of dtype float32 whose data is a Float64Array/,
+  ],
+  [{ value: { dtype: 'complex64', shape: [1], data: new Float64Array(1) } }, /^arguments\.value is an NdArray of dtype "complex64"/],
+  [{ x: { y: [1, new DataView(new ArrayBuffer(2))] } }, /^arguments\.x\.y\[1\] is a DataView, which cannot be sent/],
+];
+
 describe('binary arguments through the pool', () => {
   let pool: SnakepitPool;
 
@@ -96,19 +112,7 @@ describe('binary arguments through the pool', () => {
     expect(error.message).toMatch(message);
   });
 
-  it.each([
-    [{ value: new DataView(new ArrayBuffer(2)) }, /^arguments\.value is a DataView, which cannot be sent/],
-    [{ value: new ArrayBuffer(2) }, /^arguments\.value is a ArrayBuffer, which cannot be sent/],
-    [
-      { value: { dtype: 'float32', shape: [3], data: new Float32Array(2) } },
-      /^arguments\.value is an NdArray of shape \[3\] holding 2 values/,
-    ],
-    [
-      { value: { dtype: 'float32', shape: [1], data: new Float64Array(1) } },
-      /^arguments\.value is an NdArray of dtype float32 whose data is a Float64Array/,
-    ],
-    [{ value: { dtype: 'complex64', shape: [1], data: new Float64Array(1) } }, /^arguments\.value is an NdArray of dtype "complex64"/],
-  ])('refuses %s before anything is sent', async (args, message) => {
+  it.each(REFUSED)('refuses %s before anything is sent', async (args, message) => {
     const error = await rejectionOf(pool.execute('take_any', args));
     expect(error.code).toBe('invalid_arguments');
     expect(error.message).toMatch(message);
@@ -166,6 +170,15 @@ describe('binary arguments through the HTTP handler and the browser client', () 
     const client = createHttpClient({ baseUrl: http.baseUrl });
     expect(await client.execute('take_any', { value })).toEqual(taken);
     expect(await lastValueFrom(client.stream('stream_back', { value }).pipe(chunkData(), toArray()))).toEqual([taken]);
+  });
+
+  it.each(REFUSED)('the client refuses %s before anything is sent, as the pool does', async (args, message) => {
+    const client = createHttpClient({ baseUrl: http.baseUrl, fetch: () => Promise.reject(new Error('no request expected')) });
+    for (const call of [client.execute('take_any', args), lastValueFrom(client.stream('stream_back', args))]) {
+      const error = await rejectionOf(call);
+      expect(error.code).toBe('invalid_arguments');
+      expect(error.message).toMatch(message);
+    }
   });
 
   it('refuses binaries that name no base64 text in args', async () => {

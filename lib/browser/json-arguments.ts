@@ -1,13 +1,18 @@
+import { memberPath, quotedPath } from '../argument-path.js';
 import { SnakepitError } from '../errors.js';
 import { hasSpecialNumbers, stringifyKeepingNumbers } from '../json-text.js';
 import { binaryArgument } from '../ndarray.js';
 import type { WireBinaryAt } from './wire-format.js';
 
-function refuse(reason: string): never {
-  throw new SnakepitError('invalid_arguments', `arguments ${reason}`, {
-    hint: 'arguments travel as JSON: use objects, arrays, strings, finite numbers, booleans and null',
-  });
+const JSON_HINT = 'arguments travel as JSON: use objects, arrays, strings, finite numbers, booleans and null';
+const BINARY_HINT = 'pass bytes as a Uint8Array, arrays as a typed array or an NdArray { dtype, shape, data }';
+
+/** Refuses the arguments, naming the path (`arguments.x.y[1]`) of what is wrong, as the pool does. */
+function refuse(path: string, reason: string, hint = JSON_HINT): never {
+  throw new SnakepitError('invalid_arguments', `${quotedPath(path)} ${reason}`, { hint });
 }
+
+const pathText = (path: readonly (string | number)[]): string => path.reduce<string>(memberPath, 'arguments');
 
 function kindOf(value: unknown): string | undefined {
   if (typeof value === 'function') return 'a function';
@@ -33,77 +38,111 @@ function toBase64(bytes: Uint8Array): string {
 }
 
 /** A binary argument as base64 text and what it is; undefined for a value that travels as JSON. */
-function binaryArgumentAt(value: unknown, path: readonly (string | number)[]): { text: string; binary: WireBinaryAt } | undefined {
+function binaryArgumentAt(value: object, path: readonly (string | number)[]): { text: string; binary: WireBinaryAt } | undefined {
   const binary = binaryArgument(value);
   if (binary === undefined) return undefined;
-  if ('refused' in binary) refuse(`hold ${binary.refused}; pass a Uint8Array, a typed array or an NdArray`);
-  if (binary.encoding === 'bytes') return { text: toBase64(binary.bytes), binary: { encoding: 'bytes', path } };
-  return { text: toBase64(binary.bytes), binary: { encoding: 'ndarray', dtype: binary.dtype, shape: binary.shape, path } };
+  if ('refused' in binary) refuse(pathText(path), `is ${binary.refused}`, BINARY_HINT);
+  const at = [...path];
+  if (binary.encoding === 'bytes') return { text: toBase64(binary.bytes), binary: { encoding: 'bytes', path: at } };
+  return { text: toBase64(binary.bytes), binary: { encoding: 'ndarray', dtype: binary.dtype, shape: binary.shape, path: at } };
 }
 
-/** The value with its binary values replaced by base64 text (in copies of the containers on the way), and where each was. */
-function inlineBinaries(value: unknown, path: (string | number)[], found: WireBinaryAt[]): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  const binary = binaryArgumentAt(value, [...path]);
+/** Where the walk is: the keys from the root, and the objects on the way (a cycle returns to one of them). */
+interface Walk {
+  readonly path: (string | number)[];
+  readonly ancestors: object[];
+  readonly found: WireBinaryAt[];
+}
+
+/**
+ * The value with its binary values replaced by base64 text, in copies of
+ * the containers on the way to them (the others are not copied), and where
+ * each was; undefined when it holds none, so that the usual value costs one
+ * walk. Refuses a cycle, which JSON cannot represent, where it closes.
+ */
+function inlineBinaries(value: unknown, walk: Walk): unknown {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { path, ancestors } = walk;
+  const binary = binaryArgumentAt(value, path);
   if (binary !== undefined) {
-    found.push(binary.binary);
+    walk.found.push(binary.binary);
     return binary.text;
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
-  if (Array.isArray(value)) return value.map((item: unknown, index) => inlineBinaries(item, [...path, index], found));
-  const copy: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    Object.defineProperty(copy, key, {
-      value: inlineBinaries(item, [...path, key], found),
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  if (ancestors.includes(value)) refuse(pathText(path), 'refers back to itself (a cycle)');
+  ancestors.push(value);
+  const copy = Array.isArray(value) ? inlineInArray(value as unknown[], walk) : inlineInObject(value, walk);
+  ancestors.pop();
+  return copy;
+}
+
+function inlineInArray(array: readonly unknown[], walk: Walk): unknown[] | undefined {
+  let copy: unknown[] | undefined;
+  for (let index = 0; index < array.length; index += 1) {
+    const replaced = inlineMember(array[index], index, walk);
+    if (replaced !== undefined) (copy ??= [...array])[index] = replaced;
   }
   return copy;
 }
 
-function holdsBinary(value: unknown, depth = 0): boolean {
-  // Past any sane depth (a cycle), JSON.stringify says what is wrong.
-  if (typeof value !== 'object' || value === null || depth > 256) return false;
-  if (binaryArgument(value) !== undefined) return true;
-  return Object.values(value).some((item) => holdsBinary(item, depth + 1));
+function inlineInObject(object: object, walk: Walk): object | undefined {
+  let copy: object | undefined;
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue;
+    const replaced = inlineMember((object as Record<string, unknown>)[key], key, walk);
+    if (replaced === undefined) continue;
+    copy ??= { ...object };
+    // defineProperty: a "__proto__" key must stay an own key of the copy.
+    Object.defineProperty(copy, key, { value: replaced, writable: true, enumerable: true, configurable: true });
+  }
+  return copy;
+}
+
+function inlineMember(item: unknown, key: string | number, walk: Walk): unknown {
+  if (typeof item !== 'object' || item === null) return undefined;
+  walk.path.push(key);
+  const replaced = inlineBinaries(item, walk);
+  walk.path.pop();
+  return replaced;
+}
+
+/** What the arguments are when they are not keyword arguments (an object of them); undefined when they are. */
+function notKeywordArguments(args: unknown): string | undefined {
+  if (Array.isArray(args)) return 'an array';
+  if (typeof args !== 'object' || args === null) return args === null ? 'null' : typeof args;
+  return binaryArgument(args) === undefined ? undefined : 'a binary value';
+}
+
+/** JSON.stringify's replacer: refuses what JSON would silently drop or change, as the pool refuses it in Node. */
+function refuseLosses(this: unknown, key: string, value: unknown): unknown {
+  const kind = kindOf(value);
+  if (kind !== undefined) refuse('arguments', `hold ${kind} at ${JSON.stringify(key)}, which JSON cannot represent`);
+  if (value === undefined && Array.isArray(this)) refuse('arguments', 'hold undefined in an array, which JSON would turn into null');
+  return value;
 }
 
 /**
  * The arguments as JSON text, with their binary values (a `Uint8Array`, a
  * typed array, an NdArray) as base64 text, and where those are, for the
- * request body's `binaries`.
+ * request body's `binaries`. Refuses, as the pool does in Node, what JSON
+ * would silently drop or change (NaN, functions, Maps, Sets, `undefined` in
+ * arrays, a cycle) and binary values it cannot send (a DataView, an
+ * NdArray whose data does not match its dtype or shape).
  */
 export function encodeArguments(args: unknown): { readonly json: string; readonly binaries: readonly WireBinaryAt[] } {
-  if (!holdsBinary(args)) return { json: encodeJsonArguments(args), binaries: [] };
-  const binaries: WireBinaryAt[] = [];
-  const inlined = inlineBinaries(args, [], binaries);
-  return { json: encodeJsonArguments(inlined), binaries };
-}
-
-/**
- * The arguments as JSON text, refusing what JSON would silently drop or
- * change (NaN, functions, Maps, typed arrays, `undefined` in arrays), as the
- * pool refuses it in Node.
- */
-export function encodeJsonArguments(args: unknown): string {
-  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-    refuse(`must be an object of keyword arguments, got ${Array.isArray(args) ? 'an array' : typeof args}`);
-  }
-  let text: string;
+  const kind = notKeywordArguments(args);
+  if (kind !== undefined) refuse('arguments', `must be an object of keyword arguments, got ${kind}`);
+  const walk: Walk = { path: [], ancestors: [], found: [] };
+  let json: string;
   try {
-    text = JSON.stringify(args, function (this: unknown, key: string, value: unknown) {
-      const kind = kindOf(value);
-      if (kind !== undefined) refuse(`hold ${kind} at ${JSON.stringify(key)}, which JSON cannot represent`);
-      if (value === undefined && Array.isArray(this)) refuse('hold undefined in an array, which JSON would turn into null');
-      return value;
-    });
+    const inlined = inlineBinaries(args, walk) ?? args;
+    json = JSON.stringify(inlined, refuseLosses);
+    // -0 and numbers beyond ±(2^53-1) as the floats they are, as the pool writes them in Node.
+    if (hasSpecialNumbers(inlined)) json = stringifyKeepingNumbers(inlined);
   } catch (error) {
     if (error instanceof SnakepitError) throw error;
-    // JSON.stringify's own refusals: a BigInt, a cycle.
-    refuse(`cannot be encoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
+    // JSON.stringify's own refusals (a BigInt), and nesting too deep for the stack.
+    refuse('arguments', `cannot be encoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
-  // -0 and numbers beyond ±(2^53-1) as the floats they are, as the pool writes them in Node.
-  return hasSpecialNumbers(args) ? stringifyKeepingNumbers(args) : text;
+  return { json, binaries: walk.found };
 }

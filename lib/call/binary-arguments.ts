@@ -1,3 +1,4 @@
+import { quotedPath } from '../argument-path.js';
 import type { BinaryKind, BinaryValue } from '../contract/attachment-encoding.js';
 import { pb } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
@@ -16,7 +17,7 @@ export const ARGUMENT_BINARY: BinaryKind = {
   encode(value, path): BinaryValue {
     const binary = binaryArgument(value);
     if (binary === undefined || 'refused' in binary) {
-      throw new SnakepitError('invalid_arguments', `${path} is ${binary?.refused ?? 'not binary'}`, { hint: HINT });
+      throw new SnakepitError('invalid_arguments', `${quotedPath(path)} is ${binary?.refused ?? 'not binary'}`, { hint: HINT });
     }
     if (binary.encoding === 'bytes') return { encoding: pb.Encoding.ENCODING_BYTES, data: binary.bytes };
     const { dtype, shape } = binary;

@@ -1,13 +1,11 @@
 import { withAttachments } from '../contract/attachment-encoding.js';
 import type { pb } from '../contract/bridge-connection.js';
 import { attachedBytes } from '../contract/payload-decoding.js';
+import { memberPath, quotedPath } from '../argument-path.js';
 import { SnakepitError } from '../errors.js';
 import { ARGUMENT_BINARY } from './binary-arguments.js';
 import { stringifyKeepingNumbers } from '../json-text.js';
 import type { CallLimits } from '../public-types.js';
-
-/** The most of an argument's path (`arguments.a[3].b`) an error message quotes: keys are the caller's input. */
-const MAX_QUOTED_PATH = 200;
 
 function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';
@@ -24,8 +22,7 @@ const JSON_HINT = 'values travel as JSON: use objects, arrays, strings, finite n
 const INTEGER_HINT = 'pass it as a string (String(n), for a BigInt too) and convert it in the tool';
 
 function refuse(path: string, reason: string, hint = JSON_HINT): never {
-  const quoted = path.length > MAX_QUOTED_PATH ? `${path.slice(0, MAX_QUOTED_PATH)}…` : path;
-  throw new SnakepitError('invalid_arguments', `${quoted} ${reason}`, { hint });
+  throw new SnakepitError('invalid_arguments', `${quotedPath(path)} ${reason}`, { hint });
 }
 
 function refuseDepth(path: string, maxDepth: number): never {
@@ -159,11 +156,11 @@ function check(value: unknown, path: string, state: CheckState): void {
   if (ancestors.length >= state.maxDepth) refuseDepth(path, state.maxDepth);
   ancestors.push(value);
   if (Array.isArray(value)) {
-    value.forEach((item: unknown, index) => check(item, `${path}[${index}]`, state));
+    value.forEach((item: unknown, index) => check(item, memberPath(path, index), state));
   } else {
     for (const [key, item] of Object.entries(value)) {
       // An undefined property is an argument left out, as JSON.stringify treats it.
-      if (item !== undefined) check(item, `${path}.${key}`, state);
+      if (item !== undefined) check(item, memberPath(path, key), state);
     }
   }
   ancestors.pop();

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { memberPath } from '../argument-path.js';
 import { isNdArray } from '../ndarray.js';
 import { isArrowRecordBatch, isArrowTable, writeArrow } from './arrow-ipc.js';
 import { pb, type Encoding } from './bridge-connection.js';
@@ -41,7 +42,7 @@ function replaceBinaries(value: unknown, path: string, binary: BinaryKind, found
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     value.forEach((item: unknown, index) => {
-      const replaced = replaceBinaries(item, `${path}[${index}]`, binary, found, marker);
+      const replaced = replaceBinaries(item, memberPath(path, index), binary, found, marker);
       if (replaced === undefined) return;
       copy ??= [...(value as unknown[])];
       copy[index] = replaced;
@@ -50,7 +51,7 @@ function replaceBinaries(value: unknown, path: string, binary: BinaryKind, found
   }
   let copy: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
-    const replaced = replaceBinaries(item, `${path}.${key}`, binary, found, marker);
+    const replaced = replaceBinaries(item, memberPath(path, key), binary, found, marker);
     if (replaced === undefined) continue;
     copy ??= { ...value };
     // defineProperty: a "__proto__" key must stay an own key of the copy.

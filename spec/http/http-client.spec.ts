@@ -91,6 +91,29 @@ describe('createHttpClient, in Node, against the handler', () => {
       }
     });
 
+    it('refuses arguments that refer back to themselves, however many times, naming where, as the pool does', async () => {
+      const http = createHttpClient({ baseUrl: 'http://127.0.0.1:9', fetch: () => Promise.reject(new Error('no request expected')) });
+      // Each object refers to itself twice: a walk that does not track its path makes 2^depth visits.
+      const twice: Record<string, unknown> = {};
+      twice.a = twice;
+      twice.b = twice;
+      const withBinary: Record<string, unknown> = { blob: new Uint8Array([1]) };
+      withBinary.a = [withBinary];
+      withBinary.b = withBinary;
+
+      for (const [args, message] of [
+        [{ p: twice }, /^arguments\.p\.a refers back to itself \(a cycle\)/],
+        [{ p: withBinary }, /^arguments\.p\.a\[0\] refers back to itself \(a cycle\)/],
+      ] as const) {
+        const error = await rejectionOf(lastValueFrom(http.stream('count', args)));
+        expect(error).toMatchObject({ code: 'invalid_arguments', message: expect.stringMatching(message) });
+        expect(await rejectionOf(pool.execute('count', args))).toMatchObject({
+          code: 'invalid_arguments',
+          message: expect.stringMatching(message),
+        });
+      }
+    });
+
     it('pauses the tool while an executeStream callback is busy', async () => {
       const { client: http } = await client();
       const progress = markerPath();
