@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient } from '../lib/browser/index.js';
+import { decodeWireValue } from '../lib/browser/wire-format.js';
 import { pb } from '../lib/contract/bridge-connection.js';
 import { decodePayload, withAttachments } from '../lib/contract/payload-decoding.js';
 import { chunkData, type NdArray, type SnakepitPool } from '../lib/index.js';
@@ -179,6 +180,27 @@ describe('binary arguments through the HTTP handler and the browser client', () 
       expect(error.code).toBe('invalid_arguments');
       expect(error.message).toMatch(message);
     }
+  });
+
+  it('refuses an ndarray whose bytes are not a whole number of its values, rather than dropping the rest', async () => {
+    const response = await fetch(`${http.baseUrl}/execute/take_any`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      // 5 bytes: one float32 and a byte over.
+      body: JSON.stringify({
+        args: { value: Buffer.alloc(5).toString('base64') },
+        binaries: [{ path: ['value'], encoding: 'ndarray', dtype: 'float32', shape: [1] }],
+      }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({
+      code: 'invalid_arguments',
+      message: expect.stringMatching(/^binaries: a float32 array of 5 bytes, not a whole number of 4-byte values/),
+    });
+    // The browser client decodes the arrays the server sends with the same function.
+    expect(() => decodeWireValue(Buffer.alloc(6).toString('base64'), { encoding: 'ndarray', dtype: 'float64', shape: [1] })).toThrow(
+      'a float64 array of 6 bytes, not a whole number of 8-byte values',
+    );
   });
 
   it('refuses binaries that name no base64 text in args', async () => {

@@ -116,6 +116,9 @@ function decodeBinary(value: unknown, binary: WireBinary, arrow: ArrowReader | u
   const dtype = binary.dtype ?? 'uint8';
   const Typed = TYPED_ARRAY_BY_DTYPE[dtype];
   if (Typed === undefined) throw new TypeError(`unsupported array dtype ${dtype}`);
+  if (bytes.byteLength % Typed.BYTES_PER_ELEMENT !== 0) {
+    throw new TypeError(`a ${dtype} array of ${bytes.byteLength} bytes, not a whole number of ${Typed.BYTES_PER_ELEMENT}-byte values`);
+  }
   const length = bytes.byteLength / Typed.BYTES_PER_ELEMENT;
   const array: NdArray = { dtype, shape: binary.shape ?? [length], data: new Typed(bytes.buffer, bytes.byteOffset, length) };
   return array;
