@@ -51,6 +51,7 @@ describe('graceful results', () => {
   it.each(REFUSED)('%s is refused with serialization_error naming the type and where it was', async (kind, message) => {
     const error = await rejectionOf(pool.execute('graceful', { kind }));
     expect(error.code).toBe('serialization_error');
+    expect(error.message.startsWith('result')).toBe(true);
     expect(error.message.slice('result'.length)).toMatch(message);
     const chunkError = await rejectionOf(lastValueFrom(pool.stream('graceful_chunks', { kinds: ['date', kind] })));
     expect(chunkError.message.slice('chunk[1]'.length)).toMatch(message);
