@@ -203,6 +203,21 @@ describe('binary arguments through the HTTP handler and the browser client', () 
     );
   });
 
+  it('reads an ndarray whose bytes a base64 decoder returned at an offset its elements cannot view (inside a shared buffer)', () => {
+    const inPool = (text: string) => {
+      const bytes = Buffer.from(text, 'base64');
+      const shared = new Uint8Array(bytes.byteLength + 1);
+      shared.set(bytes, 1);
+      return shared.subarray(1);
+    };
+    const text = Buffer.from(new Float64Array([1.5, -2]).buffer).toString('base64');
+    expect(decodeWireValue(text, { encoding: 'ndarray', dtype: 'float64', shape: [2] }, undefined, inPool)).toEqual({
+      dtype: 'float64',
+      shape: [2],
+      data: new Float64Array([1.5, -2]),
+    });
+  });
+
   it('refuses binaries that name no base64 text in args', async () => {
     const response = await fetch(`${http.baseUrl}/execute/take_any`, {
       method: 'POST',

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkData, type SnakepitPool } from '../lib/index.js';
+import { decodeBase64 } from '../lib/browser/wire-format.js';
 import { encodeArguments } from '../lib/call/tool-arguments.js';
+import { readBase64 } from '../lib/http/read-base64.js';
 import { stringifyJson } from '../lib/json-text.js';
 import { resolvePoolOptions } from '../lib/pool/pool-options.js';
 import { rejectionOf, startTestPool } from './support/pools.js';
@@ -125,6 +127,41 @@ describe('encoding round trips (property-based)', () => {
         }
         expect(numbers).not.toMatch(/(?<![\d.eE])-0(?![\d.eE])/);
       }),
+    );
+  });
+});
+
+describe("the HTTP handler's base64 reader (property-based)", () => {
+  /** The outcome of a decoder: its bytes, or that it refused the text. */
+  const outcome = (decode: () => Uint8Array): number[] | 'refused' => {
+    try {
+      return [...decode()];
+    } catch {
+      return 'refused';
+    }
+  };
+
+  it('reads the base64 the browser client writes by Buffer, into the bytes written', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => {
+        const read = readBase64(Buffer.from(bytes).toString('base64'));
+        expect(Buffer.isBuffer(read)).toBe(true);
+        expect([...read]).toEqual([...bytes]);
+      }),
+    );
+  });
+
+  it('reads any text as atob does: the same bytes, or a refusal (Buffer skips what is not base64)', () => {
+    const character = fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') },
+      { weight: 1, arbitrary: fc.constantFrom('=', '-', '_', ' ', '\n', '!', '.', 'é', '\u0000') },
+    );
+    fc.assert(
+      fc.property(fc.array(character, { maxLength: 24 }), (characters) => {
+        const text = characters.join('');
+        expect(outcome(() => readBase64(text))).toEqual(outcome(() => decodeBase64(text)));
+      }),
+      { numRuns: 20_000 },
     );
   });
 });

@@ -3,6 +3,7 @@ import type { ToolArguments } from '../public-types.js';
 import type { SnakepitHttpError } from '../browser/http-status.js';
 import { quote, refusal } from './http-response.js';
 import { decodeWireValue, type WireBinaryAt } from '../browser/wire-format.js';
+import { readBase64 } from './read-base64.js';
 
 /**
  * The longest tool name, session id or stream id the handler accepts: the
@@ -156,7 +157,7 @@ function withBinaries(args: unknown, binaries: unknown): unknown {
   if (typeof args !== 'object' || args === null) throw badRequest('binaries name values in args, which has none');
   try {
     // The pool checks each NdArray's shape against its data, naming where it is.
-    return decodeWireValue(args, { binaries });
+    return decodeWireValue(args, { binaries }, undefined, readBase64);
   } catch (error) {
     throw badRequest(`binaries: ${error instanceof Error ? error.message : String(error)}`);
   }
