@@ -197,21 +197,26 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             acknowledgment = Acknowledgment(context)
             tool, arguments, call = self._prepare(request, streaming=True, host=host)
             self._trace(call, context)
-            acknowledgment.wait_sent()
-            ended = self._begin(call.call_id)
         except CallFailure as failure:
             if call is not None:
                 call.span.end(failure, cancelled=call.cancelled(), chunks=0)
             abort(context, failure, self._worker_id)
             return
+        call_id = call.call_id
+
+        def admit() -> None:
+            acknowledgment.wait_sent()
+            ended = self._begin(call_id)
+            pump.on_finished(lambda: self._end(call_id, ended))
+
         pump = ChunkPump(
             lambda: tool.function(**arguments),
             call,
             max_buffered_bytes=self._limits.max_buffered_bytes,
             max_chunk_bytes=self._limits.max_message_bytes - _MESSAGE_OVERHEAD_BYTES,
             condition=host.condition if host is not None else None,
+            admit=admit,
         )
-        pump.on_finished(lambda: self._end(call.call_id, ended))
         if not context.add_callback(pump.cancel):
             pump.cancel()
         pump.start()

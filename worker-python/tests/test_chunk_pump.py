@@ -16,6 +16,7 @@ from sample_adapters import Opaque, TrainingDiverged
 from snakepit_bridge.adapters.showcase.tool import StreamChunk
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.chunk_pump import ChunkPump
+from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.wire import ChunkBatchBuilder
 
@@ -65,9 +66,17 @@ StartPump = Callable[..., Started]
 def start_pump() -> Iterator[StartPump]:
     started: list[Started] = []
 
-    def start(source: Callable[[], Any], *, max_buffered_bytes: int = LARGE, max_chunk_bytes: int = LARGE) -> Started:
+    def start(
+        source: Callable[[], Any],
+        *,
+        max_buffered_bytes: int = LARGE,
+        max_chunk_bytes: int = LARGE,
+        admit: Callable[[], None] | None = None,
+    ) -> Started:
         context = CallContext(call_id=CALL_ID, tool_name="tool", session_id="session")
-        pump = ChunkPump(source, context, max_buffered_bytes=max_buffered_bytes, max_chunk_bytes=max_chunk_bytes)
+        pump = ChunkPump(
+            source, context, max_buffered_bytes=max_buffered_bytes, max_chunk_bytes=max_chunk_bytes, admit=admit
+        )
         handle = Started(pump, context)
         started.append(handle)
         pump.start()
@@ -278,6 +287,38 @@ def test_exception_when_the_tool_is_called(start_pump: StartPump) -> None:
     assert handle.pump.failure is not None
     assert handle.pump.failure.python_type == "ValueError"
     assert handle.pump.failure.message == "bad configuration"
+
+
+def test_admit_runs_on_the_pump_thread_before_the_tool(start_pump: StartPump) -> None:
+    events: list[tuple[str, threading.Thread]] = []
+
+    def tool() -> Iterator[int]:
+        events.append(("tool", threading.current_thread()))
+        yield 1
+
+    handle = start_pump(tool, admit=lambda: events.append(("admit", threading.current_thread())))
+
+    assert values_of(handle.drain()) == [1]
+    assert [name for name, _ in events] == ["admit", "tool"]
+    assert events[0][1] is events[1][1] is not threading.current_thread()
+
+
+def test_a_tool_whose_admission_fails_never_runs(start_pump: StartPump) -> None:
+    ran = threading.Event()
+
+    def tool() -> Iterator[int]:
+        ran.set()
+        yield 1
+
+    def refuse() -> None:
+        raise CallFailure(code="cancelled", message="the call was cancelled before it arrived")
+
+    handle = start_pump(tool, admit=refuse)
+
+    assert handle.drain() == []
+    assert handle.pump.failure is not None
+    assert handle.pump.failure.code == "cancelled"
+    assert not ran.is_set()
 
 
 def test_unencodable_chunk_fails_after_earlier_chunks_and_closes_the_generator(
