@@ -217,6 +217,18 @@ class JsonRun:
         self.text += encoded
         self.ends.append(len(self.text))
 
+    def part(self, first: int, end: int) -> JsonRun:
+        """A copy of its chunks from ``first`` up to ``end``, as a run of their own."""
+        part = JsonRun()
+        start = self.ends[first - 1] + 1 if first else 0
+        part.text = self.text[start : self.ends[end - 1]]
+        part.ends = self.ends[first:end]
+        if start:
+            part.ends = [*map((-start).__add__, part.ends)]
+        if self.attachments:
+            part.attachments = [a.in_chunk(a.chunk - first) for a in self.attachments if first <= a.chunk < end]
+        return part
+
     def split(self, count: int) -> JsonRun:
         """Its first ``count`` chunks as a run of their own; this run keeps the others."""
         head = JsonRun()

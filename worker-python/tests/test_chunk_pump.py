@@ -146,6 +146,39 @@ def test_chunks_ready_at_take_leave_in_one_batch(start_pump: StartPump) -> None:
     assert handle.take() is None
 
 
+def test_a_run_still_growing_is_handed_over_as_far_as_it_goes(start_pump: StartPump, probe: support.Probe) -> None:
+    # The taker does not wait for the run the tool appends to: it takes the chunks there so far, then the
+    # later ones from the same run, with the binary values of each at their chunk.
+    def tool() -> Iterator[dict[str, Any]]:
+        yield {"i": 0}
+        yield {"i": 1}
+        probe.set("two yielded")
+        assert probe.wait("release")
+        yield {"i": 2, "weights": np.arange(3, dtype=np.float32)}
+        yield {"i": 3}
+        yield {"i": 4, "weights": np.arange(2, dtype=np.int8)}
+
+    handle = start_pump(tool)
+    assert probe.wait("two yielded")
+    first = handle.take()
+    probe.set("release")
+    handle.wait_finished()
+    second = handle.take()
+
+    assert first is not None and second is not None
+    assert first.json_items == [b'{"i":0}', b'{"i":1}'] and first.attachments == []
+    assert second.first_index == 2 and handle.take() is None
+    items = second.json_items
+    assert [json.loads(item)["i"] for item in items] == [2, 3, 4]
+    assert [attachment.chunk for attachment in second.attachments] == [0, 2]
+    for attachment in second.attachments:
+        assert attachment.placeholder.encode() in items[attachment.chunk].replace(b"\\u0000", b"\0")
+    assert [bytes(a.payload.data) for a in second.attachments] == [
+        np.arange(3, dtype=np.float32).tobytes(),
+        np.arange(2, dtype=np.int8).tobytes(),
+    ]
+
+
 def test_a_dict_changed_after_its_yield_arrives_as_it_was_yielded(start_pump: StartPump) -> None:
     # Chunks are encoded at their yield, not when their batch leaves: a tool may yield the same dict again.
     def reuses() -> Iterator[dict[str, Any]]:
