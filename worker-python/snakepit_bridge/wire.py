@@ -10,6 +10,7 @@ them back with the generated classes.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -234,20 +235,25 @@ class JsonRun:
         head = JsonRun()
         cut = self.ends[count - 1]
         head.text, self.text = self.text[:cut], self.text[cut + 1 :]
-        head.ends, self.ends = self.ends[:count], [end - cut - 1 for end in self.ends[count:]]
+        head.ends, self.ends = self.ends[:count], [*map((-cut - 1).__add__, self.ends[count:])]
         head.attachments = [attachment for attachment in self.attachments if attachment.chunk < count]
         self.attachments = [a.in_chunk(a.chunk - count) for a in self.attachments if a.chunk >= count]
         return head
 
     def fitting(self, room: int) -> int:
         """How many of its first chunks fit in ``room`` framed bytes (the run's own brackets aside)."""
-        count = 0
-        while count < len(self.ends):
-            attached = attachments_size([a for a in self.attachments if a.chunk <= count])
-            if self.ends[count] + 1 + attached > room:
-                break
-            count += 1
-        return count
+        if not self.attachments:
+            # A chunk fits if its end plus a bracket does; ends grow, so a bisection finds the last that does.
+            return bisect.bisect_right(self.ends, room - 1)
+        attached_to: dict[int, int] = {}
+        for attachment in self.attachments:
+            attached_to[attachment.chunk] = attached_to.get(attachment.chunk, 0) + attachments_size((attachment,))
+        attached = 0
+        for count, end in enumerate(self.ends):
+            attached += attached_to.get(count, 0)
+            if end + 1 + attached > room:
+                return count
+        return len(self.ends)
 
 
 # A plain chunk travels in a batch's json_run: as its encoded JSON, with the binary values inside

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from snakepit_bridge.attachments import Attachment, BinaryPayload
 from snakepit_bridge.proto import bridge_pb2 as pb
-from snakepit_bridge.wire import ChunkBatchBuilder, OutgoingChunk, encode_batch, varint
+from snakepit_bridge.wire import ChunkBatchBuilder, JsonRun, OutgoingChunk, attachments_size, encode_batch, varint
 
 # grpc-js hands a message to its deserializer 5 bytes into an 8-aligned buffer.
 RECEIVER_OFFSET = 5
@@ -94,3 +95,58 @@ def test_a_builder_stops_at_max_bytes_but_takes_a_larger_chunk_alone() -> None:
     assert bounded.add(b"1234", 4) and bounded.add(b"1234", 4)
     assert not bounded.add(b"1", 1), "4 + 1 + 4 + 1 framed bytes leave no room for 1 + 1 more"
     assert len(bounded) == 2
+
+
+def json_run(texts: list[bytes], attached: dict[int, int] | None = None) -> JsonRun:
+    """A run of the given chunks' JSON; ``attached`` gives some chunks an attachment of that many bytes."""
+    run = JsonRun()
+    for index, text in enumerate(texts):
+        size = (attached or {}).get(index)
+        attachments = () if size is None else (Attachment(BinaryPayload(pb.ENCODING_BYTES, b"\0" * size), "p"),)
+        run.add(text, attachments)
+    return run
+
+
+def chunks_of(run: JsonRun) -> list[bytes]:
+    starts = [0, *(end + 1 for end in run.ends[:-1])]
+    return [bytes(run.text[start:end]) for start, end in zip(starts, run.ends, strict=True)]
+
+
+TEXTS = [b"1", b'{"a":22}', b"[333]", b'"4444"', b"55555", b"{}"]
+
+
+@pytest.mark.parametrize("attached", [None, {1: 10}, {0: 3, 2: 300, 5: 1}])
+def test_a_run_fits_in_room_the_chunks_whose_json_and_attachments_fit(attached: dict[int, int] | None) -> None:
+    run = json_run(TEXTS, attached)
+
+    for room in range(0, 600):
+        # By definition: the longest prefix whose JSON, commas, bracket and attachments fit.
+        expected = 0
+        while (
+            expected < len(TEXTS)
+            and run.ends[expected] + 1 + attachments_size([a for a in run.attachments if a.chunk <= expected]) <= room
+        ):
+            expected += 1
+        assert run.fitting(room) == expected, room
+
+
+@pytest.mark.parametrize("first, end", [(0, 6), (0, 1), (2, 5), (5, 6), (1, 2)])
+def test_a_part_of_a_run_holds_those_chunks_and_their_attachments(first: int, end: int) -> None:
+    run = json_run(TEXTS, {0: 3, 2: 30, 4: 4})
+
+    part = run.part(first, end)
+
+    assert chunks_of(part) == TEXTS[first:end]
+    assert [(a.chunk, len(a.payload.data)) for a in part.attachments] == [
+        (chunk - first, size) for chunk, size in ((0, 3), (2, 30), (4, 4)) if first <= chunk < end
+    ]
+    assert chunks_of(run) == TEXTS, "the run itself is unchanged"
+
+
+def test_a_split_run_keeps_the_chunks_after_its_head() -> None:
+    run = json_run(TEXTS, {1: 5, 4: 6})
+
+    head = run.split(2)
+
+    assert chunks_of(head) == TEXTS[:2] and chunks_of(run) == TEXTS[2:]
+    assert [a.chunk for a in head.attachments] == [1] and [a.chunk for a in run.attachments] == [2]
