@@ -113,12 +113,30 @@ function notKeywordArguments(args: unknown): string | undefined {
   return binaryArgument(args) === undefined ? undefined : 'a binary value';
 }
 
-/** JSON.stringify's replacer: refuses what JSON would silently drop or change, as the pool refuses it in Node. */
-function refuseLosses(this: unknown, key: string, value: unknown): unknown {
-  const kind = kindOf(value);
-  if (kind !== undefined) refuse('arguments', `hold ${kind} at ${JSON.stringify(key)}, which JSON cannot represent`);
-  if (value === undefined && Array.isArray(this)) refuse('arguments', 'hold undefined in an array, which JSON would turn into null');
-  return value;
+/**
+ * A replacer for JSON.stringify that refuses what JSON would silently drop or
+ * change, naming where it is (`arguments.p.q[1]`), as the pool refuses it in
+ * Node. A replacer sees only a key and the object holding it: each object's
+ * path is kept as it is met, so that its members' follow from it.
+ */
+function lossRefuser(): (this: unknown, key: string, value: unknown) => unknown {
+  const paths = new Map<unknown, string>();
+  return function refuseLosses(this: unknown, key: string, value: unknown): unknown {
+    const kind = kindOf(value);
+    const undefinedInArray = value === undefined && Array.isArray(this);
+    const isObject = typeof value === 'object' && value !== null;
+    // Paths are built for objects and refusals only: the usual number or string costs nothing more.
+    if (kind === undefined && !undefinedInArray && !isObject) return value;
+    const holder = paths.get(this);
+    // The root is the one value whose holder has no path: JSON.stringify's wrapper, { "": value }.
+    const path = holder === undefined ? 'arguments' : memberPath(holder, Array.isArray(this) ? Number(key) : key);
+    if (kind !== undefined) {
+      refuse(path, `is ${kind}, ${isObject ? 'which JSON would encode as {}; convert it first' : 'which JSON cannot represent'}`);
+    }
+    if (undefinedInArray) refuse(path, 'is undefined in an array, which JSON would turn into null');
+    paths.set(value, path);
+    return value;
+  };
 }
 
 /**
@@ -136,7 +154,7 @@ export function encodeArguments(args: unknown): { readonly json: string; readonl
   let json: string;
   try {
     const inlined = inlineBinaries(args, walk) ?? args;
-    json = JSON.stringify(inlined, refuseLosses);
+    json = JSON.stringify(inlined, lossRefuser());
     // -0 and numbers beyond ±(2^53-1) as the floats they are, as the pool writes them in Node.
     if (hasSpecialNumbers(inlined)) json = stringifyKeepingNumbers(inlined);
   } catch (error) {

@@ -91,6 +91,22 @@ describe('createHttpClient, in Node, against the handler', () => {
       }
     });
 
+    it('refuses what JSON would drop or change, naming where it is, as the pool does', async () => {
+      const http = createHttpClient({ baseUrl: 'http://127.0.0.1:9', fetch: () => Promise.reject(new Error('no request expected')) });
+
+      for (const [args, path] of [
+        [{ p: { q: [1, Number.NaN] } }, 'arguments.p.q[1]'],
+        [{ p: [{ f: () => 1 }] }, 'arguments.p[0].f'],
+        [{ m: { n: new Map() } }, 'arguments.m.n'],
+        [{ u: [[undefined]] }, 'arguments.u[0][0]'],
+        [{ x: Number.POSITIVE_INFINITY }, 'arguments.x'],
+      ] as const) {
+        const starts = expect.stringMatching(new RegExp(`^${path.replace(/[.[\]]/g, '\\$&')} is `));
+        expect(await rejectionOf(lastValueFrom(http.stream('count', args)))).toMatchObject({ code: 'invalid_arguments', message: starts });
+        expect(await rejectionOf(pool.execute('count', args))).toMatchObject({ code: 'invalid_arguments', message: starts });
+      }
+    });
+
     it('refuses arguments that refer back to themselves, however many times, naming where, as the pool does', async () => {
       const http = createHttpClient({ baseUrl: 'http://127.0.0.1:9', fetch: () => Promise.reject(new Error('no request expected')) });
       // Each object refers to itself twice: a walk that does not track its path makes 2^depth visits.
