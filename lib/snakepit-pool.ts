@@ -271,8 +271,8 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
               scope.complete();
               resolve(result);
             },
-            reject: (error, neverRan) => {
-              if (neverRan && scope.retry()) return;
+            reject: (error, notRun) => {
+              if (notRun !== undefined && scope.retry(error, notRun)) return;
               scope.fail(error);
               reject(error);
             },
@@ -330,8 +330,8 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
               subscriber.next(chunk);
             },
             received: (bytes) => scope.countBytes(bytes),
-            error: (error, neverRan) => {
-              if (neverRan && scope.retry()) return;
+            error: (error, notRun) => {
+              if (notRun !== undefined && scope.retry(error, notRun)) return;
               scope.fail(error);
               subscriber.error(error);
             },

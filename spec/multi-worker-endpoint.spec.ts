@@ -4,7 +4,9 @@
  * `serve` processes; the pids the tools report tell which process ran what.
  */
 import { lastValueFrom, take, toArray } from 'rxjs';
+import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BridgeConnection } from '../lib/contract/bridge-connection.js';
 import { createPool, type PoolEvent, type PoolOptions, type SnakepitPool } from '../lib/index.js';
 import { heldBackStream, isAlive, markerEvents, markerPath, rejectionOf, reportFigure, waitUntil } from './support/pools.js';
 import { serveWorker, type StandaloneWorker } from './support/serve.js';
@@ -25,8 +27,12 @@ describe('an endpoint of serve --workers N', () => {
   const endpoints: StandaloneWorker[] = [];
   const pools: SnakepitPool[] = [];
 
-  async function endpoint(workers: number, extraArgs: string[] = []): Promise<StandaloneWorker> {
-    const served = await serveWorker({ token: TOKEN, extraArgs: ['--workers', String(workers), ...extraArgs] });
+  async function endpoint(
+    workers: number,
+    extraArgs: string[] = [],
+    more: Parameters<typeof serveWorker>[0] = {},
+  ): Promise<StandaloneWorker> {
+    const served = await serveWorker({ token: TOKEN, extraArgs: ['--workers', String(workers), ...extraArgs], ...more });
     endpoints.push(served);
     return served;
   }
@@ -65,6 +71,24 @@ describe('an endpoint of serve --workers N', () => {
         (error: unknown) => error,
       );
     return { pid: await pid, seqs, outcome, stop: () => controller.abort() };
+  }
+
+  /** Makes the endpoint's processes fail to start, and kills them; resolves once its Ping says none runs. */
+  async function breakProcesses(served: StandaloneWorker, marker: string): Promise<void> {
+    writeFileSync(marker, '');
+    for (const pid of served.descendants()) process.kill(pid, 'SIGKILL');
+    const probe = new BridgeConnection(served.endpoint, { token: TOKEN, maxMessageBytes: 1024 * 1024 });
+    try {
+      // Ping fails once the dispatcher has seen both processes go.
+      for (let answered = true; answered;) {
+        answered = await probe.ping(new Date(Date.now() + 5_000)).then(
+          () => true,
+          () => false,
+        );
+      }
+    } finally {
+      probe.close();
+    }
   }
 
   afterEach(async () => {
@@ -201,6 +225,44 @@ describe('an endpoint of serve --workers N', () => {
     await done;
     expect(received.slice(0, total).map((chunk) => chunk.data?.seq)).toEqual(Array.from({ length: total }, (_, i) => i));
   }, 60_000);
+
+  it('an endpoint none of whose processes can start refuses calls; the pool runs them on another endpoint', async () => {
+    const broken = markerPath();
+    const fragile = { adapter: 'test_adapter.FragileAdapter', env: { SNAKEPIT_TEST_FAIL_MARKER: broken } };
+    const failing = await endpoint(2, [], fragile);
+    const healthy = await endpoint(2, [], fragile);
+    // No health checks: the refused calls, not Ping, take the failing endpoint out of service here.
+    const pool = await createPool({
+      adapter: 'test_adapter.FragileAdapter',
+      endpoints: [failing.endpoint, healthy.endpoint],
+      token: TOKEN,
+      healthCheckInterval: 0,
+    });
+    pools.push(pool);
+    const events: PoolEvent[] = [];
+    pool.events$.subscribe((event) => events.push(event));
+
+    await breakProcesses(failing, broken);
+
+    // The pool gives one of two calls at once to each endpoint: the failing one refuses its call, which runs on the other.
+    const ran = await Promise.all([0, 1].map(() => pool.execute<{ pid: number }>('whoami')));
+    const pids = ran.map(({ pid }) => pid);
+    expect(pids.every((pid) => healthy.descendants().includes(pid))).toBe(true);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'worker_exited', workerId: failing.endpoint, expected: false }));
+    expect(pool.stats()).toMatchObject({ endpoints: 1 });
+  });
+
+  it('a pool whose only endpoint runs no process gets worker_unavailable at once rather than waiting', async () => {
+    const broken = markerPath();
+    const served = await endpoint(2, [], { adapter: 'test_adapter.FragileAdapter', env: { SNAKEPIT_TEST_FAIL_MARKER: broken } });
+    const pool = await poolOf(served, { adapter: 'test_adapter.FragileAdapter', healthCheckInterval: 0 });
+    await breakProcesses(served, broken);
+
+    const error = await rejectionOf(pool.execute('whoami'));
+    expect(error.code).toBe('worker_unavailable');
+    expect(error.message).toContain('no worker process is running and replacements keep failing');
+    expect(error.message).toContain('the model cannot load');
+  });
 
   it('joins a pool through discover with the capacity its Ping reports', async () => {
     const served = await endpoint(3);

@@ -93,17 +93,26 @@ export class CallScope implements RegisteredCall {
 
   /**
    * Runs the call again on another worker, once: for a call whose worker
-   * died before its tool could run. Returns false when the call has ended or
-   * was already retried; the caller then reports the error.
+   * died before its tool could run (`lost`: it waits for a worker as any
+   * call does), or whose endpoint refused it (`refused`: only when another
+   * worker is in service, else it fails with `error` rather than wait for
+   * the endpoint to recover). Returns false when the call has ended or was
+   * already retried; the caller then reports the error.
    */
-  retry(): boolean {
+  retry(error: SnakepitError, why: 'lost' | 'refused'): boolean {
     if (this.ended || this.retried) return false;
     this.retried = true;
-    // The worker is gone: the pool has taken it out of service, so releasing it hands it to nobody.
-    this.lease?.release();
+    const { lease } = this;
     this.lease = undefined;
     this.running = undefined;
-    this.acquire();
+    // Once the failure is handled: a refusing endpoint is taken out of service right after it (reportFailure).
+    queueMicrotask(() => {
+      // The worker is out of service: releasing it hands it to nobody.
+      lease?.release();
+      if (this.ended) return;
+      if (why === 'refused' && this.registry.workers.slots === 0) this.abort(error);
+      else this.acquire();
+    });
     return true;
   }
 

@@ -4,7 +4,7 @@ import type { Chunk } from '../chunk.js';
 import type { ChunkBatch, ExecuteToolRequest, ToolChunk } from '../contract/bridge-connection.js';
 import { attachedBytes, decodeJson, decodePayload, withAttachments, type AttachmentMessage } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
-import { lossError, neverRan, reportFailure } from './call-failure.js';
+import { lossError, neverRan, reportFailure, type NotRun } from './call-failure.js';
 import type { HostToolRelay } from './host-tool-relay.js';
 import type { Worker } from '../worker/worker.js';
 
@@ -38,8 +38,8 @@ export interface ChunkSink<T> {
   next(chunk: Chunk<T>): void;
   /** Payload bytes of a message received, before its chunks are delivered. */
   received(bytes: number): void;
-  /** `neverRan`: the worker died before the tool could run (see `neverRan` in call-failure.ts). */
-  error(error: SnakepitError, neverRan: boolean): void;
+  /** `notRun`: why the tool certainly never ran, when it did not (see `NotRun` in call-failure.ts). */
+  error(error: SnakepitError, notRun: NotRun): void;
   complete(): void;
   /** The worker is done with the call (its tool returned): it may serve others while chunks still wait for the consumer. */
   workerDone(): void;
@@ -165,11 +165,11 @@ export class StreamCall<T> {
     this.pending = [];
   }
 
-  private fail(error: SnakepitError, toolNeverRan = false): void {
+  private fail(error: SnakepitError, notRun?: NotRun): void {
     if (this.done) return;
     this.done = true;
     this.cleanUp();
-    this.sink.error(error, toolNeverRan);
+    this.sink.error(error, notRun);
   }
 
   private transportFailure(message: string, cause: unknown): SnakepitError {
@@ -280,7 +280,7 @@ export class StreamCall<T> {
       this.host?.close();
       this.sink.complete();
     } else {
-      reportFailure(this.worker, this.tool, error, (failure) => this.fail(failure));
+      reportFailure(this.worker, this.tool, error, (failure, notRun) => this.fail(failure, notRun));
     }
   }
 }

@@ -2,7 +2,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import type { ExecuteToolRequest, ExecuteToolResponse } from '../contract/bridge-connection.js';
 import { attachedBytes, decodePayload, withAttachments } from '../contract/payload-decoding.js';
 import { SnakepitError } from '../errors.js';
-import { lossError, neverRan, reportFailure } from './call-failure.js';
+import { lossError, neverRan, reportFailure, type NotRun } from './call-failure.js';
 import type { HostToolRelay } from './host-tool-relay.js';
 import type { Worker } from '../worker/worker.js';
 
@@ -20,8 +20,8 @@ export class UnaryCall<R> {
   constructor(
     private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
-    /** `neverRan`: the worker died before the tool could run (see `neverRan` in call-failure.ts). */
-    private readonly settle: { resolve(result: R, bytes: number): void; reject(error: SnakepitError, neverRan: boolean): void },
+    /** `notRun`: why the tool certainly never ran, when it did not (see `NotRun` in call-failure.ts). */
+    private readonly settle: { resolve(result: R, bytes: number): void; reject(error: SnakepitError, notRun: NotRun): void },
     /** gRPC metadata for the worker: the call's trace context (and its session's routing). */
     private readonly headers: Readonly<Record<string, string>>,
     /** With `host`, the call runs on a stream both ways that also carries its tool's host-tool calls. */
@@ -39,7 +39,7 @@ export class UnaryCall<R> {
     if (this.done) return;
     const settle = (error: ServiceError | null, response?: ExecuteToolResponse) => {
       if (error !== null) {
-        reportFailure(this.worker, tool, error, (failure) => this.fail(failure));
+        reportFailure(this.worker, tool, error, (failure, notRun) => this.fail(failure, notRun));
         return;
       }
       this.succeed(response);
@@ -79,11 +79,11 @@ export class UnaryCall<R> {
     this.settle.resolve(result, response.result.byteLength + attachedBytes(response.attachments));
   }
 
-  private fail(error: SnakepitError, toolNeverRan = false): void {
+  private fail(error: SnakepitError, notRun?: NotRun): void {
     if (this.done) return;
     this.done = true;
     this.stopListeningForExit();
     this.host?.close();
-    this.settle.reject(error, toolNeverRan);
+    this.settle.reject(error, notRun);
   }
 }

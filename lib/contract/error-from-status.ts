@@ -4,6 +4,8 @@ import { decodeMessage } from './bridge-connection.js';
 import { MalformedMessage } from './wire-bounds.js';
 
 export const ERROR_METADATA_KEY = 'snakepit-error-bin';
+/** Trailer of a call an endpoint refused before any tool saw it: `serve --workers N` while none of its processes runs. */
+export const NOT_STARTED_METADATA_KEY = 'snakepit-not-started';
 
 const CODE_BY_STATUS: Partial<Record<Status, SnakepitErrorCode>> = {
   [Status.CANCELLED]: 'cancelled',
@@ -22,6 +24,11 @@ export function isTransportFailure(error: ServiceError): boolean {
     error.metadata?.get(ERROR_METADATA_KEY).length === 0 &&
     (error.code === Status.UNAVAILABLE || error.code === Status.INTERNAL || error.code === Status.UNKNOWN)
   );
+}
+
+/** True when the endpoint refused the call before any tool saw it: it may run elsewhere. */
+export function isRefusedBeforeStart(error: ServiceError): boolean {
+  return error.code === Status.UNAVAILABLE && error.metadata?.get(NOT_STARTED_METADATA_KEY).length > 0;
 }
 
 /** The ErrorDetail a worker put in the trailers; undefined when there is none, or none that reads. */

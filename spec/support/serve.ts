@@ -29,7 +29,7 @@ export function descendantsOf(pid: number): number[] {
 
 /** Starts `python -m snakepit_bridge serve` as a separate process, as an operator would on another host. */
 export async function serveWorker(
-  options: { port?: number; host?: string; token?: string; adapter?: string; extraArgs?: string[] } = {},
+  options: { port?: number; host?: string; token?: string; adapter?: string; extraArgs?: string[]; env?: Record<string, string> } = {},
 ): Promise<StandaloneWorker> {
   const host = options.host ?? '127.0.0.1';
   const child = spawn(
@@ -48,7 +48,13 @@ export async function serveWorker(
     ],
     {
       cwd: packageRoot,
-      env: { ...process.env, PYTHONPATH: workerPythonPath([FIXTURES]), SNAKEPIT_TOKEN: options.token ?? '', SNAKEPIT_LOG_LEVEL: 'WARNING' },
+      env: {
+        ...process.env,
+        PYTHONPATH: workerPythonPath([FIXTURES]),
+        SNAKEPIT_TOKEN: options.token ?? '',
+        SNAKEPIT_LOG_LEVEL: 'WARNING',
+        ...options.env,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );

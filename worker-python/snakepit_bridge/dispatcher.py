@@ -14,6 +14,7 @@ plain ones), so that the rules can be tested without processes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import OrderedDict, deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ class Dispatcher(Generic[W]):
         self._calls: OrderedDict[str, W | None] = OrderedDict()
         # Calls awaited before they arrived (see AwaitCall in servicer.py): refused when they do arrive.
         self._abandoned: OrderedDict[str, None] = OrderedDict()
+        # Why calls fail rather than wait while no process runs (refuse()); None: they wait for one.
+        self._refusal: CallFailure | None = None
 
     @property
     def busy(self) -> int:
@@ -79,6 +82,7 @@ class Dispatcher(Generic[W]):
     def join(self, worker: W) -> None:
         """A process is ready for calls: a new one, or a replacement."""
         self._workers.add(worker)
+        self._refusal = None
         self._make_available(worker)
 
     def leave(self, worker: W) -> None:
@@ -95,6 +99,17 @@ class Dispatcher(Generic[W]):
         while self._idle and (waiter := self._take_waiter(self._idle[0])) is not None:
             self._grant(waiter, self._idle.popleft())
 
+    def refuse(self, failure: CallFailure) -> None:
+        """No process runs and none can start for now: the calls waiting, and those that arrive until a process
+        joins, fail with `failure` rather than wait for one."""
+        if self._workers:
+            return
+        self._refusal = failure
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.granted.done():
+                waiter.granted.set_exception(dataclasses.replace(failure))
+
     def ran(self, call_id: str) -> W | None:
         """The process a recent call ran on, if it is still one of ours."""
         worker = self._calls.get(call_id)
@@ -106,7 +121,7 @@ class Dispatcher(Generic[W]):
             _remember(self._abandoned, call_id, None, MAX_REMEMBERED_CALLS)
 
     async def acquire(self, routing: Routing) -> W:
-        """A process for the call, once one is free; raises CallFailure for a call abandoned before it arrived."""
+        """A process for the call, once one is free; raises CallFailure for a call abandoned before it arrived, or while calls are refused (refuse())."""
         if routing.call_id in self._abandoned:
             del self._abandoned[routing.call_id]
             raise CallFailure(code="cancelled", message="the call was cancelled before it arrived")
@@ -116,12 +131,14 @@ class Dispatcher(Generic[W]):
         if worker is not None:
             self._record(routing, worker)
             return worker
+        if self._refusal is not None:
+            raise dataclasses.replace(self._refusal)
         waiter: _Waiter[W] = _Waiter(routing, requires)
         self._waiters.append(waiter)
         try:
             return await waiter.granted
         except asyncio.CancelledError:
-            if waiter.granted.done() and not waiter.granted.cancelled():
+            if waiter.granted.done() and not waiter.granted.cancelled() and waiter.granted.exception() is None:
                 # Granted in the same turn as the cancel: hand the process on.
                 self.release(waiter.granted.result())
             elif waiter in self._waiters:

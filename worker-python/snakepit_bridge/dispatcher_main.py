@@ -1,7 +1,8 @@
 """Runs `serve --workers N`: N worker processes behind one port, each serving one call at a time.
 
 The process that owns the port loads no adapter and runs no tool: it checks the token, answers health,
-reflection and Ping (with the endpoint's capacity, N), and relays every call to a free worker process
+reflection and Ping (with the endpoint's capacity, N; health NOT_SERVING and Ping UNAVAILABLE while no worker
+process runs), and relays every call to a free worker process
 (dispatcher_service.py), which it starts, watches and replaces (worker_processes.py). Each worker process is
 a pool's child worker as `python -m snakepit_bridge worker` runs it, on loopback, with a token of its own.
 """
@@ -21,12 +22,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health, health_pb2
 
 from snakepit_bridge.child_worker import ChildOptions, ChildStartFailed, ChildWorker
 from snakepit_bridge.dispatcher import Dispatcher
 from snakepit_bridge.dispatcher_service import DispatcherService
 from snakepit_bridge.errors import from_exception
-from snakepit_bridge.grpc_services import add_async_standard_services
+from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME, add_async_standard_services
 from snakepit_bridge.server import UNAUTHENTICATED_TRAILERS, may_pass
 from snakepit_bridge.worker_main import FAILED_PREFIX, READY_PREFIX, read_tls
 from snakepit_bridge.worker_processes import WorkerProcesses
@@ -122,6 +124,7 @@ async def _serve(args: argparse.Namespace, worker_id: str, level: str) -> int:
         if port == 0:
             raise OSError(f"cannot listen on {address}")
         await server.start()
+        reporting = asyncio.create_task(_report_health(processes, health))
     except BaseException:
         await processes.stop()
         raise
@@ -139,7 +142,17 @@ async def _serve(args: argparse.Namespace, worker_id: str, level: str) -> int:
 
     await stop.wait()
     await health.enter_graceful_shutdown()
+    reporting.cancel()
     await server.stop(STOP_GRACE_SECONDS)
     await processes.stop()
     logging.shutdown()
     return 0
+
+
+async def _report_health(processes: WorkerProcesses, servicer: Any) -> None:
+    """Health follows the worker processes: NOT_SERVING while none runs (probes and load balancers then send
+    calls elsewhere), SERVING while one does. Once the endpoint stops, the servicer ignores both."""
+    async for available in processes.availability():
+        status = health_pb2.HealthCheckResponse.SERVING if available else health_pb2.HealthCheckResponse.NOT_SERVING
+        for service in (health.OVERALL_HEALTH, BRIDGE_SERVICE_NAME):
+            await servicer.set(service, status)

@@ -6,8 +6,10 @@ from the worker process, whose generator then waits at its `yield`, as it would 
 client that cancels cancels the relayed call, which closes the generator; the process serves the next call
 only once its tool has stopped.
 
-Ping is answered here, with the endpoint's capacity: the worker processes are pinged by the dispatcher
-itself (worker_processes.py). AwaitCall goes to the process that ran the call.
+Ping is answered here, with the endpoint's capacity, or UNAVAILABLE while no worker process runs (as
+ListTools and health then answer), so that a pool's connection check sees the endpoint down: the worker
+processes are pinged by the dispatcher itself (worker_processes.py). AwaitCall goes to the process that ran
+the call.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from snakepit_bridge.worker_processes import WorkerProcesses
 
 logger = logging.getLogger(__name__)
 
+# Trailer of a call refused before any process saw it (none runs): a pool may run it elsewhere
+# (lib/contract/error-from-status.ts).
+NOT_STARTED_METADATA_KEY = "snakepit-not-started"
 # A call with `snakepit-session-affinity: strict` waits for its session's process even when others are free.
 AFFINITY_METADATA_KEY = "snakepit-session-affinity"
 # How long a cancelled call's tool gets to stop before its process is killed and replaced, for clients that
@@ -49,11 +54,17 @@ _HOST_TOOL_METHODS = frozenset({"ExecuteToolWithHostTools", "ExecuteStreamingToo
 
 Context = grpc.aio.ServicerContext[bytes, bytes]
 
+_NONE_RUNNING = CallFailure(code="worker_unavailable", message="no worker process is running")
 
-async def abort(context: Context, failure: CallFailure, worker_id: str) -> NoReturn:
+
+async def abort(context: Context, failure: CallFailure, worker_id: str, *, not_started: bool = False) -> NoReturn:
     """Ends the call with the failure's status and ErrorDetail, as errors.abort does on a synchronous server."""
-    detail = failure.detail(worker_id).SerializeToString()
-    await context.abort(failure.status, cut_end(failure.message, STATUS_DETAILS_BYTES), ((ERROR_METADATA_KEY, detail),))
+    trailers: tuple[tuple[str, str | bytes], ...] = (
+        (ERROR_METADATA_KEY, failure.detail(worker_id).SerializeToString()),
+    )
+    if not_started:
+        trailers += ((NOT_STARTED_METADATA_KEY, "1"),)
+    await context.abort(failure.status, cut_end(failure.message, STATUS_DETAILS_BYTES), trailers)
 
 
 def _has_error_detail(error: grpc.aio.AioRpcError) -> bool:
@@ -110,6 +121,8 @@ class DispatcherService:
         return grpc.method_handlers_generic_handler(BRIDGE_SERVICE_NAME, handlers)
 
     async def _ping(self, request: bytes, context: Context) -> bytes:
+        if not self._processes.running:
+            await abort(context, _NONE_RUNNING, self._worker_id)
         message = pb.PingRequest.FromString(request).message
         return pb.PingResponse(
             message=message or "pong", worker_id=self._worker_id, pid=os.getpid(), capacity=self._processes.count
@@ -118,9 +131,7 @@ class DispatcherService:
     async def _list_tools(self, request: bytes, context: Context) -> bytes:
         running = self._processes.running
         if not running:
-            await abort(
-                context, CallFailure(code="worker_unavailable", message="no worker process is running"), self._worker_id
-            )
+            await abort(context, _NONE_RUNNING, self._worker_id)
         child = running[0]
         list_tools: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = child.channel.unary_unary(method_path("ListTools"))
         try:
@@ -183,7 +194,7 @@ class DispatcherService:
             routing = Routing(request.call_id, request.session_id, affinity == "strict") if request else Routing("", "")
             child = await self._dispatcher.acquire(routing)
         except CallFailure as failure:
-            await abort(context, failure, self._worker_id)
+            await abort(context, failure, self._worker_id, not_started=failure.code == "worker_unavailable")
         tool = quote_input(request.tool_name) if request else method
         upstream = self._open(child, method, first, more, context)
         outcome = "running"

@@ -2,7 +2,8 @@
 
 A process that exits is replaced (after a backoff when replacements keep failing), and so is one that does
 not answer its health ping within the worker timeout: a hung tool (a C call holding the GIL, a stopped
-process) fails only its own call, with worker_crashed, and the endpoint serves on.
+process) fails only its own call, with worker_crashed, and the endpoint serves on. While no process runs and
+the latest start failed, calls are refused (worker_unavailable) rather than left waiting for one.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from snakepit_bridge.child_worker import ChildOptions, ChildWorker
 from snakepit_bridge.dispatcher import Dispatcher
+from snakepit_bridge.errors import CallFailure
+from snakepit_bridge.truncation import cut_end
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +25,8 @@ logger = logging.getLogger(__name__)
 RESTART_BACKOFF_SECONDS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 # How long a process gets to close its running tools when the endpoint stops.
 STOP_GRACE_SECONDS = 3.0
+# How much of the latest start failure a refused call's message quotes, in UTF-8 bytes.
+START_ERROR_BYTES = 512
 
 
 class WorkerProcesses:
@@ -38,6 +43,10 @@ class WorkerProcesses:
         self._running: dict[int, ChildWorker] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        # Why the latest start failed, until a process starts.
+        self._start_error: str | None = None
+        # Set when the first process joins or the last one leaves.
+        self._changed = asyncio.Event()
 
     @property
     def count(self) -> int:
@@ -51,6 +60,17 @@ class WorkerProcesses:
     @property
     def running(self) -> list[ChildWorker]:
         return list(self._running.values())
+
+    async def availability(self) -> AsyncIterator[bool]:
+        """Whether any process runs: now, then each time that changes."""
+        available: bool | None = None
+        while True:
+            if bool(self._running) == available:
+                self._changed.clear()
+                await self._changed.wait()
+            else:
+                available = bool(self._running)
+                yield available
 
     async def start(self) -> None:
         """Starts every process at once; raises (having stopped the others) if one cannot start."""
@@ -84,6 +104,8 @@ class WorkerProcesses:
 
     def _add(self, slot: int, child: ChildWorker) -> None:
         self._running[slot] = child
+        self._start_error = None
+        self._changed.set()
         self._dispatcher.join(child)
         self._spawn(self._watch(slot, child))
 
@@ -91,10 +113,12 @@ class WorkerProcesses:
         code = await child.process.wait()
         self._dispatcher.leave(child)
         del self._running[slot]
+        self._changed.set()
         with contextlib.suppress(Exception):
             await child.channel.close()
         if self._stopping:
             return
+        self._refuse_calls_if_down()
         logger.warning(
             "worker %s (pid %d) exited (%s); starting a replacement",
             child.worker_id,
@@ -112,12 +136,26 @@ class WorkerProcesses:
             except Exception as error:
                 attempt += 1
                 logger.error("replacement of worker %s failed (attempt %d): %s", self._name(slot), attempt, error)
+                self._start_error = str(error) or error.__class__.__name__
+                self._refuse_calls_if_down()
                 continue
             if self._stopping:
                 await child.stop(0)
                 return
             self._add(slot, child)
             return
+
+    def _refuse_calls_if_down(self) -> None:
+        # Waiting would be in vain: the next start may fail too, and a pool may run the call elsewhere.
+        if self._running or self._start_error is None or self._stopping:
+            return
+        failure = CallFailure(
+            code="worker_unavailable",
+            message=f"no worker process is running and replacements keep failing; the last start failed with: "
+            f"{cut_end(self._start_error, START_ERROR_BYTES)}",
+            hint="the call did not run; the endpoint keeps starting a replacement and reports SERVING once one runs",
+        )
+        self._dispatcher.refuse(failure)
 
     async def _check_health(self) -> None:
         # Pings go on a thread of the worker's own, answered even while a tool runs: one that does not answer

@@ -351,6 +351,20 @@ class SampleAdapter(BaseAdapter):
             _mark(marker, "closed")
 
 
+# The file whose existence makes FragileAdapter fail to start (a test sets the variable).
+FAIL_MARKER_ENV = "SNAKEPIT_TEST_FAIL_MARKER"
+
+
+class FragileAdapter(SampleAdapter):
+    """A SampleAdapter whose construction fails while the file FAIL_MARKER_ENV names exists: a broken environment."""
+
+    def __init__(self) -> None:
+        marker = os.environ.get(FAIL_MARKER_ENV, "")
+        if marker and os.path.exists(marker):
+            raise RuntimeError(f"the model cannot load ({marker} exists)")
+        super().__init__()
+
+
 class VarArgsAdapter(BaseAdapter):
     @tool
     def flexible(self, a: int, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -194,3 +194,30 @@ def test_a_call_awaited_before_it_arrived_is_refused_and_a_known_one_is_found() 
         assert await dispatcher.acquire(call("late")) is p1, "refused once, as the worker's own servicer does"
 
     run(scenario())
+
+
+def test_while_refused_calls_fail_rather_than_wait_until_a_process_joins() -> None:
+    async def scenario() -> None:
+        dispatcher: Dispatcher[Process] = Dispatcher()
+        (p1,) = started(dispatcher, 1)
+        assert await dispatcher.acquire(call("a")) is p1
+        waiting = await pending(dispatcher, call("b"))
+        failure = CallFailure(code="worker_unavailable", message="none runs")
+        dispatcher.refuse(failure)
+        assert not waiting.done(), "refused only while no process runs"
+
+        dispatcher.leave(p1)
+        dispatcher.refuse(failure)
+        with pytest.raises(CallFailure) as refused:
+            await waiting
+        assert refused.value.code == "worker_unavailable"
+        with pytest.raises(CallFailure):
+            await dispatcher.acquire(call("c"))
+        assert dispatcher.waiting == 0
+
+        p2 = Process("p2")
+        dispatcher.join(p2)
+        assert await dispatcher.acquire(call("d")) is p2
+        assert not (await pending(dispatcher, call("e"))).done(), "calls wait again once a process runs"
+
+    run(scenario())

@@ -16,6 +16,7 @@ import pytest
 import support
 from conftest import SpawnWorker, WorkerProcess
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sample_adapters import FAIL_MARKER_ENV
 from snakepit_bridge.log_records import LOG_PREFIX
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
@@ -74,17 +75,19 @@ def descendants_of(pid: int) -> list[int]:
 def serve_workers(spawn_worker: SpawnWorker) -> Iterator[Callable[..., Endpoint]]:
     endpoints: list[Endpoint] = []
 
-    def start(count: int, *extra: str) -> Endpoint:
+    def start(
+        count: int, *extra: str, adapter: str = "sample_adapters.SampleAdapter", env: dict[str, str] | None = None
+    ) -> Endpoint:
         process = spawn_worker(
             "serve",
             "--adapter",
-            "sample_adapters.SampleAdapter",
+            adapter,
             "--port",
             "0",
             "--workers",
             str(count),
             *extra,
-            env={"SNAKEPIT_TOKEN": TOKEN},
+            env={"SNAKEPIT_TOKEN": TOKEN, **(env or {})},
         )
         endpoint = Endpoint(process, process.handshake(READY))
         endpoints.append(endpoint)
@@ -181,6 +184,55 @@ def test_a_process_that_dies_fails_only_its_call_and_is_replaced(
 
     pids = support.wait_until(lambda: {endpoint.execute("pid") for _ in range(6)} - {other} or None)
     assert victim not in pids, "a replacement serves"
+
+
+def test_while_no_process_can_start_it_is_not_serving_and_refuses_calls_until_one_runs(
+    serve_workers: Callable[..., Endpoint], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    # `--workers 1` runs no dispatcher: its one process is the endpoint.
+    endpoint = serve_workers(2, adapter="sample_adapters.FragileAdapter", env={FAIL_MARKER_ENV: str(broken)})
+    health = health_pb2_grpc.HealthStub(endpoint.channel)
+    # The BridgeService's status is set after the overall one: once it changes, both have.
+    statuses = (
+        update.status
+        for update in health.Watch(
+            health_pb2.HealthCheckRequest(service="snakepit_rx.bridge.v1.BridgeService"), timeout=support.TIMEOUT * 3
+        )
+    )
+    assert next(statuses) == health_pb2.HealthCheckResponse.SERVING
+    # Calls go to the process free the longest: two in a row meet both.
+    children = {endpoint.execute("pid") for _ in range(2)}
+    assert len(children) == 2
+
+    broken.touch()
+    for child in children:
+        os.kill(child, signal.SIGKILL)
+    assert next(statuses) == health_pb2.HealthCheckResponse.NOT_SERVING
+    overall = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=support.TIMEOUT)
+    assert overall.status == health_pb2.HealthCheckResponse.NOT_SERVING
+    with pytest.raises(grpc.RpcError) as pinged:
+        endpoint.stub.Ping(pb.PingRequest(), metadata=AUTH, timeout=support.TIMEOUT)
+    assert pinged.value.code() == grpc.StatusCode.UNAVAILABLE
+    # The first call may wait for the replacement to fail; the next ones are refused at once.
+    for attempt in (lambda: endpoint.execute("pid"), lambda: list(endpoint.stream("count", "refused", n=2))):
+        with pytest.raises(grpc.RpcError) as refused:
+            attempt()
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        detail = support.error_detail(refused.value)
+        assert detail.code == "worker_unavailable"
+        assert "no worker process is running and replacements keep failing" in detail.message
+        assert f"the model cannot load ({broken} exists)" in detail.message
+        assert ("snakepit-not-started", "1") in tuple(refused.value.trailing_metadata() or ())
+
+    broken.unlink()
+    assert next(statuses) == health_pb2.HealthCheckResponse.SERVING
+    assert endpoint.execute("pid") not in children
+    assert [
+        json.loads(chunk.data)["seq"] for chunk in endpoint.stream("count", "again", n=2) if not chunk.is_final
+    ] == [0, 1]
+    pong = endpoint.stub.Ping(pb.PingRequest(), metadata=AUTH, timeout=support.TIMEOUT)
+    assert pong.capacity == 2
 
 
 def test_a_process_that_stops_answering_is_killed_its_call_fails_and_it_is_replaced(
