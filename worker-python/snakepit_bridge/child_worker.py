@@ -1,14 +1,16 @@
 """One worker process behind a `serve --workers N` endpoint, as its dispatcher starts, reaches and ends it.
 
 Each is started exactly as a pool starts its child workers (`python -m snakepit_bridge worker`): under its
-supervisor on Linux (supervisor.py), on loopback, with a token of the dispatcher's own on the first line of
-its stdin, and gone when the dispatcher is (stdin closes; the kernel's parent-death signal).
+supervisor on Linux (supervisor.py), on a Unix socket in the dispatcher's private directory (on loopback
+where there are none), with a token of the dispatcher's own on the first line of its stdin, and gone when the
+dispatcher is (stdin closes; the kernel's parent-death signal).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 # How long a supervisor gets to end what its killed worker left before it is killed too (as lib/worker/worker-process.ts).
 _SUPERVISOR_CLEANUP_SECONDS = 1.0
+_STARTS = itertools.count(1)
 
 
 def method_path(method: str) -> str:
@@ -41,6 +44,8 @@ class ChildOptions:
     threads: int
     log_level: str
     start_timeout: float
+    # Where the processes' sockets go (unix_socket.private_directory); None: on loopback ports instead.
+    socket_dir: str | None = None
 
 
 class ChildStartFailed(Exception):
@@ -68,6 +73,9 @@ class ChildWorker:
 
     @classmethod
     async def start(cls, worker_id: str, options: ChildOptions) -> ChildWorker:
+        # A name of its own for each process: a killed one leaves its socket file behind.
+        socket_path = None if options.socket_dir is None else os.path.join(options.socket_dir, f"{next(_STARTS)}.sock")
+        listen = [] if socket_path is None else ["--socket", socket_path]
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -88,6 +96,7 @@ class ChildWorker:
             # Its records go to the endpoint's stderr, which an operator reads, not a pool.
             "--log-format",
             "text",
+            *listen,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             # Its logs go where ours go.
@@ -101,7 +110,7 @@ class ChildWorker:
         try:
             handshake = await asyncio.wait_for(_read_handshake(process, worker_id), options.start_timeout)
             channel = grpc.aio.insecure_channel(
-                f"127.0.0.1:{handshake['port']}",
+                f"unix:{handshake['socket']}" if socket_path else f"127.0.0.1:{handshake['port']}",
                 options=[
                     ("grpc.max_send_message_length", options.max_message_bytes),
                     ("grpc.max_receive_message_length", options.max_message_bytes),

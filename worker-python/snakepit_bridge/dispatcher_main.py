@@ -4,7 +4,8 @@ The process that owns the port loads no adapter and runs no tool: it checks the 
 reflection and Ping (with the endpoint's capacity, N; health NOT_SERVING and Ping UNAVAILABLE while no worker
 process runs), and relays every call to a free worker process
 (dispatcher_service.py), which it starts, watches and replaces (worker_processes.py). Each worker process is
-a pool's child worker as `python -m snakepit_bridge worker` runs it, on loopback, with a token of its own.
+a pool's child worker as `python -m snakepit_bridge worker` runs it, on a Unix socket in a directory of the
+dispatcher's (mode 0700, removed when it stops), with a token of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2
 
+from snakepit_bridge import unix_socket
 from snakepit_bridge.child_worker import ChildOptions, ChildStartFailed, ChildWorker
 from snakepit_bridge.dispatcher import Dispatcher
 from snakepit_bridge.dispatcher_service import DispatcherService
@@ -83,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace, worker_id: str, level: str) -> int:
+    with unix_socket.private_directory() as socket_dir:
+        return await _serve_in(socket_dir, args, worker_id, level)
+
+
+async def _serve_in(socket_dir: str | None, args: argparse.Namespace, worker_id: str, level: str) -> int:
     # Before the worker processes start: they would inherit the variable.
     token = read_serve_token(args.token_file, args.token_env)
     check_exposure(args.host, token, insecure=args.insecure)
@@ -100,6 +107,7 @@ async def _serve(args: argparse.Namespace, worker_id: str, level: str) -> int:
         threads=args.threads,
         log_level=level,
         start_timeout=START_TIMEOUT_SECONDS,
+        socket_dir=socket_dir,
     )
     processes = WorkerProcesses(args.workers, worker_id, options, dispatcher, args.worker_timeout)
     await processes.start()

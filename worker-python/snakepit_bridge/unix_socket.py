@@ -23,10 +23,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
+import shutil
 import socket
 import stat
+import string
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +44,9 @@ _LATER_CONNECTIONS_POLL_SECONDS = 1.0
 
 # sun_path holds 108 bytes on Linux, 104 on macOS and the BSDs, the terminating NUL included.
 MAX_PATH_BYTES = 103 if os.uname().sysname != "Linux" else 107
+# The longest name a process gives its socket in a private directory (child_worker.py), the slash included.
+_SOCKET_NAME_BYTES = 32
+_NAME_CHARACTERS = string.ascii_letters + string.digits
 
 
 def check_path(path: str) -> None:
@@ -49,6 +57,34 @@ def check_path(path: str) -> None:
         raise ValueError(
             f"the worker's socket path is {len(os.fsencode(path))} bytes, more than {MAX_PATH_BYTES}: {path!r}"
         )
+
+
+@contextlib.contextmanager
+def private_directory() -> Iterator[str | None]:
+    """A new directory only this user may enter (mode 0700), for the sockets of this process's workers, removed
+    with what it holds on exit; None where Unix sockets are not used (Windows).
+
+    Named as a pool's (lib/worker/socket-directory.ts: `snakepit-rx-<pid>-<6 letters or digits>`), so that a
+    pool starting on this machine removes it if this process died without removing it."""
+    if os.name == "nt" or not hasattr(socket, "AF_UNIX"):
+        yield None
+        return
+    base = tempfile.gettempdir()
+    # Room for a socket's name in it; else /tmp, as the pool does.
+    if len(os.fsencode(os.path.join(base, f"snakepit-rx-{os.getpid()}-XXXXXX"))) + _SOCKET_NAME_BYTES > MAX_PATH_BYTES:
+        base = "/tmp"
+    while True:
+        suffix = "".join(secrets.choice(_NAME_CHARACTERS) for _ in range(6))
+        directory = os.path.join(base, f"snakepit-rx-{os.getpid()}-{suffix}")
+        try:
+            os.mkdir(directory, 0o700)
+            break
+        except FileExistsError:
+            continue
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def restrict(path: str) -> None:

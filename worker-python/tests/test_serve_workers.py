@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -303,6 +305,34 @@ def test_sigterm_closes_running_generators_and_stops_every_process(
     assert endpoint.process.wait() == 0
     assert marker_lines(marker) == ["started", "closed"], endpoint.process.stderr
     support.wait_until(lambda: not any(is_running(pid) for pid in processes))
+
+
+def socket_of(pid: int) -> str | None:
+    """The Unix socket a worker process was told to listen on (``--socket``), if any."""
+    arguments = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    return arguments[arguments.index("--socket") + 1] if "--socket" in arguments else None
+
+
+def test_its_processes_listen_on_unix_sockets_in_a_private_directory_removed_when_it_stops(
+    serve_workers: Callable[..., Endpoint],
+) -> None:
+    endpoint = serve_workers(2)
+    sockets = {path for pid in endpoint.descendants() if (path := socket_of(pid)) is not None}
+
+    # Under a supervisor, the two processes of a worker share its command line.
+    assert len(sockets) == 2, sockets
+    directory = Path(next(iter(sockets))).parent
+    assert {Path(path).parent for path in sockets} == {directory}
+    # Named as a pool's directory, so that a pool starting later removes it if the endpoint died without.
+    assert re.fullmatch(rf"snakepit-rx-{endpoint.ready['pid']}-[A-Za-z0-9]{{6}}", directory.name)
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    for path in sockets:
+        assert stat.S_ISSOCK(os.stat(path).st_mode) and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert isinstance(endpoint.execute("pid"), int), "calls reach the processes on their sockets"
+
+    endpoint.process.process.send_signal(signal.SIGTERM)
+    assert endpoint.process.wait() == 0
+    assert not directory.exists()
 
 
 def test_a_process_that_cannot_start_fails_the_start_with_pythons_account(spawn_worker: SpawnWorker) -> None:
