@@ -22,6 +22,7 @@ from typing import Any
 import grpc
 
 from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME
+from snakepit_bridge.parent_pipe import STOP_LINE
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.worker_main import FAILED_PREFIX, READY_PREFIX
 
@@ -177,6 +178,9 @@ class ChildWorker:
         """Asks the process to stop (its running tools are closed), and kills it after `grace` seconds."""
         if not self.exited:
             assert self.process.stdin is not None
+            # The pool's goodbye: a process whose stdin ends without it takes the dispatcher for dead, and
+            # removes the sockets' directory, which is the dispatcher's to remove (parent_pipe.py).
+            self.process.stdin.write(STOP_LINE)
             self.process.stdin.close()
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signal.SIGTERM)

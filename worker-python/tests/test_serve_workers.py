@@ -335,6 +335,19 @@ def test_its_processes_listen_on_unix_sockets_in_a_private_directory_removed_whe
     assert not directory.exists()
 
 
+def test_when_it_is_killed_its_processes_go_and_the_last_removes_their_sockets_directory(
+    serve_workers: Callable[..., Endpoint],
+) -> None:
+    endpoint = serve_workers(2)
+    processes = endpoint.descendants()
+    (directory,) = {Path(path).parent for pid in processes if (path := socket_of(pid)) is not None}
+
+    os.kill(endpoint.ready["pid"], signal.SIGKILL)
+
+    support.wait_until(lambda: not any(is_running(pid) for pid in processes))
+    support.wait_until(lambda: not directory.exists())
+
+
 def test_a_process_that_cannot_start_fails_the_start_with_pythons_account(spawn_worker: SpawnWorker) -> None:
     process = spawn_worker(
         "serve", "--adapter", "no_such_module.Adapter", "--workers", "2", "--port", "0", env={"SNAKEPIT_TOKEN": TOKEN}
