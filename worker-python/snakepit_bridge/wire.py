@@ -232,12 +232,8 @@ class JsonRun:
 
     def split(self, count: int) -> JsonRun:
         """Its first ``count`` chunks as a run of their own; this run keeps the others."""
-        head = JsonRun()
-        cut = self.ends[count - 1]
-        head.text, self.text = self.text[:cut], self.text[cut + 1 :]
-        head.ends, self.ends = self.ends[:count], [*map((-cut - 1).__add__, self.ends[count:])]
-        head.attachments = [attachment for attachment in self.attachments if attachment.chunk < count]
-        self.attachments = [a.in_chunk(a.chunk - count) for a in self.attachments if a.chunk >= count]
+        head, rest = self.part(0, count), self.part(count, len(self.ends))
+        self.text, self.ends, self.attachments = rest.text, rest.ends, rest.attachments
         return head
 
     def fitting(self, room: int) -> int:
