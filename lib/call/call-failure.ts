@@ -43,10 +43,10 @@ export function reportFailure(
   error: ServiceError,
   fail: (error: SnakepitError, notRun?: NotRun) => void,
 ): void {
-  const reportStatus = () => fail(errorFromStatus(error, { workerId: worker.id, tool }));
+  const reportStatus = (notRun?: NotRun) => fail(errorFromStatus(error, { workerId: worker.id, tool }), notRun);
   if (isRefusedBeforeStart(error)) {
     // Failed first: the call no longer listens for the worker's exit, which would report a loss instead.
-    fail(errorFromStatus(error, { workerId: worker.id, tool }), 'refused');
+    reportStatus('refused');
     worker.kill();
   } else if (!isTransportFailure(error)) {
     reportStatus();

@@ -2,10 +2,10 @@
 
 The pool makes the directory (mode 0700, named after its own pid) and removes
 it on close; so does the dispatcher of `serve --workers N` for its worker
-processes (``private_directory``). A worker removes its own socket file when it ends; when the pool
-itself is gone (killed, so that nobody will remove the directory, which
-parent_pipe.py tells), the last worker to end removes the directory as well,
-once nothing else is in it.
+processes (``private_directory``). A worker removes its own socket file when
+it ends; when the pool itself is gone (killed, so that nobody will remove the
+directory, which parent_pipe.py tells), the last worker to end removes the
+directory as well, once nothing else is in it.
 
 A Unix stream socket queues at most its send buffer of unread data (208 KiB
 by default on Linux, 8 KiB on macOS), where TCP grows its own to 4 MiB. grpcio
