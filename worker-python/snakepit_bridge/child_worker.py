@@ -157,7 +157,8 @@ class ChildWorker:
                 metadata=self._metadata,
                 timeout=timeout + 1.0,
             )
-        except grpc.aio.AioRpcError:
+        except (grpc.aio.AioRpcError, grpc.aio.UsageError):
+            # UsageError: the process exited, and its channel is closed.
             return False
         return bool(response.ended)
 

@@ -196,7 +196,12 @@ class DispatcherService:
         except CallFailure as failure:
             await abort(context, failure, self._worker_id, not_started=failure.code == "worker_unavailable")
         tool = quote_input(request.tool_name) if request else method
-        upstream = self._open(child, method, first, more, context)
+        try:
+            upstream = self._open(child, method, first, more, context)
+        except grpc.aio.UsageError:
+            # Its channel is closed: the process exited after the dispatcher chose it. Nothing ran.
+            gone = CallFailure(code="worker_unavailable", message=f"worker process {child.worker_id} exited")
+            await abort(context, gone, self._worker_id, not_started=True)
         outcome = "running"
         try:
             if method == "ExecuteTool":
@@ -213,6 +218,14 @@ class DispatcherService:
             if trailing:
                 context.set_trailing_metadata(trailing)
             return response if method == "ExecuteTool" else None
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is None or current.cancelling():
+                raise
+            # Not this handler's cancel but the relayed call's: the process died and its channel was closed
+            # (worker_processes.py) before the call's read saw the connection break.
+            outcome = "lost"
+            await abort(context, self._loss(child, tool), child.worker_id)
         except grpc.aio.AioRpcError as error:
             if not _has_error_detail(error) and error.code() in _TRANSPORT_FAILURES:
                 outcome = "lost"
