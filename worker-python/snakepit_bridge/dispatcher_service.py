@@ -138,6 +138,10 @@ class DispatcherService:
             response: bytes = await list_tools(request, metadata=child.metadata(), timeout=context.time_remaining())
         except grpc.aio.AioRpcError as error:
             await context.abort(error.code(), error.details() or "", tuple(error.trailing_metadata() or ()))
+        except (grpc.aio.UsageError, asyncio.CancelledError):
+            if not _closed_under(child):
+                raise
+            await abort(context, _exited(child), self._worker_id, not_started=True)
         return response
 
     async def _await_call(self, request: bytes, context: Context) -> bytes:
@@ -199,9 +203,8 @@ class DispatcherService:
         try:
             upstream = self._open(child, method, first, more, context)
         except grpc.aio.UsageError:
-            # Its channel is closed: the process exited after the dispatcher chose it. Nothing ran.
-            gone = CallFailure(code="worker_unavailable", message=f"worker process {child.worker_id} exited")
-            await abort(context, gone, self._worker_id, not_started=True)
+            # The process exited after the dispatcher chose it. Nothing ran.
+            await abort(context, _exited(child), self._worker_id, not_started=True)
         outcome = "running"
         try:
             if method == "ExecuteTool":
@@ -219,11 +222,9 @@ class DispatcherService:
                 context.set_trailing_metadata(trailing)
             return response if method == "ExecuteTool" else None
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is None or current.cancelling():
+            # The process died and its channel was closed before the call's read saw the connection break.
+            if not _closed_under(child):
                 raise
-            # Not this handler's cancel but the relayed call's: the process died and its channel was closed
-            # (worker_processes.py) before the call's read saw the connection break.
             outcome = "lost"
             await abort(context, self._loss(child, tool), child.worker_id)
         except grpc.aio.AioRpcError as error:
@@ -291,6 +292,17 @@ class DispatcherService:
         finally:
             if self._stopping.get(call_id) is child:
                 del self._stopping[call_id]
+
+
+def _closed_under(child: ChildWorker) -> bool:
+    """Whether a CancelledError or UsageError of a call to the process came from its channel, closed once the
+    process exited (worker_processes.py), rather than from a cancel of the handler itself."""
+    current = asyncio.current_task()
+    return child.exited and current is not None and not current.cancelling()
+
+
+def _exited(child: ChildWorker) -> CallFailure:
+    return CallFailure(code="worker_unavailable", message=f"worker process {child.worker_id} exited")
 
 
 def _metadata_value(context: Context, key: str) -> str | None:

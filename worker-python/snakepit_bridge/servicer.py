@@ -203,11 +203,17 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             abort(context, failure, self._worker_id)
             return
         call_id = call.call_id
+        # Set once the call counts as running (AwaitCall waits for it), which it does only once acknowledged.
+        ended: threading.Event | None = None
 
         def admit() -> None:
+            nonlocal ended
             acknowledgment.wait_sent()
             ended = self._begin(call_id)
-            pump.on_finished(lambda: self._end(call_id, ended))
+
+        def finished() -> None:
+            if ended is not None:
+                self._end(call_id, ended)
 
         pump = ChunkPump(
             lambda: tool.function(**arguments),
@@ -217,6 +223,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             condition=host.condition if host is not None else None,
             admit=admit,
         )
+        pump.on_finished(finished)
         if not context.add_callback(pump.cancel):
             pump.cancel()
         pump.start()

@@ -34,8 +34,9 @@ class Child:
 
 
 class Processes:
-    def __init__(self, stopping: bool) -> None:
+    def __init__(self, stopping: bool, running: list[ChildWorker] | None = None) -> None:
         self.stopping = stopping
+        self.running = running or []
 
 
 async def settled(stopping: bool) -> tuple[Child, Dispatcher[ChildWorker]]:
@@ -91,7 +92,8 @@ async def relayed_to_a_dead_process() -> AsyncIterator[tuple[ChildWorker, grpc.a
     )
     dispatcher: Dispatcher[ChildWorker] = Dispatcher()
     dispatcher.join(child)
-    service = DispatcherService(dispatcher, cast(WorkerProcesses, Processes(stopping=False)), "endpoint")
+    processes = Processes(stopping=False, running=[child])
+    service = DispatcherService(dispatcher, cast(WorkerProcesses, processes), "endpoint")
     endpoint = grpc.aio.server()
     endpoint.add_generic_rpc_handlers([service.handler()])
     endpoint_port = endpoint.add_insecure_port("127.0.0.1:0")
@@ -104,16 +106,18 @@ async def relayed_to_a_dead_process() -> AsyncIterator[tuple[ChildWorker, grpc.a
         await worker.stop(0)
 
 
+def refusal(error: grpc.aio.AioRpcError) -> tuple[grpc.StatusCode, pb.ErrorDetail, str]:
+    """The status of a failed call, its ErrorDetail, and whether it says the call never started."""
+    trailers = dict(tuple(error.trailing_metadata() or ()))
+    detail = pb.ErrorDetail.FromString(cast(bytes, trailers[ERROR_METADATA_KEY]))
+    return error.code(), detail, str(trailers.get(NOT_STARTED_METADATA_KEY, ""))
+
+
 async def failure_of(call: grpc.aio.UnaryStreamCall[bytes, bytes]) -> tuple[grpc.StatusCode, pb.ErrorDetail, str]:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         while await call.read() is not grpc.aio.EOF:
             pass
-    trailers = dict(tuple(raised.value.trailing_metadata() or ()))
-    return (
-        raised.value.code(),
-        pb.ErrorDetail.FromString(cast(bytes, trailers[ERROR_METADATA_KEY])),
-        str(trailers.get(NOT_STARTED_METADATA_KEY, "")),
-    )
+    return refusal(raised.value)
 
 
 def ticker_call(channel: grpc.aio.Channel) -> grpc.aio.UnaryStreamCall[bytes, bytes]:
@@ -145,3 +149,16 @@ def test_a_call_given_a_process_whose_channel_just_closed_is_refused_as_not_star
     code, detail, not_started = asyncio.run(run())
     assert (code, detail.code, not_started) == (grpc.StatusCode.UNAVAILABLE, "worker_unavailable", "1")
     assert detail.message == "worker process endpoint/1 exited"
+
+
+def test_list_tools_from_a_process_whose_channel_just_closed_is_refused_as_not_started() -> None:
+    async def run() -> tuple[grpc.StatusCode, pb.ErrorDetail, str]:
+        async with relayed_to_a_dead_process() as (child, channel):
+            await child.channel.close()
+            list_tools: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method_path("ListTools"))
+            with pytest.raises(grpc.aio.AioRpcError) as raised:
+                await list_tools(pb.ListToolsRequest().SerializeToString(), timeout=10)
+            return refusal(raised.value)
+
+    code, detail, not_started = asyncio.run(run())
+    assert (code, detail.code, not_started) == (grpc.StatusCode.UNAVAILABLE, "worker_unavailable", "1")
