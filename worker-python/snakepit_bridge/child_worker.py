@@ -61,13 +61,19 @@ class ChildWorker:
     """A running worker process and the channel to it. Compared by identity: a replacement is another one."""
 
     def __init__(
-        self, worker_id: str, process: asyncio.subprocess.Process, pid: int, channel: grpc.aio.Channel
+        self,
+        worker_id: str,
+        process: asyncio.subprocess.Process,
+        pid: int,
+        channel: grpc.aio.Channel,
+        socket_path: str | None = None,
     ) -> None:
         self.worker_id = worker_id
         self.process = process
         # The process serving calls: under a supervisor, a child of `process`.
         self.pid = pid
         self.channel = channel
+        self.socket_path = socket_path
         self._metadata: tuple[tuple[str, str], ...] = ()
         # Why the dispatcher ended it, when it did: the relayed call's error says so.
         self.kill_reason: str | None = None
@@ -124,7 +130,7 @@ class ChildWorker:
             if isinstance(error, TimeoutError):
                 raise ChildStartFailed(f"worker {worker_id} did not start within {options.start_timeout} s") from None
             raise
-        child = cls(worker_id, process, int(handshake["pid"]), channel)
+        child = cls(worker_id, process, int(handshake["pid"]), channel, socket_path)
         child._metadata = (("authorization", f"Bearer {options.token}"),)
         return child
 

@@ -1,7 +1,8 @@
 """A pool's local worker listens on a Unix socket in the pool's private directory, not on a TCP port.
 
 The pool makes the directory (mode 0700, named after its own pid) and removes
-it on close; so does the dispatcher of `serve --workers N` for its worker
+it on close, having removed those that pools and dispatchers whose process
+died left; so does the dispatcher of `serve --workers N` for its worker
 processes (``private_directory``). A worker removes its own socket file when
 it ends; when the pool itself is gone (killed, so that nobody will remove the
 directory, which parent_pipe.py tells), the last worker to end removes the
@@ -24,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -48,6 +50,8 @@ MAX_PATH_BYTES = 103 if os.uname().sysname != "Linux" else 107
 # The longest name a process gives its socket in a private directory (child_worker.py), the slash included.
 _SOCKET_NAME_BYTES = 32
 _NAME_CHARACTERS = string.ascii_letters + string.digits
+# A private directory's name: the pid of the pool or dispatcher that made it, and 6 random letters or digits.
+_DIRECTORY_NAME = re.compile(r"snakepit-rx-(\d+)-[A-Za-z0-9]{6}")
 
 
 def check_path(path: str) -> None:
@@ -74,6 +78,7 @@ def private_directory() -> Iterator[str | None]:
     # Room for a socket's name in it; else /tmp, as the pool does.
     if len(os.fsencode(os.path.join(base, f"snakepit-rx-{os.getpid()}-XXXXXX"))) + _SOCKET_NAME_BYTES > MAX_PATH_BYTES:
         base = "/tmp"
+    sweep_stale_directories(base)
     while True:
         suffix = "".join(secrets.choice(_NAME_CHARACTERS) for _ in range(6))
         directory = os.path.join(base, f"snakepit-rx-{os.getpid()}-{suffix}")
@@ -86,6 +91,43 @@ def private_directory() -> Iterator[str | None]:
         yield directory
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def sweep_stale_directories(base: str) -> list[str]:
+    """Removes the directories in ``base`` that a pool or a dispatcher of this user left when its process died,
+    as a pool does when it starts (lib/worker/socket-directory.ts): only this user's real directories, named
+    after a process that is gone; returns them."""
+    swept: list[str] = []
+    try:
+        entries = os.listdir(base)
+    except OSError:
+        return swept
+    for entry in entries:
+        match = _DIRECTORY_NAME.fullmatch(entry)
+        if match is None or _is_alive(int(match[1])):
+            continue
+        path = os.path.join(base, entry)
+        try:
+            info = os.lstat(path)
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+                continue
+            shutil.rmtree(path)
+        except OSError:
+            # Gone already (another process swept it), or not ours to remove.
+            continue
+        swept.append(path)
+    return swept
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        # It exists, and belongs to someone else.
+        return True
+    return True
 
 
 def restrict(path: str) -> None:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
+from snakepit_bridge import unix_socket
 from snakepit_bridge.child_worker import ChildOptions, ChildWorker
 from snakepit_bridge.dispatcher import Dispatcher
 from snakepit_bridge.errors import CallFailure
@@ -116,6 +117,10 @@ class WorkerProcesses:
         self._changed.set()
         with contextlib.suppress(Exception):
             await child.channel.close()
+        if child.socket_path is not None:
+            # A process killed with its supervisor left it, and the directory's last process to end would not
+            # remove the directory while it is there.
+            unix_socket.remove_socket(child.socket_path, pool_gone=False)
         if self._stopping:
             return
         self._refuse_calls_if_down()

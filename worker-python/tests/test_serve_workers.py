@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import stat
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -346,6 +350,48 @@ def test_when_it_is_killed_its_processes_go_and_the_last_removes_their_sockets_d
 
     support.wait_until(lambda: not any(is_running(pid) for pid in processes))
     support.wait_until(lambda: not directory.exists())
+
+
+def test_a_process_killed_with_its_supervisor_leaves_no_socket_so_the_last_one_still_removes_the_directory(
+    serve_workers: Callable[..., Endpoint],
+) -> None:
+    endpoint = serve_workers(2)
+    victim = endpoint.execute("pid")
+    victim_socket = socket_of(victim)
+    assert victim_socket is not None
+    directory = Path(victim_socket).parent
+    # The whole worker, its supervisor too, as the OOM killer or a `kill -9` of its group would: nothing of it
+    # is left to remove its socket file.
+    for pid in endpoint.descendants():
+        if socket_of(pid) == victim_socket:
+            os.kill(pid, signal.SIGKILL)
+
+    support.wait_until(lambda: not os.path.exists(victim_socket))
+    support.wait_until(lambda: len({endpoint.execute("pid") for _ in range(6)}) == 2)
+    processes = endpoint.descendants()
+    os.kill(endpoint.ready["pid"], signal.SIGKILL)
+
+    support.wait_until(lambda: not any(is_running(pid) for pid in processes))
+    support.wait_until(lambda: not directory.exists())
+
+
+def test_it_removes_the_sockets_directories_that_dead_pools_and_endpoints_left_when_it_starts(
+    serve_workers: Callable[..., Endpoint],
+) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    base = Path(tempfile.gettempdir())
+    stale, live = base / f"snakepit-rx-{gone.pid}-Stale1", base / f"snakepit-rx-{os.getpid()}-Alive1"
+    for directory in (stale, live):
+        directory.mkdir(mode=0o700)
+        (directory / "1.sock").touch()
+    try:
+        serve_workers(2)
+        assert not stale.exists()
+        assert live.exists(), "a live process's directory stays"
+    finally:
+        shutil.rmtree(stale, ignore_errors=True)
+        shutil.rmtree(live, ignore_errors=True)
 
 
 def test_a_process_that_cannot_start_fails_the_start_with_pythons_account(spawn_worker: SpawnWorker) -> None:

@@ -87,6 +87,28 @@ def test_a_worker_leaves_the_directory_while_other_sockets_remain(socket_directo
     assert not socket_path.exists() and other.exists()
 
 
+def test_the_sweep_removes_only_real_directories_named_after_a_process_that_is_gone(socket_directory: Path) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale = socket_directory / f"snakepit-rx-{gone.pid}-Stale1"
+    stale.mkdir()
+    (stale / "1.sock").touch()
+    kept = {
+        "live": socket_directory / f"snakepit-rx-{os.getpid()}-Alive1",
+        "a file": socket_directory / f"snakepit-rx-{gone.pid}-AFile1",
+        "a link": socket_directory / f"snakepit-rx-{gone.pid}-ALink1",
+        "another name": socket_directory / f"snakepit-rx-{gone.pid}-toolong",
+    }
+    kept["live"].mkdir()
+    kept["a file"].touch()
+    kept["a link"].symlink_to(kept["live"])
+    kept["another name"].mkdir()
+
+    assert unix_socket.sweep_stale_directories(str(socket_directory)) == [str(stale)]
+    assert not stale.exists()
+    assert {name: path.exists() for name, path in kept.items()} == dict.fromkeys(kept, True)
+
+
 def test_the_goodbye_is_seen_across_reads_and_only_before_the_end() -> None:
     read_end, write_end = os.pipe()
     pipe = parent_pipe.ParentPipe(read_end)
