@@ -1,6 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -10,6 +9,7 @@ import { pb } from '../lib/contract/bridge-connection.js';
 import { decodePayload } from '../lib/contract/payload-decoding.js';
 import { createBridgeServer, type BridgeServer, type SnakepitPool } from '../lib/index.js';
 import { FIXTURES, markerEvents, markerPath, producedCount, startTestPool, valueOnceStable, waitUntil } from './support/pools.js';
+import { specTempDir } from './support/temp-files.js';
 
 type ToolChunk = InstanceType<typeof pb.ToolChunk>;
 type ChunkBatch = InstanceType<typeof pb.ChunkBatch>;
@@ -620,7 +620,7 @@ describe.skipIf(!hasOpenssl)('createBridgeServer() with TLS (self-signed certifi
   let key: Buffer;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'snakepit-tls-'));
+    const dir = specTempDir('tls-');
     const made = spawnSync('openssl', [
       'req',
       '-x509',

@@ -4,13 +4,13 @@
  * bounded length, a longer line arriving in marked pieces, so that no output
  * can pile up in Node's memory or crash it.
  */
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CUT_MARK, MAX_LINE_LENGTH } from '../lib/worker/bounded-lines.js';
 import { resolvePython } from '../lib/worker/python-environment.js';
 import { startTestPool, waitUntil } from './support/pools.js';
+import { specTempDir } from './support/temp-files.js';
 
 /** What onLog received, without keeping it: the count, the longest line, the marked pieces and the characters. */
 function logTally() {
@@ -64,7 +64,7 @@ describe('a tool writing a line longer than any buffer', () => {
 describe('a worker whose stdout carries a long line before its handshake', () => {
   it('starts, and the line reaches onLog in marked pieces', async () => {
     // An interpreter wrapper that writes 5 MiB without a newline before Python starts.
-    const wrapper = join(mkdtempSync(join(tmpdir(), 'snakepit-spec-')), 'python');
+    const wrapper = join(specTempDir('python-'), 'python');
     writeFileSync(
       wrapper,
       `#!/bin/sh\nhead -c 5242880 /dev/zero | tr '\\0' 'y'\necho\nexec ${JSON.stringify(resolvePython(undefined))} "$@"\n`,

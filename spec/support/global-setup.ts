@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SPEC_TEMP_ROOT } from './temp-files.js';
 
 /** Marks every worker this run starts, so that the teardown can tell them from other processes. */
 const RUN_MARKER = 'SNAKEPIT_SPEC_RUN';
@@ -22,7 +25,10 @@ function workersOfThisRun(runId: string): number[] {
 export function setup(): () => void {
   const runId = randomUUID();
   process.env[RUN_MARKER] = runId;
+  const tempRoot = mkdtempSync(join(tmpdir(), 'snakepit-spec-run-'));
+  process.env[SPEC_TEMP_ROOT] = tempRoot;
   return () => {
+    rmSync(tempRoot, { recursive: true, force: true });
     if (process.platform !== 'linux') return;
     const leaked = workersOfThisRun(runId);
     for (const pid of leaked) process.kill(pid, 'SIGKILL');

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
 import { createPool, SnakepitError, type Chunk, type PoolEvent, type PoolOptions, type SnakepitPool } from '../../lib/index.js';
+import { specTempDir } from './temp-files.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
 
@@ -22,7 +22,7 @@ export async function startTestPool(options: Partial<PoolOptions> = {}): Promise
 
 /** A fresh path for a tool to record events in, one per line. */
 export function markerPath(): string {
-  return join(mkdtempSync(join(tmpdir(), 'snakepit-spec-')), 'marker');
+  return join(specTempDir('marker-'), 'marker');
 }
 
 export function markerEvents(path: string): string[] {
