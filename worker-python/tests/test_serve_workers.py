@@ -343,9 +343,14 @@ def test_when_it_is_killed_its_processes_go_and_the_last_removes_their_sockets_d
     serve_workers: Callable[..., Endpoint],
 ) -> None:
     endpoint = serve_workers(2)
-    processes = endpoint.descendants()
-    (directory,) = {Path(path).parent for pid in processes if (path := socket_of(pid)) is not None}
+    (directory,) = {Path(path).parent for pid in endpoint.descendants() if (path := socket_of(pid)) is not None}
 
+    kill_and_see_its_processes_remove(endpoint, directory)
+
+
+def kill_and_see_its_processes_remove(endpoint: Endpoint, directory: Path) -> None:
+    """Kills the dispatcher (SIGKILL); its processes go, and the last to end removes their sockets' directory."""
+    processes = endpoint.descendants()
     os.kill(endpoint.ready["pid"], signal.SIGKILL)
 
     support.wait_until(lambda: not any(is_running(pid) for pid in processes))
@@ -368,11 +373,7 @@ def test_a_process_killed_with_its_supervisor_leaves_no_socket_so_the_last_one_s
 
     support.wait_until(lambda: not os.path.exists(victim_socket))
     support.wait_until(lambda: len({endpoint.execute("pid") for _ in range(6)}) == 2)
-    processes = endpoint.descendants()
-    os.kill(endpoint.ready["pid"], signal.SIGKILL)
-
-    support.wait_until(lambda: not any(is_running(pid) for pid in processes))
-    support.wait_until(lambda: not directory.exists())
+    kill_and_see_its_processes_remove(endpoint, directory)
 
 
 def test_it_removes_the_sockets_directories_that_dead_pools_and_endpoints_left_when_it_starts(
