@@ -45,6 +45,17 @@ export function toArrowTable(): OperatorFunction<Chunk<RecordBatch | Table | nul
       filter((chunk) => !isSyntheticFinal(chunk)),
       map(batchesOf),
       toArray(),
-      map((groups) => new Table(groups.flat())),
+      map((groups) => tableOf(groups.flat())),
     );
+}
+
+/**
+ * The batches as one table, made by the copy of apache-arrow the batches
+ * come from: a loader that compiles ES modules required from CommonJS (tsx)
+ * gives the pool a copy other than the one this module imports, whose Table
+ * refuses the other copy's batches.
+ */
+function tableOf(batches: readonly RecordBatch[]): Table {
+  const [first, ...rest] = batches;
+  return first === undefined ? new Table() : first.concat(...rest);
 }
