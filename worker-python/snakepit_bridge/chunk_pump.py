@@ -265,6 +265,12 @@ class ChunkPump:
                 break
             await future
         if self._cancelled:
+            run = self._async_call
+            if run is None or not run.cancel_delivered:
+                # cancel() cancels the task as well, once (LoopCall.cancel): awaited here, it ends the pump
+                # rather than interrupting an `await` in the finally of the generator that the pump closes.
+                await loop.create_future()
+            # Delivered, and absorbed by the tool (wait_cancelled, or an except): it is closed here.
             return False
         self._append(item, size)
         return True

@@ -61,6 +61,8 @@ class LoopCall(Generic[T]):
         self._lock = threading.Lock()
         self._task: asyncio.Task[T] | None = None
         self._cancelled = False
+        # Whether the task's cancel has reached it (read and written on the loop's thread only).
+        self.cancel_delivered = False
         loop = worker_loop()
         loop.call_soon_threadsafe(self._begin, loop, coroutine)
 
@@ -73,7 +75,7 @@ class LoopCall(Generic[T]):
             self._task = task
             cancelled = self._cancelled
         if cancelled:
-            task.cancel()
+            self._deliver_cancel(task)
 
     def _settle(self, task: asyncio.Task[T]) -> None:
         if task.cancelled():
@@ -84,12 +86,19 @@ class LoopCall(Generic[T]):
             self._outcome.set_result(task.result())
 
     def cancel(self) -> None:
-        """Cancels the task from any thread, even before it has started."""
+        """Cancels the task from any thread, even before it has started; once: a second cancel would interrupt
+        the `finally` blocks that the first one runs."""
         with self._lock:
+            if self._cancelled:
+                return
             self._cancelled = True
             task = self._task
         if task is not None:
-            task.get_loop().call_soon_threadsafe(task.cancel)
+            task.get_loop().call_soon_threadsafe(self._deliver_cancel, task)
+
+    def _deliver_cancel(self, task: asyncio.Task[T]) -> None:
+        self.cancel_delivered = True
+        task.cancel()
 
     def result(self) -> T:
         """Waits until the task is done; raises concurrent.futures.CancelledError if it was cancelled."""

@@ -14,7 +14,7 @@ import pytest
 import support
 from sample_adapters import Opaque, TrainingDiverged
 from snakepit_bridge.adapters.showcase.tool import StreamChunk
-from snakepit_bridge.call_context import CallContext
+from snakepit_bridge.call_context import CallContext, current_call
 from snakepit_bridge.chunk_pump import ChunkPump
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.proto import bridge_pb2 as pb
@@ -613,6 +613,59 @@ def test_cancelling_an_async_generator_awaiting_sleep_runs_its_finally_before_th
     assert handle.finished.is_set()
     assert probe.is_set("closed"), "the pump finished before the async generator's finally ran"
     assert probe.is_set("cancelled at await")
+    assert handle.pump.failure is None
+
+
+def test_an_async_generator_resumed_after_the_cancel_but_before_its_tasks_cancel_still_runs_its_finally(
+    start_pump: StartPump,
+) -> None:
+    cancel_returned = threading.Event()
+    closed = threading.Event()
+
+    async def tool() -> AsyncIterator[int]:
+        try:
+            yield 0
+            # Holds the loop until cancel() has returned: the task's cancel, queued on the loop, arrives only
+            # after the next yield, which the pump takes as cancelled.
+            cancel_returned.wait()
+            yield 1
+        finally:
+            await asyncio.sleep(0.01)
+            closed.set()
+
+    handle = start_pump(tool)
+    assert values_of([handle.take()]) == [0]
+
+    handle.pump.cancel()
+    cancel_returned.set()
+
+    handle.wait_finished()
+    assert closed.is_set(), "the task's cancel interrupted the generator's finally"
+    assert handle.pump.failure is None
+
+
+def test_an_async_generator_that_absorbs_its_cancel_and_yields_again_is_closed_at_that_yield(
+    start_pump: StartPump, probe: support.Probe
+) -> None:
+    async def tool() -> AsyncIterator[int]:
+        try:
+            yield 0
+            await current_call().wait_cancelled()
+            probe.set("absorbed")
+            yield 1
+            probe.set("resumed after its cancel")
+        finally:
+            await asyncio.sleep(0.01)
+            probe.set("closed")
+
+    handle = start_pump(tool)
+    assert values_of([handle.take()]) == [0]
+
+    handle.pump.cancel()
+
+    handle.wait_finished()
+    assert probe.is_set("absorbed") and probe.is_set("closed")
+    assert not probe.is_set("resumed after its cancel")
     assert handle.pump.failure is None
 
 
