@@ -1,9 +1,9 @@
 """A pool's local worker listens on a Unix socket in the pool's private directory, not on a TCP port.
 
-The pool makes the directory (mode 0700, named after its own pid) and removes
-it on close, having removed those that pools and dispatchers whose process
-died left; so does the dispatcher of `serve --workers N` for its worker
-processes (``private_directory``). A worker removes its own socket file when
+The pool makes the directory (mode 0700, named after its own pid), having
+first removed those left by pools and dispatchers whose process died, and
+removes it on close; so does the dispatcher of `serve --workers N` for its
+worker processes (``private_directory``). A worker removes its own socket file when
 it ends; when the pool itself is gone (killed, so that nobody will remove the
 directory, which parent_pipe.py tells), the last worker to end removes the
 directory as well, once nothing else is in it.
