@@ -15,7 +15,7 @@ export function lossError(worker: Worker, tool: string): SnakepitError {
  * Why a failed call certainly never ran its tool, so that it may run elsewhere: its local worker died before
  * acknowledging it (`lost`, see {@link neverRan}), or its endpoint refused it (`refused`, see {@link reportFailure}).
  */
-export type NotRun = 'lost' | 'refused' | undefined;
+export type NotRun = 'lost' | 'refused';
 
 /**
  * Whether a call lost with its worker certainly never ran its tool, so that
@@ -25,7 +25,7 @@ export type NotRun = 'lost' | 'refused' | undefined;
  * is on its way. A remote endpoint's acknowledgment may be lost in the
  * network while the tool runs: that call may have run.
  */
-export function neverRan(worker: Worker, acknowledged: boolean): NotRun {
+export function neverRan(worker: Worker, acknowledged: boolean): NotRun | undefined {
   return !acknowledged && worker.lossCode === 'worker_crashed' ? 'lost' : undefined;
 }
 

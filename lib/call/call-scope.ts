@@ -4,6 +4,7 @@ import type { CallOptions } from '../public-types.js';
 import type { CancelReason } from '../telemetry/call-summary.js';
 import type { CallTelemetry } from '../telemetry/call-telemetry.js';
 import type { CallKind } from '../telemetry/pool-telemetry.js';
+import type { NotRun } from './call-failure.js';
 import type { CallRegistry, RegisteredCall } from './call-registry.js';
 import type { Worker } from '../worker/worker.js';
 
@@ -99,7 +100,7 @@ export class CallScope implements RegisteredCall {
    * the endpoint to recover). Returns false when the call has ended or was
    * already retried; the caller then reports the error.
    */
-  retry(error: SnakepitError, why: 'lost' | 'refused'): boolean {
+  retry(error: SnakepitError, why: NotRun): boolean {
     if (this.ended || this.retried) return false;
     this.retried = true;
     const { lease } = this;

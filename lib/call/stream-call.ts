@@ -39,7 +39,7 @@ export interface ChunkSink<T> {
   /** Payload bytes of a message received, before its chunks are delivered. */
   received(bytes: number): void;
   /** `notRun`: why the tool certainly never ran, when it did not (see `NotRun` in call-failure.ts). */
-  error(error: SnakepitError, notRun: NotRun): void;
+  error(error: SnakepitError, notRun: NotRun | undefined): void;
   complete(): void;
   /** The worker is done with the call (its tool returned): it may serve others while chunks still wait for the consumer. */
   workerDone(): void;

@@ -21,7 +21,7 @@ export class UnaryCall<R> {
     private readonly worker: Worker,
     private readonly request: ExecuteToolRequest,
     /** `notRun`: why the tool certainly never ran, when it did not (see `NotRun` in call-failure.ts). */
-    private readonly settle: { resolve(result: R, bytes: number): void; reject(error: SnakepitError, notRun: NotRun): void },
+    private readonly settle: { resolve(result: R, bytes: number): void; reject(error: SnakepitError, notRun: NotRun | undefined): void },
     /** gRPC metadata for the worker: the call's trace context (and its session's routing). */
     private readonly headers: Readonly<Record<string, string>>,
     /** With `host`, the call runs on a stream both ways that also carries its tool's host-tool calls. */

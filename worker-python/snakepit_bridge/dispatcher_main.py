@@ -23,14 +23,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2
 
 from snakepit_bridge import unix_socket
 from snakepit_bridge.child_worker import ChildOptions, ChildStartFailed, ChildWorker
 from snakepit_bridge.dispatcher import Dispatcher
 from snakepit_bridge.dispatcher_service import DispatcherService
 from snakepit_bridge.errors import from_exception
-from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME, add_async_standard_services
+from snakepit_bridge.grpc_services import add_async_standard_services, set_async_health
 from snakepit_bridge.server import UNAUTHENTICATED_TRAILERS, may_pass
 from snakepit_bridge.worker_main import FAILED_PREFIX, READY_PREFIX, read_tls
 from snakepit_bridge.worker_processes import WorkerProcesses
@@ -121,7 +120,7 @@ async def _serve_in(socket_dir: str | None, args: argparse.Namespace, worker_id:
             ],
         )
         server.add_generic_rpc_handlers((DispatcherService(dispatcher, processes, worker_id).handler(),))
-        health = await add_async_standard_services(server)
+        health_servicer = await add_async_standard_services(server)
         address = f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}"
         if tls is None:
             port = server.add_insecure_port(address)
@@ -132,7 +131,7 @@ async def _serve_in(socket_dir: str | None, args: argparse.Namespace, worker_id:
         if port == 0:
             raise OSError(f"cannot listen on {address}")
         await server.start()
-        reporting = asyncio.create_task(_report_health(processes, health))
+        reporting = asyncio.create_task(_report_health(processes, health_servicer))
     except BaseException:
         await processes.stop()
         raise
@@ -149,7 +148,7 @@ async def _serve_in(socket_dir: str | None, args: argparse.Namespace, worker_id:
     )
 
     await stop.wait()
-    await health.enter_graceful_shutdown()
+    await health_servicer.enter_graceful_shutdown()
     reporting.cancel()
     await server.stop(STOP_GRACE_SECONDS)
     await processes.stop()
@@ -161,6 +160,4 @@ async def _report_health(processes: WorkerProcesses, servicer: Any) -> None:
     """Health follows the worker processes: NOT_SERVING while none runs (probes and load balancers then send
     calls elsewhere), SERVING while one does. Once the endpoint stops, the servicer ignores both."""
     async for available in processes.availability():
-        status = health_pb2.HealthCheckResponse.SERVING if available else health_pb2.HealthCheckResponse.NOT_SERVING
-        for service in (health.OVERALL_HEALTH, BRIDGE_SERVICE_NAME):
-            await servicer.set(service, status)
+        await set_async_health(servicer, serving=available)

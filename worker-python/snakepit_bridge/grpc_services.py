@@ -24,6 +24,8 @@ REFLECTION_SERVICE_NAME = "grpc.reflection.v1alpha.ServerReflection"
 
 # Methods served without the token.
 PUBLIC_METHOD_PREFIX = f"/{HEALTH_SERVICE_NAME}/"
+# The services health reports on: the server as a whole (""), and BridgeService.
+_HEALTH_REPORTED = (health.OVERALL_HEALTH, BRIDGE_SERVICE_NAME)
 
 
 class Health:
@@ -32,7 +34,7 @@ class Health:
 
     def __init__(self) -> None:
         self.servicer = health.HealthServicer()
-        for service in (health.OVERALL_HEALTH, BRIDGE_SERVICE_NAME):
+        for service in _HEALTH_REPORTED:
             self.servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
 
     def draining(self) -> None:
@@ -66,15 +68,21 @@ class _LazyReflection(grpc.GenericRpcHandler):
 
 async def add_async_standard_services(server: grpc.aio.Server) -> Any:
     """Adds health checking (SERVING) and reflection to an asyncio server that serves BridgeService; returns the
-    health servicer (`enter_graceful_shutdown()` when the server begins to stop)."""
+    health servicer (set_async_health; `enter_graceful_shutdown()` when the server begins to stop)."""
     from grpc_reflection.v1alpha import reflection
 
     servicer = health.aio.HealthServicer()
-    for service in (health.OVERALL_HEALTH, BRIDGE_SERVICE_NAME):
-        await servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    await set_async_health(servicer, serving=True)
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     reflection.enable_server_reflection((BRIDGE_SERVICE_NAME, HEALTH_SERVICE_NAME, REFLECTION_SERVICE_NAME), server)
     return servicer
+
+
+async def set_async_health(servicer: Any, *, serving: bool) -> None:
+    """Reports SERVING or NOT_SERVING on an asyncio server's health servicer (add_async_standard_services)."""
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    for service in _HEALTH_REPORTED:
+        await servicer.set(service, status)
 
 
 def add_standard_services(server: grpc.Server, health_status: Health) -> None:

@@ -51,7 +51,8 @@ MAX_PATH_BYTES = 103 if os.uname().sysname != "Linux" else 107
 _SOCKET_NAME_BYTES = 32
 _NAME_CHARACTERS = string.ascii_letters + string.digits
 # A private directory's name: the pid of the pool or dispatcher that made it, and 6 random letters or digits.
-_DIRECTORY_NAME = re.compile(r"snakepit-rx-(\d+)-[A-Za-z0-9]{6}")
+_DIRECTORY_PREFIX = "snakepit-rx-"
+_DIRECTORY_NAME = re.compile(rf"{_DIRECTORY_PREFIX}(\d+)-[A-Za-z0-9]{{6}}")
 
 
 def check_path(path: str) -> None:
@@ -76,12 +77,13 @@ def private_directory() -> Iterator[str | None]:
         return
     base = tempfile.gettempdir()
     # Room for a socket's name in it; else /tmp, as the pool does.
-    if len(os.fsencode(os.path.join(base, f"snakepit-rx-{os.getpid()}-XXXXXX"))) + _SOCKET_NAME_BYTES > MAX_PATH_BYTES:
+    prefix = f"{_DIRECTORY_PREFIX}{os.getpid()}-"
+    if len(os.fsencode(os.path.join(base, f"{prefix}XXXXXX"))) + _SOCKET_NAME_BYTES > MAX_PATH_BYTES:
         base = "/tmp"
     sweep_stale_directories(base)
     while True:
         suffix = "".join(secrets.choice(_NAME_CHARACTERS) for _ in range(6))
-        directory = os.path.join(base, f"snakepit-rx-{os.getpid()}-{suffix}")
+        directory = os.path.join(base, prefix + suffix)
         try:
             os.mkdir(directory, 0o700)
             break

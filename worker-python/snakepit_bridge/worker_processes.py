@@ -46,7 +46,7 @@ class WorkerProcesses:
         self._stopping = False
         # Why the latest start failed, until a process starts.
         self._start_error: str | None = None
-        # Set when the first process joins or the last one leaves.
+        # Set whenever a process joins or leaves (availability()).
         self._changed = asyncio.Event()
 
     @property
