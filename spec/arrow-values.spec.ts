@@ -100,6 +100,15 @@ describe('Arrow data', () => {
     expect(String(table.getChild('cat')!.type)).toMatch(/^Dictionary/);
   });
 
+  it("a pandas DataFrame's index that is not 0..n-1 arrives as a column, and a frame without columns keeps its rows", async () => {
+    const slice = await pool.execute<Table>('arrow_value', { form: 'pandas_slice' });
+    expect(column(slice, 'f')).toEqual([3, 4]);
+    expect(column(slice, '__index_level_0__')).toEqual([2n, 3n]);
+    const empty = await pool.execute<Table>('arrow_value', { form: 'pandas_no_columns' });
+    expect(empty.numCols).toBe(0);
+    expect(empty.numRows).toBe(3);
+  });
+
   it('a polars DataFrame arrives as a Table', async () => {
     const table = await pool.execute<Table>('arrow_value', { form: 'polars' });
     expect(table).toBeInstanceOf(Table);

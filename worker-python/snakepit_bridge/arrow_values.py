@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.value_rules import Refusal, Refused
 
 
 def _loaded(name: str) -> Any:
@@ -48,16 +49,19 @@ def _pandas_table(pandas: Any, pyarrow: Any, frame: Any) -> Any:
     """
     dtypes = frame.dtypes
     numpy_dtype = sys.modules["numpy"].dtype  # loaded with pandas
+    default_index = isinstance(frame.index, pandas.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
     plain = (
-        isinstance(frame.index, pandas.RangeIndex)
-        and frame.index.start == 0
-        and frame.index.step == 1
+        default_index
         and frame.columns.is_unique
         and all(isinstance(name, str) for name in frame.columns)
         and all(isinstance(dtype, numpy_dtype) and dtype.kind in "biuf" for dtype in dtypes)
     )
+    if default_index and len(frame.columns) == 0:
+        # pyarrow counts a table's rows from its columns: a column of nulls gives the count, and goes.
+        return pyarrow.table({"rows": pyarrow.nulls(len(frame))}).drop_columns(["rows"])
     if not plain:
-        return pyarrow.Table.from_pandas(frame).replace_schema_metadata(None)
+        # from_pandas keeps any other RangeIndex in the pandas metadata alone, which does not travel.
+        return pyarrow.Table.from_pandas(frame, preserve_index=not default_index).replace_schema_metadata(None)
     if len(set(dtypes)) == 1:
         # One dtype: the frame's values are one 2-D array, a view of its block, read a column at a time
         # (a Series per column costs 15 µs). NaN becomes null, as from_pandas makes it, where there is one.
@@ -72,7 +76,8 @@ def _pandas_table(pandas: Any, pyarrow: Any, frame: Any) -> Any:
 def arrow_payload(value: object) -> tuple[pb.Encoding, bytes] | None:
     """The Arrow IPC stream of a record batch, table or dataframe, with its encoding; None for anything else.
 
-    Raises TypeError when the value is a dataframe but pyarrow is missing.
+    Raises TypeError when the value is a dataframe but pyarrow is missing, and Refused when it is one that
+    Arrow cannot convert (a column of mixed types).
     """
     pyarrow = _loaded("pyarrow")
     if pyarrow is not None:
@@ -82,7 +87,18 @@ def arrow_payload(value: object) -> tuple[pb.Encoding, bytes] | None:
             return pb.ENCODING_ARROW_TABLE, _ipc_stream(pyarrow, value.schema, value.to_batches())
     pandas = _loaded("pandas")
     if pandas is not None and isinstance(value, pandas.DataFrame):
-        return arrow_payload(_pandas_table(pandas, _pyarrow("pandas DataFrame"), value))
+        pyarrow = _pyarrow("pandas DataFrame")
+        try:
+            table = _pandas_table(pandas, pyarrow, value)
+        except pyarrow.ArrowException as error:
+            raise Refused(
+                value,
+                Refusal(
+                    f"a pandas DataFrame that Arrow cannot convert ({error})",
+                    "give each column values of one type (DataFrame.astype), or convert it with pyarrow yourself",
+                ),
+            ) from None
+        return arrow_payload(table)
     polars = _loaded("polars")
     if polars is not None and isinstance(value, polars.DataFrame):
         _pyarrow("polars DataFrame")

@@ -26,7 +26,7 @@ from typing import Any
 
 from snakepit_bridge.arrow_values import arrow_payload, is_arrow
 from snakepit_bridge.proto import bridge_pb2 as pb
-from snakepit_bridge.value_rules import RAW_DTYPES, Refusal, is_numpy, numpy_refusal, unmasked
+from snakepit_bridge.value_rules import RAW_DTYPES, Refused, is_numpy, numpy_refusal, unmasked
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +37,6 @@ class BinaryPayload:
     data: bytes
     dtype: str = ""
     shape: tuple[int, ...] = ()
-
-
-class Refused(Exception):
-    """Raised from an encoder's hook for a value it met and refuses; the encoder finds its path."""
-
-    def __init__(self, value: Any, refusal: Refusal) -> None:
-        super().__init__(refusal.reason)
-        self.value = value
-        self.refusal = refusal
 
 
 def binary_payload(value: Any) -> BinaryPayload | None:

@@ -26,14 +26,13 @@ from snakepit_bridge.attachments import (
     Attachment,
     AttachmentCollector,
     BinaryPayload,
-    Refused,
     binary_payload,
     travels_raw,
 )
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.json_stdlib import refused, root, stdlib_encode
 from snakepit_bridge.typed_results import json_form
-from snakepit_bridge.value_rules import find_part, is_numpy, numpy_refusal, unmasked
+from snakepit_bridge.value_rules import Refused, find_part, is_numpy, numpy_refusal, unmasked
 
 __all__ = ["BinaryPayload", "EncodedValue", "encode_binary", "encode_json", "encode_value", "is_ndarray", "refused"]
 

@@ -15,15 +15,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from snakepit_bridge.attachments import Refused
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.typed_results import json_form
 from snakepit_bridge.value_rules import (
     Refusal,
+    Refused,
     find_part,
+    holds_non_str_key,
     integer_refusal,
     is_numpy,
     is_unsafe_integer,
+    key_refusal,
     may_hold_unsafe_integer,
 )
 
@@ -106,6 +108,10 @@ def _unencodable_refusal(value: Any) -> Refusal:
     return Refusal(f"a value of type {type(value).__qualname__}, which JSON cannot carry", HINT)
 
 
+def _refusal_of(part: Any) -> Refusal:
+    return key_refusal(part) or _unencodable_refusal(part)
+
+
 def stdlib_encode(value: Any, default: Default, where: str, opaque: Callable[[Any], bool] | None) -> bytes:
     """The value as compact UTF-8 JSON; raises a serialization_error CallFailure naming what cannot travel.
 
@@ -121,7 +127,11 @@ def stdlib_encode(value: Any, default: Default, where: str, opaque: Callable[[An
         # The C encoder cannot say where it failed; for the usual failures, a walk can.
         found = None
         if not isinstance(error, RecursionError):
-            found = find_part(value, lambda part: _is_unencodable(part) and not (opaque and opaque(part)), opaque)
+            found = find_part(
+                value,
+                lambda part: (_is_unencodable(part) and not (opaque and opaque(part))) or key_refusal(part) is not None,
+                opaque,
+            )
         if found is None:
             raise CallFailure(
                 code="serialization_error",
@@ -129,7 +139,12 @@ def stdlib_encode(value: Any, default: Default, where: str, opaque: Callable[[An
                 python_type=type(error).__qualname__,
                 hint=HINT,
             ) from error
-        raise refused(where, found[0], _unencodable_refusal(found[1]), python_type=type(error).__qualname__) from error
+        raise refused(where, found[0], _refusal_of(found[1]), python_type=type(error).__qualname__) from error
+    # The encoder wrote keys that are not str as text, which may have made two keys one.
+    if holds_non_str_key(value, opaque):
+        found = find_part(value, lambda part: key_refusal(part) is not None, opaque)
+        if found is not None:
+            raise refused(where, found[0], _refusal_of(found[1]))
     try:
         encoded = text.encode()
     except UnicodeEncodeError:

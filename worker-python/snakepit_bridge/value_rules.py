@@ -14,6 +14,7 @@ tests/test_value_rules.py hold it to them).
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -46,6 +47,15 @@ class Refusal:
 
     reason: str
     hint: str
+
+
+class Refused(Exception):
+    """Raised from an encoder's hook for a value it met and refuses; the encoder finds its path."""
+
+    def __init__(self, value: Any, refusal: Refusal) -> None:
+        super().__init__(refusal.reason)
+        self.value = value
+        self.refusal = refusal
 
 
 def integer_refusal(
@@ -130,6 +140,70 @@ def unmasked(value: Any) -> Any:
     """A masked array that masks nothing is its data; anything else is itself."""
     numpy = _numpy()
     return value.data if numpy is not None and isinstance(value, numpy.ma.MaskedArray) else value
+
+
+def _key_text(key: Any) -> str | None:
+    """The text JSON's encoders write for a dict key; None for a key they cannot write."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, bool):
+        return json.dumps(key)
+    if isinstance(key, int):
+        return int.__repr__(key)
+    if isinstance(key, float) and math.isfinite(key):
+        return float.__repr__(key)
+    return None
+
+
+def key_refusal(value: Any) -> Refusal | None:
+    """Why a dict's keys cannot travel; None when they can (or it is not a dict).
+
+    JSON's keys are strings, and the encoders write int, float, bool and None keys as text: two keys
+    that would read the same (1 and "1") would arrive as one, the value of the first lost.
+    """
+    if not isinstance(value, dict) or _STR_ONLY.issuperset(map(type, value)):
+        return None
+    written: dict[str, Any] = {}
+    for key in value:
+        text = _key_text(key)
+        if text is None:
+            return Refusal(
+                f"a dict with the key {key!r} of type {type(key).__qualname__}, which JSON cannot write as a key",
+                "use str keys (or int, float, bool and None ones, written as text)",
+            )
+        if text in written:
+            return Refusal(
+                f"a dict whose keys {written[text]!r} and {key!r} are both written {json.dumps(text)} in JSON: "
+                "one value would be lost",
+                "give the dict keys that differ as text",
+            )
+        written[text] = key
+    return None
+
+
+def holds_non_str_key(value: Any, opaque: Callable[[Any], bool] | None) -> bool:
+    """Whether a dict in the value has a key that is not a str (a quick walk of plain containers first)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            if not _STR_ONLY.issuperset(map(type, item)):
+                return True
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind not in _PLAIN_LEAVES and find_part(item, _has_non_str_key, opaque) is not None:
+            return True
+    return False
+
+
+def _has_non_str_key(value: Any) -> bool:
+    return isinstance(value, dict) and not _STR_ONLY.issuperset(map(type, value))
+
+
+_STR_ONLY = frozenset({str})
+_PLAIN_LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
 def _children(value: Any) -> Iterator[tuple[str, Any]]:

@@ -39,7 +39,6 @@ def test_a_table_is_a_stream_of_its_batches() -> None:
     [
         pd.DataFrame(np.arange(12.0).reshape(4, 3), columns=["a", "b", "c"]),
         pd.DataFrame({"f": [0.5, np.nan, -0.0], "i": np.array([1, 2**60, -3]), "b": [True, False, True]}),
-        pd.DataFrame({"f": [1.0, 2.0]}, index=pd.RangeIndex(5, 7)),
         pd.DataFrame({"s": ["a", None], "t": pd.to_datetime(["2024-01-01", None]), "c": pd.Categorical(["x", "y"])}),
         pd.DataFrame({3: [1.0], "x": [2.0]}),
         pd.DataFrame(np.array([[1.0, np.inf], [np.nan, -0.0]], dtype=np.float32), columns=["x", "y"]),
@@ -50,7 +49,6 @@ def test_a_table_is_a_stream_of_its_batches() -> None:
     ids=[
         "numeric",
         "nan as null",
-        "index that says something",
         "strings, times, categories",
         "a number as name",
         "one dtype with nan and infinities",
@@ -66,6 +64,38 @@ def test_a_pandas_frame_is_the_table_from_pandas_makes_without_its_pandas_metada
     expected = pa.Table.from_pandas(frame).replace_schema_metadata(None)
     assert read(payload[1]).equals(expected)
     assert read(payload[1]).schema.metadata is None
+
+
+@pytest.mark.parametrize(
+    ("frame", "index"),
+    [
+        (pd.DataFrame({"f": [1.0, 2.0]}, index=pd.RangeIndex(5, 7)), [5, 6]),
+        (pd.DataFrame({"f": [1.0, 2.0, 3.0, 4.0]}).iloc[2:], [2, 3]),
+        (pd.DataFrame({"f": [1.0, 2.0]}, index=pd.RangeIndex(0, 4, 2)), [0, 2]),
+        (pd.DataFrame({"f": [1.0, 2.0]}, index=[7, 5]), [7, 5]),
+    ],
+    ids=["a range from 5", "a slice", "a range with a step", "labels"],
+)
+def test_an_index_that_says_something_travels_as_a_column(frame: pd.DataFrame, index: list[int]) -> None:
+    payload = arrow_payload(frame)
+
+    assert payload is not None
+    table = read(payload[1])
+    assert table.column_names == ["f", "__index_level_0__"]
+    assert table.column("__index_level_0__").to_pylist() == index
+    assert table.schema.metadata is None
+
+
+def test_the_default_index_does_not_travel() -> None:
+    payload = arrow_payload(pd.DataFrame({"f": [1.0, 2.0]}, index=pd.RangeIndex(0, 2, name="row")))
+
+    assert payload is not None and read(payload[1]).column_names == ["f"]
+
+
+def test_a_frame_without_columns_keeps_its_rows() -> None:
+    payload = arrow_payload(pd.DataFrame(index=range(3)))
+
+    assert payload is not None and read(payload[1]).num_rows == 3
 
 
 def test_a_polars_frame_writes_strings_as_large_string_which_apache_arrow_reads() -> None:

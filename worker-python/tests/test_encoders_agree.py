@@ -83,6 +83,9 @@ REFUSED: list[Any] = [
     {"m": np.ma.array([1.0], mask=[True])},
     {"s": np.array([(1, 2.0)], dtype=[("a", "i4"), ("b", "f8")])},
     {"grads": np.array([1.0, np.nan])},
+    {1: "int key", "1": "str key"},
+    {"n": {True: 1, "true": 2}},
+    {(1, 2): "tuple key"},
 ]
 
 

@@ -13,9 +13,10 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from snakepit_bridge.arguments import decode_arguments
-from snakepit_bridge.encoding import encode_binary, encode_json
+from snakepit_bridge.encoding import encode_binary, encode_json, encode_value
 from snakepit_bridge.errors import CallFailure
 
 SAFE = 2**53 - 1
@@ -194,6 +195,46 @@ def test_numpy_values_that_would_lose_something_are_refused_saying_why(value: An
 )
 def test_other_unencodable_values_are_refused_where_they_are(value: Any, path: str) -> None:
     assert refusal(value).message.startswith(f"{path} is ")
+
+
+def test_a_dataframe_that_arrow_cannot_convert_is_refused_where_it_is() -> None:
+    frame = pd.DataFrame({"mixed": [1, "a"]})
+
+    alone = refusal(frame)
+    with pytest.raises(CallFailure) as inside:
+        encode_value({"frame": [0, frame]}, "chunk", 2)
+
+    for failure, path in ((alone, "result"), (inside.value, 'chunk[2]["frame"][1]')):
+        assert failure.code == "serialization_error"
+        assert failure.message.startswith(f"{path} is a pandas DataFrame that Arrow cannot convert (")
+
+
+# JSON's keys are strings: the encoders write int, float, bool and None keys as text.
+@pytest.mark.parametrize(
+    ("value", "path", "why"),
+    [
+        ({1: "int key", "1": "str key"}, "result", "keys 1 and '1' are both written \"1\""),
+        ({"nested": [{True: "bool key", "true": "str key"}]}, 'result["nested"][0]', "keys True and 'true'"),
+        ({None: 1, "null": 2}, "result", "keys None and 'null'"),
+        ({1.0: 1, "1.0": 2}, "result", "keys 1.0 and '1.0'"),
+        ({"a": {(1, 2): "tuple key"}}, 'result["a"]', "the key (1, 2) of type tuple"),
+        ({"a": {float("nan"): 1}}, 'result["a"]', "the key nan"),
+        ({"a": {np.int64(1): 1}}, 'result["a"]', "of type int64"),
+    ],
+    ids=repr,
+)
+def test_dict_keys_that_json_cannot_keep_apart_or_write_are_refused_where_they_are(
+    value: Any, path: str, why: str
+) -> None:
+    failure = refusal(value)
+    assert failure.code == "serialization_error"
+    assert failure.message.startswith(f"{path} is a dict ")
+    assert why in failure.message
+
+
+def test_dict_keys_that_json_writes_as_distinct_text_arrive_as_that_text() -> None:
+    assert encode({1: "a", 2.5: "b", None: "c", "x": "d"}) == {"1": "a", "2.5": "b", "null": "c", "x": "d"}
+    assert encode([{True: "e", False: "f"}]) == [{"true": "e", "false": "f"}]
 
 
 # --- arguments --------------------------------------------------------------------------------
