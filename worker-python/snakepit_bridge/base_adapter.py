@@ -169,6 +169,28 @@ def _describe(name: str, function: Callable[..., object], options: ToolOptions) 
     )
 
 
+def tools_of(adapter: BaseAdapter) -> dict[str, ToolInfo]:
+    """The adapter's tools by name, discovered once: its @tool methods, then those its ``execute_tool``
+    serves (a @tool method wins over one of the same name).
+
+    A function rather than a method, so that no attribute of the adapter's own can hide it: Snakepit's
+    adapters are free to name theirs ``tools`` (the showcase keeps ``{name: Tool(func)}`` registries).
+    """
+    cached: dict[str, ToolInfo] | None = adapter.__dict__.get("_snakepit_tools")
+    if cached is None:
+        cached = {}
+        for name in dir(type(adapter)):
+            options = _options_of(getattr(type(adapter), name, None))
+            if options is not None:
+                cached[name] = _describe(name, getattr(adapter, name), options)
+        for name, dispatch in context_tools.discover(adapter).items():
+            if name not in cached:
+                options = ToolOptions(dispatch.description, dispatch.supports_streaming)
+                cached[name] = _describe(name, dispatch, options)
+        adapter.__dict__["_snakepit_tools"] = cached
+    return cached
+
+
 class BaseAdapter(SnakepitAdapterApi):
     """Base class of adapters. A worker creates one instance and serves its @tool methods.
 
@@ -176,19 +198,5 @@ class BaseAdapter(SnakepitAdapterApi):
     adapter dispatches through ``execute_tool`` (``snakepit_bridge.context_tools``).
     """
 
-    def tools(self) -> dict[str, ToolInfo]:
-        """The adapter's tools by name, discovered once: its @tool methods, then those its
-        ``execute_tool`` serves (a @tool method wins over one of the same name)."""
-        cached: dict[str, ToolInfo] | None = self.__dict__.get("_snakepit_tools")
-        if cached is None:
-            cached = {}
-            for name in dir(type(self)):
-                options = _options_of(getattr(type(self), name, None))
-                if options is not None:
-                    cached[name] = _describe(name, getattr(self, name), options)
-            for name, dispatch in context_tools.discover(self).items():
-                if name not in cached:
-                    options = ToolOptions(dispatch.description, dispatch.supports_streaming)
-                    cached[name] = _describe(name, dispatch, options)
-            self.__dict__["_snakepit_tools"] = cached
-        return cached
+    def _tools_by_name(self) -> dict[str, ToolInfo]:
+        return tools_of(self)

@@ -18,7 +18,7 @@ import grpc
 from snakepit_bridge.acknowledgment import Acknowledgment
 from snakepit_bridge.alignment import aligned_response
 from snakepit_bridge.arguments import decode_arguments
-from snakepit_bridge.base_adapter import BaseAdapter, ToolInfo
+from snakepit_bridge.base_adapter import BaseAdapter, ToolInfo, tools_of
 from snakepit_bridge.binary_arguments import check_placeholders, decode_binary_arguments
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.chunk_pump import ChunkPump
@@ -55,7 +55,7 @@ _ABANDONED_CALLS_KEPT = 4096
 class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
     def __init__(self, adapter: BaseAdapter, adapter_name: str, worker_id: str, limits: Limits) -> None:
         self._adapter = adapter
-        self._tools = adapter.tools()
+        self._tools = tools_of(adapter)
         self._types = types_of(self._tools.values())
         self._adapter_name = adapter_name
         self._worker_id = worker_id

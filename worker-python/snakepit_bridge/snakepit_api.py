@@ -25,12 +25,13 @@ if TYPE_CHECKING:
     from snakepit_bridge.session_context import SessionContext
 
 _SESSION_CONTEXT = "_session_context"
+_SESSION_ID = "_session_id"
 
 
 class SnakepitAdapterApi:
     """The methods and properties Snakepit's ``BaseAdapter`` gives its subclasses."""
 
-    def tools(self) -> dict[str, ToolInfo]:
+    def _tools_by_name(self) -> dict[str, ToolInfo]:
         raise NotImplementedError
 
     @property
@@ -48,9 +49,17 @@ class SnakepitAdapterApi:
 
     @property
     def session_id(self) -> str | None:
-        """The session of the running call (empty when the call has none); None outside any."""
+        """The session of the running call (empty when the call has none); None outside any. Snakepit's
+        BaseAdapter leaves the name to its subclasses: one that assigns it reads what it assigned."""
+        if _SESSION_ID in self.__dict__:
+            assigned: str | None = self.__dict__[_SESSION_ID]
+            return assigned
         context = self.session_context
         return None if context is None else context.session_id
+
+    @session_id.setter
+    def session_id(self, session_id: str | None) -> None:
+        self.__dict__[_SESSION_ID] = session_id
 
     def set_session_context(self, session_context: SessionContext) -> None:
         """Called by the worker before each call. An override should call this, or set ``self.session_context``."""
@@ -58,17 +67,17 @@ class SnakepitAdapterApi:
 
     def get_tools(self) -> list[ToolInfo]:
         """The adapter's tools, each with ``name``, ``description``, ``supports_streaming`` and ``parameters``."""
-        return list(self.tools().values())
+        return list(self._tools_by_name().values())
 
     def call_tool(self, tool_name: str, **kwargs: object) -> object:
         """Calls one of the adapter's tools (or any of its methods) by name, as Snakepit's does."""
-        found = self.tools().get(tool_name)
+        found = self._tools_by_name().get(tool_name)
         if found is not None and isinstance(found.function, ExecuteToolDispatch):
             # Straight to the handler: execute_tool may itself fall back to call_tool.
             return found.function.handler(current_session_context(), **kwargs)
         method = getattr(self, tool_name, None)
         if method is None:
-            available = ", ".join(sorted(self.tools())) or "none"
+            available = ", ".join(sorted(self._tools_by_name())) or "none"
             raise AttributeError(f"Tool '{tool_name}' not found in {type(self).__name__} (tools: {available})")
         if not callable(method):
             raise TypeError(f"'{tool_name}' is not a callable tool")

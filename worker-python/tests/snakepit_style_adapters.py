@@ -158,3 +158,25 @@ class SnakepitStyleAdapter(BaseAdapter):
 class FailingInitialize(BaseAdapter):
     def initialize(self):
         raise RuntimeError("no model file")
+
+
+def double(ctx, value: int) -> dict[str, Any]:
+    """Doubles a value."""
+    return {"doubled": 2 * value, "session_id": ctx.session_id}
+
+
+class OwnNames(BaseAdapter):
+    """Names Snakepit's BaseAdapter leaves to its subclasses, taken: a registry in ``tools``, a ``session_id``."""
+
+    def __init__(self):
+        super().__init__()
+        self.tools = {"double": Tool(double)}
+        self.session_id = None
+
+    def execute_tool(self, tool_name: str, arguments: dict[str, Any], context) -> Any:
+        self.session_id = context.session_id
+        return self.tools[tool_name].func(context, **arguments)
+
+    @tool(description="The session_id the adapter assigned last")
+    def own_session_id(self) -> Any:
+        return self.session_id

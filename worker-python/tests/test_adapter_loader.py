@@ -8,6 +8,7 @@ import sys
 import pytest
 from sample_adapters import SampleAdapter
 from snakepit_bridge.adapter_loader import AdapterPathError, load_adapter
+from snakepit_bridge.base_adapter import tools_of
 
 
 @pytest.mark.parametrize("path", ["sample_adapters.SampleAdapter", "sample_adapters:SampleAdapter"])
@@ -16,7 +17,7 @@ def test_module_dot_class_and_module_colon_class_load_the_same_adapter(path: str
 
     assert isinstance(adapter, SampleAdapter)
     assert name == "sample_adapters.SampleAdapter"
-    assert "add" in adapter.tools()
+    assert "add" in tools_of(adapter)
 
 
 def test_a_dotted_module_path_loads() -> None:
@@ -24,7 +25,7 @@ def test_a_dotted_module_path_loads() -> None:
 
     assert type(adapter).__name__ == "BaseAdapter"
     assert name == "snakepit_bridge.base_adapter.BaseAdapter"
-    assert adapter.tools() == {}
+    assert tools_of(adapter) == {}
 
 
 def test_each_load_makes_a_new_instance() -> None:

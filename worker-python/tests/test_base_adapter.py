@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sample_adapters import SampleAdapter, VarArgsAdapter
 from snakepit_bridge.adapters.showcase.tool import StreamChunk
-from snakepit_bridge.base_adapter import BaseAdapter, ParameterInfo, ToolOptions, tool
+from snakepit_bridge.base_adapter import BaseAdapter, ParameterInfo, ToolOptions, tool, tools_of
 
 
 def options_of(function: Any) -> ToolOptions:
@@ -74,7 +74,7 @@ def test_streaming_flag_is_recorded() -> None:
 
 
 def test_discovery_finds_exactly_the_decorated_methods() -> None:
-    tools = SampleAdapter().tools()
+    tools = tools_of(SampleAdapter())
 
     assert {"add", "echo", "async_add", "count", "async_count", "mixed", "ticker"} <= set(tools)
     assert "tools" not in tools
@@ -84,12 +84,12 @@ def test_discovery_finds_exactly_the_decorated_methods() -> None:
 def test_discovered_tools_are_bound_to_the_instance() -> None:
     adapter = SampleAdapter()
 
-    assert adapter.tools()["add"].function(a=1, b=5) == 6
-    assert adapter.tools()["add"].function.__self__ is adapter
+    assert tools_of(adapter)["add"].function(a=1, b=5) == 6
+    assert tools_of(adapter)["add"].function.__self__ is adapter
 
 
 def test_discovery_reports_description_and_streaming_flag() -> None:
-    tools = SampleAdapter().tools()
+    tools = tools_of(SampleAdapter())
 
     assert tools["add"].description.startswith("Adds two integers.")
     assert "second paragraph" in tools["add"].description
@@ -105,7 +105,7 @@ def test_discovery_includes_inherited_tools() -> None:
         def extra(self) -> str:
             return "extra"
 
-    tools = Extended().tools()
+    tools = tools_of(Extended())
 
     assert {"add", "count", "extra"} <= set(tools)
 
@@ -113,13 +113,13 @@ def test_discovery_includes_inherited_tools() -> None:
 def test_discovery_runs_once_per_instance() -> None:
     first, second = SampleAdapter(), SampleAdapter()
 
-    assert first.tools() is first.tools()
-    assert first.tools() is not second.tools()
-    assert second.tools()["add"].function.__self__ is second
+    assert tools_of(first) is tools_of(first)
+    assert tools_of(first) is not tools_of(second)
+    assert tools_of(second)["add"].function.__self__ is second
 
 
 def test_parameters_come_from_the_signature_in_order_without_var_args() -> None:
-    parameters = {p.name: p for p in SampleAdapter().tools()["signature_showcase"].parameters}
+    parameters = {p.name: p for p in tools_of(SampleAdapter())["signature_showcase"].parameters}
 
     assert list(parameters) == ["count", "name", "ratio", "flags", "values", "opaque", "untyped", "label"]
     assert "self" not in parameters and "rest" not in parameters and "extra" not in parameters
@@ -133,14 +133,14 @@ def test_parameters_come_from_the_signature_in_order_without_var_args() -> None:
 
 
 def test_parameter_without_annotation_has_type_any() -> None:
-    parameters = {p.name: p for p in SampleAdapter().tools()["signature_showcase"].parameters}
+    parameters = {p.name: p for p in tools_of(SampleAdapter())["signature_showcase"].parameters}
 
     assert parameters["untyped"] == ParameterInfo(name="untyped", type="any", required=False, default_json="true")
 
 
 def test_parameterised_annotations_keep_their_arguments() -> None:
     # The same signature must be reported alike whether or not its module postpones annotations.
-    parameters = {p.name: p for p in SampleAdapter().tools()["signature_showcase"].parameters}
+    parameters = {p.name: p for p in tools_of(SampleAdapter())["signature_showcase"].parameters}
 
     assert parameters["values"].type == "list[float]"
     assert parameters["flags"].type == "Optional[list]"
@@ -153,13 +153,13 @@ def test_postponed_annotations_are_reported_as_written() -> None:
         def run(self, steps: int, tags: list[str] | None = None) -> None:
             pass
 
-    parameters = Postponed().tools()["run"].parameters
+    parameters = tools_of(Postponed())["run"].parameters
 
     assert [(p.name, p.type) for p in parameters] == [("steps", "int"), ("tags", "list[str] | None")]
 
 
 def test_default_that_is_not_json_has_empty_default_json_but_is_optional() -> None:
-    parameters = {p.name: p for p in SampleAdapter().tools()["signature_showcase"].parameters}
+    parameters = {p.name: p for p in tools_of(SampleAdapter())["signature_showcase"].parameters}
 
     assert parameters["opaque"].required is False
     assert parameters["opaque"].default_json == ""
@@ -171,7 +171,7 @@ def test_default_json_is_valid_json() -> None:
         def run(self, word: str = "héllo", nan: float = float("nan"), pair: tuple = (1, 2)) -> None:
             pass
 
-    parameters = {p.name: p for p in Defaults().tools()["run"].parameters}
+    parameters = {p.name: p for p in tools_of(Defaults())["run"].parameters}
 
     assert json.loads(parameters["word"].default_json) == "héllo"
     assert json.loads(parameters["pair"].default_json) == [1, 2]
@@ -180,7 +180,7 @@ def test_default_json_is_valid_json() -> None:
 
 
 def test_var_args_tools_report_only_named_parameters_and_accept_any_keyword() -> None:
-    info = VarArgsAdapter().tools()["flexible"]
+    info = tools_of(VarArgsAdapter())["flexible"]
 
     assert [p.name for p in info.parameters] == ["a"]
     info.bind({"a": 1, "anything": 2})
@@ -188,7 +188,7 @@ def test_var_args_tools_report_only_named_parameters_and_accept_any_keyword() ->
 
 
 def test_bind_names_an_unexpected_or_missing_keyword() -> None:
-    info = SampleAdapter().tools()["add"]
+    info = tools_of(SampleAdapter())["add"]
 
     info.bind({"a": 1})
     with pytest.raises(TypeError, match="'c'"):
@@ -199,7 +199,7 @@ def test_bind_names_an_unexpected_or_missing_keyword() -> None:
 
 def test_generator_not_marked_streaming_is_discovered_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="snakepit_bridge.base_adapter"):
-        tools = SampleAdapter().tools()
+        tools = tools_of(SampleAdapter())
 
     assert tools["generator_not_marked"].supports_streaming is False
     assert any(

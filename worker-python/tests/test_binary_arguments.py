@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from pydantic import BaseModel
 from snakepit_bridge import BaseAdapter, tool, value_rules
+from snakepit_bridge.base_adapter import tools_of
 from snakepit_bridge.binary_arguments import decode_binary_arguments
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.proto import bridge_pb2 as pb
@@ -54,7 +55,7 @@ class BinaryTools(BaseAdapter):
         pass
 
 
-TYPES = types_of(BinaryTools().tools().values())
+TYPES = types_of(tools_of(BinaryTools()).values())
 
 
 def attached_bytes(data: bytes) -> pb.Attachment:

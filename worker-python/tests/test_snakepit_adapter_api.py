@@ -13,10 +13,10 @@ import pytest
 import support
 from conftest import Bridge, SpawnWorker, StartBridge
 from snakepit_bridge import SessionContext, ToolMetadata
-from snakepit_bridge.base_adapter import BaseAdapter, tool
+from snakepit_bridge.base_adapter import BaseAdapter, tool, tools_of
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.snakepit_api import run_lifecycle_hook
-from snakepit_style_adapters import SnakepitStyleAdapter
+from snakepit_style_adapters import OwnNames, SnakepitStyleAdapter
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_tool_takes_snakepit_s_arguments_and_keeps_them_in_tool_metadata() -> No
     assert metadata == ToolMetadata(
         description="Needs a session variable", supports_streaming=False, parameters=[], required_variables=["api_key"]
     )
-    assert SnakepitStyleAdapter().tools()["described_positionally"].description == "Described positionally"
+    assert tools_of(SnakepitStyleAdapter())["described_positionally"].description == "Described positionally"
 
 
 def test_a_method_given_snakepit_s_tool_metadata_by_hand_is_a_tool() -> None:
@@ -52,7 +52,7 @@ def test_a_method_given_snakepit_s_tool_metadata_by_hand_is_a_tool() -> None:
 
         streamed._tool_metadata = ToolMetadata(description="by hand", supports_streaming=True)  # type: ignore[attr-defined]
 
-    found = HandMade().tools()["streamed"]
+    found = tools_of(HandMade())["streamed"]
     assert (found.description, found.supports_streaming) == ("by hand", True)
 
 
@@ -64,7 +64,7 @@ def test_tool_metadata_has_snakepit_s_defaults() -> None:
 
 
 def test_execute_tool_handlers_are_listed_beside_tool_methods(adapter: SnakepitStyleAdapter) -> None:
-    tools = adapter.tools()
+    tools = tools_of(adapter)
     assert {"ctx_add", "ctx_session", "ctx_countdown", "is_initialized", "stream_data"} <= set(tools)
     add = tools["ctx_add"]
     assert (add.description, add.supports_streaming) == ("Adds two numbers.", False)
@@ -86,7 +86,7 @@ def test_an_adapter_without_execute_tool_serves_only_its_tool_methods() -> None:
         def shown(self) -> int:
             return 1
 
-    assert list(Plain().tools()) == ["shown"]
+    assert list(tools_of(Plain())) == ["shown"]
 
 
 def test_a_handler_tool_runs_through_execute_tool_with_the_call_s_session_context(served: Bridge) -> None:
@@ -109,6 +109,17 @@ def test_handler_tools_check_their_arguments_against_the_handler_s_signature(ser
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+def test_an_adapter_may_use_the_names_tools_and_session_id_for_its_own_attributes(start_bridge: StartBridge) -> None:
+    served = start_bridge(adapter=OwnNames())
+
+    request = served.request("double", value=21)
+    request.session_id = "session-3"
+    response = served.stub.ExecuteTool(request, metadata=served.metadata, timeout=support.TIMEOUT)
+
+    assert result(response) == {"doubled": 42, "session_id": "session-3"}
+    assert result(served.execute("own_session_id")) == "session-3"
+
+
 # --- get_tools, call_tool, session_context, session_id -------------------------------------------------
 
 
@@ -122,7 +133,7 @@ def test_call_tool_calls_methods_and_handlers_by_name(served: Bridge) -> None:
     assert result(served.execute("via_call_tool", a=1)) == {
         "method": "ok",
         "handler": 3,
-        "tools": sorted(SnakepitStyleAdapter().tools()),
+        "tools": sorted(tools_of(SnakepitStyleAdapter())),
     }
     with pytest.raises(AttributeError, match="Tool 'nope' not found in SnakepitStyleAdapter"):
         SnakepitStyleAdapter().call_tool("nope")

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from snakepit_bridge import BaseAdapter, tool
+from snakepit_bridge.base_adapter import tools_of
 from snakepit_bridge.tool_types import ToolTypes, types_of, warm_up
 from typed_tools import TypedTools
 
-TYPES = types_of(TypedTools().tools().values())
+TYPES = types_of(tools_of(TypedTools()).values())
 
 
 def parameters(name: str) -> dict[str, Any]:
@@ -195,7 +196,7 @@ def test_an_annotation_that_cannot_be_used_is_any_value_with_a_warning(
     caplog: pytest.LogCaptureFixture, name: str, parameter: str, warnings: list[str]
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        types = types_of([TypedTools().tools()[name]])[name]
+        types = types_of([tools_of(TypedTools())[name]])[name]
         described = json.loads(types.parameters_schema_json)["properties"]
 
     assert described == {parameter: {}, "count": {"type": "integer"}}
@@ -225,7 +226,7 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[ToolTypes]:
 
 
 def test_types_are_built_once_and_only_when_first_needed(builds: list[ToolTypes]) -> None:
-    types = ToolTypes(OneTool().tools()["typed"])
+    types = ToolTypes(tools_of(OneTool())["typed"])
     assert builds == []
 
     types.validate(b'{"a": 1}')
@@ -236,7 +237,7 @@ def test_types_are_built_once_and_only_when_first_needed(builds: list[ToolTypes]
 
 
 def test_warm_up_builds_every_tool_in_the_background(builds: list[ToolTypes]) -> None:
-    types = types_of(OneTool().tools().values())
+    types = types_of(tools_of(OneTool()).values())
 
     warm_up(types.values()).join(timeout=10)
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from snakepit_bridge.base_adapter import tools_of
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.tool_types import types_of
 from typed_tools import Color, Person, Point, TypedTools
 
-TYPES = types_of(TypedTools().tools().values())
+TYPES = types_of(tools_of(TypedTools()).values())
 
 
 def validate(tool: str, arguments: Any) -> dict[str, object]:
