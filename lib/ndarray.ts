@@ -71,6 +71,9 @@ const DTYPE_BY_TYPED_ARRAY = new Map<unknown, string>([
   [BigUint64Array, 'uint64'],
 ]);
 
+/** numpy 2's NPY_MAXDIMS: the worker cannot make an array of more dimensions. */
+const NUMPY_MAX_DIMENSIONS = 64;
+
 /** @internal How a binary value of a call's arguments travels, or why it cannot (`refused` completes "<where> is …"). */
 export type BinaryArgument =
   | { readonly encoding: 'bytes'; readonly bytes: Uint8Array }
@@ -101,6 +104,14 @@ export function binaryArgument(value: unknown): BinaryArgument | undefined {
     const count = shape.reduce((product, size) => product * size, 1);
     if (!shape.every((size) => Number.isSafeInteger(size) && size >= 0) || count !== data.length) {
       return { refused: `an NdArray of shape ${JSON.stringify(shape)} holding ${data.length} values` };
+    }
+    if (shape.length > NUMPY_MAX_DIMENSIONS) {
+      return { refused: `an NdArray of ${shape.length} dimensions, over numpy's ${NUMPY_MAX_DIMENSIONS}` };
+    }
+    // With a size of 0, the others may be any size and still hold no values; numpy still multiplies them.
+    const extent = shape.reduce((product, size) => product * Math.max(size, 1), data.BYTES_PER_ELEMENT);
+    if (!Number.isSafeInteger(extent)) {
+      return { refused: `an NdArray of shape ${JSON.stringify(shape)}, which numpy cannot make` };
     }
     return { encoding: 'ndarray', bytes: bytesOf(data), dtype, shape };
   }

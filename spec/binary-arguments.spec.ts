@@ -62,6 +62,15 @@ const REFUSED: readonly (readonly [Record<string, unknown>, RegExp])[] = [
     /^arguments\.value is an NdArray of dtype float32 whose data is a Float64Array/,
   ],
   [{ value: { dtype: 'complex64', shape: [1], data: new Float64Array(1) } }, /^arguments\.value is an NdArray of dtype "complex64"/],
+  // Shapes numpy cannot make, whose sizes still multiply to the data's length.
+  [
+    { value: { dtype: 'float64', shape: [0, 2 ** 50, 2 ** 50], data: new Float64Array(0) } },
+    /^arguments\.value is an NdArray of shape \[0,1125899906842624,1125899906842624\], which numpy cannot make/,
+  ],
+  [
+    { value: { dtype: 'uint8', shape: new Array<number>(65).fill(1), data: new Uint8Array(1) } },
+    /^arguments\.value is an NdArray of 65 dimensions, over numpy's 64/,
+  ],
   [{ x: { y: [1, new DataView(new ArrayBuffer(2))] } }, /^arguments\.x\.y\[1\] is a DataView, which cannot be sent/],
 ];
 

@@ -28,6 +28,8 @@ from snakepit_bridge.value_rules import RAW_DTYPES, find_part, is_numpy
 
 # The key of pydantic's validation context under which the validators find a call's binary arguments.
 CONTEXT_KEY = "snakepit_binary_arguments"
+# NPY_MAXDIMS of numpy 2 (32 before): beyond it, reshape fails.
+_NUMPY_MAX_DIMENSIONS = 64
 
 
 def _invalid(message: str, hint: str = "") -> CallFailure:
@@ -44,6 +46,8 @@ def _array(attachment: pb.Attachment) -> Any:
         raise _invalid("an array argument needs numpy in the worker", "pip install numpy") from error
     dtype = numpy.dtype(dtype_name).newbyteorder("<")
     shape = tuple(attachment.array.shape)
+    if len(shape) > _NUMPY_MAX_DIMENSIONS:
+        raise _invalid(f"an array argument of {len(shape)} dimensions, over numpy's {_NUMPY_MAX_DIMENSIONS}")
     count = 1
     for size in shape:
         count *= size
@@ -51,8 +55,12 @@ def _array(attachment: pb.Attachment) -> Any:
         raise _invalid(
             f"an array argument of shape {list(shape)} and dtype {dtype_name} has {len(attachment.data)} bytes"
         )
+    try:
+        array = numpy.frombuffer(attachment.data, dtype=dtype).reshape(shape)
+    except ValueError as error:  # sizes whose product numpy cannot hold, though one of them is 0
+        raise _invalid(f"numpy cannot make an array of shape {list(shape)}: {error}") from None
     # A copy in native order that the tool may change: the request's bytes are read-only.
-    return numpy.frombuffer(attachment.data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    return array.astype(dtype.newbyteorder("="))
 
 
 def decode_binary_arguments(attachments: Sequence[pb.Attachment]) -> dict[str, object]:

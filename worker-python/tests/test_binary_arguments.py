@@ -97,6 +97,28 @@ def parts_walked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return walked
 
 
+@pytest.mark.parametrize(
+    ("shape", "why"),
+    [
+        ([0, 2**62], "numpy cannot make an array of shape [0, 4611686018427387904]"),
+        ([1] * 65, "an array argument of 65 dimensions, over numpy's 64"),
+    ],
+    ids=["too big", "too many dimensions"],
+)
+def test_an_array_argument_of_a_shape_numpy_cannot_make_is_refused(shape: list[int], why: str) -> None:
+    count = 0 if 0 in shape else 1
+    attachment = pb.Attachment(
+        data=b"\x00" * 8 * count,
+        encoding=pb.ENCODING_NDARRAY,
+        array=pb.ArrayInfo(dtype="float64", shape=shape),
+        placeholder=PLACEHOLDER,
+    )
+    with pytest.raises(CallFailure) as raised:
+        decode_binary_arguments([attachment])
+    assert raised.value.code == "invalid_arguments"
+    assert why in raised.value.message
+
+
 def test_an_array_argument_arrives_without_its_items_being_walked(parts_walked: list[int]) -> None:
     arguments = validate("take_array", {"values": PLACEHOLDER}, attached_array(ARRAY))
 
