@@ -32,6 +32,7 @@ _STATUS_BY_CODE = {
     "python_error": grpc.StatusCode.UNKNOWN,
     "serialization_error": grpc.StatusCode.INTERNAL,
     "chunk_too_large": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "pool_saturated": grpc.StatusCode.RESOURCE_EXHAUSTED,
     "cancelled": grpc.StatusCode.CANCELLED,
     "unauthenticated": grpc.StatusCode.UNAUTHENTICATED,
     # From the dispatcher of `serve --workers N`: a worker process died or hung during the call, or none runs.

@@ -10,7 +10,7 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -20,6 +20,7 @@ from snakepit_bridge.alignment import aligned_response
 from snakepit_bridge.arguments import decode_arguments
 from snakepit_bridge.base_adapter import BaseAdapter, ToolInfo, tools_of
 from snakepit_bridge.binary_arguments import check_placeholders, decode_binary_arguments
+from snakepit_bridge.call_admission import CallAdmission, waiting_room
 from snakepit_bridge.call_context import CallContext
 from snakepit_bridge.chunk_pump import ChunkPump
 from snakepit_bridge.encoding import encode_binary, encode_value
@@ -44,6 +45,8 @@ class Limits:
     max_batch_bytes: int = 256 * 1024
     # How far a tool may run ahead of the client.
     max_buffered_bytes: int = 4 * 1024 * 1024
+    # How many calls may wait while one runs (call_admission.py): what 16 threads leave.
+    max_waiting_calls: int = waiting_room(16)
 
 
 # Room for a message's own fields around its chunks (json_run's brackets, padding, tags, lengths).
@@ -69,6 +72,8 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         # must not start when it does arrive.
         self._abandoned: OrderedDict[str, None] = OrderedDict()
         self._running_changed = threading.Condition()
+        # Runs the tools of calls one at a time, in their turn.
+        self.admission = CallAdmission(limits.max_waiting_calls)
 
     @property
     def worker_id(self) -> str:
@@ -112,7 +117,23 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
     def execute(
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext, host: HostToolChannel | None = None
     ) -> pb.ExecuteToolResponse | CallFailure:
-        """Runs a unary tool: its response, or why it failed."""
+        """Runs a unary tool, in its turn: its response, or why it failed."""
+        try:
+            leave = self.admission.enter(context)
+        except CallFailure as failure:
+            return failure
+        try:
+            return self._execute(request, context, host, leave)
+        finally:
+            leave()
+
+    def _execute(
+        self,
+        request: pb.ExecuteToolRequest,
+        context: grpc.ServicerContext,
+        host: HostToolChannel | None,
+        leave: Callable[[], None],
+    ) -> pb.ExecuteToolResponse | CallFailure:
         call: CallContext | None = None
         try:
             acknowledgment = Acknowledgment(context)
@@ -128,6 +149,8 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                     if inspect.isawaitable(result):
                         result = self._await(result, call, context)
             finally:
+                # Before the call counts as ended: the pool, told so by AwaitCall, may send the next at once.
+                leave()
                 self._end(call.call_id, ended)
             response = _unary_response(tool.name, result, self._limits.max_message_bytes)
             call.span.end(None, cancelled=False, chunks=None)
@@ -193,11 +216,14 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
 
         With ``host``, a batch may also come empty, when host-tool requests wait to be sent."""
         call: CallContext | None = None
+        leave = _nothing
         try:
+            leave = self.admission.enter(context)
             acknowledgment = Acknowledgment(context)
             tool, arguments, call = self._prepare(request, streaming=True, host=host)
             self._trace(call, context)
         except CallFailure as failure:
+            leave()
             if call is not None:
                 call.span.end(failure, cancelled=call.cancelled(), chunks=0)
             abort(context, failure, self._worker_id)
@@ -212,6 +238,8 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             ended = self._begin(call_id)
 
         def finished() -> None:
+            # Before the call counts as ended: the pool, told so by AwaitCall, may send the next at once.
+            leave()
             if ended is not None:
                 self._end(call_id, ended)
 
@@ -305,6 +333,10 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             # JSON's -0 reaches a tool as the float -0.0 (decode_arguments), which pydantic reads from "-0.0" only.
             raw = json.dumps(arguments).encode()
         return self._types[tool.name].validate(raw, binaries)
+
+
+def _nothing() -> None:
+    pass
 
 
 def quote_input(value: str, limit: int = 64) -> str:

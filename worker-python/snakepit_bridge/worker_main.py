@@ -17,6 +17,7 @@ from typing import TextIO
 
 from snakepit_bridge import otel_setup, parent_pipe, unix_socket
 from snakepit_bridge.adapter_loader import load_adapter
+from snakepit_bridge.call_admission import waiting_room
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.grpc_services import Health
 from snakepit_bridge.log_records import WORKER_HANDLER_NAME, CallFilter, RecordFormatter
@@ -148,7 +149,8 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
         adapter, adapter_name = load_adapter(args.adapter)
         run_lifecycle_hook(adapter, "initialize")
         tls = read_tls(args)
-        servicer = BridgeServicer(adapter, adapter_name, worker_id, Limits(max_message_bytes=args.max_message_bytes))
+        limits = Limits(max_message_bytes=args.max_message_bytes, max_waiting_calls=waiting_room(args.threads))
+        servicer = BridgeServicer(adapter, adapter_name, worker_id, limits)
         health = Health()
         server, port = start_server(
             servicer,

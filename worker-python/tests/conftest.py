@@ -23,6 +23,7 @@ import pytest
 import support
 from sample_adapters import SampleAdapter
 from snakepit_bridge.base_adapter import BaseAdapter
+from snakepit_bridge.call_admission import waiting_room
 from snakepit_bridge.grpc_services import Health
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
@@ -34,6 +35,8 @@ WORKER_PYTHON_DIR = TESTS_DIR.parent
 
 WORKER_ID = "test-worker"
 ADAPTER_NAME = "sample_adapters.SampleAdapter"
+# The threads of the servers start_bridge starts.
+BRIDGE_THREADS = 8
 
 
 @pytest.fixture
@@ -94,7 +97,7 @@ def start_bridge() -> Iterator[StartBridge]:
     started: list[Bridge] = []
 
     def start(*, token: str | None = None, limits: Limits | None = None, adapter: BaseAdapter | None = None) -> Bridge:
-        limits = limits or Limits()
+        limits = limits or Limits(max_waiting_calls=waiting_room(BRIDGE_THREADS))
         servicer = BridgeServicer(adapter or SampleAdapter(), ADAPTER_NAME, WORKER_ID, limits)
         health = Health()
         server, port = start_server(
@@ -103,7 +106,7 @@ def start_bridge() -> Iterator[StartBridge]:
             port=0,
             token=token,
             max_message_bytes=limits.max_message_bytes,
-            max_workers=8,
+            max_workers=BRIDGE_THREADS,
             health=health,
         )
         channel = grpc.insecure_channel(
