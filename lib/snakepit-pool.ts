@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Observable } from 'rxjs';
 import type { Chunk } from './chunk.js';
 import { CallRegistry } from './call/call-registry.js';
-import { CallScope } from './call/call-scope.js';
+import { CallScope, type InternalCallOptions } from './call/call-scope.js';
 import { pb, SESSION_AFFINITY_METADATA_KEY } from './contract/bridge-connection.js';
 import { SnakepitError } from './errors.js';
 import { consumeWithCallback } from './call/consume-with-callback.js';
@@ -40,6 +40,7 @@ import type {
 import { toToolInfo } from './contract/tool-info.js';
 import type {
   StreamingToolName,
+  ToolArguments,
   ToolArgumentsParameter,
   ToolCallParameters,
   ToolData,
@@ -243,9 +244,16 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     tool: Name,
     ...rest: ToolCallParameters<Tools, Name, CallOptions>
   ): AsyncIterableIterator<Chunk<ToolData<Tools, Name, T>>>;
-  /** @internal The bridge server passes its clients' arguments on as they encoded them. */
-  iterate(tool: string, args: EncodedArguments | undefined, options: CallOptions): AsyncIterableIterator<Chunk<unknown>>;
-  iterate(tool: string, args?: unknown, options: CallOptions = {}): AsyncIterableIterator<Chunk<unknown>> {
+  /**
+   * @internal The bridge server passes its clients' arguments on as they encoded them; the HTTP handler learns
+   * when the call gets a worker.
+   */
+  iterate(
+    tool: string,
+    args: EncodedArguments | ToolArguments | undefined,
+    options: InternalCallOptions,
+  ): AsyncIterableIterator<Chunk<unknown>>;
+  iterate(tool: string, args?: unknown, options: InternalCallOptions = {}): AsyncIterableIterator<Chunk<unknown>> {
     return iterateStream((flow) => this.streamWithFlow<unknown>(tool, args, options, flow));
   }
 
@@ -314,7 +322,12 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     this.events.complete();
   }
 
-  private streamWithFlow<T>(tool: string, args: unknown, options: CallOptions, flow: FlowControl | undefined): Observable<Chunk<T>> {
+  private streamWithFlow<T>(
+    tool: string,
+    args: unknown,
+    options: InternalCallOptions,
+    flow: FlowControl | undefined,
+  ): Observable<Chunk<T>> {
     return new Observable<Chunk<T>>((subscriber) => {
       const fail = (error: unknown) => subscriber.error(error);
       const request = this.request(tool, args, options, fail);

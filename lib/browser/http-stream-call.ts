@@ -104,15 +104,17 @@ export async function runHttpStream<T>(
   let response = await send(config, control, { method: 'POST', path, body: callBody(call.args, call.options) });
   try {
     for (;;) {
-      if ((await readResponse(response, state, onChunk, config.arrow)) === 'final') return;
+      if ((await readResponse(response, state, onChunk, config.arrow)) === 'final') break;
       if (control.stopped) throw control.reason();
       response = await reconnect(config, control, state);
     }
   } catch (error) {
     // Unsubscribed, a callback that threw, a failed reconnection: a server keeping the stream for a reconnection cancels it now.
-    if (state.streamId !== undefined && state.resumeWindowMs > 0) cancelOnServer(config, state.streamId);
+    releaseOnServer(config, state);
     throw error;
   }
+  // The server keeps even an ended stream for a reconnection, not knowing whether its end arrived: it did.
+  releaseOnServer(config, state);
 }
 
 /** Resumes a dropped stream, retrying as `retry` allows; throws `network_error` once it cannot. */
@@ -142,9 +144,10 @@ async function reconnect(config: ResolvedHttpClientOptions, control: CallControl
   }
 }
 
-/** Tells a server that keeps streams for a reconnection that this one is over, so that it cancels the call now. */
-function cancelOnServer(config: ResolvedHttpClientOptions, streamId: string): void {
-  const path = `/stream/${encodeURIComponent(streamId)}`;
+/** Tells a server that keeps streams for a reconnection that this one is over: it cancels the call if it still runs, and forgets it. */
+function releaseOnServer(config: ResolvedHttpClientOptions, state: StreamState): void {
+  if (state.streamId === undefined || state.resumeWindowMs === 0) return;
+  const path = `/stream/${encodeURIComponent(state.streamId)}`;
   send(config, new CallControl({}), { method: 'DELETE', path, keepalive: true }).catch(() => {});
 }
 

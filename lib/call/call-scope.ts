@@ -10,6 +10,12 @@ import type { Worker } from '../worker/worker.js';
 
 export const DEFAULT_TIMEOUT_MS = 300_000;
 
+/** @internal What the library's own layers may ask of a call besides its public options. */
+export interface InternalCallOptions extends CallOptions {
+  /** Called when the call gets a worker: it has left the queue, and what fails from then on is its run. */
+  readonly onWorker?: () => void;
+}
+
 export interface Cancellable {
   cancel(): void;
 }
@@ -47,7 +53,7 @@ export class CallScope implements RegisteredCall {
     private readonly registry: CallRegistry,
     readonly callId: string,
     private readonly tool: string,
-    private readonly options: CallOptions,
+    private readonly options: InternalCallOptions,
     private readonly deliverError: (error: SnakepitError) => void,
     kind: CallKind,
   ) {
@@ -135,6 +141,7 @@ export class CallScope implements RegisteredCall {
         this.queueWaitMs = queuedMs;
         this.registry.emit({ type: 'call_started', callId: this.callId, tool: this.tool, workerId: lease.worker.id, queuedMs });
         this.telemetry.started(lease.worker.id, queuedMs);
+        this.options.onWorker?.();
         setImmediate(() => {
           if (!this.ended && this.lease === lease) this.running = this.start?.(lease.worker, this.telemetry.headers);
         });

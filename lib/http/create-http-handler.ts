@@ -184,7 +184,9 @@ class HttpHandlerRoutes {
     const id = randomBytes(16).toString('base64url');
     const stream = new HttpStream(id, this.config, () => this.streams.delete(id));
     this.streams.set(id, stream);
-    stream.start(res, (onChunk, signal) => pullChunks(this.pool.iterate(tool.name, body.args, this.callOptions(body)), onChunk, signal));
+    stream.start(res, (onChunk, signal, onWorker) =>
+      pullChunks(this.pool.iterate(tool.name, body.args, { ...this.callOptions(body), onWorker }), onChunk, signal),
+    );
   }
 
   private async execute(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

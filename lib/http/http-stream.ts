@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Chunk } from '../chunk.js';
 import { STREAM_ID_HEADER } from '../browser/wire-format.js';
-import { refusal, toWireError } from './http-response.js';
+import { refusal, sendError, toWireError } from './http-response.js';
 import {
   base64Pieces,
   BINARY_EVENT_END,
@@ -21,10 +21,11 @@ export interface HttpStreamConfig {
 }
 
 /**
- * Runs the pooled call: `onChunk` for each chunk (a promise it returns
- * pauses delivery, and the worker); settles as the call does.
+ * Runs the pooled call: `onWorker` once it has a worker, `onChunk` for each
+ * chunk (a promise it returns pauses delivery, and the worker); settles as
+ * the call does.
  */
-export type RunCall = (onChunk: (chunk: Chunk) => Promise<void> | undefined, signal: AbortSignal) => Promise<void>;
+export type RunCall = (onChunk: (chunk: Chunk) => Promise<void> | undefined, signal: AbortSignal, onWorker: () => void) => Promise<void>;
 
 /** An event already sent, kept for a client that reconnects. */
 interface KeptEvent {
@@ -73,14 +74,30 @@ export class HttpStream {
     return this.config.resumeWindowMs > 0;
   }
 
-  /** Sends the stream to its first response and starts the pooled call. */
+  /**
+   * Starts the pooled call, and sends the stream to its first response once the call has a worker: a call
+   * that never gets one (the pool refuses it, or it times out in the queue) is answered with its status,
+   * 503 or 504, rather than as a stream that fails before it ran. A client that leaves meanwhile cancels it.
+   */
   start(res: ServerResponse, run: RunCall): void {
-    this.attach(res, -1);
-    run((chunk) => this.deliver(chunk), this.controller.signal).then(
+    let attached = false;
+    const leftWhileWaiting = () => this.cancel();
+    res.once('close', leftWhileWaiting);
+    const begin = () => {
+      if (attached || this.closed) return;
+      attached = true;
+      res.off('close', leftWhileWaiting);
+      this.attach(res, -1);
+    };
+    run((chunk) => this.deliver(chunk), this.controller.signal, begin).then(
       () => (this.controller.signal.aborted ? this.close() : this.end('')),
       (error: unknown) => {
         if (this.controller.signal.aborted) this.close();
-        else this.end(errorEvent(toWireError(error, this.config.exposeTracebacks)));
+        else if (!attached) {
+          res.off('close', leftWhileWaiting);
+          sendError(res, error, this.config.exposeTracebacks);
+          this.close();
+        } else this.end(errorEvent(toWireError(error, this.config.exposeTracebacks)));
       },
     );
   }
@@ -138,18 +155,20 @@ export class HttpStream {
     this.close();
   }
 
-  /** The response closed: the stream is over if it had all of it, else the client went away. */
+  /**
+   * The response closed: without a resume window, the stream is over (the call is cancelled if it still runs).
+   * With one, it is kept for the window, even if its end was written: written is not received, and a connection
+   * that drops while the last events are on their way must still be able to resume. The client releases an
+   * ended stream once it has the end (`DELETE`).
+   */
   private detach(res: ServerResponse): void {
     if (this.res !== res || this.closed) return;
     this.res = undefined;
     clearInterval(this.heartbeat);
     this.release();
-    if (res.writableFinished) {
-      this.close();
-      return;
-    }
     if (!this.resumable) {
-      this.cancel();
+      if (res.writableFinished) this.close();
+      else this.cancel();
       return;
     }
     this.window = setTimeout(() => this.cancel(), this.config.resumeWindowMs).unref();

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHttpClient, SnakepitHttpError, type HttpClientOptions } from '../../lib/browser/index.js';
 import { createHttpHandler, type HttpHandlerOptions, type SnakepitPool } from '../../lib/index.js';
 import { postJson, readEvents, serve, type TestServer } from '../support/http.js';
@@ -260,7 +260,11 @@ describe('createHttpClient, in Node, against the handler', () => {
       const first = await postJson(`${server.baseUrl}/stream/sequence`, { args: { n: 5 } });
       const streamId = first.headers.get('snakepit-stream-id')!;
       await readEvents(first);
-      // The stream ended and its response finished: nothing is kept for it.
+      // The stream ended and its response was written whole, which says nothing of what reached the client: it stays
+      // resumable for the window, until the client says it has it all.
+      const tail = await fetch(`${server.baseUrl}/stream/resume/${streamId}`, { headers: { 'Last-Event-ID': '2' } });
+      expect((await readEvents(tail)).events.slice(1).map((event) => Number(event.id))).toEqual([3, 4, 5]);
+      expect((await fetch(`${server.baseUrl}/stream/${streamId}`, { method: 'DELETE' })).status).toBe(204);
       expect((await fetch(`${server.baseUrl}/stream/resume/${streamId}`)).status).toBe(404);
 
       const marker = markerPath();
@@ -284,6 +288,35 @@ describe('createHttpClient, in Node, against the handler', () => {
       expect(events[0]).toMatchObject({ event: 'stream', data: { streamId: id } });
       expect(events.slice(1).map((event) => Number(event.id))).toEqual(Array.from({ length: 31 }, (_, i) => i + 10));
       expect(markerEvents(marker)).toEqual(['started', 'closed']);
+    });
+
+    it('resumes a stream whose connection dropped after the server wrote its end, with the chunks still on their way, and then releases it', async () => {
+      let streamId: string | undefined;
+      // Hands the client the stream's response up to its first chunk event, once the server has written all of it.
+      const dropsTheTail: typeof fetch = async (input, init) => {
+        const response = await fetch(input, init);
+        if (init?.method !== 'POST') return response;
+        streamId = response.headers.get('snakepit-stream-id')!;
+        const text = await response.text();
+        const firstChunkEnd = text.indexOf('\n\n', text.indexOf('event: chunk')) + 2;
+        return new Response(text.slice(0, firstChunkEnd), { status: response.status, headers: response.headers });
+      };
+      const { server, client: http } = await client({ resumeWindow: 60_000 }, { retry: { attempts: 2, delay: 10 }, fetch: dropsTheTail });
+
+      const chunks = await lastValueFrom(http.stream<{ seq: number }>('sequence', { n: 5 }).pipe(toArray()));
+
+      expect(chunks.map((chunk) => [chunk.index, chunk.data])).toEqual([
+        [0, { seq: 0 }],
+        [1, { seq: 1 }],
+        [2, { seq: 2 }],
+        [3, { seq: 3 }],
+        [4, { seq: 4 }],
+        [5, null],
+      ]);
+      // Having the final chunk, the client tells the server it may forget the stream.
+      await vi.waitFor(async () => expect((await fetch(`${server.baseUrl}/stream/resume/${streamId}`)).status).toBe(404), {
+        timeout: 5_000,
+      });
     });
 
     it('refuses a Last-Event-ID past what was sent', async () => {

@@ -171,12 +171,44 @@ describe('createHttpHandler', () => {
         const stream = await postJson(`${baseUrl}/stream/ticker`, { args: { marker } }, {}, controller.signal);
         await stream.body!.getReader().read();
         const response = await postJson(`${baseUrl}/execute/add`, { args: { a: 1, b: 2 } });
+        const streamed = await postJson(`${baseUrl}/stream/sequence`, { args: { n: 2 } });
         controller.abort();
 
         expect(response.status).toBe(503);
         expect(await response.json()).toMatchObject({ code: 'pool_saturated' });
+        // A stream that never got a worker is no stream: its status says why, as a call's does.
+        expect(streamed.status).toBe(503);
+        expect(streamed.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(await streamed.json()).toMatchObject({ code: 'pool_saturated' });
       } finally {
         await tight.close();
+      }
+    });
+
+    it('answers 504 for a stream whose call times out waiting for a worker, and cancels a waiting call whose client leaves', async () => {
+      const { pool: single } = await startTestPool({ ...ADAPTER, size: 1 });
+      try {
+        const { baseUrl } = await start({}, single);
+        const holding = new AbortController();
+        const held = await postJson(`${baseUrl}/stream/ticker`, { args: { marker: markerPath() } }, {}, holding.signal);
+        await held.body!.getReader().read();
+
+        const timedOut = await postJson(`${baseUrl}/stream/sequence`, { args: { n: 2 }, timeout: 200 });
+        expect(timedOut.status).toBe(504);
+        expect(await timedOut.json()).toMatchObject({ code: 'timeout' });
+
+        const leaving = new AbortController();
+        const marker = markerPath();
+        const waiting = postJson(`${baseUrl}/stream/ticker`, { args: { marker } }, {}, leaving.signal).catch(() => undefined);
+        await waitUntil(() => single.stats().queued === 1, 5_000, 'the call to wait for the worker');
+        leaving.abort();
+        await waiting;
+        await waitUntil(() => single.stats().queued === 0, 5_000, 'the waiting call to be withdrawn');
+        holding.abort();
+        await waitUntil(() => single.stats().busy === 0, 5_000, 'the worker to be idle');
+        expect(markerEvents(marker)).toEqual([]);
+      } finally {
+        await single.close();
       }
     });
   });

@@ -7,7 +7,7 @@ export interface TestServer {
   readonly server: Server;
   readonly baseUrl: string;
   readonly port: number;
-  /** The connections of the stream requests (`/stream/...`) so far, newest last, for specs that cut them. */
+  /** The connections of the stream responses (`POST /stream/...`, `GET /stream/resume/...`) so far, newest last, for specs that cut them. */
   readonly streamSockets: Socket[];
   /** Cuts the connection of the stream response that writes the `chunk` event of this index, right after it writes it (once). */
   cutAfterChunk(index: number): void;
@@ -19,7 +19,7 @@ export async function serve(listener: RequestListener): Promise<TestServer> {
   const streamSockets: Socket[] = [];
   const cuts = new Set<number>();
   const server = createServer((req, res) => {
-    if (/(^|\/)stream\//.test(req.url ?? '')) {
+    if (req.method !== 'DELETE' && /(^|\/)stream\//.test(req.url ?? '')) {
       streamSockets.push(req.socket);
       // Cut at a chunk the server has surely not finished sending after, whatever the page has shown by then.
       const write = res.write.bind(res) as (data: string | Uint8Array, ...rest: unknown[]) => boolean;
