@@ -82,6 +82,27 @@ describe('the bridge server: health checking and reflection', () => {
     }
   });
 
+  it("answers a health check of a service it does not know without echoing the service's name whole", async () => {
+    const server = await createBridgeServer(pool, { token: TOKEN });
+    const client = healthClient(server.address);
+    try {
+      const name = `no.such.${'Service'.repeat(100_000)}`;
+      const error = await new Promise<grpc.ServiceError | null>((resolve) => client.check({ service: name }, resolve));
+      expect(error?.code).toBe(grpc.status.NOT_FOUND);
+      expect(error?.details).toMatch(/^no health status for the service "no\.such\.Service.*… \(700008 characters\)$/);
+      expect(error?.details.length).toBeLessThan(200);
+
+      const watch = client.watch({ service: name });
+      watch.on('error', () => undefined); // the cancel below ends it with CANCELLED
+      const first = await new Promise<HealthStatus>((resolve) => watch.once('data', resolve));
+      expect(first.status).toBe('SERVICE_UNKNOWN');
+      watch.cancel();
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+
   it('a Watch hears NOT_SERVING when the server shuts down, and the shutdown does not wait for the Watch', async () => {
     const server: BridgeServer = await createBridgeServer(pool, { token: TOKEN });
     const client = healthClient(server.address);

@@ -1,8 +1,17 @@
 import { join } from 'node:path';
-import type { Server, ServerDuplexStream, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  status,
+  type sendUnaryData,
+  type Server,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
+import { quoteInput } from '../call/client-input.js';
 import { SERVICE_NAME } from '../contract/bridge-connection.js';
 import { errorStatus } from '../contract/status-for-error.js';
 import { packageRoot } from '../worker/python-environment.js';
@@ -13,6 +22,16 @@ type Registrar = Pick<Server, 'addService'>;
 
 /** The services health reports on: the server as a whole (""), and BridgeService. */
 const HEALTH_SERVICES = ['', SERVICE_NAME] as const;
+
+interface HealthRequest {
+  readonly service: string;
+}
+type HealthCall = ServerWritableStream<HealthRequest, unknown>;
+type HealthCheck = (call: ServerUnaryCall<HealthRequest, unknown>, callback: sendUnaryData<unknown>) => void;
+
+function isKnown(request: HealthRequest): boolean {
+  return (HEALTH_SERVICES as readonly string[]).includes(request.service);
+}
 
 /** Where `grpc.health.v1`'s .proto lies: `.../proto/health/v1/health.proto` of grpc-health-check. */
 const HEALTH_PROTO_ROOT = join(healthProtoPath, '..', '..', '..');
@@ -54,7 +73,7 @@ export class StandardServices {
 
   addTo(server: Server): void {
     this.health.addToServer({
-      addService: (definition, implementation) => server.addService(definition, this.trackingWatches(implementation)),
+      addService: (definition, implementation) => server.addService(definition, this.guardingHealth(implementation)),
     });
     const bridgeAndHealth = loadSync(['bridge.proto', 'health/v1/health.proto'], {
       includeDirs: [join(packageRoot, 'proto'), HEALTH_PROTO_ROOT],
@@ -86,15 +105,29 @@ export class StandardServices {
     for (const service of HEALTH_SERVICES) this.health.setStatus(service, status);
   }
 
-  private trackingWatches(implementation: UntypedServiceImplementation): UntypedServiceImplementation {
-    const watch = implementation['watch'] as ((call: ServerWritableStream<unknown, unknown>) => void) | undefined;
-    if (watch === undefined) throw new Error('grpc-health-check has no `watch` handler any more: snakepit-rx needs an update');
+  /**
+   * The package's handlers, but for services it does not know, which are answered here: its Check echoes the
+   * name whole in the status (a name of megabytes left a client waiting for trailers it never got), and its
+   * Watch keeps a watcher under the name. Any client may ask, without the token.
+   */
+  private guardingHealth(implementation: UntypedServiceImplementation): UntypedServiceImplementation {
+    const check = implementation['check'] as HealthCheck | undefined;
+    const watch = implementation['watch'] as ((call: HealthCall) => void) | undefined;
+    if (check === undefined || watch === undefined) {
+      throw new Error('grpc-health-check has no `check` or `watch` handler any more: snakepit-rx needs an update');
+    }
     return {
       ...implementation,
-      watch: (call: ServerWritableStream<unknown, unknown>) => {
+      check: (call: ServerUnaryCall<HealthRequest, unknown>, callback: sendUnaryData<unknown>) => {
+        if (isKnown(call.request)) check(call, callback);
+        else callback({ code: status.NOT_FOUND, details: `no health status for the service ${quoteInput(call.request.service)}` });
+      },
+      watch: (call: HealthCall) => {
         this.watches.add(call);
         call.once('cancelled', () => this.watches.delete(call));
-        watch(call);
+        // As the protocol says of a service the server does not know: SERVICE_UNKNOWN, and the call stays open.
+        if (isKnown(call.request)) watch(call);
+        else call.write({ status: 'SERVICE_UNKNOWN' });
       },
     };
   }
