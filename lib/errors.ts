@@ -45,8 +45,8 @@ export const ERROR_CODES = {
   worker_start_failed: { scope: 'node', status: 'UNAVAILABLE' },
   /** The pool was closed before or during the call. */
   pool_closed: { scope: 'node', status: 'UNAVAILABLE' },
-  /** All workers busy and `maxQueue` calls already waiting. */
-  pool_saturated: { scope: 'node', status: 'RESOURCE_EXHAUSTED' },
+  /** All workers busy and `maxQueue` calls already waiting; a `serve` process whose threads can hold no more waiting calls. */
+  pool_saturated: { scope: 'shared', status: 'RESOURCE_EXHAUSTED' },
   /** No worker freed up within `queueTimeout`. */
   queue_timeout: { scope: 'node', status: 'RESOURCE_EXHAUSTED' },
   /** A gRPC failure that none of the codes above describes. */
