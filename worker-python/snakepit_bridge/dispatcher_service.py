@@ -19,14 +19,14 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import grpc
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
 from snakepit_bridge.child_worker import ChildWorker, method_path
 from snakepit_bridge.dispatcher import Dispatcher, Routing
-from snakepit_bridge.errors import ERROR_METADATA_KEY, STATUS_DETAILS_BYTES, CallFailure
+from snakepit_bridge.errors import ERROR_METADATA_KEY, STATUS_DETAILS_BYTES, CallFailure, malformed_request
 from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.servicer import quote_input
@@ -53,6 +53,7 @@ _NOT_FORWARDED = frozenset({"authorization", "user-agent", AFFINITY_METADATA_KEY
 _HOST_TOOL_METHODS = frozenset({"ExecuteToolWithHostTools", "ExecuteStreamingToolWithHostTools"})
 
 Context = grpc.aio.ServicerContext[bytes, bytes]
+M = TypeVar("M", bound=Message)
 
 _NONE_RUNNING = CallFailure(code="worker_unavailable", message="no worker process is running")
 
@@ -71,20 +72,25 @@ def _has_error_detail(error: grpc.aio.AioRpcError) -> bool:
     return any(key == ERROR_METADATA_KEY for key, _ in tuple(error.trailing_metadata() or ()))
 
 
+def _parse(message_type: type[M], request: bytes) -> M:
+    """The request, parsed; raises a CallFailure when it does not parse (asyncio's server would answer UNKNOWN)."""
+    try:
+        return message_type.FromString(request)
+    except DecodeError as error:
+        raise malformed_request(message_type) from error
+
+
 def _read_request(method: str, message: bytes) -> tuple[pb.ExecuteToolRequest | None, bytes]:
     """The call's request, with a call id when it came without one (the dispatcher awaits cancelled calls by
     their id); and the message to relay: the one received, unless it lacked the id."""
-    try:
-        if method in _HOST_TOOL_METHODS:
-            host_message = pb.HostMessage.FromString(message)
-            if not host_message.HasField("request"):
-                # Not a call's first message: the worker process refuses it as it would.
-                return None, message
-            request = host_message.request
-        else:
-            request = pb.ExecuteToolRequest.FromString(message)
-    except DecodeError as error:
-        raise CallFailure(code="invalid_arguments", message=f"the request cannot be decoded: {error}") from error
+    if method in _HOST_TOOL_METHODS:
+        host_message = _parse(pb.HostMessage, message)
+        if not host_message.HasField("request"):
+            # Not a call's first message: the worker process refuses it as it would.
+            return None, message
+        request = host_message.request
+    else:
+        request = _parse(pb.ExecuteToolRequest, message)
     if request.call_id:
         return request, message
     request.call_id = uuid.uuid4().hex
@@ -120,15 +126,23 @@ class DispatcherService:
             handlers[method] = grpc.stream_stream_rpc_method_handler(self._both_ways(method))
         return grpc.method_handlers_generic_handler(BRIDGE_SERVICE_NAME, handlers)
 
+    async def _parsed(self, message_type: type[M], request: bytes, context: Context) -> M:
+        try:
+            return _parse(message_type, request)
+        except CallFailure as failure:
+            await abort(context, failure, self._worker_id)
+
     async def _ping(self, request: bytes, context: Context) -> bytes:
+        message = (await self._parsed(pb.PingRequest, request, context)).message
         if not self._processes.running:
             await abort(context, _NONE_RUNNING, self._worker_id)
-        message = pb.PingRequest.FromString(request).message
         return pb.PingResponse(
             message=message or "pong", worker_id=self._worker_id, pid=os.getpid(), capacity=self._processes.count
         ).SerializeToString()
 
     async def _list_tools(self, request: bytes, context: Context) -> bytes:
+        # Relayed as received, but read first: a worker process would refuse it with its own worker id.
+        await self._parsed(pb.ListToolsRequest, request, context)
         running = self._processes.running
         if not running:
             await abort(context, _NONE_RUNNING, self._worker_id)
@@ -145,7 +159,7 @@ class DispatcherService:
         return response
 
     async def _await_call(self, request: bytes, context: Context) -> bytes:
-        awaited = pb.AwaitCallRequest.FromString(request)
+        awaited = await self._parsed(pb.AwaitCallRequest, request, context)
         child = self._dispatcher.ran(awaited.call_id)
         if child is None:
             # Never seen, or its process is gone: nothing of it runs here.

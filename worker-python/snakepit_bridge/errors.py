@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 import grpc
+from google.protobuf.message import Message
 
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.truncation import cut_end, cut_middle
@@ -98,6 +99,17 @@ def from_exception(error: BaseException, code: str = "python_error", hint: str =
         python_type=qualified_type_name(error),
         python_traceback="".join(traceback.format_exception(error)),
         hint=hint or (_LEAVING_HINT if leaving else ""),
+    )
+
+
+def malformed_request(message_type: type[Message]) -> CallFailure:
+    """Why a call is refused whose request does not parse as ``message_type``: the client's mistake, with the
+    status and words of the bridge server's refusal (lib/bridge-server/bridge-service.ts). Not grpcio's own
+    answer, INTERNAL without an ErrorDetail, which a pool takes for a broken connection."""
+    return CallFailure(
+        code="invalid_arguments",
+        message=f"the request is not a valid {message_type.DESCRIPTOR.name} message",
+        hint="encode the request with stubs generated from proto/bridge.proto",
     )
 
 

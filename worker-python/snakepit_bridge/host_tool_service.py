@@ -3,7 +3,8 @@
 A pool with host tools calls through these. The client's first message is the call's request; the
 server sends the tool's output and, whenever the tool calls a host tool (``SessionContext.call_host_tool``),
 a ``HostToolCall``, whose answer comes back on the same stream. Answers are read by a thread started
-at the first host-tool call, so calls that make none cost no thread.
+at the first host-tool call, so calls that make none cost no thread. Messages arrive as bytes (server.py):
+a first message that does not parse is refused as any request is (errors.malformed_request).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import threading
 from collections.abc import Iterator
 
 import grpc
+from google.protobuf.message import DecodeError
 
-from snakepit_bridge.errors import CallFailure, abort
+from snakepit_bridge.errors import CallFailure, abort, malformed_request
 from snakepit_bridge.host_tools import HostToolChannel
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.servicer import BridgeServicer
@@ -32,11 +34,17 @@ def _host_calls(channel: HostToolChannel) -> Iterator[bytes]:
         yield pb.ToolMessage(host_call=pb.HostToolCall(id=call_id, name=name, arguments=arguments)).SerializeToString()
 
 
-def _read_answers(requests: Iterator[pb.HostMessage], channel: HostToolChannel) -> None:
+def _read_answers(requests: Iterator[bytes], channel: HostToolChannel) -> None:
     def read() -> None:
         ending = "the call ended"
         try:
-            for message in requests:
+            for data in requests:
+                try:
+                    message = pb.HostMessage.FromString(data)
+                except DecodeError:
+                    # Answers that follow one that does not read cannot be trusted to be the host's: none is read.
+                    ending = "the host sent a message that is not a valid HostMessage"
+                    break
                 if not message.HasField("host_result"):
                     continue
                 answer = message.host_result
@@ -59,9 +67,7 @@ class HostToolService:
         self._servicer = servicer
         self._worker_id = servicer.worker_id
 
-    def ExecuteToolWithHostTools(
-        self, requests: Iterator[pb.HostMessage], context: grpc.ServicerContext
-    ) -> Iterator[bytes]:
+    def ExecuteToolWithHostTools(self, requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
         request, channel = self._open(requests, context)
         outcome: list[pb.ExecuteToolResponse | CallFailure] = []
 
@@ -93,7 +99,7 @@ class HostToolService:
                 return
 
     def ExecuteStreamingToolWithHostTools(
-        self, requests: Iterator[pb.HostMessage], context: grpc.ServicerContext
+        self, requests: Iterator[bytes], context: grpc.ServicerContext
     ) -> Iterator[bytes]:
         request, channel = self._open(requests, context)
         for batch, _ in self._servicer.stream(request, context, channel):
@@ -102,9 +108,13 @@ class HostToolService:
                 yield _batch_message(batch.build())
 
     def _open(
-        self, requests: Iterator[pb.HostMessage], context: grpc.ServicerContext
+        self, requests: Iterator[bytes], context: grpc.ServicerContext
     ) -> tuple[pb.ExecuteToolRequest, HostToolChannel]:
-        first = next(requests, None)
+        data = next(requests, None)
+        try:
+            first = None if data is None else pb.HostMessage.FromString(data)
+        except DecodeError:
+            abort(context, malformed_request(pb.HostMessage), self._worker_id)
         if first is None or not first.HasField("request"):
             abort(
                 context,

@@ -6,16 +6,20 @@ import hmac
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import DecodeError, Message
 
 from snakepit_bridge import unix_socket
-from snakepit_bridge.errors import ERROR_METADATA_KEY
+from snakepit_bridge.errors import ERROR_METADATA_KEY, abort, malformed_request
 from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME, PUBLIC_METHOD_PREFIX, Health, add_standard_services
 from snakepit_bridge.host_tool_service import HostToolService
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.servicer import BridgeServicer
+
+M = TypeVar("M", bound=Message)
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -63,27 +67,58 @@ class TokenInterceptor(grpc.ServerInterceptor):
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token")
 
 
+def _parsing(
+    message_type: type[M], handle: Callable[[M, grpc.ServicerContext], R], worker_id: str
+) -> Callable[[bytes, grpc.ServicerContext], R]:
+    """``handle``, taking the request's bytes. A request that a handler's deserializer cannot read, grpcio
+    answers itself, with INTERNAL and no ErrorDetail, which a pool takes for a broken connection; here it is
+    refused as the client's mistake (errors.malformed_request). The parse is the one grpcio made, a Python call
+    later (tens of nanoseconds, against a call's hundreds of microseconds)."""
+    parse = message_type.FromString
+
+    def handler(request: bytes, context: grpc.ServicerContext) -> R:
+        try:
+            parsed = parse(request)
+        except DecodeError:
+            abort(context, malformed_request(message_type), worker_id)
+        return handle(parsed, context)
+
+    return handler
+
+
 def _bridge_service(servicer: BridgeServicer) -> grpc.GenericRpcHandler:
-    """The BridgeService methods, as the generated registration has them, except that the batched
-    streams yield ChunkBatch (and ToolMessage) messages already serialized (see wire.py)."""
+    """The BridgeService methods, as the generated registration has them, except that requests arrive as bytes
+    (parsed by _parsing, and by HostToolService for its streams) and that the batched streams yield ChunkBatch
+    (and ToolMessage) messages already serialized (see wire.py)."""
     unary, stream = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler
     both_ways = grpc.stream_stream_rpc_method_handler
     host = HostToolService(servicer)
+    worker_id = servicer.worker_id
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
-        "Ping": unary(servicer.Ping, pb.PingRequest.FromString, pb.PingResponse.SerializeToString),
-        "ListTools": unary(servicer.ListTools, pb.ListToolsRequest.FromString, pb.ListToolsResponse.SerializeToString),
+        "Ping": unary(
+            _parsing(pb.PingRequest, servicer.Ping, worker_id), response_serializer=pb.PingResponse.SerializeToString
+        ),
+        "ListTools": unary(
+            _parsing(pb.ListToolsRequest, servicer.ListTools, worker_id),
+            response_serializer=pb.ListToolsResponse.SerializeToString,
+        ),
         "ExecuteTool": unary(
-            servicer.ExecuteTool, pb.ExecuteToolRequest.FromString, pb.ExecuteToolResponse.SerializeToString
+            _parsing(pb.ExecuteToolRequest, servicer.ExecuteTool, worker_id),
+            response_serializer=pb.ExecuteToolResponse.SerializeToString,
         ),
         "ExecuteStreamingTool": stream(
-            servicer.ExecuteStreamingTool, pb.ExecuteToolRequest.FromString, pb.ToolChunk.SerializeToString
+            _parsing(pb.ExecuteToolRequest, servicer.ExecuteStreamingTool, worker_id),
+            response_serializer=pb.ToolChunk.SerializeToString,
         ),
-        "ExecuteStreamingToolBatched": stream(servicer.ExecuteStreamingToolBatched, pb.ExecuteToolRequest.FromString),
-        "ExecuteToolWithHostTools": both_ways(host.ExecuteToolWithHostTools, pb.HostMessage.FromString),
-        "ExecuteStreamingToolWithHostTools": both_ways(
-            host.ExecuteStreamingToolWithHostTools, pb.HostMessage.FromString
+        "ExecuteStreamingToolBatched": stream(
+            _parsing(pb.ExecuteToolRequest, servicer.ExecuteStreamingToolBatched, worker_id)
         ),
-        "AwaitCall": unary(servicer.AwaitCall, pb.AwaitCallRequest.FromString, pb.AwaitCallResponse.SerializeToString),
+        "ExecuteToolWithHostTools": both_ways(host.ExecuteToolWithHostTools),
+        "ExecuteStreamingToolWithHostTools": both_ways(host.ExecuteStreamingToolWithHostTools),
+        "AwaitCall": unary(
+            _parsing(pb.AwaitCallRequest, servicer.AwaitCall, worker_id),
+            response_serializer=pb.AwaitCallResponse.SerializeToString,
+        ),
     }
     return grpc.method_handlers_generic_handler(BRIDGE_SERVICE_NAME, handlers)
 

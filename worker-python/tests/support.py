@@ -9,8 +9,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import grpc
 import numpy as np
 from snakepit_bridge.errors import ERROR_METADATA_KEY
+from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.wire import OutgoingChunk
 
@@ -123,6 +125,31 @@ def error_detail(error: Any) -> pb.ErrorDetail:
     values = [value for key, value in error.trailing_metadata() or () if key == ERROR_METADATA_KEY]
     assert len(values) == 1, f"expected one {ERROR_METADATA_KEY} entry, got {error.trailing_metadata()!r}"
     return pb.ErrorDetail.FromString(values[0])
+
+
+# Requests that do not parse: a string field (tag 0x0a) claiming 4 GiB in 6 bytes, and bytes that are no message.
+MALFORMED_REQUESTS = {"lying length": bytes([0x0A, 0x80, 0x80, 0x80, 0x80, 0x10]), "garbage": b"\xff\xff\xff\xff"}
+# Every BridgeService method, with the type of its request.
+REQUEST_TYPES = {
+    "Ping": "PingRequest",
+    "ListTools": "ListToolsRequest",
+    "ExecuteTool": "ExecuteToolRequest",
+    "ExecuteStreamingTool": "ExecuteToolRequest",
+    "ExecuteStreamingToolBatched": "ExecuteToolRequest",
+    "ExecuteToolWithHostTools": "HostMessage",
+    "ExecuteStreamingToolWithHostTools": "HostMessage",
+    "AwaitCall": "AwaitCallRequest",
+}
+
+
+def call_with_bytes(channel: grpc.Channel, method: str, request: bytes, metadata: Any = ()) -> list[bytes]:
+    """Calls a BridgeService method with a request of raw bytes, as a client without stubs could; its responses."""
+    path = f"/{BRIDGE_SERVICE_NAME}/{method}"
+    if method in ("ExecuteStreamingTool", "ExecuteStreamingToolBatched"):
+        return list(channel.unary_stream(path)(request, metadata=metadata, timeout=TIMEOUT))
+    if method.endswith("WithHostTools"):
+        return list(channel.stream_stream(path)(iter([request]), metadata=metadata, timeout=TIMEOUT))
+    return [channel.unary_unary(path)(request, metadata=metadata, timeout=TIMEOUT)]
 
 
 def decode_chunk(chunk: pb.ToolChunk | OutgoingChunk) -> Any:

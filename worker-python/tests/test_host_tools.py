@@ -16,6 +16,7 @@ import pytest
 import support
 from conftest import Bridge, StartBridge
 from host_tool_adapters import HostCallingAdapter
+from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME
 from snakepit_bridge.host_tools import HostToolCancelledError, HostToolChannel, HostToolError, HostToolNotFoundError
 from snakepit_bridge.proto import bridge_pb2 as pb
 
@@ -186,5 +187,26 @@ def test_a_client_that_stops_sending_still_gets_the_result_and_its_tool_s_host_c
     assert json.loads(message.result.result) == {
         "type": "HostToolCancelledError",
         "message": "the call ended",
+        "error_type": "",
+    }
+
+
+def test_a_host_answer_that_does_not_parse_fails_the_tool_s_host_call_saying_so(host_bridge: Bridge) -> None:
+    request = host_bridge.request("host_failure")
+    request.host_tools.extend(HOST_TOOLS)
+    outgoing: queue.Queue[bytes | None] = queue.Queue()
+    outgoing.put(pb.HostMessage(request=request).SerializeToString())
+    call = host_bridge.channel.stream_stream(f"/{BRIDGE_SERVICE_NAME}/ExecuteToolWithHostTools")(
+        iter(outgoing.get, None), timeout=support.TIMEOUT
+    )
+    try:
+        assert pb.ToolMessage.FromString(next(call)).host_call.name == "fail"
+        outgoing.put(support.MALFORMED_REQUESTS["garbage"])
+        [message] = [pb.ToolMessage.FromString(data) for data in call]
+    finally:
+        outgoing.put(None)
+    assert json.loads(message.result.result) == {
+        "type": "HostToolCancelledError",
+        "message": "the host sent a message that is not a valid HostMessage",
         "error_type": "",
     }

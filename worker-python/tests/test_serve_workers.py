@@ -133,6 +133,25 @@ def test_answers_ping_with_its_capacity_health_without_the_token_and_nothing_els
     assert tools.adapter == "sample_adapters.SampleAdapter"
 
 
+def test_a_request_that_does_not_parse_is_invalid_arguments_on_every_method(
+    serve_workers: Callable[..., Endpoint],
+) -> None:
+    # The dispatcher answered UNKNOWN for Ping and AwaitCall and relayed its processes' INTERNAL for ListTools,
+    # without an ErrorDetail: a pool takes those for a broken connection.
+    endpoint = serve_workers(2)
+    for method, request_type in support.REQUEST_TYPES.items():
+        for payload in support.MALFORMED_REQUESTS.values():
+            with pytest.raises(grpc.RpcError) as refused:
+                support.call_with_bytes(endpoint.channel, method, payload, AUTH)
+            detail = support.error_detail(refused.value)
+            assert (refused.value.code(), detail.code, detail.message) == (
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "invalid_arguments",
+                f"the request is not a valid {request_type} message",
+            ), method
+    assert endpoint.stub.Ping(pb.PingRequest(), metadata=AUTH, timeout=support.TIMEOUT).capacity == 2
+
+
 def test_runs_calls_at_once_each_in_a_process_of_its_own_and_queues_the_next(
     serve_workers: Callable[..., Endpoint], tmp_path: Path
 ) -> None:

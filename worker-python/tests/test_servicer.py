@@ -510,6 +510,28 @@ def test_without_a_token_the_server_accepts_any_call(bridge: Bridge) -> None:
     assert bridge.stub.Ping(pb.PingRequest(), metadata=(("authorization", "Bearer x"),), timeout=support.TIMEOUT)
 
 
+# --- requests that do not parse ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", support.MALFORMED_REQUESTS.values(), ids=support.MALFORMED_REQUESTS.keys())
+@pytest.mark.parametrize("method", support.REQUEST_TYPES)
+def test_a_request_that_does_not_parse_is_invalid_arguments_on_every_method(
+    start_bridge: StartBridge, method: str, payload: bytes
+) -> None:
+    # grpcio answered INTERNAL "Exception deserializing request!" without an ErrorDetail, which a pool takes for
+    # a broken connection; the bridge server says INVALID_ARGUMENT.
+    bridge = start_bridge(token=TOKEN)
+    error, detail = failure_of(lambda: support.call_with_bytes(bridge.channel, method, payload, bridge.metadata))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (detail.code, detail.message, detail.worker_id) == (
+        "invalid_arguments",
+        f"the request is not a valid {support.REQUEST_TYPES[method]} message",
+        WORKER_ID,
+    )
+    assert detail.hint == "encode the request with stubs generated from proto/bridge.proto"
+    assert bridge.stub.Ping(pb.PingRequest(), metadata=bridge.metadata, timeout=support.TIMEOUT).message == "pong"
+
+
 # --- cancellation by the client ---------------------------------------------------------------
 
 
