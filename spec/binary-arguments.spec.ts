@@ -114,8 +114,16 @@ describe('binary arguments through the pool', () => {
 
   it.each([
     ['take_text', { text: new Uint8Array([1]) }, /^arguments\["text"\] is bytes, which its annotation does not take/],
-    ['take_bytes', { payload: new Float32Array([1]) }, /payload.*an array where bytes are expected/s],
-    ['take_array', { values: Buffer.from('x') }, /values.*bytes where an array is expected/s],
+    [
+      'take_bytes',
+      { payload: new Float32Array([1]) },
+      /^take_bytes\(\): argument 'payload' should be bytes \(a Uint8Array\), got an array \(float32, shape \[1\]\)$/,
+    ],
+    [
+      'take_array',
+      { values: Buffer.from('x') },
+      /^take_array\(\): argument 'values' should be an array \(a typed array or an NdArray\), got bytes \(length 1\)$/,
+    ],
   ])('%s refuses %j with invalid_arguments naming where it is', async (tool, args, message) => {
     const error = await rejectionOf(pool.execute(tool, args));
     expect(error.code).toBe('invalid_arguments');

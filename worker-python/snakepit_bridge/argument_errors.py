@@ -24,6 +24,7 @@ def describe_validation_error(
     annotations: Mapping[str, str],
     unions: frozenset[str],
     received: Callable[[object], object] = lambda value: value,
+    binary_values: Mapping[str, str] | None = None,
 ) -> str:
     """One line naming each wrong, missing or unexpected argument and what it should be.
 
@@ -31,7 +32,9 @@ def describe_validation_error(
     parameter's annotation; ``unions`` the parameters annotated with a union,
     whose every member pydantic reports on: they are described by their annotation instead.
     ``received`` turns a value pydantic validated back into what the caller sent.
+    ``binary_values``: how to show each binary argument, by the placeholder that stands for it in the JSON.
     """
+    shown = _Shown(binary_values or {})
     problems: list[str] = []
     described: set[str] = set()
     others = []
@@ -40,10 +43,10 @@ def describe_validation_error(
         if name in unions and name in arguments:
             if name not in described:
                 described.add(name)
-                problems.append(f"argument '{name}' should be {annotations[name]}, got {_show(arguments[name])}")
+                problems.append(f"argument '{name}' should be {annotations[name]}, got {shown(arguments[name])}")
         else:
             others.append(each)
-    problems += [_describe(problem, annotations, received) for problem in _merge_union_branches(others)]
+    problems += [_describe(problem, annotations, received, shown) for problem in _merge_union_branches(others)]
     listed = "; ".join(problems[:_MAX_LISTED])
     rest = len(problems) - _MAX_LISTED
     return f"{listed}; and {rest} more" if rest > 0 else listed
@@ -108,7 +111,12 @@ def _expectation(error: Any) -> str:
     return message
 
 
-def _describe(problem: dict[str, Any], expected: Mapping[str, str], received: Callable[[object], object]) -> str:
+def _describe(
+    problem: dict[str, Any],
+    expected: Mapping[str, str],
+    received: Callable[[object], object],
+    shown: Callable[[object], str],
+) -> str:
     location: tuple[str | int, ...] = problem["loc"]
     path = _path(location)
     nested = len(location) > 1
@@ -119,7 +127,7 @@ def _describe(problem: dict[str, Any], expected: Mapping[str, str], received: Ca
         return f"missing required argument '{path}'" + (f" ({annotation})" if annotation else "")
     if problem["type"] in _UNEXPECTED and len(problem["expected"]) == 1:
         return f"argument '{path}' is not expected" if nested else f"unexpected argument '{path}'"
-    return f"argument '{path}' should be {' or '.join(problem['expected'])}, got {_show(received(problem['input']))}"
+    return f"argument '{path}' should be {' or '.join(problem['expected'])}, got {shown(received(problem['input']))}"
 
 
 def _path(location: tuple[str | int, ...]) -> str:
@@ -136,9 +144,18 @@ def _path(location: tuple[str | int, ...]) -> str:
     return text
 
 
-def _show(value: object) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=repr)
-    if has_lone_surrogate(text):
-        # The message travels as UTF-8, which cannot hold it; an escape can.
-        text = json.dumps(value, default=repr)
-    return text if len(text) <= _MAX_INPUT_CHARS else text[: _MAX_INPUT_CHARS - 1] + "…"
+class _Shown:
+    """A value as a message quotes it: its JSON, cut short, each binary argument's placeholder replaced by
+    what the caller sent (binary_arguments.py), since the placeholder is nothing they wrote."""
+
+    def __init__(self, binary_values: Mapping[str, str]) -> None:
+        self._binary_values = {json.dumps(placeholder): shown for placeholder, shown in binary_values.items()}
+
+    def __call__(self, value: object) -> str:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+        if has_lone_surrogate(text):
+            # The message travels as UTF-8, which cannot hold it; an escape can.
+            text = json.dumps(value, default=repr)
+        for placeholder, shown in self._binary_values.items():
+            text = text.replace(placeholder, shown)
+        return text if len(text) <= _MAX_INPUT_CHARS else text[: _MAX_INPUT_CHARS - 1] + "…"

@@ -180,8 +180,19 @@ class BinaryArguments:
             raise _invalid(f"a key of arguments{path} is {kind}: a dict's keys are text", _HINT)
         raise _invalid(f"arguments{path} is {kind}, which its annotation does not take", _HINT)
 
+    def described(self) -> dict[str, str]:
+        """How a message shows each binary argument, by placeholder: as what the caller sent (``bytes (length
+        3)``, ``an array (float32, shape [2, 3])``), the placeholder being nothing they wrote."""
+        return {placeholder: _described(value) for placeholder, value in self._values.items()}
+
     def _kind(self, placeholder: str) -> str:
         return "bytes" if isinstance(self._values[placeholder], bytes) else "an array"
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, bytes):
+        return f"bytes (length {len(value)})"
+    return f"an array ({value.dtype}, shape {list(value.shape)})"
 
 
 _HINT = "annotate the parameter bytes, a numpy array or Any, or send JSON"

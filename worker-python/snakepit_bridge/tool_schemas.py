@@ -39,7 +39,7 @@ from pydantic import (
     WrapValidator,
 )
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, core_schema
 
 from snakepit_bridge.argument_errors import describe_validation_error
 from snakepit_bridge.base_adapter import ParameterInfo
@@ -118,7 +118,7 @@ class ToolSchemas:
             if _zero_negative_zero_ints(error, received):
                 return self.validate(json.dumps(received).encode(), binaries)
             if not _only_unparsable(error):
-                raise self._invalid(error, received) from error
+                raise self._invalid(error, received, binaries=attached) from error
             validated = self._validate_masked(adapter, received, context)
         if attached is not None:
             attached.refuse_unplaced(validated, may_keep_placeholders=self._binary_unions)
@@ -143,7 +143,7 @@ class ToolSchemas:
         try:
             validated = adapter.validate_json(json.dumps(masked), strict=True, context=context)
         except ValidationError as error:
-            raise self._invalid(error, received, placeholders.restore) from error
+            raise self._invalid(error, received, placeholders.restore, binaries_of(context)) from error
         try:
             arguments: dict[str, object] = placeholders.unmask(validated)
         except ValueError as error:
@@ -151,11 +151,20 @@ class ToolSchemas:
         return arguments
 
     def _invalid(
-        self, error: ValidationError, received: dict[str, object], restore: Callable[[object], object] | None = None
+        self,
+        error: ValidationError,
+        received: dict[str, object],
+        restore: Callable[[object], object] | None = None,
+        binaries: BinaryArguments | None = None,
     ) -> CallFailure:
         annotations = {parameter.name: parameter.type for parameter in self._parameters}
         problems = describe_validation_error(
-            error, received, annotations, self._unions, restore or (lambda value: value)
+            error,
+            received,
+            annotations,
+            self._unions,
+            restore or (lambda value: value),
+            None if binaries is None else binaries.described(),
         )
         return CallFailure(
             code="invalid_arguments",
@@ -276,6 +285,9 @@ def _union_takes_binaries(annotation: object) -> bool:
 
 
 _BASE64 = TypeAdapter(bytes, config=ConfigDict(val_json_bytes="base64"))
+# The error of a binary argument where the other kind is expected; its message is what was expected, as
+# pydantic's own say it after "Input should be " (argument_errors.py).
+_WRONG_KIND = "snakepit_binary_kind"
 
 
 def _bytes_or_attachment(value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> object:
@@ -283,13 +295,15 @@ def _bytes_or_attachment(value: object, handler: ValidatorFunctionWrapHandler, i
     if attached is None:
         if not isinstance(value, str):
             return handler(value)
-        # Base64 text, decoded by pydantic as the usual validator does.
+        # Base64 text, decoded by pydantic as the usual validator does, and refused with its words (a
+        # ValueError would add "Value error, " to them).
         try:
             return _BASE64.validate_json(json.dumps(value))
         except ValidationError as error:
-            raise ValueError(error.errors(include_url=False)[0]["msg"]) from None
+            first = error.errors(include_url=False)[0]
+            raise PydanticCustomError(first["type"], "{message}", {"message": first["msg"]}) from None
     if not isinstance(attached, bytes):
-        raise ValueError("an array where bytes are expected (send a Uint8Array)")
+        raise PydanticCustomError(_WRONG_KIND, "bytes (a Uint8Array)")
     return attached
 
 
@@ -329,7 +343,7 @@ def _array_argument(annotation: object, binary: bool) -> object | None:
         if attached is None:
             return numpy.asarray(handler(value), dtype=dtype)
         if not isinstance(attached, numpy.ndarray):
-            raise ValueError("bytes where an array is expected (send a typed array or an NdArray)")
+            raise PydanticCustomError(_WRONG_KIND, "an array (a typed array or an NdArray)")
         # The array's own dtype unless the annotation names one (NDArray[np.float32]); no copy when they agree.
         return attached if dtype is None else attached.astype(dtype, copy=False)
 

@@ -35,6 +35,14 @@ class BinaryTools(BaseAdapter):
         pass
 
     @tool
+    def take_bytes(self, data: bytes, more: bytes = b"") -> None:
+        pass
+
+    @tool
+    def take_bytes_or_count(self, data: bytes | int) -> None:
+        pass
+
+    @tool
     def take_array(self, values: np.ndarray) -> None:
         pass
 
@@ -170,3 +178,40 @@ def test_bytes_in_a_field_the_model_ignores_are_refused() -> None:
     failure = refusal("take_model", {"blob": {"data": "AQ==", "note": PLACEHOLDER}}, attached_bytes(b"\x01"))
 
     assert failure.message.startswith("bytes sent as a binary argument has no place in the arguments")
+
+
+@pytest.mark.parametrize(
+    ("tool_name", "arguments", "attachment", "problem"),
+    [
+        (
+            "take_bytes",
+            {"data": PLACEHOLDER},
+            attached_array(np.array([1.5], dtype=np.float32)),
+            "argument 'data' should be bytes (a Uint8Array), got an array (float32, shape [1])",
+        ),
+        (
+            "take_arrays",
+            {"arrays": {"x": PLACEHOLDER}},
+            attached_bytes(b"abc"),
+            "argument 'arrays.x' should be an array (a typed array or an NdArray), got bytes (length 3)",
+        ),
+        (
+            "take_bytes_or_count",
+            {"data": PLACEHOLDER},
+            attached_array(np.zeros((2, 3))),
+            "argument 'data' should be bytes | int, got an array (float64, shape [2, 3])",
+        ),
+        (
+            "take_bytes",
+            {"data": "!!", "more": PLACEHOLDER},
+            attached_bytes(b"abc"),
+            "argument 'data' should be valid base64: Invalid symbol 33, offset 0., got \"!!\"",
+        ),
+    ],
+    ids=["array for bytes", "bytes for an array", "array for a union", "bad base64 beside one"],
+)
+def test_a_binary_argument_of_the_wrong_kind_is_refused_saying_what_was_sent(
+    tool_name: str, arguments: object, attachment: pb.Attachment, problem: str
+) -> None:
+    # The message showed the placeholder ("\u0000snakepit-attachment:…") and pydantic's "value error" wording.
+    assert refusal(tool_name, arguments, attachment).message == f"{tool_name}(): {problem}"
