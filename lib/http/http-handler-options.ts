@@ -47,6 +47,7 @@ export interface HttpHandlerOptions {
   /**
    * A path prefix to strip before matching routes, for servers that do not
    * strip their mount path themselves (Fastify). Express's `app.use(path, handler)` needs none.
+   * Paths outside it are no route (404, or `next()` as middleware), even one that is a route's without the prefix (`/tools`).
    */
   readonly basePath?: string;
 }

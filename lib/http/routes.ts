@@ -55,16 +55,21 @@ function routeOf(method: string, parts: readonly string[]): Route | undefined {
 }
 
 /**
- * The route of a request, its path taken relative to `basePath`. With
- * `anyPrefix`, a path that ends with a route names it whatever comes before
- * (`/api/tools`): for a handler called from a server's own routing, which
- * passes the full path (Fastify's `reply.raw`, a plain `http` server).
+ * The route of a request, its path taken relative to `basePath`; a path
+ * outside `basePath` names none. With `anyPrefix`, a path that ends with a
+ * route names it whatever comes before (`/api/tools`): for a handler called
+ * from a server's own routing, which passes the full path (Fastify's
+ * `reply.raw`, a plain `http` server).
  * Throws a refusal for a tool name or stream id that cannot be one.
  */
 export function matchRoute(method: string, url: string, basePath: string, anyPrefix: boolean): Route {
   const pathname = url.split('?', 1)[0] ?? '/';
-  const path =
-    basePath !== '' && (pathname === basePath || pathname.startsWith(`${basePath}/`)) ? pathname.slice(basePath.length) : pathname;
+  // The routes are under basePath only: `/tools` beside `/snakepit/tools` would reach the tools past a proxy or
+  // an authentication that guards the prefix.
+  if (basePath !== '' && pathname !== basePath && !pathname.startsWith(`${basePath}/`)) {
+    return { kind: 'unknown', method, path: pathname, hint: ROUTES_HINT };
+  }
+  const path = pathname.slice(basePath.length);
   const parts = path.split('/').slice(1);
   const exact = routeOf(method, parts);
   if (exact !== undefined) return exact;

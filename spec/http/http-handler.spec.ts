@@ -363,7 +363,19 @@ describe('createHttpHandler', () => {
       const { baseUrl } = await start({ basePath: '/snakepit/' });
 
       expect((await fetch(`${baseUrl}/snakepit/tools`)).status).toBe(200);
-      expect((await fetch(`${baseUrl}/elsewhere/tools`)).status).toBe(404);
+      expect(await (await postJson(`${baseUrl}/snakepit/execute/add`, { args: { a: 2, b: 2 } })).json()).toEqual({ result: 4 });
+      // A route's path outside basePath, without it or under another prefix, is no route.
+      for (const [method, path] of [
+        ['GET', '/elsewhere/tools'],
+        ['GET', '/tools'],
+        ['POST', '/execute/add'],
+        ['GET', '/snakepit-other/tools'],
+      ] as const) {
+        const response = await (method === 'GET' ? fetch(`${baseUrl}${path}`) : postJson(`${baseUrl}${path}`, { args: { a: 2, b: 2 } }));
+
+        expect(response.status, `${method} ${path}`).toBe(404);
+        expect(await response.json()).toMatchObject({ code: 'invalid_arguments', message: `no route for ${method} "${path}"` });
+      }
     });
 
     it('answers a body that does not arrive in time with 408, and keeps no stream slot for it', async () => {
