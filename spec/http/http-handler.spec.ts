@@ -315,6 +315,38 @@ describe('createHttpHandler', () => {
       expect(await response.json()).toMatchObject({ code: 'invalid_arguments', message: expect.any(String) });
     });
 
+    it('refuses a body that is not UTF-8 rather than replacing its bytes, read here or passed on by a framework', async () => {
+      const body = Buffer.concat([Buffer.from('{"args": {"value": "a'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('b"}}')]);
+      const { baseUrl } = await start({ tools: ['echo'] });
+      const handler = createHttpHandler(pool, { tools: ['echo'] });
+      // A framework that read the body as bytes (express.raw(), a Fastify buffer parser) passes them as req.body.
+      const framework = await serve((req, res) => handler(Object.assign(req, { body }), res));
+      servers.push(framework);
+
+      for (const url of [baseUrl, framework.baseUrl]) {
+        const response = await fetch(`${url}/execute/echo`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json; charset=utf-8' },
+          body,
+        });
+
+        expect(response.status).toBe(400);
+        expect(await response.json()).toMatchObject({ code: 'invalid_arguments', message: 'the request body is not valid UTF-8' });
+      }
+    });
+
+    it('refuses a body that starts with a byte order mark, as JSON over a network never does', async () => {
+      const { baseUrl } = await start({ tools: ['echo'] });
+      const response = await fetch(`${baseUrl}/execute/echo`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: Buffer.from('\uFEFF{"args": {"value": 1}}'),
+      });
+
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ code: 'invalid_arguments', message: expect.stringMatching(/not valid JSON/) });
+    });
+
     it('refuses a tool name over 256 characters, quoting little of it', async () => {
       const { baseUrl } = await start();
       const response = await postJson(`${baseUrl}/execute/${'t'.repeat(2_000)}`, {});
