@@ -1,7 +1,5 @@
 import { SnakepitError } from '../errors.js';
-
-/** The most of a client's input an error message quotes, in characters. */
-const MAX_QUOTED = 64;
+import { MAX_QUOTED_INPUT } from '../quoted-input.js';
 
 /**
  * A client's string as an error message may quote it: JSON-quoted, and cut
@@ -9,8 +7,8 @@ const MAX_QUOTED = 64;
  * back to clients and into logs; a 200 KiB tool name echoed whole hung a client.
  */
 export function quoteInput(value: string): string {
-  if (value.length <= MAX_QUOTED) return JSON.stringify(value);
-  return `${JSON.stringify(value.slice(0, MAX_QUOTED))}… (${value.length} characters)`;
+  if (value.length <= MAX_QUOTED_INPUT) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, MAX_QUOTED_INPUT))}… (${value.length} characters)`;
 }
 
 /** Throws `invalid_arguments` unless `value` is a string of at most `maxLength` characters (non-empty when `required`). */

@@ -5,10 +5,11 @@ import { SnakepitError } from '../errors.js';
 import type { SnakepitPool } from '../snakepit-pool.js';
 import type { ToolInfo } from '../public-types.js';
 import { resolveHttpHandlerOptions, type HttpHandlerOptions, type ResolvedHttpHandlerOptions } from './http-handler-options.js';
-import { httpStatusOf, quote, refusal, sendError, sendJson } from './http-response.js';
+import { httpStatusOf, refusal, sendError, sendJson } from './http-response.js';
 import { HttpStream } from './http-stream.js';
 import { readCallBody, type CallBody } from './read-call-body.js';
 import { matchRoute, type Route } from './routes.js';
+import { quote } from '../quoted-input.js';
 import { resultBody } from './wire-encoding.js';
 import { withIncomingTrace } from '../telemetry/incoming-trace.js';
 

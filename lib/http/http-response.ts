@@ -4,14 +4,6 @@ import type { WireError } from '../browser/wire-format.js';
 import { SnakepitError, type SnakepitErrorCode } from '../errors.js';
 import { stringifyJson } from '../json-text.js';
 
-/** Characters of client input an error message may quote. */
-const MAX_ECHO_CHARS = 64;
-
-/** Client input quoted in a message, cut short: a huge tool name must not make a huge error. */
-export function quote(input: string): string {
-  return JSON.stringify(input.length > MAX_ECHO_CHARS ? `${input.slice(0, MAX_ECHO_CHARS)}…` : input);
-}
-
 /** A refusal of the handler's own, with its HTTP status: 405, 408, 413, 415 and the like. */
 export function refusal(status: number, code: SnakepitErrorCode, message: string, hint?: string): SnakepitHttpError {
   return new SnakepitHttpError(status, code, message, hint === undefined ? {} : { hint });

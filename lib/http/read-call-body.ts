@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { ToolArguments } from '../public-types.js';
 import type { SnakepitHttpError } from '../browser/http-status.js';
-import { quote, refusal } from './http-response.js';
+import { refusal } from './http-response.js';
+import { quote } from '../quoted-input.js';
 import { decodeWireValue, type WireBinaryAt } from '../browser/wire-format.js';
 import { readBase64 } from './read-base64.js';
 
