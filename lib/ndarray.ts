@@ -1,8 +1,10 @@
+import { cutInput, quote } from './quoted-input.js';
+
 /**
  * A numpy array as it arrives in Node: its dtype, its shape, and its buffer
  * viewed as the matching typed array (row-major, little-endian).
  *
- * This module imports nothing, so that browser code can use the type.
+ * This module imports only quoted-input.ts, which imports nothing, so that browser code can use it.
  */
 export type NdArrayData =
   | Uint8Array
@@ -97,13 +99,14 @@ export function binaryArgument(value: unknown): BinaryArgument | undefined {
     const { dtype, shape, data } = value;
     const Typed = TYPED_ARRAY_BY_DTYPE[dtype];
     if (Typed === undefined) {
-      return { refused: `an NdArray of dtype ${JSON.stringify(dtype)}, which is none of ${Object.keys(TYPED_ARRAY_BY_DTYPE).join(', ')}` };
+      return { refused: `an NdArray of dtype ${quote(dtype)}, which is none of ${Object.keys(TYPED_ARRAY_BY_DTYPE).join(', ')}` };
     }
     if (!(data instanceof Typed))
       return { refused: `an NdArray of dtype ${dtype} whose data is a ${data.constructor.name}, not a ${Typed.name}` };
     const count = shape.reduce((product, size) => product * size, 1);
     if (!shape.every((size) => Number.isSafeInteger(size) && size >= 0) || count !== data.length) {
-      return { refused: `an NdArray of shape ${JSON.stringify(shape)} holding ${data.length} values` };
+      // The shape may be a browser's (the HTTP handler's binaries): quoted cut short, as any client's input.
+      return { refused: `an NdArray of shape ${cutInput(JSON.stringify(shape))} holding ${data.length} values` };
     }
     if (shape.length > NUMPY_MAX_DIMENSIONS) {
       return { refused: `an NdArray of ${shape.length} dimensions, over numpy's ${NUMPY_MAX_DIMENSIONS}` };
@@ -111,7 +114,7 @@ export function binaryArgument(value: unknown): BinaryArgument | undefined {
     // With a size of 0, the others may be any size and still hold no values; numpy still multiplies them.
     const extent = shape.reduce((product, size) => product * Math.max(size, 1), data.BYTES_PER_ELEMENT);
     if (!Number.isSafeInteger(extent)) {
-      return { refused: `an NdArray of shape ${JSON.stringify(shape)}, which numpy cannot make` };
+      return { refused: `an NdArray of shape ${cutInput(JSON.stringify(shape))}, which numpy cannot make` };
     }
     return { encoding: 'ndarray', bytes: bytesOf(data), dtype, shape };
   }

@@ -199,6 +199,27 @@ describe('binary arguments through the HTTP handler and the browser client', () 
     }
   });
 
+  it('the client quotes at most 64 characters of a long dtype or shape it refuses, as the pool does', async () => {
+    const client = createHttpClient({ baseUrl: http.baseUrl, fetch: () => Promise.reject(new Error('no request expected')) });
+    const cases = [
+      [
+        { dtype: 'x'.repeat(100_000), shape: [1], data: new Uint8Array(1) },
+        /^arguments\.value is an NdArray of dtype "x{64}…", which is none of /,
+      ],
+      [
+        { dtype: 'uint8', shape: new Array<number>(20_000).fill(7), data: new Uint8Array(1) },
+        /^arguments\.value is an NdArray of shape \[(7,){31}7… holding 1 values$/,
+      ],
+    ] as const;
+    for (const [value, message] of cases) {
+      for (const call of [http.pool.execute('take_any', { value }), client.execute('take_any', { value })]) {
+        const error = await rejectionOf(call);
+        expect(error.code).toBe('invalid_arguments');
+        expect(error.message).toMatch(message);
+      }
+    }
+  });
+
   it('refuses an ndarray whose bytes are not a whole number of its values, rather than dropping the rest', async () => {
     const response = await fetch(`${http.baseUrl}/execute/take_any`, {
       method: 'POST',

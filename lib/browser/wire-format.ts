@@ -4,6 +4,7 @@
 import type { Chunk } from '../chunk.js';
 import { SnakepitError } from '../errors.js';
 import { TYPED_ARRAY_BY_DTYPE, type NdArray } from '../ndarray.js';
+import { cutInput } from '../quoted-input.js';
 
 /** How a binary value travels: base64 text in place of the value, and what it was. */
 export interface WireBinary {
@@ -117,7 +118,8 @@ function decodeBinary(value: unknown, binary: WireBinary, arrow: ArrowReader | u
   }
   const dtype = binary.dtype ?? 'uint8';
   const Typed = TYPED_ARRAY_BY_DTYPE[dtype];
-  if (Typed === undefined) throw new TypeError(`unsupported array dtype ${dtype}`);
+  // The HTTP handler decodes a browser's binary arguments here: what they say is quoted cut short, as any client's input.
+  if (Typed === undefined) throw new TypeError(`unsupported array dtype ${cutInput(dtype)}`);
   if (bytes.byteLength % Typed.BYTES_PER_ELEMENT !== 0) {
     throw new TypeError(`a ${dtype} array of ${bytes.byteLength} bytes, not a whole number of ${Typed.BYTES_PER_ELEMENT}-byte values`);
   }
@@ -152,7 +154,7 @@ function placeBinaries(
     for (const step of binary.path.slice(0, -1)) parent = ownProperty(parent, step);
     const last = binary.path.at(-1)!;
     if (typeof parent !== 'object' || parent === null || !Object.hasOwn(parent, last)) {
-      throw new TypeError(`no value at the path of a binary value, ${JSON.stringify(binary.path)}`);
+      throw new TypeError(`no value at the path of a binary value, ${cutInput(JSON.stringify(binary.path))}`);
     }
     const decoded = decodeBinary((parent as Record<string | number, unknown>)[last], binary, arrow, fromBase64);
     // defineProperty: a "__proto__" key is an own key of JSON.parse's objects, which assigning would not set.

@@ -364,6 +364,21 @@ describe('createHttpHandler', () => {
     });
 
     it.each([
+      ['a binaries path that names no value', { path: ['A'.repeat(100_000)], encoding: 'bytes' }, 'A'.repeat(65)],
+      ['an ndarray dtype', { path: ['a'], encoding: 'ndarray', dtype: 'A'.repeat(100_000), shape: [1] }, 'A'.repeat(65)],
+      ['an ndarray shape', { path: ['a'], encoding: 'ndarray', dtype: 'uint8', shape: new Array<number>(20_000).fill(7) }, '7,'.repeat(33)],
+    ])('quotes at most 64 characters of %s it refuses', async (_, binary, echoed) => {
+      const { baseUrl } = await start();
+      const response = await postJson(`${baseUrl}/execute/add`, { args: { a: 'AA==', b: 1 }, binaries: [binary] });
+      const { code, message } = (await response.json()) as { code: string; message: string };
+
+      expect(response.status).toBe(400);
+      expect(code).toBe('invalid_arguments');
+      expect(message).not.toContain(echoed);
+      expect(message.length).toBeLessThan(200);
+    });
+
+    it.each([
       ['GET', '/nope', 404],
       ['GET', '/stream/count', 405],
       ['PUT', '/execute/add', 405],

@@ -54,14 +54,14 @@ const ENTRIES = [
   {
     name: 'snakepit-rx/operators',
     file: 'lib/operators/index.ts',
-    allowed: /^lib\/operators\/[\w-]+\.ts$|^lib\/(chunk|ndarray)\.ts$|^node_modules\/(rxjs|tslib)\//,
+    allowed: /^lib\/operators\/[\w-]+\.ts$|^lib\/(chunk|ndarray|quoted-input)\.ts$|^node_modules\/(rxjs|tslib)\//,
     exports: OPERATORS,
   },
   {
     name: 'snakepit-rx/browser',
     file: 'lib/browser/index.ts',
     allowed:
-      /^lib\/(browser|operators)\/[\w-]+\.ts$|^lib\/(chunk|ndarray|errors|json-text|argument-path|public-types)\.ts$|^node_modules\/(rxjs|tslib|eventsource-parser)\//,
+      /^lib\/(browser|operators)\/[\w-]+\.ts$|^lib\/(chunk|ndarray|errors|json-text|argument-path|quoted-input|public-types)\.ts$|^node_modules\/(rxjs|tslib|eventsource-parser)\//,
     exports: [...OPERATORS, 'SnakepitError', 'SnakepitHttpError', 'createHttpClient', 'isSnakepitError'],
   },
 ];
