@@ -73,6 +73,17 @@ describe('the pool refuses input past its bounds at once, on every path, quoting
     expect(unknown.message).toMatch(/^no tool named 't{64}'… \(256 characters\) in test_adapter\.TestAdapter$/);
   });
 
+  it("quotes at most 64 characters of an argument's key, in the pool's refusals and the worker's", async () => {
+    const key = 'k'.repeat(100_000);
+    const inNode = await rejectionOf(pool.execute('echo', { value: { [key]: [Number.NaN] } }));
+    expect(inNode.code).toBe('invalid_arguments');
+    expect(inNode.message).toMatch(/^arguments\.value\.k{64}…\[0\] is NaN/);
+    const inPython = await rejectionOf(pool.execute('add', { a: 1, b: 2, [key]: 3 }));
+    expect(inPython.code).toBe('invalid_arguments');
+    expect(inPython.message).toMatch(/unexpected argument 'k{64}…'/);
+    expect(inPython.message.length).toBeLessThan(300);
+  });
+
   it('refuses arguments nested deeper than maxArgumentDepth, even thousands deep, at once and never with a RangeError', async () => {
     await expect(pool.execute('echo', { value: nested(127) })).resolves.toEqual(nested(127));
     const calls = pool.stats().calls;

@@ -13,6 +13,8 @@ from snakepit_bridge.lone_surrogates import has_lone_surrogate
 # More than this many problems in one call are counted, not listed.
 _MAX_LISTED = 5
 _MAX_INPUT_CHARS = 40
+# As Node's messages quote a caller's input (lib/quoted-input.ts).
+_MAX_QUOTED_KEY = 64
 
 _MISSING = frozenset({"missing", "missing_argument", "missing_keyword_only_argument"})
 _UNEXPECTED = frozenset({"extra_forbidden", "unexpected_keyword_argument"})
@@ -131,11 +133,15 @@ def _describe(
 
 
 def _path(location: tuple[str | int, ...]) -> str:
+    """Where an argument is, its keys (the caller's input) cut as messages quote them."""
     text = ""
     for part in location:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif not text:
+            continue
+        if len(part) > _MAX_QUOTED_KEY:
+            part = part[:_MAX_QUOTED_KEY] + "…"
+        if not text:
             text = part
         elif part.isidentifier():
             text += f".{part}"

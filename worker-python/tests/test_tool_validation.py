@@ -45,6 +45,7 @@ SCALARS = {"count": 1, "ratio": 0.5, "name": "x", "flag": True}
         ({**SCALARS, "nothing": 0}, "scalars(): argument 'nothing' should be null, got 0"),
         ({"ratio": 0.5, "name": "x", "flag": True}, "scalars(): missing required argument 'count' (int)"),
         ({**SCALARS, "colour": "red"}, "scalars(): unexpected argument 'colour'"),
+        ({**SCALARS, "k" * 10_000: 1}, f"scalars(): unexpected argument '{'k' * 64}…'"),
     ],
     ids=[
         "string for int",
@@ -56,6 +57,7 @@ SCALARS = {"count": 1, "ratio": 0.5, "name": "x", "flag": True}
         "int for None",
         "missing",
         "unknown keyword",
+        "unknown keyword, quoted cut",
     ],
 )
 def test_a_wrong_missing_or_unknown_argument_is_named_with_what_was_expected(
