@@ -32,7 +32,7 @@ from snakepit_bridge.attachments import (
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.json_stdlib import refused, root, stdlib_encode
 from snakepit_bridge.typed_results import json_form
-from snakepit_bridge.value_rules import Refused, find_part, is_numpy, numpy_refusal, unmasked
+from snakepit_bridge.value_rules import Refused, holds_part, is_numpy, numpy_refusal, unmasked
 
 __all__ = ["BinaryPayload", "EncodedValue", "encode_binary", "encode_json", "encode_value", "is_ndarray", "refused"]
 
@@ -63,24 +63,7 @@ def json_default(value: Any) -> Any:
 
 def _has_non_finite(value: Any, opaque: Callable[[Any], bool] | None) -> bool:
     """Whether a float JSON has no form for (NaN, ±infinity) is in the value, outside raw attachments."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is float:
-            if not math.isfinite(item):
-                return True
-        elif kind is dict:
-            stack.extend(item.values())
-        elif kind is list or kind is tuple:
-            stack.extend(item)
-        elif kind not in _LEAVES and find_part(item, _is_non_finite, opaque) is not None:
-            # numpy values, dataclasses...: the general walk knows what the encoders write for them.
-            return True
-    return False
-
-
-_LEAVES = frozenset({str, int, bool, type(None)})
+    return holds_part(value, opaque, _is_non_finite, float_ok=math.isfinite)
 
 
 def _is_non_finite(value: Any) -> bool:

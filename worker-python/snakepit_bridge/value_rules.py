@@ -182,28 +182,52 @@ def key_refusal(value: Any) -> Refusal | None:
 
 
 def holds_non_str_key(value: Any, opaque: Callable[[Any], bool] | None) -> bool:
-    """Whether a dict in the value has a key that is not a str (a quick walk of plain containers first)."""
+    """Whether a dict in the value has a key that is not a str."""
+    return holds_part(value, opaque, _has_non_str_key, dict_ok=_has_str_keys)
+
+
+def _has_str_keys(value: dict[Any, Any]) -> bool:
+    return _STR_ONLY.issuperset(map(type, value))
+
+
+def _has_non_str_key(value: Any) -> bool:
+    return isinstance(value, dict) and not _has_str_keys(value)
+
+
+_STR_ONLY = frozenset({str})
+
+
+def holds_part(
+    value: Any,
+    opaque: Callable[[Any], bool] | None,
+    matches: Callable[[Any], bool],
+    *,
+    float_ok: Callable[[float], bool] | None = None,
+    dict_ok: Callable[[dict[Any, Any]], bool] | None = None,
+) -> bool:
+    """Whether ``find_part(value, matches, opaque)`` would find a part, faster: dicts, lists and tuples, most
+    of a value, are walked here, without paths, each float and dict checked by ``float_ok`` and ``dict_ok``
+    (what ``matches`` says of them, inverted: C functions such as math.isfinite, where they can be), and the
+    other parts (numpy values, dataclasses) by find_part, which knows what the encoders write for them."""
     stack = [value]
     while stack:
         item = stack.pop()
         kind = type(item)
-        if kind is dict:
-            if not _STR_ONLY.issuperset(map(type, item)):
+        if kind is float:
+            if float_ok is not None and not float_ok(item):
+                return True
+        elif kind is dict:
+            if dict_ok is not None and not dict_ok(item):
                 return True
             stack.extend(item.values())
         elif kind is list or kind is tuple:
             stack.extend(item)
-        elif kind not in _PLAIN_LEAVES and find_part(item, _has_non_str_key, opaque) is not None:
+        elif kind not in _LEAVES and find_part(item, matches, opaque) is not None:
             return True
     return False
 
 
-def _has_non_str_key(value: Any) -> bool:
-    return isinstance(value, dict) and not _STR_ONLY.issuperset(map(type, value))
-
-
-_STR_ONLY = frozenset({str})
-_PLAIN_LEAVES = frozenset({str, int, float, bool, type(None)})
+_LEAVES = frozenset({str, int, bool, type(None)})
 
 
 def _children(value: Any) -> Iterator[tuple[str, Any]]:
