@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -32,6 +32,7 @@ class CallContext:
     """What the adapter is given as its session context for this call."""
     cancelled_event: threading.Event = field(default_factory=threading.Event)
     _async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=list)
+    _cancel_task: Callable[[], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     span: ToolSpan = NO_SPAN
     """The span the tool runs in: current wherever the call is."""
@@ -43,10 +44,25 @@ class CallContext:
         with self._lock:
             self.cancelled_event.set()
             waiters, self._async_waiters = self._async_waiters, []
+            cancel_task, self._cancel_task = self._cancel_task, None
+        # The task's cancel first: queued on the loop before the wake-ups, it reaches a tool waiting in
+        # wait_cancelled() there, which absorbs it. Woken first, the tool would go on, and the cancel
+        # interrupt whatever it awaits next (its clean-up).
+        if cancel_task is not None:
+            cancel_task()
         for loop, event in waiters:
             loop.call_soon_threadsafe(event.set)
         if self.host_tools is not None:
             self.host_tools.close("the call was cancelled")
+
+    def cancels_task(self, cancel_task: Callable[[], None]) -> None:
+        """How to cancel the task an async tool runs in (its LoopCall's cancel): ``cancel()`` calls it, at once
+        if the call is cancelled already."""
+        with self._lock:
+            if not self.cancelled_event.is_set():
+                self._cancel_task = cancel_task
+                return
+        cancel_task()
 
     async def wait_cancelled(self) -> None:
         """Returns once the call is cancelled (by the client, a timeout or the pool closing).

@@ -115,14 +115,13 @@ class ChunkPump:
 
     def cancel(self) -> None:
         """Stops the tool at its next yield (or await, for async tools) and closes it."""
-        self._context.cancel()
         with self._condition:
             self._cancelled = True
             self._condition.notify_all()
-            async_call = self._async_call
             self._wake_space_waiter()
-        if async_call is not None:
-            async_call.cancel()
+        # Then the tool hears of it (and an async tool's task is cancelled): a tool that the cancel wakes
+        # reaches its next yield with the pump cancelled already.
+        self._context.cancel()
 
     def take(self, accept: Callable[[Item, int], bool], interrupt: Callable[[], bool] | None = None) -> bool:
         """Blocks until chunks are ready, then hands them over in order, each with its size in
@@ -382,9 +381,7 @@ class ChunkPump:
         run = LoopCall(pump())
         with self._condition:
             self._async_call = run
-            cancelled = self._cancelled
-        if cancelled:
-            run.cancel()
+        self._context.cancels_task(run.cancel)
         with contextlib.suppress(concurrent.futures.CancelledError):
             run.result()
 

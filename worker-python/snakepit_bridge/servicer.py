@@ -147,7 +147,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 with call.active():
                     result = tool.function(**arguments)
                     if inspect.isawaitable(result):
-                        result = self._await(result, call, context)
+                        result = self._await(result, call)
             finally:
                 # Before the call counts as ended: the pool, told so by AwaitCall, may send the next at once.
                 leave()
@@ -270,7 +270,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         """Starts the span the tool runs in, from the trace context in the call's metadata."""
         call.span = start_tool_span(call, context.invocation_metadata(), self._worker_id)
 
-    def _await(self, awaitable: Awaitable[object], call: CallContext, context: grpc.ServicerContext) -> object:
+    def _await(self, awaitable: Awaitable[object], call: CallContext) -> object:
         async def run() -> object:
             call.activate()
             return await awaitable
@@ -278,8 +278,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         # A LoopCall: after a cancel, result() returns once the tool's finally blocks ran, so that
         # AwaitCall does not report the call ended while its tool still cleans up.
         running = LoopCall(run())
-        if not context.add_callback(running.cancel):
-            running.cancel()
+        call.cancels_task(running.cancel)
         try:
             return running.result()
         except concurrent.futures.CancelledError as cancelled:

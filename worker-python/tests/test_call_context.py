@@ -164,6 +164,34 @@ def test_async_streaming_tool_goes_on_after_wait_cancelled_when_its_pump_is_canc
     assert pump.failure is None
 
 
+def test_cancel_cancels_the_tools_task_before_it_wakes_wait_cancelled() -> None:
+    """So that wait_cancelled absorbs the task's cancel: woken first, a tool would go on, and the cancel, still on
+    its way, interrupt what it awaits next."""
+    call = new_call()
+    queued: list[str] = []
+
+    class Loop:
+        def call_soon_threadsafe(self, callback: object, *args: object) -> None:
+            queued.append("wake wait_cancelled")
+
+    call._async_waiters.append((Loop(), asyncio.Event()))  # type: ignore[arg-type]
+    call.cancels_task(lambda: queued.append("cancel the task"))
+
+    call.cancel()
+
+    assert queued == ["cancel the task", "wake wait_cancelled"]
+
+
+def test_a_task_registered_once_its_call_is_cancelled_is_cancelled_at_once() -> None:
+    call = new_call()
+    call.cancel()
+    cancelled: list[bool] = []
+
+    call.cancels_task(lambda: cancelled.append(True))
+
+    assert cancelled == [True]
+
+
 def test_a_task_cancelled_while_its_call_is_not_still_raises_in_wait_cancelled() -> None:
     call = new_call()
     started = threading.Event()
