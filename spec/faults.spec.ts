@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createPool } from '../lib/index.js';
@@ -279,6 +279,30 @@ describe('health and recycling', () => {
       expect(await recycled).toMatchObject({ reason: 'ttl' });
     });
   });
+
+  it.each([
+    ['its initialize() raises', {}, { pythonType: 'RuntimeError' }],
+    ['its import hangs past startTimeout', { SNAKEPIT_SPEC_HANG_AT_IMPORT: '1' }, { message: expect.stringMatching(/within 1000 ms/) }],
+  ])(
+    'leaves nothing behind when a worker fails to start (%s), not even a process its adapter started in a session of its own',
+    async (_, env, expected) => {
+      const helperPid = markerPath();
+      const failure = await rejectionOf(
+        createPool({
+          adapter: 'failing_start_adapter.FailingStartAdapter',
+          size: 1,
+          pythonPath: FIXTURES,
+          env: { SNAKEPIT_SPEC_HELPER_PID: helperPid, ...env },
+          startTimeout: 1_000,
+          onLog: () => undefined,
+        }),
+      );
+
+      expect(failure).toMatchObject({ code: 'worker_start_failed', ...expected });
+      const helper = Number(readFileSync(helperPid, 'utf8'));
+      await waitUntil(() => !isAlive(helper), 5_000, 'the process the adapter started to be gone');
+    },
+  );
 
   it('marks the pool degraded when replacements keep failing, and fails calls instead of waiting forever', async () => {
     const refuse = markerPath();

@@ -54,6 +54,11 @@ interface Handshake {
 
 /** How long a supervisor gets to end what its killed worker left before its whole group is killed. */
 const SUPERVISOR_CLEANUP_MS = 1_000;
+/**
+ * How long a supervisor asked to stop may take: it gives its worker STOP_GRACE_SECONDS (supervisor.py) to
+ * stop, then kills it, then ends what it left.
+ */
+const SUPERVISOR_STOP_MS = 2_000 + SUPERVISOR_CLEANUP_MS;
 
 /** One Python worker: a child process serving the adapter on a Unix socket or a loopback port, and our connection to it. */
 export class WorkerProcess implements Worker {
@@ -142,7 +147,7 @@ export class WorkerProcess implements Worker {
       handshake = await readHandshake(child, exit, options, stderrTail);
       address = workerAddress(handshake, options);
     } catch (error) {
-      killGroup(child.pid);
+      await abandonStart(child, exit);
       throw error;
     }
     const connection = new BridgeConnection(address, {
@@ -237,6 +242,20 @@ function readStderrLine(line: string, options: WorkerProcessOptions): string {
   const text = formatWorkerLog(record);
   options.onLog(text, options.id, record);
   return text;
+}
+
+/**
+ * Ends a worker that failed to start. Its supervisor, once the worker is gone, ends every process below it,
+ * those in sessions of their own too (an adapter's `initialize()` may have started some): it is asked to stop
+ * (at once when the worker exited, as it does when its start fails; within SUPERVISOR_STOP_MS when it hangs),
+ * and its group is killed only then. Killing the group at once would leave those processes behind.
+ */
+async function abandonStart(child: ChildProcess, exit: Promise<unknown>): Promise<void> {
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exit, new Promise((resolve) => (timer = setTimeout(resolve, SUPERVISOR_STOP_MS)))]);
+  clearTimeout(timer);
+  killGroup(child.pid);
 }
 
 function killGroup(pid: number | undefined): void {

@@ -21,6 +21,7 @@ from typing import Any
 
 import grpc
 
+from snakepit_bridge import supervisor
 from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME
 from snakepit_bridge.parent_pipe import STOP_LINE
 from snakepit_bridge.proto import bridge_pb2 as pb
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 # How long a supervisor gets to end what its killed worker left before it is killed too (as lib/worker/worker-process.ts).
 _SUPERVISOR_CLEANUP_SECONDS = 1.0
+# How long a supervisor asked to stop may take: its worker's grace, then the clean-up.
+_SUPERVISOR_STOP_SECONDS = supervisor.STOP_GRACE_SECONDS + _SUPERVISOR_CLEANUP_SECONDS
 _STARTS = itertools.count(1)
 
 
@@ -125,8 +128,7 @@ class ChildWorker:
             )
             await asyncio.wait_for(channel.channel_ready(), options.start_timeout)
         except BaseException as error:
-            _kill_group(process)
-            await process.wait()
+            await _abandon_start(process)
             if isinstance(error, TimeoutError):
                 raise ChildStartFailed(f"worker {worker_id} did not start within {options.start_timeout} s") from None
             raise
@@ -211,6 +213,19 @@ async def _read_handshake(process: asyncio.subprocess.Process, worker_id: str) -
         logger.info("[%s] %s", worker_id, line.rstrip("\n"))
     code = await process.wait()
     raise ChildStartFailed(f"worker {worker_id} exited before it was ready (code {code})")
+
+
+async def _abandon_start(process: asyncio.subprocess.Process) -> None:
+    """Ends a process that failed to start. Its supervisor, once the worker is gone, ends every process below it,
+    those in sessions of their own too (an adapter's initialize() may have started some): it is asked to stop (it
+    does at once when the worker exited, as one whose start fails does), and its group is killed only if it has
+    not within _SUPERVISOR_STOP_SECONDS. Killing the group at once would leave those processes behind."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), _SUPERVISOR_STOP_SECONDS)
+    _kill_group(process)
+    await process.wait()
 
 
 def _kill_group(process: asyncio.subprocess.Process) -> None:

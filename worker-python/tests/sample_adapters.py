@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any, NotRequired, Optional, TypedDict
 
 import numpy as np
@@ -353,6 +354,7 @@ class SampleAdapter(BaseAdapter):
 
 # The file whose existence makes FragileAdapter fail to start (a test sets the variable).
 FAIL_MARKER_ENV = "SNAKEPIT_TEST_FAIL_MARKER"
+HELPER_DIR_ENV = "SNAKEPIT_TEST_HELPER_DIR"
 
 
 class FragileAdapter(SampleAdapter):
@@ -381,3 +383,13 @@ class NotAnAdapter:
 
 def not_a_class() -> None:
     """A module attribute that is not a class at all."""
+
+
+class HelperLeavingAdapter(SampleAdapter):
+    """Fails to start after starting a process in a session of its own, whose pid it writes to a file in the
+    directory HELPER_DIR_ENV names."""
+
+    def initialize(self) -> None:
+        helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+        Path(os.environ[HELPER_DIR_ENV], str(helper.pid)).touch()
+        raise RuntimeError("the model cannot load")

@@ -22,7 +22,7 @@ import pytest
 import support
 from conftest import SpawnWorker, WorkerProcess
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from sample_adapters import FAIL_MARKER_ENV
+from sample_adapters import FAIL_MARKER_ENV, HELPER_DIR_ENV
 from snakepit_bridge.log_records import LOG_PREFIX
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.proto import bridge_pb2_grpc
@@ -422,6 +422,27 @@ def test_a_process_that_cannot_start_fails_the_start_with_pythons_account(spawn_
     assert report["type"] == "ModuleNotFoundError"
     assert "no_such_module" in report["message"]
     assert process.wait() == 3
+
+
+def test_a_process_that_fails_to_start_leaves_nothing_behind_even_in_a_session_of_its_own(
+    spawn_worker: SpawnWorker, tmp_path: Path
+) -> None:
+    process = spawn_worker(
+        "serve",
+        "--adapter",
+        "sample_adapters.HelperLeavingAdapter",
+        "--workers",
+        "2",
+        "--port",
+        "0",
+        env={"SNAKEPIT_TOKEN": TOKEN, HELPER_DIR_ENV: str(tmp_path)},
+    )
+    assert process.handshake(FAILED)["message"] == "the model cannot load"
+    assert process.wait() == 3
+
+    helpers = [int(found.name) for found in tmp_path.iterdir()]
+    assert helpers
+    support.wait_until(lambda: not any(is_running(pid) for pid in helpers))
 
 
 def test_its_processes_log_text_with_the_call_and_trace_as_serve_does(serve_workers: Callable[..., Endpoint]) -> None:
