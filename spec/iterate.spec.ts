@@ -50,6 +50,28 @@ describe('pool.iterate()', () => {
     expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 
+  it('answers next() calls made before the previous ones settled in order, as an async generator does', async () => {
+    const chunks = pool.iterate<{ seq: number }>('sequence', { n: 3 });
+    const calls = [chunks.next(), chunks.next(), chunks.next(), chunks.next(), chunks.next(), chunks.next()];
+
+    const results = await Promise.all(calls);
+
+    expect(results.map((result) => (result.done ? 'done' : result.value.index))).toEqual([0, 1, 2, 3, 'done', 'done']);
+  });
+
+  it('ends the next() calls under way after the one that gets the error', async () => {
+    const chunks = pool.iterate('fail_after', { n: 1 });
+    const calls = [chunks.next(), chunks.next(), chunks.next()];
+
+    const settled = await Promise.allSettled(calls);
+
+    expect(settled.map((result) => (result.status === 'rejected' ? 'error' : result.value.done ? 'done' : 'chunk'))).toEqual([
+      'chunk',
+      'error',
+      'done',
+    ]);
+  });
+
   it('throws argument errors from the first next()', async () => {
     const iterator = pool.iterate('count', { n: 1n });
     await expect(iterator.next()).rejects.toMatchObject({ code: 'invalid_arguments' });

@@ -30,15 +30,17 @@ export function iterateStream<T>(stream: (flow: FlowControl) => Observable<Chunk
   const flow = new FlowControl();
   const ready: Settled<T>[] = [];
   let readyBytes = 0;
-  let waiting: ((settled: Settled<T>) => void) | undefined;
+  /** The next() calls under way, oldest first: a loop may ask again before an answer came, as for any async iterator. */
+  const waiting: ((settled: Settled<T>) => void)[] = [];
   let subscription: Subscription | undefined;
   let finished = false;
 
   const deliver = (settled: Settled<T>) => {
-    if (waiting !== undefined) {
-      const resolve = waiting;
-      waiting = undefined;
+    const resolve = waiting.shift();
+    if (resolve !== undefined) {
       resolve(settled);
+      // The end goes to the oldest next() under way; the others end too, as an async generator's do.
+      if (!('chunk' in settled)) for (const later of waiting.splice(0)) later({ done: true });
       return;
     }
     ready.push(settled);
@@ -64,10 +66,8 @@ export function iterateStream<T>(stream: (flow: FlowControl) => Observable<Chunk
     ready.length = 0;
     readyBytes = 0;
     subscription?.unsubscribe();
-    // A next() under way ends too, as it would for an async generator that returned.
-    const pending = waiting;
-    waiting = undefined;
-    pending?.({ done: true });
+    // The next() calls under way end too, as they would for an async generator that returned.
+    for (const pending of waiting.splice(0)) pending({ done: true });
     return { value: undefined, done: true };
   };
 
@@ -83,11 +83,11 @@ export function iterateStream<T>(stream: (flow: FlowControl) => Observable<Chunk
         complete: () => deliver({ done: true }),
       });
       const settled = takeReady();
-      // Resuming may deliver at once, into `ready`.
+      // Resuming may deliver at once: to a next() under way, else into `ready`.
       if (ready.length === 0) flow.resume();
       const next = settled ?? takeReady();
       if (next !== undefined) return settle(next);
-      return settle(await new Promise<Settled<T>>((resolve) => (waiting = resolve)));
+      return settle(await new Promise<Settled<T>>((resolve) => waiting.push(resolve)));
     },
     return() {
       return Promise.resolve(stop());
