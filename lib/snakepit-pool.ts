@@ -6,6 +6,7 @@ import { CallRegistry } from './call/call-registry.js';
 import { CallScope, type InternalCallOptions } from './call/call-scope.js';
 import { pb, SESSION_AFFINITY_METADATA_KEY } from './contract/bridge-connection.js';
 import { SnakepitError } from './errors.js';
+import { MAX_TIMER_MS } from './timer-limit.js';
 import { consumeWithCallback } from './call/consume-with-callback.js';
 import type { FlowControl } from './call/flow-control.js';
 import { iterateStream } from './call/iterate-stream.js';
@@ -301,6 +302,14 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
    * passed without them finishing. Safe to call twice.
    */
   close(options: CloseOptions = {}): Promise<void> {
+    for (const name of ['drainTimeout', 'gracePeriod'] as const) {
+      const ms = options[name];
+      if (ms !== undefined && !(typeof ms === 'number' && ms >= 0 && ms <= MAX_TIMER_MS)) {
+        return Promise.reject(
+          new SnakepitError('invalid_arguments', `close: \`${name}\` must be a number of ms from 0 to ${MAX_TIMER_MS}, got ${String(ms)}`),
+        );
+      }
+    }
     this.closing ??= this.shutDown(options);
     return this.closing;
   }

@@ -168,8 +168,9 @@ describe('pool_closed', () => {
     const queued = rejectionOf(pool.execute('add', { a: 1, b: 1 }));
     await Promise.all([pool.close(), pool.close()]);
     expect(isAlive(pid)).toBe(false);
-    expect((await running).code).toBe('pool_closed');
-    expect((await queued).code).toBe('pool_closed');
+    // The call each belongs to: its tool, and the worker of the one that had one.
+    expect(await running).toMatchObject({ code: 'pool_closed', tool: 'pid_then_wait', workerId: expect.any(String) });
+    expect(await queued).toMatchObject({ code: 'pool_closed', tool: 'add', workerId: undefined });
     expect((await rejectionOf(pool.execute('add', { a: 1, b: 1 }))).code).toBe('pool_closed');
     expect((await rejectionOf(lastValueFrom(pool.stream('count', { n: 1 })))).code).toBe('pool_closed');
   });

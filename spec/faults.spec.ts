@@ -123,7 +123,7 @@ describe('cancellation at three depths', () => {
           error: resolve,
         });
       });
-      if ('timeout' in options) expect(outcome).toMatchObject({ code: 'timeout' });
+      if ('timeout' in options) expect(outcome).toMatchObject({ code: 'timeout', tool: 'hang', workerId: expect.any(String) });
       expect(await killed).toMatchObject({ reason: 'ignored_cancellation' });
       await restarted;
       reportFigure(`hung tool ${_} to replacement serving (grace 200 ms)`, performance.now() - since, 'ms');

@@ -1,6 +1,7 @@
 import { SnakepitError } from '../errors.js';
 import type { Lease } from '../pool/lease-queue.js';
 import type { CallOptions } from '../public-types.js';
+import { fitsTimer, MAX_TIMER_MS } from '../timer-limit.js';
 import type { CancelReason } from '../telemetry/call-summary.js';
 import type { CallTelemetry } from '../telemetry/call-telemetry.js';
 import type { CallKind } from '../telemetry/pool-telemetry.js';
@@ -27,6 +28,30 @@ const CANCEL_REASONS: Partial<Record<SnakepitError['code'], CancelReason>> = {
   pool_closed: 'pool_closed',
 };
 
+/** Why a call's options cannot be used (plain JavaScript may pass anything); undefined when they can. */
+function refusalOf({ timeout, signal, sessionAffinity }: CallOptions): string | undefined {
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0) || !fitsTimer(timeout))) {
+    return `timeout must be a positive number of milliseconds, at most ${MAX_TIMER_MS} (about 24.8 days), got ${String(timeout)}`;
+  }
+  if (signal !== undefined && !isAbortSignal(signal)) return `signal must be an AbortSignal, got ${typeof signal}`;
+  if (sessionAffinity !== undefined && sessionAffinity !== 'prefer' && sessionAffinity !== 'strict') {
+    return `sessionAffinity must be 'prefer' or 'strict', got ${String(sessionAffinity)}`;
+  }
+  return undefined;
+}
+
+/** An AbortSignal, or one of another realm's: what the call uses of it. */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  const candidate = value as Partial<AbortSignal> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.aborted === 'boolean' &&
+    typeof candidate.addEventListener === 'function' &&
+    typeof candidate.removeEventListener === 'function'
+  );
+}
+
 /**
  * What every call shares, streaming or not: it waits for a worker, holds it
  * until it ends, and can be ended from outside by its timeout, its abort
@@ -38,6 +63,8 @@ export class CallScope implements RegisteredCall {
   private running: Cancellable | undefined;
   private start: ((worker: Worker, traceHeaders: Readonly<Record<string, string>>) => Cancellable) | undefined;
   private retried = false;
+  /** Whether the call listens to its signal: not if its options were refused. */
+  private listening = false;
   private withdraw: () => void = () => {};
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
@@ -77,17 +104,19 @@ export class CallScope implements RegisteredCall {
    * `traceHeaders` go to the worker as gRPC metadata.
    */
   run(start: (worker: Worker, traceHeaders: Readonly<Record<string, string>>) => Cancellable): void {
-    const timeout = this.options.timeout ?? DEFAULT_TIMEOUT_MS;
-    if (!(timeout > 0)) {
-      this.abort(new SnakepitError('invalid_arguments', `timeout must be a positive number of milliseconds, got ${timeout}`));
+    const refusal = refusalOf(this.options);
+    if (refusal !== undefined) {
+      this.abort(new SnakepitError('invalid_arguments', refusal, { tool: this.tool }));
       return;
     }
+    const timeout = this.options.timeout ?? DEFAULT_TIMEOUT_MS;
     if (this.options.signal?.aborted) {
       this.onAbort();
       return;
     }
     this.registry.begin(this);
     this.options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.listening = true;
     if (Number.isFinite(timeout)) {
       this.timer = setTimeout(
         () => this.abort(new SnakepitError('timeout', `the call did not finish within ${timeout} ms`, { tool: this.tool })),
@@ -178,8 +207,23 @@ export class CallScope implements RegisteredCall {
   /** Ends the call from outside and reports why. */
   abort(error: SnakepitError): void {
     if (!this.finish('failed', error, CANCEL_REASONS[error.code])) return;
+    const delivered = this.ofThisCall(error);
     this.cancelRunning();
-    this.deliverError(error);
+    this.deliverError(delivered);
+  }
+
+  /** An error from outside (the pool closing, a timeout, a signal), with the call's tool, and its worker if it had one. */
+  private ofThisCall(error: SnakepitError): SnakepitError {
+    const workerId = error.workerId ?? this.lease?.worker.id;
+    if (error.tool !== undefined && error.workerId === workerId) return error;
+    return new SnakepitError(error.code, error.message, {
+      pythonType: error.pythonType,
+      pythonTraceback: error.pythonTraceback,
+      hint: error.hint,
+      cause: error.cause,
+      tool: error.tool ?? this.tool,
+      workerId,
+    });
   }
 
   /** Ends the call from outside without a word: its consumer is gone. */
@@ -201,7 +245,7 @@ export class CallScope implements RegisteredCall {
     if (this.ended) return false;
     this.ended = true;
     this.withdraw();
-    this.options.signal?.removeEventListener('abort', this.onAbort);
+    if (this.listening) this.options.signal?.removeEventListener('abort', this.onAbort);
     clearTimeout(this.timer);
     const durationMs = performance.now() - this.createdAt;
     const { chunks } = this;

@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { availableParallelism } from 'node:os';
 import { SnakepitError } from '../errors.js';
 import type { CallLimits, DiscoverOptions, HostTool, PoolOptions, WorkerLog } from '../public-types.js';
+import { fitsTimer, MAX_TIMER_MS } from '../timer-limit.js';
 
 /** `discover`, checked and with its defaults. */
 export interface ResolvedDiscovery {
@@ -57,8 +58,12 @@ function positive(name: string, value: number | undefined, integer: boolean): nu
   return value;
 }
 
-/** Node's timers take at most 2^31 - 1 ms, and fire at once beyond it. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A duration a timer waits for: positive (or, with `zero`, >= 0), and no longer than a timer can wait. */
+function duration(name: string, value: number | undefined, zero = false): number | undefined {
+  const ms = zero ? nonNegative(name, value) : positive(name, value, false);
+  if (ms !== undefined && !fitsTimer(ms)) throw invalid(`\`${name}\` must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${ms}`);
+  return ms;
+}
 
 function nonNegative(name: string, value: number | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -90,7 +95,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     discover,
     transport: resolveTransport(options.transport, remote),
     pythonPath: typeof options.pythonPath === 'string' ? [options.pythonPath] : (options.pythonPath ?? []),
-    startTimeoutMs: positive('startTimeout', options.startTimeout, false) ?? (remote ? 5_000 : 30_000),
+    startTimeoutMs: duration('startTimeout', options.startTimeout) ?? (remote ? 5_000 : 30_000),
     maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, true) ?? 64 * 1024 * 1024,
     onLog: options.onLog ?? writeWorkerLog,
     limits: {
@@ -100,13 +105,13 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     },
     logLevel: resolveLogLevel(options, remote),
     maxQueue: nonNegative('maxQueue', options.maxQueue) ?? Infinity,
-    queueTimeoutMs: positive('queueTimeout', options.queueTimeout, false),
+    queueTimeoutMs: duration('queueTimeout', options.queueTimeout),
     sessionAffinity: options.sessionAffinity ?? 'prefer',
     maxCallsPerWorker: positive('maxCallsPerWorker', options.maxCallsPerWorker, true),
-    workerTtlMs: positive(options.workerTtlMs === undefined ? 'workerTtl' : 'workerTtlMs', options.workerTtl ?? options.workerTtlMs, false),
-    healthCheckIntervalMs: nonNegative('healthCheckInterval', options.healthCheckInterval) ?? 10_000,
-    healthCheckTimeoutMs: positive('healthCheckTimeout', options.healthCheckTimeout, false) ?? 5_000,
-    cancelGracePeriodMs: nonNegative('cancelGracePeriod', options.cancelGracePeriod) ?? 5_000,
+    workerTtlMs: duration(options.workerTtlMs === undefined ? 'workerTtl' : 'workerTtlMs', options.workerTtl ?? options.workerTtlMs),
+    healthCheckIntervalMs: duration('healthCheckInterval', options.healthCheckInterval, true) ?? 10_000,
+    healthCheckTimeoutMs: duration('healthCheckTimeout', options.healthCheckTimeout) ?? 5_000,
+    cancelGracePeriodMs: duration('cancelGracePeriod', options.cancelGracePeriod, true) ?? 5_000,
     maxRestartAttempts: positive('maxRestartAttempts', options.maxRestartAttempts, true) ?? (remote ? Infinity : 5),
     hostTools: resolveHostTools(options.hostTools),
   };
@@ -197,12 +202,8 @@ function resolveDiscovery(options: PoolOptions): ResolvedDiscovery | undefined {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535) {
     throw invalid(`\`discover.port\` must be an integer from 1 to 65535, got ${String(port)}`);
   }
-  const refreshIntervalMs = positive('discover.refreshInterval', refreshInterval, false) ?? 10_000;
-  if (refreshIntervalMs !== Infinity && refreshIntervalMs > MAX_TIMER_MS) {
-    throw invalid(`\`discover.refreshInterval\` must be at most ${MAX_TIMER_MS} ms (or Infinity), got ${refreshIntervalMs}`);
-  }
-  const drainTimeoutMs = nonNegative('discover.drainTimeout', drainTimeout) ?? 30_000;
-  if (drainTimeoutMs > MAX_TIMER_MS) throw invalid(`\`discover.drainTimeout\` must be at most ${MAX_TIMER_MS} ms, got ${drainTimeoutMs}`);
+  const refreshIntervalMs = duration('discover.refreshInterval', refreshInterval) ?? 10_000;
+  const drainTimeoutMs = duration('discover.drainTimeout', drainTimeout, true) ?? 30_000;
   if (lookup !== undefined && typeof lookup !== 'function') {
     throw invalid(`\`discover.lookup\` must be a function shaped as dns.promises.lookup, got ${typeof lookup}`);
   }
