@@ -1,6 +1,6 @@
 // The layers of lib/, enforced: contract → worker → pool → call → snakepit-pool.ts (the public API),
 // with the bridge server, the HTTP handler, the browser entry and the command line (cli/) beside them,
-// and the operators and browser-safe values (chunk.ts, ndarray.ts, errors.ts, json-text.ts, argument-path.ts, quoted-input.ts, typed-tools.ts)
+// and the operators and browser-safe values (chunk.ts, ndarray.ts, errors.ts, json-text.ts, argument-path.ts, quoted-input.ts, timer-limit.ts, typed-tools.ts)
 // usable anywhere, a browser included. public-types.ts, the types of the public API, is usable by every
 // layer, browser code included.
 // telemetry/ (OpenTelemetry, optional) sits at the bottom: the layers report to it, it knows none of them.
@@ -12,7 +12,7 @@ const layersAbove = {
   pool: '^lib/(call|snakepit-pool|bridge-server|http|browser|cli)',
   call: '^lib/(snakepit-pool|bridge-server|http|browser|cli)',
 };
-const browserSafeValues = '^lib/(chunk|ndarray|errors|json-text|argument-path|quoted-input|typed-tools|public-types)\\.ts$';
+const browserSafeValues = '^lib/(chunk|ndarray|errors|json-text|argument-path|quoted-input|timer-limit|typed-tools|public-types)\\.ts$';
 
 module.exports = {
   forbidden: [
@@ -73,7 +73,7 @@ module.exports = {
       name: 'browser-safe-values-import-nothing',
       severity: 'error',
       comment:
-        'chunk.ts, ndarray.ts, errors.ts, json-text.ts, argument-path.ts, quoted-input.ts, typed-tools.ts and public-types.ts (types only) are shared with browsers and every layer: they import nothing but each other.',
+        'chunk.ts, ndarray.ts, errors.ts, json-text.ts, argument-path.ts, quoted-input.ts, timer-limit.ts, typed-tools.ts and public-types.ts (types only) are shared with browsers and every layer: they import nothing but each other.',
       from: { path: browserSafeValues },
       to: { pathNot: browserSafeValues },
     },

@@ -1,5 +1,7 @@
 /**
- * Node's timers take at most 2^31 - 1 ms, about 24.8 days,
+ * Browser-safe: imports nothing.
+ *
+ * Node's (and browsers') timers take at most 2^31 - 1 ms, about 24.8 days,
  * and fire at once beyond it: a longer timeout would end a call at once.
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -91,6 +91,17 @@ describe('createHttpClient, in Node, against the handler', () => {
       }
     });
 
+    it('refuses a timeout no timer can wait for (one fires at once past 2^31 - 1 ms), before any request', async () => {
+      const http = createHttpClient({ baseUrl: 'http://127.0.0.1:9', fetch: () => Promise.reject(new Error('no request expected')) });
+
+      for (const timeout of [2 ** 31, Infinity, 0]) {
+        expect(await rejectionOf(http.execute('add', { a: 1, b: 2 }, { timeout }))).toMatchObject({
+          code: 'invalid_arguments',
+          message: expect.stringMatching(/^timeout must be a positive number of milliseconds, at most 2147483647/),
+        });
+      }
+    });
+
     it('refuses what JSON would drop or change, naming where it is, as the pool does', async () => {
       const http = createHttpClient({ baseUrl: 'http://127.0.0.1:9', fetch: () => Promise.reject(new Error('no request expected')) });
 
