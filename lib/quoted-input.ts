@@ -16,7 +16,17 @@ export function cutInput(text: string): string {
   return text.length > MAX_QUOTED_INPUT ? `${text.slice(0, MAX_QUOTED_INPUT)}…` : text;
 }
 
-/** Client input quoted in a message, cut short: a huge tool name must not make a huge error. */
+/** Client input quoted in a message, cut short: a huge tool name must not make a huge error (the HTTP handler's form). */
 export function quote(input: string): string {
   return JSON.stringify(cutInput(input));
+}
+
+/**
+ * A client's string as an error message may quote it: JSON-quoted, and cut
+ * to its first characters with the full length said (the pool's and the
+ * bridge server's form). A 200 KiB tool name echoed whole hung a client.
+ */
+export function quoteInput(value: string): string {
+  if (value.length <= MAX_QUOTED_INPUT) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, MAX_QUOTED_INPUT))}… (${value.length} characters)`;
 }

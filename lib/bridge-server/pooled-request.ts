@@ -2,7 +2,8 @@ import { isUtf8 } from 'node:buffer';
 import type { Deadline } from '@grpc/grpc-js';
 import type { ExecuteToolRequest, pb } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
-import { checkId, quoteInput } from '../call/client-input.js';
+import { checkId } from '../call/client-input.js';
+import { quoteInput } from '../quoted-input.js';
 import { checkEncodedArguments, EncodedArguments } from '../call/tool-arguments.js';
 import type { CallLimits, ToolInfo } from '../public-types.js';
 

@@ -11,7 +11,7 @@ import {
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
-import { quoteInput } from '../call/client-input.js';
+import { quoteInput } from '../quoted-input.js';
 import { SERVICE_NAME } from '../contract/bridge-connection.js';
 import { errorStatus } from '../contract/status-for-error.js';
 import { packageRoot } from '../worker/python-environment.js';

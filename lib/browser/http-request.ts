@@ -3,7 +3,7 @@ import type { HttpCallOptions, ResolvedHttpClientOptions } from './http-client-o
 import { encodeArguments } from './json-arguments.js';
 import { codeForHttpStatus, SnakepitHttpError } from './http-status.js';
 import type { WireError } from './wire-format.js';
-import { MAX_TIMER_MS } from '../timer-limit.js';
+import { timeoutRefusal } from '../timer-limit.js';
 
 /**
  * The end of one call, from any side: the caller's signal, the call's
@@ -19,12 +19,8 @@ export class CallControl {
 
   constructor(private readonly options: HttpCallOptions) {
     const { signal, timeout } = options;
-    if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMER_MS)) {
-      throw new SnakepitError(
-        'invalid_arguments',
-        `timeout must be a positive number of milliseconds, at most ${MAX_TIMER_MS} (about 24.8 days), got ${String(timeout)}`,
-      );
-    }
+    const refusal = timeoutRefusal(timeout, false);
+    if (refusal !== undefined) throw new SnakepitError('invalid_arguments', refusal);
     if (timeout !== undefined) {
       this.timer = setTimeout(() => this.abort(new SnakepitError('timeout', `the call did not finish within ${timeout} ms`)), timeout);
     }

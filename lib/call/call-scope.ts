@@ -1,7 +1,7 @@
 import { SnakepitError } from '../errors.js';
 import type { Lease } from '../pool/lease-queue.js';
 import type { CallOptions } from '../public-types.js';
-import { fitsTimer, MAX_TIMER_MS } from '../timer-limit.js';
+import { timeoutRefusal } from '../timer-limit.js';
 import type { CancelReason } from '../telemetry/call-summary.js';
 import type { CallTelemetry } from '../telemetry/call-telemetry.js';
 import type { CallKind } from '../telemetry/pool-telemetry.js';
@@ -30,14 +30,11 @@ const CANCEL_REASONS: Partial<Record<SnakepitError['code'], CancelReason>> = {
 
 /** Why a call's options cannot be used (plain JavaScript may pass anything); undefined when they can. */
 function refusalOf({ timeout, signal, sessionAffinity }: CallOptions): string | undefined {
-  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0) || !fitsTimer(timeout))) {
-    return `timeout must be a positive number of milliseconds, at most ${MAX_TIMER_MS} (about 24.8 days), got ${String(timeout)}`;
-  }
   if (signal !== undefined && !isAbortSignal(signal)) return `signal must be an AbortSignal, got ${typeof signal}`;
   if (sessionAffinity !== undefined && sessionAffinity !== 'prefer' && sessionAffinity !== 'strict') {
     return `sessionAffinity must be 'prefer' or 'strict', got ${String(sessionAffinity)}`;
   }
-  return undefined;
+  return timeoutRefusal(timeout, true);
 }
 
 /** An AbortSignal, or one of another realm's: what the call uses of it. */
@@ -74,7 +71,7 @@ export class CallScope implements RegisteredCall {
   private readonly createdAt = performance.now();
   private readonly telemetry: CallTelemetry;
   private readonly onAbort = () =>
-    this.abort(new SnakepitError('cancelled', 'the call was aborted', { tool: this.tool, cause: this.options.signal?.reason }));
+    this.abort(new SnakepitError('cancelled', 'the call was aborted', { cause: this.options.signal?.reason }));
 
   constructor(
     private readonly registry: CallRegistry,
@@ -106,7 +103,7 @@ export class CallScope implements RegisteredCall {
   run(start: (worker: Worker, traceHeaders: Readonly<Record<string, string>>) => Cancellable): void {
     const refusal = refusalOf(this.options);
     if (refusal !== undefined) {
-      this.abort(new SnakepitError('invalid_arguments', refusal, { tool: this.tool }));
+      this.abort(new SnakepitError('invalid_arguments', refusal));
       return;
     }
     const timeout = this.options.timeout ?? DEFAULT_TIMEOUT_MS;
@@ -118,10 +115,7 @@ export class CallScope implements RegisteredCall {
     this.options.signal?.addEventListener('abort', this.onAbort, { once: true });
     this.listening = true;
     if (Number.isFinite(timeout)) {
-      this.timer = setTimeout(
-        () => this.abort(new SnakepitError('timeout', `the call did not finish within ${timeout} ms`, { tool: this.tool })),
-        timeout,
-      );
+      this.timer = setTimeout(() => this.abort(new SnakepitError('timeout', `the call did not finish within ${timeout} ms`)), timeout);
     }
     this.start = start;
     this.acquire();

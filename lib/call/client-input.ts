@@ -1,15 +1,5 @@
 import { SnakepitError } from '../errors.js';
-import { MAX_QUOTED_INPUT } from '../quoted-input.js';
-
-/**
- * A client's string as an error message may quote it: JSON-quoted, and cut
- * to its first characters with the full length said. Error messages travel
- * back to clients and into logs; a 200 KiB tool name echoed whole hung a client.
- */
-export function quoteInput(value: string): string {
-  if (value.length <= MAX_QUOTED_INPUT) return JSON.stringify(value);
-  return `${JSON.stringify(value.slice(0, MAX_QUOTED_INPUT))}… (${value.length} characters)`;
-}
+import { quoteInput } from '../quoted-input.js';
 
 /** Throws `invalid_arguments` unless `value` is a string of at most `maxLength` characters (non-empty when `required`). */
 export function checkId(what: 'tool name' | 'sessionId' | 'call id', value: unknown, maxLength: number, required: boolean): void {

@@ -9,12 +9,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from snakepit_bridge.lone_surrogates import has_lone_surrogate
+from snakepit_bridge.truncation import cut_input
 
 # More than this many problems in one call are counted, not listed.
 _MAX_LISTED = 5
 _MAX_INPUT_CHARS = 40
-# As Node's messages quote a caller's input (lib/quoted-input.ts).
-_MAX_QUOTED_KEY = 64
 
 _MISSING = frozenset({"missing", "missing_argument", "missing_keyword_only_argument"})
 _UNEXPECTED = frozenset({"extra_forbidden", "unexpected_keyword_argument"})
@@ -139,8 +138,7 @@ def _path(location: tuple[str | int, ...]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
             continue
-        if len(part) > _MAX_QUOTED_KEY:
-            part = part[:_MAX_QUOTED_KEY] + "…"
+        part = cut_input(part)
         if not text:
             text = part
         elif part.isidentifier():

@@ -22,15 +22,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
 import grpc
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 
 from snakepit_bridge.child_worker import ChildWorker, method_path
 from snakepit_bridge.dispatcher import Dispatcher, Routing
-from snakepit_bridge.errors import ERROR_METADATA_KEY, STATUS_DETAILS_BYTES, CallFailure, malformed_request
+from snakepit_bridge.errors import ERROR_METADATA_KEY, STATUS_DETAILS_BYTES, CallFailure, parse_request
 from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME
 from snakepit_bridge.proto import bridge_pb2 as pb
-from snakepit_bridge.servicer import quote_input
-from snakepit_bridge.truncation import cut_end
+from snakepit_bridge.truncation import cut_end, quote_input
 from snakepit_bridge.worker_processes import WorkerProcesses
 
 logger = logging.getLogger(__name__)
@@ -72,25 +71,17 @@ def _has_error_detail(error: grpc.aio.AioRpcError) -> bool:
     return any(key == ERROR_METADATA_KEY for key, _ in tuple(error.trailing_metadata() or ()))
 
 
-def _parse(message_type: type[M], request: bytes) -> M:
-    """The request, parsed; raises a CallFailure when it does not parse (asyncio's server would answer UNKNOWN)."""
-    try:
-        return message_type.FromString(request)
-    except DecodeError as error:
-        raise malformed_request(message_type) from error
-
-
 def _read_request(method: str, message: bytes) -> tuple[pb.ExecuteToolRequest | None, bytes]:
     """The call's request, with a call id when it came without one (the dispatcher awaits cancelled calls by
     their id); and the message to relay: the one received, unless it lacked the id."""
     if method in _HOST_TOOL_METHODS:
-        host_message = _parse(pb.HostMessage, message)
+        host_message = parse_request(pb.HostMessage, message)
         if not host_message.HasField("request"):
             # Not a call's first message: the worker process refuses it as it would.
             return None, message
         request = host_message.request
     else:
-        request = _parse(pb.ExecuteToolRequest, message)
+        request = parse_request(pb.ExecuteToolRequest, message)
     if request.call_id:
         return request, message
     request.call_id = uuid.uuid4().hex
@@ -128,7 +119,7 @@ class DispatcherService:
 
     async def _parsed(self, message_type: type[M], request: bytes, context: Context) -> M:
         try:
-            return _parse(message_type, request)
+            return parse_request(message_type, request)
         except CallFailure as failure:
             await abort(context, failure, self._worker_id)
 

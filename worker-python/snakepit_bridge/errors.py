@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import grpc
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.truncation import cut_end, cut_middle
+
+M = TypeVar("M", bound=Message)
 
 ERROR_METADATA_KEY = "snakepit-error-bin"
 
@@ -102,15 +104,18 @@ def from_exception(error: BaseException, code: str = "python_error", hint: str =
     )
 
 
-def malformed_request(message_type: type[Message]) -> CallFailure:
-    """Why a call is refused whose request does not parse as ``message_type``: the client's mistake, with the
-    status and words of the bridge server's refusal (lib/bridge-server/bridge-service.ts). Not grpcio's own
-    answer, INTERNAL without an ErrorDetail, which a pool takes for a broken connection."""
-    return CallFailure(
-        code="invalid_arguments",
-        message=f"the request is not a valid {message_type.DESCRIPTOR.name} message",
-        hint="encode the request with stubs generated from proto/bridge.proto",
-    )
+def parse_request(message_type: type[M], data: bytes) -> M:
+    """A request read as ``message_type``. One that does not parse raises a CallFailure: the client's mistake,
+    with the status and words of the bridge server's refusal (lib/bridge-server/bridge-service.ts), not grpcio's
+    own answer, INTERNAL or UNKNOWN without an ErrorDetail, which a pool takes for a broken connection."""
+    try:
+        return message_type.FromString(data)
+    except DecodeError:
+        raise CallFailure(
+            code="invalid_arguments",
+            message=f"the request is not a valid {message_type.DESCRIPTOR.name} message",
+            hint="encode the request with stubs generated from proto/bridge.proto",
+        ) from None
 
 
 def abort(context: grpc.ServicerContext, failure: CallFailure, worker_id: str) -> NoReturn:

@@ -4,7 +4,7 @@ A pool with host tools calls through these. The client's first message is the ca
 server sends the tool's output and, whenever the tool calls a host tool (``SessionContext.call_host_tool``),
 a ``HostToolCall``, whose answer comes back on the same stream. Answers are read by a thread started
 at the first host-tool call, so calls that make none cost no thread. Messages arrive as bytes (server.py):
-a first message that does not parse is refused as any request is (errors.malformed_request).
+a first message that does not parse is refused as any request is (errors.parse_request).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import grpc
 from google.protobuf.message import DecodeError
 
-from snakepit_bridge.errors import CallFailure, abort, malformed_request
+from snakepit_bridge.errors import CallFailure, abort, parse_request
 from snakepit_bridge.host_tools import HostToolChannel
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.servicer import BridgeServicer
@@ -112,9 +112,9 @@ class HostToolService:
     ) -> tuple[pb.ExecuteToolRequest, HostToolChannel]:
         data = next(requests, None)
         try:
-            first = None if data is None else pb.HostMessage.FromString(data)
-        except DecodeError:
-            abort(context, malformed_request(pb.HostMessage), self._worker_id)
+            first = None if data is None else parse_request(pb.HostMessage, data)
+        except CallFailure as failure:
+            abort(context, failure, self._worker_id)
         if first is None or not first.HasField("request"):
             abort(
                 context,

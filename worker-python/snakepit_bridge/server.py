@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 
 from snakepit_bridge import unix_socket
-from snakepit_bridge.errors import ERROR_METADATA_KEY, abort, malformed_request
+from snakepit_bridge.errors import ERROR_METADATA_KEY, CallFailure, abort, parse_request
 from snakepit_bridge.grpc_services import BRIDGE_SERVICE_NAME, PUBLIC_METHOD_PREFIX, Health, add_standard_services
 from snakepit_bridge.host_tool_service import HostToolService
 from snakepit_bridge.proto import bridge_pb2 as pb
@@ -72,15 +72,14 @@ def _parsing(
 ) -> Callable[[bytes, grpc.ServicerContext], R]:
     """``handle``, taking the request's bytes. A request that a handler's deserializer cannot read, grpcio
     answers itself, with INTERNAL and no ErrorDetail, which a pool takes for a broken connection; here it is
-    refused as the client's mistake (errors.malformed_request). The parse is the one grpcio made, a Python call
+    refused as the client's mistake (errors.parse_request). The parse is the one grpcio made, a Python call
     later (tens of nanoseconds, against a call's hundreds of microseconds)."""
-    parse = message_type.FromString
 
     def handler(request: bytes, context: grpc.ServicerContext) -> R:
         try:
-            parsed = parse(request)
-        except DecodeError:
-            abort(context, malformed_request(message_type), worker_id)
+            parsed = parse_request(message_type, request)
+        except CallFailure as failure:
+            abort(context, failure, worker_id)
         return handle(parsed, context)
 
     return handler

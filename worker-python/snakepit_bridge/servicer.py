@@ -32,6 +32,7 @@ from snakepit_bridge.proto import bridge_pb2_grpc
 from snakepit_bridge.session_context import SessionContext
 from snakepit_bridge.tool_types import types_of, warm_up
 from snakepit_bridge.tracing import start_tool_span
+from snakepit_bridge.truncation import quote_input
 from snakepit_bridge.wire import ChunkBatchBuilder, attachment_message
 
 logger = logging.getLogger(__name__)
@@ -336,16 +337,6 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
 
 def _nothing() -> None:
     pass
-
-
-def quote_input(value: str, limit: int = 64) -> str:
-    """A client's string as a message may quote it: cut to its first characters, its length said.
-
-    Messages travel back to clients and into logs; a 200 KiB tool name echoed whole hung a client.
-    """
-    if len(value) <= limit:
-        return repr(value)
-    return f"{value[:limit]!r}… ({len(value)} characters)"
 
 
 def _unary_response(tool_name: str, result: object, max_message_bytes: int) -> pb.ExecuteToolResponse:

@@ -1,4 +1,5 @@
-"""Text cut to a size in UTF-8 bytes, saying how much was cut: for what must fit in gRPC trailers.
+"""Text cut short: a caller's input as messages quote it, and text cut to a size in UTF-8 bytes, saying how much
+was cut, for what must fit in gRPC trailers.
 
 A status travels in HTTP/2 trailers, which clients limit (grpcio refuses more
 than 16 KiB; Node's HTTP/2 drops more than 64 KiB without a word, and the call
@@ -10,6 +11,23 @@ from __future__ import annotations
 
 # Room for the marker: "… [cut: 9,999,999,999 more characters]" and its newlines.
 _MARKER_ROOM = 64
+# Characters of a caller's input a message quotes, as Node's messages do (lib/quoted-input.ts).
+MAX_QUOTED_INPUT = 64
+
+
+def cut_input(text: str) -> str:
+    """A caller's input shown as it is (an argument's key), cut to its first characters and "…"."""
+    return text if len(text) <= MAX_QUOTED_INPUT else text[:MAX_QUOTED_INPUT] + "…"
+
+
+def quote_input(value: str) -> str:
+    """A caller's string as a message quotes it: cut to its first characters, its length said.
+
+    Messages travel back to clients and into logs; a 200 KiB tool name echoed whole hung a client.
+    """
+    if len(value) <= MAX_QUOTED_INPUT:
+        return repr(value)
+    return f"{value[:MAX_QUOTED_INPUT]!r}… ({len(value)} characters)"
 
 
 def _utf8(text: str) -> bytes:

@@ -161,7 +161,7 @@ def key_refusal(value: Any) -> Refusal | None:
     JSON's keys are strings, and the encoders write int, float, bool and None keys as text: two keys
     that would read the same (1 and "1") would arrive as one, the value of the first lost.
     """
-    if not isinstance(value, dict) or _STR_ONLY.issuperset(map(type, value)):
+    if not isinstance(value, dict) or _has_str_keys(value):
         return None
     written: dict[str, Any] = {}
     for key in value:
