@@ -3,7 +3,15 @@ import type { Chunk } from '../chunk.js';
 import { SnakepitError } from '../errors.js';
 import type { HttpCallOptions, HttpToolArguments, ResolvedHttpClientOptions } from './http-client-options.js';
 import { callBody, CallControl, errorFromWire, networkError, send, toolPath } from './http-request.js';
-import { decodeWireChunk, SSE_EVENTS, type ArrowReader, type WireChunk, type WireStreamStart } from './wire-format.js';
+import {
+  decodeWireChunk,
+  RESUME_WINDOW_HEADER,
+  SSE_EVENTS,
+  STREAM_ID_HEADER,
+  type ArrowReader,
+  type WireChunk,
+  type WireStreamStart,
+} from './wire-format.js';
 
 /** Called with each chunk in order; a promise it returns holds back the next chunk, and the reading. */
 export type HttpChunkCallback<T> = (chunk: Chunk<T>) => void | Promise<void>;
@@ -102,6 +110,7 @@ export async function runHttpStream<T>(
   const state: StreamState = { streamId: undefined, resumeWindowMs: 0, lastIndex: -1, failures: 0 };
   const path = toolPath('stream', call.tool);
   let response = await send(config, control, { method: 'POST', path, body: callBody(call.args, call.options) });
+  readStreamHeaders(response, state);
   try {
     for (;;) {
       if ((await readResponse(response, state, onChunk, config.arrow)) === 'final') break;
@@ -115,6 +124,19 @@ export async function runHttpStream<T>(
   }
   // The server keeps even an ended stream for a reconnection, not knowing whether its end arrived: it did.
   releaseOnServer(config, state);
+}
+
+/**
+ * Takes the stream's id and resume window from the response's headers: a connection that drops before the
+ * `stream` event is read (a browser drops what it had not read when a connection breaks) can still resume.
+ * A cross-origin page sees them only if the server exposes them; the `stream` event says the same.
+ */
+function readStreamHeaders(response: Response, state: StreamState): void {
+  const streamId = response.headers.get(STREAM_ID_HEADER);
+  const resumeWindowMs = Number(response.headers.get(RESUME_WINDOW_HEADER) ?? Number.NaN);
+  if (streamId === null || !(resumeWindowMs >= 0)) return;
+  state.streamId = streamId;
+  state.resumeWindowMs = resumeWindowMs;
 }
 
 /** Resumes a dropped stream, retrying as `retry` allows; throws `network_error` once it cannot. */

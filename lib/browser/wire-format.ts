@@ -84,6 +84,9 @@ export const SSE_EVENTS = { start: 'stream', chunk: 'chunk', error: 'error' } as
 /** The header that carries a stream's id, for `GET /stream/resume/:streamId`. */
 export const STREAM_ID_HEADER = 'Snakepit-Stream-Id';
 
+/** The header that carries the stream's resume window in ms (0: the stream cannot be resumed). */
+export const RESUME_WINDOW_HEADER = 'Snakepit-Resume-Window';
+
 /** Reads base64 text into bytes; throws on text that is not base64. */
 export type Base64Decoder = (text: string) => Uint8Array;
 

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Chunk } from '../chunk.js';
-import { STREAM_ID_HEADER } from '../browser/wire-format.js';
+import { RESUME_WINDOW_HEADER, STREAM_ID_HEADER } from '../browser/wire-format.js';
 import { refusal, sendError, toWireError } from './http-response.js';
 import {
   base64Pieces,
@@ -127,6 +127,7 @@ export class HttpStream {
       'X-Accel-Buffering': 'no',
       Connection: 'keep-alive',
       [STREAM_ID_HEADER]: this.id,
+      [RESUME_WINDOW_HEADER]: String(this.config.resumeWindowMs),
     });
     res.on('error', () => {});
     res.once('close', () => this.detach(res));

@@ -44,6 +44,12 @@ describeInBrowser('snakepit-rx/browser in Chromium, with real workers', () => {
     return page;
   }
 
+  /** Waits until the page's stream completed or failed, and says which, with the error shown (so a failure reads as itself, not as a timeout). */
+  async function streamEnd(on: Page): Promise<{ status: string; error: string }> {
+    await on.locator('#status', { hasText: /^(complete|failed)$/ }).waitFor();
+    return { status: (await on.textContent('#status')) ?? '', error: (await on.textContent('#error')) ?? '' };
+  }
+
   const shownChunks = (on: Page): Promise<string[]> => on.locator('#chunks li').allTextContents();
   const shownIndices = (on: Page) =>
     on
@@ -53,7 +59,7 @@ describeInBrowser('snakepit-rx/browser in Chromium, with real workers', () => {
   it('streams stream_progress into the page and shows every chunk, in order', async () => {
     const on = await openPage();
     await on.evaluate(() => (globalThis as unknown as TestPage).startStream('stream_progress', { steps: 25 }));
-    await on.locator('#status', { hasText: 'complete' }).waitFor();
+    expect(await streamEnd(on)).toEqual({ status: 'complete', error: '' });
 
     const shown = await shownChunks(on);
     expect(shown).toHaveLength(26);
@@ -155,7 +161,7 @@ describeInBrowser('snakepit-rx/browser in Chromium, with real workers', () => {
       (path) => (globalThis as unknown as TestPage).startStream('stream_progress', { steps: 60, delay: 0.01, marker: path }),
       marker,
     );
-    await on.locator('#status', { hasText: 'complete' }).waitFor();
+    expect(await streamEnd(on)).toEqual({ status: 'complete', error: '' });
 
     expect(await shownIndices(on)).toEqual(Array.from({ length: 61 }, (_, i) => i));
     expect(server!.streamSockets.length).toBe(4);

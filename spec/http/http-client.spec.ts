@@ -330,6 +330,25 @@ describe('createHttpClient, in Node, against the handler', () => {
       });
     });
 
+    it('resumes a stream whose connection dropped before its first event was read, knowing it from the response headers', async () => {
+      // The connection drops once the headers are in: a browser then errors the body and drops what it had not read yet.
+      const dropsTheBody: typeof fetch = async (input, init) => {
+        if (init?.method !== 'POST') return fetch(input, init);
+        const connection = new AbortController();
+        const response = await fetch(input, { ...init, signal: connection.signal });
+        connection.abort();
+        const body = new ReadableStream<Uint8Array>({ start: (controller) => controller.error(new TypeError('network error')) });
+        return new Response(body, { status: response.status, headers: response.headers });
+      };
+      const { client: http } = await client({ resumeWindow: 5_000 }, { retry: { attempts: 2, delay: 10 }, fetch: dropsTheBody });
+      const marker = markerPath();
+
+      const chunks = await lastValueFrom(http.stream<{ step: number } | null>('stream_progress', { steps: 5, marker }).pipe(toArray()));
+
+      expect(chunks.map((chunk) => chunk.index)).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(markerEvents(marker)).toEqual(['started', 'closed']);
+    });
+
     it('refuses a Last-Event-ID past what was sent', async () => {
       const server = await start({ resumeWindow: 5_000 });
       const marker = markerPath();

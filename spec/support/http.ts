@@ -9,7 +9,7 @@ export interface TestServer {
   readonly port: number;
   /** The connections of the stream responses (`POST /stream/...`, `GET /stream/resume/...`) so far, newest last, for specs that cut them. */
   readonly streamSockets: Socket[];
-  /** Cuts the connection of the stream response that writes the `chunk` event of this index, right after it writes it (once). */
+  /** Cuts the connection of the stream response that writes the `chunk` event of this index, right after it writes it (once; cuts due in the same write make one). */
   cutAfterChunk(index: number): void;
   close(): Promise<void>;
 }
@@ -25,10 +25,10 @@ export async function serve(listener: RequestListener): Promise<TestServer> {
       const write = res.write.bind(res) as (data: string | Uint8Array, ...rest: unknown[]) => boolean;
       res.write = ((data: string | Uint8Array, ...rest: unknown[]) => {
         const written = write(data, ...rest);
-        // One write may carry several chunk events: any of them may be a cut.
+        // One write may carry several chunk events: any of them may be a cut, and the one cut uses them all.
         const text = typeof data === 'string' ? data : Buffer.from(data).toString('latin1');
         const ids = Array.from(text.matchAll(/^id: (\d+)$/gm), (match) => Number(match[1]));
-        if (ids.some((id) => cuts.delete(id))) setImmediate(() => req.socket.destroy());
+        if (ids.filter((id) => cuts.delete(id)).length > 0) setImmediate(() => req.socket.destroy());
         return written;
       }) as typeof res.write;
     }
