@@ -1,6 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
-import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import {
+  AlwaysOnSampler,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+  type Sampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -20,7 +27,24 @@ import { serveWorker, type StandaloneWorker } from './support/serve.js';
 
 // Registered before any pool exists, as an application registers its SDK first.
 const exported = new InMemorySpanExporter();
-new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exported)] }).register();
+/** Set by the spec of an SDK that throws: the sampler throws as a span starts, the processor as one ends. */
+const sdkThrows = { onStart: false, onEnd: false };
+const sampler: Sampler = {
+  shouldSample() {
+    if (sdkThrows.onStart) throw new Error('the sampler broke');
+    return new AlwaysOnSampler().shouldSample();
+  },
+  toString: () => 'throws when told',
+};
+const throwsOnEnd: SpanProcessor = {
+  onStart: () => {},
+  onEnd: () => {
+    if (sdkThrows.onEnd) throw new Error('the exporter broke');
+  },
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+};
+new NodeTracerProvider({ sampler, spanProcessors: [new SimpleSpanProcessor(exported), throwsOnEnd] }).register();
 const tracer = trace.getTracer('spec');
 
 /** A span of the Python worker, as spec/fixtures/traced_adapter.py's `finished_spans` reports it. */
@@ -249,6 +273,21 @@ describe('tracing a call from the caller through Node into the Python tool', () 
     expect(span.attributes).toMatchObject({ 'snakepit.outcome': 'failed', 'snakepit.error_code': 'tool_not_found' });
   });
 
+  it('an SDK that throws as a span starts or ends fails no call, stalls none, and keeps no worker', async () => {
+    for (const when of ['onStart', 'onEnd'] as const) {
+      sdkThrows[when] = true;
+      try {
+        expect(await pool.execute('add', { a: 1, b: 2 })).toBe(3);
+        expect((await lastValueFrom(pool.stream<{ seq: number }>('count', { n: 3 }).pipe(toArray()))).length).toBe(4);
+        expect((await rejectionOf(pool.execute('no_such_tool'))).code).toBe('tool_not_found');
+      } finally {
+        sdkThrows[when] = false;
+      }
+      expect(pool.stats().busy).toBe(0);
+    }
+    expect(await pool.execute('add', { a: 2, b: 2 })).toBe(4);
+  });
+
   it('a span is made per call, never per chunk', async () => {
     await lastValueFrom(pool.stream('count', { n: 500 }));
 
@@ -405,7 +444,8 @@ describe('an incoming trace context', () => {
 
   it('yields to a span an instrumentation of the server already made', async () => {
     const server = await serve((req, res) => {
-      const serverSpan = tracer.startSpan('http.server');
+      // As an HTTP instrumentation does: a server span, the child of the request's traceparent.
+      const serverSpan = tracer.startSpan('http.server', {}, propagation.extract(ROOT_CONTEXT, req.headers));
       res.on('close', () => serverSpan.end());
       context.with(trace.setSpan(context.active(), serverSpan), () => createHttpHandler(pool, { tools: ['add'] })(req, res));
     });
@@ -415,6 +455,24 @@ describe('an incoming trace context', () => {
 
       const serverSpan = exported.getFinishedSpans().find((span) => span.name === 'http.server')!;
       expect(poolSpan('snakepit.execute').parentSpanContext?.spanId).toBe(serverSpan.spanContext().spanId);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("follows the request's traceparent, not a span of another trace left active where the server was started", async () => {
+    const startup = tracer.startSpan('startup');
+    const server = await context.with(trace.setSpan(context.active(), startup), () => serve(createHttpHandler(pool, { tools: ['add'] })));
+    startup.end();
+    try {
+      // Node carries the context the server was started in into each of its requests.
+      await context.with(trace.setSpan(context.active(), startup), () =>
+        postJson(`${server.baseUrl}/execute/add`, { args: { a: 1, b: 2 } }, { traceparent: TRACEPARENT }),
+      );
+
+      const span = poolSpan('snakepit.execute');
+      expect(span.spanContext().traceId).toBe(TRACE_ID);
+      expect(span.parentSpanContext?.spanId).toBe(REMOTE_SPAN_ID);
     } finally {
       await server.close();
     }

@@ -1,7 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { CallSummary } from './call-summary.js';
 import type { PoolMetrics } from './pool-metrics.js';
-import type { OpenTelemetryApi } from './open-telemetry.js';
+import { reportingFailures, type OpenTelemetryApi } from './open-telemetry.js';
 
 /** What one call reports to tracing and metrics; every method costs next to nothing without an SDK. */
 export interface CallTelemetry {
@@ -36,15 +36,26 @@ export class ObservedCall implements CallTelemetry {
   ) {}
 
   started(workerId: string, queueWaitMs: number): void {
-    if (!this.span.isRecording()) return;
-    this.span.setAttributes({ 'snakepit.worker_id': workerId, 'snakepit.queue_wait_ms': queueWaitMs });
+    reportingFailures(
+      this.api,
+      'recording the worker on the span',
+      () => {
+        if (this.span.isRecording()) this.span.setAttributes({ 'snakepit.worker_id': workerId, 'snakepit.queue_wait_ms': queueWaitMs });
+      },
+      undefined,
+    );
   }
 
   firstChunk(): void {
-    this.span.addEvent('snakepit.first_chunk');
+    reportingFailures(this.api, 'recording the first chunk', () => void this.span.addEvent('snakepit.first_chunk'), undefined);
   }
 
   finished(summary: CallSummary): void {
+    reportingFailures(this.api, 'ending the span', () => this.endSpan(summary), undefined);
+    reportingFailures(this.api, 'recording the call metrics', () => this.metrics.recordCall(this.tool, summary), undefined);
+  }
+
+  private endSpan(summary: CallSummary): void {
     const { span } = this;
     if (span.isRecording()) {
       const { error, cancelReason } = summary;
@@ -62,6 +73,5 @@ export class ObservedCall implements CallTelemetry {
       }
     }
     span.end();
-    this.metrics.recordCall(this.tool, summary);
   }
 }

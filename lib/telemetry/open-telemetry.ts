@@ -37,3 +37,18 @@ export function loadOpenTelemetry(): Promise<OpenTelemetryApi | undefined> {
 export function openTelemetry(): OpenTelemetryApi | undefined {
   return api;
 }
+
+/**
+ * Runs one piece of a call's telemetry. An SDK, sampler or exporter that
+ * throws is reported to OpenTelemetry's own diagnostic logger, where its
+ * other failures go, and never to the call: telemetry does not fail, stall
+ * or hold a call.
+ */
+export function reportingFailures<T>(api: OpenTelemetryApi, what: string, report: () => T, fallback: T): T {
+  try {
+    return report();
+  } catch (error) {
+    api.diag.error(`snakepit-rx: ${what} failed`, error);
+    return fallback;
+  }
+}

@@ -1,6 +1,6 @@
 import { ObservedCall, UNOBSERVED_CALL, type CallTelemetry } from './call-telemetry.js';
 import { INSTRUMENTATION_SCOPE, observePool, poolMetrics, type GaugeSource } from './pool-metrics.js';
-import { loadOpenTelemetry, type OpenTelemetryApi } from './open-telemetry.js';
+import { loadOpenTelemetry, reportingFailures, type OpenTelemetryApi } from './open-telemetry.js';
 
 /** What a call is: a stream (`stream`, `executeStream`, `iterate`) or a unary `execute`. */
 export type CallKind = 'stream' | 'execute';
@@ -43,6 +43,10 @@ export class PoolTelemetry {
   startCall(call: CallIdentity): CallTelemetry {
     const { api } = this;
     if (api === undefined) return UNOBSERVED_CALL;
+    return reportingFailures(api, 'starting the span', () => this.observedCall(api, call), UNOBSERVED_CALL);
+  }
+
+  private observedCall(api: OpenTelemetryApi, call: CallIdentity): CallTelemetry {
     const { trace, context, propagation } = api;
     const parent = context.active();
     const span = trace.getTracer(INSTRUMENTATION_SCOPE).startSpan(
@@ -63,7 +67,8 @@ export class PoolTelemetry {
   }
 
   workerRestarted(): void {
-    if (this.api !== undefined) poolMetrics(this.api).workerRestarted();
+    const { api } = this;
+    if (api !== undefined) reportingFailures(api, 'counting a restart', () => poolMetrics(api).workerRestarted(), undefined);
   }
 
   /** The pool closed: its gauges stop reporting it. */
