@@ -408,6 +408,13 @@ export interface BridgeServerOptions {
   /** Calls of one client that may wait for their turn; past it a call is refused with `pool_saturated` (RESOURCE_EXHAUSTED). Default 100. */
   readonly perClientQueue?: number;
   /**
+   * Bytes of requests that the calls waiting for their turn may hold, of
+   * every client together (a client may open as many connections as it
+   * likes); past it a call is refused with `pool_saturated`
+   * (RESOURCE_EXHAUSTED). Default 268435456 (256 MiB).
+   */
+  readonly maxWaitingBytes?: number;
+  /**
    * Who a call is from, for `perClientConcurrency` and `perClientQueue`.
    * Default: its peer address (`call.getPeer()`), so each connection is a
    * client. Behind a proxy, or to count a tenant's connections together, read

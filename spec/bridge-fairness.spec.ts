@@ -5,7 +5,9 @@
  * deadline its client asked for.
  */
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pb } from '../lib/contract/bridge-connection.js';
 import { createBridgeServer, type BridgeServer, type BridgeServerOptions, type SnakepitPool } from '../lib/index.js';
 import { markerEvents, markerPath, reportFigure, startTestPool, waitUntil } from './support/pools.js';
@@ -39,6 +41,19 @@ function unreadStreams(client: Client, count: number, tool: string, args: unknow
   // No 'data' listener: the streams stay paused, as a client that does not read leaves them.
   for (const call of calls) call.on('error', () => undefined);
   return { calls, statuses, cancel: () => calls.forEach((call) => call.cancel()) };
+}
+
+/** Collects garbage now: the flag lets a new context see `gc`, as `--expose-gc` would. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/** What the process holds now, after collecting garbage: its JavaScript heap and its buffers. */
+function heldBytes(): number {
+  collectGarbage();
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 }
 
 describe('a bridge server with one greedy client', () => {
@@ -91,6 +106,50 @@ describe('a bridge server with one greedy client', () => {
     // Only one of the greedy client's streams reached the pool.
     expect(markerEvents(marker)).toEqual(['started']);
     flood.cancel();
+  });
+
+  it('forgets a call that gives up while waiting its turn, and its arguments with it', async () => {
+    const [client] = await serve({ perClientConcurrency: 1 });
+    const marker = markerPath();
+    const holder = unreadStreams(client, 1, 'ticker', { marker });
+    await waitUntil(() => markerEvents(marker).includes('started'), 10_000, 'the stream holding the slot to start');
+    const before = heldBytes();
+    const megabyte = 'x'.repeat(1024 * 1024);
+    const giveUp = () =>
+      new Promise<grpc.status | undefined>((resolve) =>
+        client.ExecuteTool(request('echo', { value: megabyte }), new grpc.Metadata(), { deadline: Date.now() + 300 }, (error) =>
+          resolve(error?.code),
+        ),
+      );
+
+    const codes = await Promise.all(Array.from({ length: 64 }, giveUp));
+
+    expect(new Set(codes)).toEqual(new Set([grpc.status.DEADLINE_EXCEEDED]));
+    // 64 MiB of arguments were received; none of it may stay once the server has seen the calls end.
+    await vi.waitFor(() => expect(heldBytes() - before).toBeLessThan(16 * 1024 * 1024), { timeout: 5_000, interval: 100 });
+    holder.cancel();
+  });
+
+  it('holds at most maxWaitingBytes of waiting requests, whatever the number of connections: past it a call gets RESOURCE_EXHAUSTED', async () => {
+    const mebibyte = 1024 * 1024;
+    const [first, second] = await serve({ perClientConcurrency: 1, maxWaitingBytes: 4 * mebibyte });
+    const marker = markerPath();
+    const holders = [unreadStreams(first, 1, 'ticker', { marker }), unreadStreams(second, 1, 'ticker', { marker })];
+    await waitUntil(() => markerEvents(marker).filter((event) => event === 'started').length === 2, 10_000, 'both slots to be held');
+    const value = 'x'.repeat(1.5 * mebibyte);
+    const echo = (client: Client) =>
+      new Promise<grpc.status | undefined>((resolve) =>
+        client.ExecuteTool(request('echo', { value }), new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (error) =>
+          resolve(error?.code),
+        ),
+      );
+
+    // Two requests of 1.5 MiB wait (3 MiB); whichever comes third would make 4.5 MiB.
+    const calls = [echo(first), echo(second), echo(second)];
+    expect(await Promise.race(calls)).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    for (const holder of holders) holder.cancel();
+    const codes = await Promise.all(calls);
+    expect(codes.filter((code) => code === undefined)).toHaveLength(2);
   });
 
   it("clientId tells clients apart by metadata: one tenant's backlog does not hold up another's on the same connection", async () => {

@@ -10,10 +10,11 @@ function fakePool(slots: number, options: { perClientConcurrency?: number; perCl
   const queue = new FairQueue({
     perClientConcurrency: () => options.perClientConcurrency ?? slots,
     perClientQueue: options.perClientQueue ?? 100,
+    maxWaitingBytes: Number.POSITIVE_INFINITY,
     poolHasRoom: () => running.length < slots,
   });
   const call = (client: string, name: string) =>
-    queue.admit(client, (done) => {
+    queue.admit(client, 0, (done) => {
       started.push(name);
       running.push(done);
     });
@@ -67,9 +68,9 @@ describe('FairQueue', () => {
 
   it('ends calls that end while they start (a pool that refuses at once) without losing its place', () => {
     const started: string[] = [];
-    const queue = new FairQueue({ perClientConcurrency: () => 1, perClientQueue: 10, poolHasRoom: () => true });
+    const queue = new FairQueue({ perClientConcurrency: () => 1, perClientQueue: 10, maxWaitingBytes: 1024, poolHasRoom: () => true });
     for (const name of ['a1', 'a2', 'a3']) {
-      queue.admit('a', (done) => {
+      queue.admit('a', 0, (done) => {
         started.push(name);
         done();
       });
@@ -81,12 +82,12 @@ describe('FairQueue', () => {
   it("starts a call that waited in its caller's async context, not in that of the call whose end let it in", () => {
     // OpenTelemetry's Node context manager is an AsyncLocalStorage: a call's span must have its own caller's trace as parent.
     const store = new AsyncLocalStorage<string>();
-    const queue = new FairQueue({ perClientConcurrency: () => 1, perClientQueue: 10, poolHasRoom: () => true });
+    const queue = new FairQueue({ perClientConcurrency: () => 1, perClientQueue: 10, maxWaitingBytes: 1024, poolHasRoom: () => true });
     const startedIn: (string | undefined)[] = [];
     const ends: (() => void)[] = [];
     for (const caller of ['first', 'second']) {
       store.run(caller, () =>
-        queue.admit('a', (done) => {
+        queue.admit('a', 0, (done) => {
           startedIn.push(store.getStore());
           ends.push(() => store.run(`end of ${caller}`, done));
         }),
@@ -95,5 +96,23 @@ describe('FairQueue', () => {
     expect(startedIn).toEqual(['first']);
     ends[0]!();
     expect(startedIn).toEqual(['first', 'second']);
+  });
+
+  it('refuses a call whose request would make the waiting calls hold more than maxWaitingBytes, of every client together', () => {
+    const queue = new FairQueue({ perClientConcurrency: () => 1, perClientQueue: 10, maxWaitingBytes: 1_000, poolHasRoom: () => false });
+    const first = queue.admit('a', 600, () => {});
+
+    expect(() => queue.admit('b', 600, () => {})).toThrow(expect.objectContaining({ code: 'pool_saturated' }));
+    queue.admit('b', 400, () => {});
+    first.withdraw();
+    queue.admit('c', 600, () => {});
+    expect(queue.waiting).toBe(2);
+  });
+
+  it('takes one request larger than maxWaitingBytes while nothing else waits, so that it can run at all', () => {
+    const queue = new FairQueue({ perClientConcurrency: () => 1, perClientQueue: 10, maxWaitingBytes: 1_000, poolHasRoom: () => false });
+    queue.admit('a', 5_000, () => {});
+
+    expect(queue.waiting).toBe(1);
   });
 });

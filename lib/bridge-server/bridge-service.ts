@@ -58,6 +58,7 @@ export interface BridgeServiceConfig {
   /** Undefined: the pool's size, as it changes (with `discover`, as endpoints come and go). */
   readonly perClientConcurrency: number | undefined;
   readonly perClientQueue: number;
+  readonly maxWaitingBytes: number;
 }
 
 function toToolSpec(tool: ToolInfo): InstanceType<typeof pb.ToolSpec> {
@@ -94,6 +95,7 @@ export class BridgeService {
     this.queue = new FairQueue({
       perClientConcurrency: () => config.perClientConcurrency ?? Math.max(1, pool.size),
       perClientQueue: config.perClientQueue,
+      maxWaitingBytes: config.maxWaitingBytes,
       // A call may go to the pool when it would not queue there behind others (see FairQueue).
       poolHasRoom: () => {
         const { queued, idle } = pool.stats();
@@ -209,16 +211,21 @@ export class BridgeService {
     if (call.cancelled) return;
     let running: RunningCall | undefined;
     let admission: Admission | undefined;
-    const cancel = () => (running === undefined ? admission?.withdraw() : running.cancel());
-    this.inFlight.add(cancel);
-    call.once('cancelled', cancel);
     const untrack = () => {
       this.inFlight.delete(cancel);
       call.off('cancelled', cancel);
     };
+    // A call withdrawn before its turn never runs, so nothing else would forget it (and its request).
+    const cancel = () => {
+      if (running !== undefined) return running.cancel();
+      admission?.withdraw();
+      untrack();
+    };
+    this.inFlight.add(cancel);
+    call.once('cancelled', cancel);
     try {
       const client = this.config.clientId?.(call) ?? call.getPeer();
-      admission = this.queue.admit(client, (done) => {
+      admission = this.queue.admit(client, call.request.length, (done) => {
         const finish = () => {
           untrack();
           done();

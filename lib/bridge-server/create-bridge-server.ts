@@ -17,6 +17,8 @@ import { DEFAULT_TIMEOUT_MS } from '../call/call-scope.js';
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 const DEFAULT_PER_CLIENT_QUEUE = 100;
+/** Bytes of requests the waiting calls may hold: sixteen with arguments at the pool's default limit, 16 MiB. */
+const DEFAULT_MAX_WAITING_BYTES = 256 * 1024 * 1024;
 
 function invalid(message: string): SnakepitError {
   return new SnakepitError('invalid_arguments', `createBridgeServer: ${message}`);
@@ -42,6 +44,7 @@ function checkOptions(options: BridgeServerOptions): void {
   const { host, port, token, maxMessageBytes, callTimeout, clientId } = options;
   positiveInteger('perClientConcurrency', options.perClientConcurrency);
   positiveInteger('perClientQueue', options.perClientQueue);
+  positiveInteger('maxWaitingBytes', options.maxWaitingBytes);
   if (clientId !== undefined && typeof clientId !== 'function') throw invalid('`clientId` must be a function of the call');
   if (host !== undefined && (typeof host !== 'string' || host.trim() === '')) throw invalid('`host` must be a non-empty string');
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
@@ -106,6 +109,7 @@ export async function createBridgeServer(pool: SnakepitPool, options: BridgeServ
     clientId: options.clientId,
     perClientConcurrency: options.perClientConcurrency,
     perClientQueue: options.perClientQueue ?? DEFAULT_PER_CLIENT_QUEUE,
+    maxWaitingBytes: options.maxWaitingBytes ?? DEFAULT_MAX_WAITING_BYTES,
   });
   const server = new Server({
     'grpc.max_receive_message_length': Math.min(maxMessageBytes, largestRequest(pool.limits)),

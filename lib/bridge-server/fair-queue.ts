@@ -6,6 +6,8 @@ export interface FairQueueOptions {
   readonly perClientConcurrency: () => number;
   /** Calls of one client that may wait here; past it a call is refused with `pool_saturated`. */
   readonly perClientQueue: number;
+  /** Bytes of requests that may wait here, of every client; past it a call is refused with `pool_saturated`. */
+  readonly maxWaitingBytes: number;
   /** Whether the pool takes a call now without queueing it behind others: it has no call waiting for a worker. */
   readonly poolHasRoom: () => boolean;
 }
@@ -18,6 +20,8 @@ interface Client {
 
 interface Waiting {
   readonly client: Client;
+  /** The size of the call's request, which it holds while it waits. */
+  readonly bytes: number;
   readonly start: (done: () => void) => void;
 }
 
@@ -39,6 +43,7 @@ export class FairQueue {
   /** Clients with calls waiting, the next to be served first. */
   private readonly turns: string[] = [];
   private waitingCount = 0;
+  private waitingBytes = 0;
   private dispatching = false;
 
   constructor(private readonly options: FairQueueOptions) {}
@@ -52,26 +57,37 @@ export class FairQueue {
    * Calls `start` once the client's call may go to the pool (in the async
    * context `admit` was called in), with the function that the call must
    * call once it has ended. Throws
-   * `pool_saturated` when the client already has `perClientQueue` calls waiting.
+   * `pool_saturated` when the client already has `perClientQueue` calls waiting,
+   * or when a request of `bytes` would make the waiting ones hold more than
+   * `maxWaitingBytes` (clients are connections, which any client may open more of).
    */
-  admit(clientId: string, start: (done: () => void) => void): Admission {
-    let client = this.clients.get(clientId);
+  admit(clientId: string, bytes: number, start: (done: () => void) => void): Admission {
+    const known = this.clients.get(clientId);
+    if (known !== undefined && known.waiting.length >= this.options.perClientQueue) {
+      throw new SnakepitError(
+        'pool_saturated',
+        `this client already has ${known.inPool} calls running and ${known.waiting.length} waiting, the most the server takes`,
+        { hint: 'wait for your calls to finish (read your streams), or ask for a higher perClientQueue' },
+      );
+    }
+    if (this.waitingCount > 0 && this.waitingBytes + bytes > this.options.maxWaitingBytes) {
+      throw new SnakepitError(
+        'pool_saturated',
+        `the calls waiting for their turn already hold ${this.waitingBytes} bytes of requests; this one's ${bytes} would pass maxWaitingBytes (${this.options.maxWaitingBytes})`,
+        { hint: 'retry once calls have finished, or ask for a higher maxWaitingBytes' },
+      );
+    }
+    let client = known;
     if (client === undefined) {
       client = { inPool: 0, waiting: [] };
       this.clients.set(clientId, client);
     }
-    if (client.waiting.length >= this.options.perClientQueue) {
-      throw new SnakepitError(
-        'pool_saturated',
-        `this client already has ${client.inPool} calls running and ${client.waiting.length} waiting, the most the server takes`,
-        { hint: 'wait for your calls to finish (read your streams), or ask for a higher perClientQueue' },
-      );
-    }
     // A waiting call starts when another call ends: bound here, it runs in its own caller's async context
     // (the trace context its span is a child of, with OpenTelemetry), not in that of the call that let it in.
-    const entry: Waiting = { client, start: AsyncResource.bind(start) };
+    const entry: Waiting = { client, bytes, start: AsyncResource.bind(start) };
     client.waiting.push(entry);
     this.waitingCount += 1;
+    this.waitingBytes += bytes;
     if (client.waiting.length === 1) this.turns.push(clientId);
     this.dispatch();
     return { withdraw: () => this.withdraw(clientId, entry) };
@@ -98,6 +114,7 @@ export class FairQueue {
       const client = this.clients.get(clientId)!;
       const entry = client.waiting.shift()!;
       this.waitingCount -= 1;
+      this.waitingBytes -= entry.bytes;
       // Its next call, if any, waits for the other clients' turns.
       if (client.waiting.length > 0) this.turns.push(clientId);
       client.inPool += 1;
@@ -118,6 +135,7 @@ export class FairQueue {
     if (position < 0) return;
     client.waiting.splice(position, 1);
     this.waitingCount -= 1;
+    this.waitingBytes -= entry.bytes;
     if (client.waiting.length === 0) this.turns.splice(this.turns.indexOf(clientId), 1);
     this.forgetIfIdle(clientId, client);
   }
