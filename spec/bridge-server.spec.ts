@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pb } from '../lib/contract/bridge-connection.js';
 import { decodePayload } from '../lib/contract/payload-decoding.js';
-import { createBridgeServer, type BridgeServer, type SnakepitPool } from '../lib/index.js';
+import { createBridgeServer, createPool, type BridgeServer, type SnakepitPool } from '../lib/index.js';
 import { FIXTURES, markerEvents, markerPath, producedCount, startTestPool, valueOnceStable, waitUntil } from './support/pools.js';
 import { specTempDir } from './support/temp-files.js';
 
@@ -530,6 +530,17 @@ describe('createBridgeServer() lifecycle and options', () => {
   it('refuses bad options', async () => {
     await expect(createBridgeServer(pool, { port: 70_000 })).rejects.toMatchObject({ code: 'invalid_arguments' });
     await expect(createBridgeServer(pool, { token: '' })).rejects.toMatchObject({ code: 'invalid_arguments' });
+    // Tokens no gRPC client can send (metadata is printable ASCII; spaces at the ends do not survive).
+    for (const token of ['tökén', 'secret\n', 'secret ', ' secret']) {
+      await expect(createBridgeServer(pool, { token })).rejects.toMatchObject({
+        code: 'invalid_arguments',
+        message: expect.stringContaining('ASCII'),
+      });
+      await expect(createPool({ adapter: 'test_adapter.TestAdapter', endpoints: ['127.0.0.1:1'], token })).rejects.toMatchObject({
+        code: 'invalid_arguments',
+        message: expect.stringContaining('ASCII'),
+      });
+    }
     await expect(createBridgeServer(pool, { tls: { cert: 'x', key: 'y', requireClientCert: true } })).rejects.toMatchObject({
       code: 'invalid_arguments',
       message: expect.stringContaining('ca'),

@@ -1,3 +1,4 @@
+import { tokenRefusal } from '../contract/bearer-token.js';
 import { randomBytes } from 'node:crypto';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { SnakepitError } from '../errors.js';
@@ -50,7 +51,8 @@ function checkOptions(options: BridgeServerOptions): void {
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
     throw invalid(`\`port\` must be an integer from 0 to 65535, got ${String(port)}`);
   }
-  if (token !== undefined && (typeof token !== 'string' || token === '')) throw invalid('`token` must be a non-empty string');
+  const badToken = token === undefined ? undefined : tokenRefusal(token);
+  if (badToken !== undefined) throw invalid(badToken);
   if (maxMessageBytes !== undefined && !(Number.isInteger(maxMessageBytes) && maxMessageBytes > 0)) {
     throw invalid(`\`maxMessageBytes\` must be a positive integer, got ${String(maxMessageBytes)}`);
   }

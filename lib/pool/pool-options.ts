@@ -1,3 +1,4 @@
+import { tokenRefusal } from '../contract/bearer-token.js';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { availableParallelism } from 'node:os';
 import { SnakepitError } from '../errors.js';
@@ -79,6 +80,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     throw invalid('`adapter` must name the adapter class, as "module.Class"');
   }
   const endpoints = resolveEndpointList(options);
+  const badToken = options.token === undefined ? undefined : tokenRefusal(options.token);
+  if (badToken !== undefined) throw invalid(badToken);
   const discover = resolveDiscovery(options);
   const remote = endpoints !== undefined || discover !== undefined;
   const size = discover ? 0 : (endpoints?.length ?? positive('size', options.size, true) ?? availableParallelism());
