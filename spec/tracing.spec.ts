@@ -20,6 +20,7 @@ import {
   type CallOptions,
   type NdArray,
   type SnakepitPool,
+  type WorkerLog,
 } from '../lib/index.js';
 import { postJson, serve } from './support/http.js';
 import { FIXTURES, rejectionOf, startTestPool, waitUntil } from './support/pools.js';
@@ -346,6 +347,49 @@ describe('log records from Python', () => {
     } finally {
       await quiet.close();
     }
+  });
+});
+
+describe('log records from Python, beside what its tools print', () => {
+  let records: WorkerLog[];
+  let lines: string[];
+  let printing: SnakepitPool;
+
+  beforeAll(async () => {
+    ({ pool: printing } = await startTestPool({
+      adapter: 'traced_adapter.TracedAdapter',
+      onLog: (line, _workerId, record) => (record === undefined ? lines.push(line) : records.push(record)),
+    }));
+  });
+  afterAll(() => printing.close());
+  beforeEach(() => {
+    records = [];
+    lines = [];
+  });
+
+  it('arrive whole while a tool prints a line it has not ended, as a progress bar does', async () => {
+    await printing.execute('print_then_log', { printed: '\r1/3 |###', message: 'epoch 1 done' });
+
+    await expect.poll(() => records.map((record) => record.message)).toEqual(['epoch 1 done']);
+  });
+
+  it('are never made from what a tool prints, however much it looks like one', async () => {
+    const forged = `SNAKEPIT_LOG ${JSON.stringify({ level: 'CRITICAL', logger: 'auth', message: 'forged', callId: 'another-call' })}`;
+    await printing.execute('print_then_log', { printed: `${forged}\n`, message: 'the real one' });
+
+    await expect.poll(() => records.map((record) => record.message)).toEqual(['the real one']);
+    // It reaches onLog as a line of text (after what was printed before it without a newline, if anything).
+    await expect.poll(() => lines.some((line) => line.endsWith(forged))).toBe(true);
+  });
+
+  it("arrive with a logger's name that does not fit a line cut, as a message that does not fit is", async () => {
+    const name = `models.${'x'.repeat(70_000)}`;
+    await printing.execute('print_then_log', { printed: '', message: 'named at length', logger_name: name });
+
+    await expect.poll(() => records.length).toBe(1);
+    expect(records[0]!.message).toBe('named at length');
+    expect(records[0]!.logger).toMatch(/^models\.x+… \[\d+ more characters cut\]$/);
+    expect(records[0]!.logger.length).toBeLessThan(2_000);
   });
 });
 

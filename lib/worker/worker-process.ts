@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { BridgeConnection } from '../contract/bridge-connection.js';
 import { SnakepitError } from '../errors.js';
 import { readBoundedLines } from './bounded-lines.js';
@@ -38,8 +39,9 @@ export interface WorkerProcessOptions {
   /** The worker's Python logging level; undefined: its default (`$SNAKEPIT_LOG_LEVEL`, else WARNING). */
   readonly logLevel?: string | undefined;
   /**
-   * Receives each line the worker writes to stderr: a log record, formatted
-   * and with the record itself, or whatever a tool printed, as it is.
+   * Receives each log record the worker writes, formatted and with the
+   * record itself, and each line written to its stderr (whatever a tool
+   * printed), as it is.
    */
   readonly onLog: (line: string, workerId: string, record?: WorkerLog) => void;
 }
@@ -51,6 +53,9 @@ interface Handshake {
   /** The process serving calls: on Linux a child of the one spawned, its supervisor (worker-python's supervisor.py). */
   readonly pid: number;
 }
+
+/** The worker's file descriptor for its log records (`--record-fd`): the first after stdin, stdout and stderr. */
+const RECORD_FD = 3;
 
 /** How long a supervisor gets to end what its killed worker left before its whole group is killed. */
 const SUPERVISOR_CLEANUP_MS = 1_000;
@@ -112,13 +117,15 @@ export class WorkerProcess implements Worker {
         String(options.maxMessageBytes),
         '--parent-pid',
         String(process.pid),
+        '--record-fd',
+        String(RECORD_FD),
         ...(options.logLevel === undefined ? [] : ['--log-level', options.logLevel]),
         ...(options.socketPath === undefined ? [] : ['--socket', options.socketPath]),
       ],
       {
         cwd: options.cwd,
         env: workerEnvironment(options),
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
         // Its own process group, so that stopping it takes along whatever its tools started.
         detached: true,
       },
@@ -126,12 +133,17 @@ export class WorkerProcess implements Worker {
     // A worker that dies at once breaks the pipe; its exit, not this write, reports why.
     child.stdin?.on('error', () => undefined);
     child.stdin?.write(`${options.token}\n`);
+    // The last lines of both, for the message of a worker that fails to start.
     const stderrTail: string[] = [];
-    readBoundedLines(child.stderr, (line) => {
-      const text = readStderrLine(line, options);
+    const remember = (text: string) => {
       stderrTail.push(text);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+    };
+    readBoundedLines(child.stderr, (line) => {
+      options.onLog(line, options.id);
+      remember(line);
     });
+    readBoundedLines(recordPipe(child), (line) => remember(readRecordLine(line, options)));
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => {
         killGroup(child.pid);
@@ -232,8 +244,15 @@ function workerEnvironment(options: WorkerProcessOptions): NodeJS.ProcessEnv {
   return environment;
 }
 
-/** Hands a line of the worker's stderr to `onLog`, a log record parsed; returns its text. */
-function readStderrLine(line: string, options: WorkerProcessOptions): string {
+/** The pipe the worker writes its log records to (`--record-fd`), apart from what its tools print on stderr. */
+function recordPipe(child: ChildProcess): Readable {
+  const pipe = child.stdio[RECORD_FD];
+  if (!(pipe instanceof Readable)) throw new Error(`the worker's record pipe (fd ${RECORD_FD}) was not opened as a readable stream`);
+  return pipe;
+}
+
+/** Hands a line of the worker's record pipe to `onLog`, the record parsed (else the line as it is); returns its text. */
+function readRecordLine(line: string, options: WorkerProcessOptions): string {
   const record = parseWorkerLog(line, options.id);
   if (record === undefined) {
     options.onLog(line, options.id);

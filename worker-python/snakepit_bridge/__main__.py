@@ -72,6 +72,13 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         help="json: records as JSON lines, which the pool reads (default); text: with the call's ids, as serve "
         "writes them (the processes of serve --workers N)",
     )
+    worker.add_argument(
+        "--record-fd",
+        type=int,
+        default=None,
+        help="with --log-format json, write the records to this file descriptor, which the pool opened for them "
+        "(default: stderr): apart from what tools print, records stay whole, and no printed text is taken for one",
+    )
 
     serve = commands.add_parser("serve", help="run standalone, for pools on other hosts")
     common(serve)

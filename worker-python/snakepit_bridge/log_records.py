@@ -1,8 +1,9 @@
-"""Log records as the pool reads them: one line of JSON each on stderr, with the call they were made in.
+"""Log records as the pool reads them: one line of JSON each, with the call they were made in.
 
 A pool's child worker writes every record as ``SNAKEPIT_LOG {...}`` (level, logger, message,
-time, and the running call's id, tool and trace id), which the pool turns into ``log`` events;
-lines that are not records (whatever a tool prints) reach the pool's ``onLog`` as they are. A
+time, and the running call's id, tool and trace id) on a pipe of their own (``--record-fd``),
+which the pool turns into ``log`` events; what a tool prints goes to stderr, and reaches the
+pool's ``onLog`` as it is. A
 standalone worker (``serve``) logs text for whoever reads its stderr, with the call's ids in it.
 """
 
@@ -20,6 +21,8 @@ WORKER_HANDLER_NAME = "snakepit-worker"
 # The longest line a record takes: the pool reads lines of at most 64 Ki characters whole, and a
 # record's message is cut to fit, saying how much was cut.
 MAX_LINE_CHARS = 60 * 1024
+# The longest logger or level name a record carries whole: the message gets what the line has left.
+MAX_NAME_CHARS = 1024
 
 
 def _message(record: logging.LogRecord, formatter: logging.Formatter) -> str:
@@ -31,6 +34,12 @@ def _message(record: logging.LogRecord, formatter: logging.Formatter) -> str:
     if record.stack_info:
         message = f"{message}\n{formatter.formatStack(record.stack_info)}"
     return message
+
+
+def _cut_name(name: str) -> str:
+    if len(name) <= MAX_NAME_CHARS:
+        return name
+    return f"{name[:MAX_NAME_CHARS]}… [{len(name) - MAX_NAME_CHARS} more characters cut]"
 
 
 def _line(fields: dict[str, object]) -> str:
@@ -62,8 +71,8 @@ class RecordFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         fields: dict[str, object] = {
-            "level": record.levelname,
-            "logger": record.name,
+            "level": _cut_name(record.levelname),
+            "logger": _cut_name(record.name),
             "message": _message(record, self),
             "time": record.created * 1000,
         }

@@ -109,11 +109,20 @@ def _stop_own_children() -> None:
         os.killpg(os.getpid(), signal.SIGTERM)
 
 
-def _configure_logging(level: str, worker_id: str, *, structured: bool) -> None:
-    """A pool's child writes records as JSON lines, which the pool parses into log events; a
-    standalone worker, and a process of `serve --workers N` (`--log-format text`), writes text, with the
-    running call's ids."""
-    handler = logging.StreamHandler(sys.stderr)
+def _record_stream(record_fd: int | None) -> TextIO:
+    """Where records go: the pipe the pool opened for them, or stderr. The pipe stays the worker's own:
+    a program a tool runs does not inherit it, so it cannot write records there."""
+    if record_fd is None:
+        return sys.stderr
+    os.set_inheritable(record_fd, False)
+    return os.fdopen(record_fd, "w", encoding="utf-8", errors="backslashreplace")
+
+
+def _configure_logging(level: str, worker_id: str, *, structured: bool, record_fd: int | None = None) -> None:
+    """A pool's child writes records as JSON lines, which the pool parses into log events, on a pipe of
+    their own (`--record-fd`) so that nothing a tool prints can split or forge one; a standalone worker,
+    and a process of `serve --workers N` (`--log-format text`), writes text, with the running call's ids."""
+    handler = logging.StreamHandler(_record_stream(record_fd) if structured else sys.stderr)
     handler.set_name(WORKER_HANDLER_NAME)
     if structured:
         handler.setFormatter(RecordFormatter())
@@ -135,7 +144,9 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
     parent = parent_pipe.ParentPipe(parent_fd)
     level = args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL") or ("WARNING" if child else "INFO")
     worker_id = args.worker_id or f"{socket.gethostname()}:{os.getpid()}"
-    _configure_logging(level, worker_id, structured=child and args.log_format == "json")
+    _configure_logging(
+        level, worker_id, structured=child and args.log_format == "json", record_fd=getattr(args, "record_fd", None)
+    )
     # After stdout is taken, so that a console exporter writes to stderr; before the adapter, as
     # opentelemetry-instrument would, so that instrumentations see every import.
     otel_setup.configure_from_environment()

@@ -74,6 +74,20 @@ def test_a_huge_message_is_cut_to_fit_one_line_the_pool_reads_whole_saying_how_m
     assert len(cut.group(1)) > 5_000, "as much as fits is kept"
 
 
+def test_a_huge_logger_or_level_name_is_cut_and_the_record_still_fits_one_line() -> None:
+    huge = record("named at length")
+    huge.name = "models." + "x" * 70_000
+    huge.levelname = "L" * 5_000
+
+    line = RecordFormatter().format(huge)
+
+    assert len(line) <= MAX_LINE_CHARS
+    fields = parsed(line)
+    assert fields["message"] == "named at length"
+    assert re.fullmatch(r"models\.x+… \[\d+ more characters cut\]", str(fields["logger"]))
+    assert re.fullmatch(r"L+… \[3976 more characters cut\]", str(fields["level"]))
+
+
 def test_serve_text_names_the_call_and_its_trace() -> None:
     formatter = logging.Formatter("%(levelname)s%(snakepit_call)s %(message)s")
     call_filter = CallFilter()
