@@ -2,6 +2,9 @@ import { ObservedCall, UNOBSERVED_CALL, type CallTelemetry } from './call-teleme
 import { INSTRUMENTATION_SCOPE, observePool, poolMetrics, type GaugeSource } from './pool-metrics.js';
 import { loadOpenTelemetry, reportingFailures, type OpenTelemetryApi } from './open-telemetry.js';
 
+/** How often an open pool looks for a meter provider registered after it was created, in ms. */
+const METER_PROVIDER_LOOKUP_MS = 1_000;
+
 /** What a call is: a stream (`stream`, `executeStream`, `iterate`) or a unary `execute`. */
 export type CallKind = 'stream' | 'execute';
 
@@ -30,10 +33,18 @@ export class PoolTelemetry {
 
   /** The pool gauges report the pool from now on, until `close()`. */
   observe(pool: GaugeSource): void {
-    if (this.api === undefined) return;
-    this.stopObserving = observePool(pool);
-    // Made now, so that the gauges report the pool before its first call.
-    poolMetrics(this.api);
+    const { api } = this;
+    if (api === undefined) return;
+    const stopReporting = observePool(pool);
+    // The gauges are made now, so that they report the pool before its first call, and again for a meter
+    // provider registered later: the API says nothing when one is, and an idle pool makes no call to notice.
+    const lookUp = () => reportingFailures(api, 'making the pool gauges', () => void poolMetrics(api), undefined);
+    lookUp();
+    const timer = setInterval(lookUp, METER_PROVIDER_LOOKUP_MS).unref();
+    this.stopObserving = () => {
+      clearInterval(timer);
+      stopReporting();
+    };
   }
 
   /**
