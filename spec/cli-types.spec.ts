@@ -3,7 +3,7 @@
  * tsx; spec/package.spec.ts runs the built bin): the module it writes, code
  * compiled against that module, `--check`, and the examples' generated files.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,30 @@ function snakepitRx(...args: string[]): Promise<Run> {
 
 const TYPED = ['types', 'typed_adapter.TypedAdapter', '--python-path', FIXTURES];
 
+/** The module `snakepit-rx types` writes, as `work`/<adapter>.ts, for a class of spec/fixtures/clashing_types_adapter.py. */
+async function clashingModule(adapter: string): Promise<string> {
+  const out = join(work, `${adapter}.ts`);
+  const result = await snakepitRx('types', `clashing_types_adapter.${adapter}`, '--python-path', FIXTURES, '--out', out);
+  expect(result).toMatchObject({ code: 0, stderr: '' });
+  return readFileSync(out, 'utf8');
+}
+
+/** tsc on `source`, written to `work` as `name`, with the project's settings (noUnusedLocals among them). */
+function typeCheck(name: string, source: string): Promise<Run> {
+  const usage = join(work, name);
+  writeFileSync(usage, source);
+  const tsconfig = join(work, `${name}.tsconfig.json`);
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: join(root, 'tsconfig.json'),
+      compilerOptions: { noEmit: true, rootDir: '/', typeRoots: [join(root, 'node_modules/@types')] },
+      include: [usage],
+    }),
+  );
+  return run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig]);
+}
+
 describe('snakepit-rx types', () => {
   it('writes a module exporting <Class>Tools, with each tool’s arguments, data or result, and whether it streams', async () => {
     const result = await snakepitRx(...TYPED);
@@ -50,7 +74,7 @@ describe('snakepit-rx types', () => {
     expect(module).toMatch(/ {2}add: \{\n {4}arguments: AddArguments;\n {4}streaming: false;\n {4}result: number;\n {2}\};/);
     expect(module).toMatch(/ {2}train: \{\n {4}arguments: TrainArguments;\n {4}streaming: true;\n {4}data: Progress;\n {2}\};/);
     expect(module).toMatch(/ {2}blob: \{\n {4}arguments: BlobArguments;\n {4}streaming: false;\n {4}result: Uint8Array;/);
-    expect(module).toMatch(/ {2}ticks: \{\n {4}arguments: Record<string, never>;\n {4}streaming: true;\n {4}data: number;/);
+    expect(module).toMatch(/ {2}ticks: \{\n {4}arguments: \{\[key: string\]: never\};\n {4}streaming: true;\n {4}data: number;/);
     expect(module).toContain('export interface AddArguments {\n  a: number;\n  b?: number;\n}');
     expect(module).toContain(
       ' * How far training got.\n */\nexport interface Progress {\n  epoch: number;\n  loss: number;\n  note?: string;\n}',
@@ -58,16 +82,16 @@ describe('snakepit-rx types', () => {
     expect(module).toContain('export interface Point {\n  x: number;\n  y: number;\n}');
     // Binary arguments may come as JSON (base64, lists) or binary, as the pool sends either.
     expect(module).toContain(
-      'export interface ScaleArguments {\n  payload: Uint8Array | string;\n  weights: NdArray<Float32Array> | Float32Array | unknown[];\n  factors: NdArray | Exclude<NdArrayData, Uint8Array> | unknown[];\n}',
+      'export interface ScaleArguments {\n  payload: Uint8Array | string;\n  weights: snakepit.NdArray<Float32Array> | Float32Array | unknown[];\n  factors: snakepit.NdArray | Exclude<snakepit.NdArrayData, Uint8Array> | unknown[];\n}',
     );
+    expect(module).toContain("\n\nimport type * as snakepit from 'snakepit-rx';\n\n");
   }, 60_000);
 
   it('writes a module that code type-checks against, calls compile-time checked', async () => {
     const out = join(work, 'typed-adapter.ts');
     expect((await snakepitRx(...TYPED, '--out', out)).code).toBe(0);
-    const usage = join(work, 'usage.ts');
-    writeFileSync(
-      usage,
+    const compiled = await typeCheck(
+      'usage.ts',
       `import { createPool, type Chunk, type SnakepitPool } from 'snakepit-rx';
 import type { Point, Progress, TypedAdapterTools } from './typed-adapter.js';
 
@@ -103,18 +127,84 @@ export async function use(): Promise<void> {
 }
 `,
     );
-    const tsconfig = join(work, 'tsconfig.json');
-    writeFileSync(
-      tsconfig,
-      JSON.stringify({
-        extends: join(root, 'tsconfig.json'),
-        compilerOptions: { noEmit: true, rootDir: '/', typeRoots: [join(root, 'node_modules/@types')] },
-        include: [usage],
-      }),
+
+    expect(compiled.stdout).toBe('');
+    expect(compiled.code).toBe(0);
+  }, 120_000);
+
+  it('gives same-named classes of different shapes names of their own, each type holding its own (two Outers, two Inners)', async () => {
+    const module = await clashingModule('SharedNamesAdapter');
+
+    expect(module).toContain('export interface FirstArguments {\n  value: Outer;\n}');
+    expect(module).toContain('export interface Outer {\n  inner: Inner;\n}');
+    expect(module).toContain('export interface Inner {\n  a: number;\n}');
+    expect(module).toContain('export interface SecondArguments {\n  value: Outer2;\n}');
+    expect(module).toContain('export interface Outer2 {\n  inner: Inner2;\n}');
+    expect(module).toContain('export interface Inner2 {\n  b: string;\n}');
+    const compiled = await typeCheck(
+      'shared-names-usage.ts',
+      `import type { SnakepitPool } from 'snakepit-rx';
+import type { SharedNamesAdapterTools } from './SharedNamesAdapter.js';
+
+export async function use(pool: SnakepitPool<SharedNamesAdapterTools>): Promise<void> {
+  const a: number = await pool.execute('first', { value: { inner: { a: 1 } } });
+  const b: string = await pool.execute('second', { value: { inner: { b: 'b' } } });
+  // @ts-expect-error: first's Inner has a
+  await pool.execute('first', { value: { inner: { b: 'b' } } });
+  void [a, b];
+}
+`,
     );
+    expect(compiled.stdout).toBe('');
+    expect(compiled.code).toBe(0);
+  }, 120_000);
 
-    const compiled = await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig]);
+  it('writes a module that compiles whatever the types are named (NdArray, Record, Float32Array), importing only what it uses', async () => {
+    const module = await clashingModule('GlobalNamesAdapter');
+    // A docstring naming NdArray is no use of it: an unused import fails under noUnusedLocals.
+    const mention = await clashingModule('MentionAdapter');
 
+    expect(module).toContain('export interface NdArray {\n  z: number;\n}');
+    expect(module).toContain('export interface MakeArguments {\n  n: NdArray;\n  weights: snakepit.NdArray<Float32Array>');
+    expect(module).toContain('export interface SaveArguments {\n  record: Record;\n  point: Float32Array2;\n}');
+    expect(mention).toContain("numpy's NdArray.size");
+    expect(mention).not.toContain('import');
+    const compiled = await typeCheck(
+      'global-names-usage.ts',
+      `import type { NdArray, SnakepitPool } from 'snakepit-rx';
+import type { GlobalNamesAdapterTools } from './GlobalNamesAdapter.js';
+import type { MentionAdapterTools } from './MentionAdapter.js';
+
+export async function use(pool: SnakepitPool<GlobalNamesAdapterTools>, other: SnakepitPool<MentionAdapterTools>): Promise<void> {
+  const made: NdArray<Float32Array> = await pool.execute('make', { n: { z: 1 }, weights: new Float32Array(2) });
+  const one: number = await pool.execute('no_params');
+  // @ts-expect-error: no_params takes no arguments
+  await pool.execute('no_params', { x: 1 });
+  await pool.execute('save', { record: { key: 'k' }, point: { f: 1 } });
+  const size: number = await other.execute('size', { n: 1 });
+  void [made, one, size];
+}
+`,
+    );
+    expect(compiled.stdout).toBe('');
+    expect(compiled.code).toBe(0);
+  }, 120_000);
+
+  it('writes a field named __proto__ as a field', async () => {
+    const module = await clashingModule('ProtoFieldAdapter');
+
+    expect(module).toContain('export interface ProtoField {\n  __proto__: string;\n  x: number;\n}');
+    const compiled = await typeCheck(
+      'proto-field-usage.ts',
+      `import type { SnakepitPool } from 'snakepit-rx';
+import type { ProtoField, ProtoFieldAdapterTools } from './ProtoFieldAdapter.js';
+
+export async function use(pool: SnakepitPool<ProtoFieldAdapterTools>): Promise<void> {
+  const keyed: ProtoField = await pool.execute('keyed', { value: JSON.parse('{"__proto__": "p", "x": 1}') as ProtoField });
+  keyed.__proto__.toUpperCase();
+}
+`,
+    );
     expect(compiled.stdout).toBe('');
     expect(compiled.code).toBe(0);
   }, 120_000);
@@ -167,5 +257,45 @@ export async function use(): Promise<void> {
     const broken = await snakepitRx('types', 'no_such_module.Adapter');
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain("No module named 'no_such_module'");
+  }, 60_000);
+
+  it('prints the usage for types --help and -h', async () => {
+    for (const flag of ['--help', '-h']) {
+      const help = await snakepitRx('types', flag);
+      expect(help).toMatchObject({ code: 0, stderr: '' });
+      expect(help.stdout).toMatch(/^Usage: snakepit-rx types <module\.Class>/);
+    }
+  }, 60_000);
+
+  it('prints the traceback of an adapter that cannot load once, and what went wrong last, in a line', async () => {
+    const broken = await snakepitRx('types', 'no_such_module.Adapter');
+
+    expect(broken.code).toBe(1);
+    expect(broken.stderr.split('Traceback (most recent call last)')).toHaveLength(2);
+    expect(broken.stderr).toMatch(
+      /\nsnakepit-rx: cannot load adapter no_such_module\.Adapter: ModuleNotFoundError: No module named 'no_such_module'\n$/,
+    );
+  }, 60_000);
+
+  it('fails in a line when it cannot write the module, and with usage for an empty --out', async () => {
+    const directory = await snakepitRx(...TYPED, '--out', work);
+    expect(directory.code).toBe(1);
+    expect(directory.stderr).toMatch(/^snakepit-rx: EISDIR: [^\n]*\n$/);
+
+    const empty = await snakepitRx(...TYPED, '--out', '');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--out needs a file name');
+  }, 60_000);
+
+  it('ends quietly when its reader stops reading first (types ... | head -1)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', command, ...TYPED], { cwd: root });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   }, 60_000);
 });

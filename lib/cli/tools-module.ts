@@ -1,6 +1,6 @@
 import { compile } from 'json-schema-to-typescript';
 import type { ToolInfo } from '../public-types.js';
-import { SharedDefinitions } from './typescript-schema.js';
+import { PACKAGE_NAMESPACE, SharedDefinitions } from './typescript-schema.js';
 
 /** `train_model` → `TrainModel`. */
 function pascalCase(name: string): string {
@@ -28,8 +28,9 @@ function toolSchema(tool: ToolInfo, definitions: SharedDefinitions): Record<stri
   const arguments_ =
     hasParameters || parameters['additionalProperties'] !== undefined
       ? { ...parameters, title: `${pascalCase(tool.name)}Arguments` }
-      : // An empty interface would take any object; a tool without parameters takes none.
-        { tsType: 'Record<string, never>' };
+      : // An empty interface would take any object; a tool without parameters takes none. Not
+        // `Record<string, never>`: a user's type named `Record` would hide the global one.
+        { tsType: '{ [key: string]: never }' };
   return {
     type: 'object',
     ...(tool.description ? { description: tool.description } : {}),
@@ -68,8 +69,7 @@ export async function toolsModule(adapter: string, tools: readonly ToolInfo[]): 
     format: true,
     style: { singleQuote: true, trailingComma: 'all', printWidth: 120 },
   });
-  const used = ['NdArray', 'NdArrayData'].filter((type) => new RegExp(`\\b${type}\\b`).test(body));
-  const imports = used.length > 0 ? `import type { ${used.join(', ')} } from 'snakepit-rx';\n\n` : '';
+  const imports = definitions.importsPackage ? `import type * as ${PACKAGE_NAMESPACE} from 'snakepit-rx';\n\n` : '';
   return `${header(adapter)}\n\n${imports}${body}`;
 }
 

@@ -14,6 +14,8 @@ export interface TypesCommand {
   readonly out?: string | undefined;
   /** Compare with `out` instead of writing it. */
   readonly check: boolean;
+  /** Receives each line the worker logs (its warnings: an annotation it could not read). */
+  readonly onLog: (line: string) => void;
 }
 
 /** What the command printed and its exit code. */
@@ -31,8 +33,7 @@ async function describeAdapter(command: TypesCommand): Promise<string> {
     pythonPath: command.pythonPath,
     ...(command.python === undefined ? {} : { python: command.python }),
     healthCheckInterval: 0,
-    // The worker's warnings (an annotation it could not read) are the user's to see.
-    onLog: (line) => process.stderr.write(`${line}\n`),
+    onLog: command.onLog,
   });
   try {
     return await toolsModule(pool.adapter, pool.tools());
