@@ -243,7 +243,8 @@ export interface CallLimits {
 }
 
 /** A Python logging level, by name (either case). */
-export type PythonLogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL' | 'debug' | 'info' | 'warning' | 'error' | 'critical';
+export type PythonLogLevel =
+  'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL' | 'NONE' | 'debug' | 'info' | 'warning' | 'error' | 'critical' | 'none';
 
 /** A log record a child worker made in Python, as `onLog` and the `log` event give it. */
 export interface WorkerLog {

@@ -350,6 +350,24 @@ describe('log records from Python', () => {
   });
 });
 
+describe('logLevel none', () => {
+  it('starts the workers, and they make no record, as SNAKEPIT_LOG_LEVEL=none does', async () => {
+    const records: WorkerLog[] = [];
+    const { pool: silent } = await startTestPool({
+      adapter: 'traced_adapter.TracedAdapter',
+      logLevel: 'none',
+      onLog: (_line, _workerId, record) => record !== undefined && records.push(record),
+    });
+    try {
+      await silent.execute('log', { message: 'an error nobody asked for', level: 'CRITICAL' });
+      expect(await silent.execute('add', { a: 1, b: 2 })).toBe(3);
+    } finally {
+      await silent.close();
+    }
+    expect(records).toEqual([]);
+  });
+});
+
 describe('log records from Python, beside what its tools print', () => {
   let records: WorkerLog[];
   let lines: string[];

@@ -45,7 +45,8 @@ function writeWorkerLog(line: string, workerId: string): void {
   process.stderr.write(`[snakepit ${workerId}] ${line}\n`);
 }
 
-const LOG_LEVELS = new Set(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']);
+// NONE: no record at all, as Snakepit's SNAKEPIT_LOG_LEVEL=none.
+const LOG_LEVELS = new Set(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'NONE']);
 
 function invalid(message: string): SnakepitError {
   return new SnakepitError('invalid_arguments', `createPool: ${message}`);

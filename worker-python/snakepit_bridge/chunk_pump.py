@@ -401,13 +401,16 @@ class ChunkPump:
         self.failure = from_exception(error)
 
     def _finish(self) -> None:
-        # Before the stream ends, so that the span is over when the client hears the outcome.
-        self._context.span.end(self.failure, cancelled=self._cancelled, chunks=self._produced)
-        with self._condition:
-            self._finished = True
-            self._condition.notify_all()
-        for callback in self._finished_callbacks:
-            callback()
+        try:
+            # Before the stream ends, so that the span is over when the client hears the outcome.
+            self._context.span.end(self.failure, cancelled=self._cancelled, chunks=self._produced)
+        finally:
+            # Whatever the span does: else the taker would wait for good, and the worker admit no other call.
+            with self._condition:
+                self._finished = True
+                self._condition.notify_all()
+            for callback in self._finished_callbacks:
+                callback()
 
 
 def _settle(future: asyncio.Future[None]) -> None:

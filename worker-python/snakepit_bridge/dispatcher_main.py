@@ -30,6 +30,7 @@ from snakepit_bridge.dispatcher import Dispatcher
 from snakepit_bridge.dispatcher_service import DispatcherService
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.grpc_services import add_async_standard_services, set_async_health
+from snakepit_bridge.logging_config import level_named
 from snakepit_bridge.server import UNAUTHENTICATED_TRAILERS, may_pass
 from snakepit_bridge.worker_main import FAILED_PREFIX, READY_PREFIX, read_tls
 from snakepit_bridge.worker_processes import WorkerProcesses
@@ -68,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     worker_id = args.worker_id or f"{socket.gethostname()}:{os.getpid()}"
     level = (args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL") or "INFO").upper()
     logging.basicConfig(
-        level=level, stream=sys.stderr, format=f"%(asctime)s %(levelname)s [{worker_id}] %(name)s: %(message)s"
+        level=level_named(level),
+        stream=sys.stderr,
+        format=f"%(asctime)s %(levelname)s [{worker_id}] %(name)s: %(message)s",
     )
     try:
         return asyncio.run(_serve(args, worker_id, level))

@@ -72,6 +72,16 @@ def configure_logging(force: bool = False) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
+def level_named(name: str) -> int:
+    """The level a worker's ``--log-level`` or ``SNAKEPIT_LOG_LEVEL`` names, in either case: Snakepit's
+    names (``none`` is above every record) or logging's own. Raises ValueError for any other, where
+    ``configure_logging``, run by an adapter, falls back to its default."""
+    level = _LEVELS.get(name.lower(), logging.getLevelNamesMapping().get(name.upper()))
+    if level is None:
+        raise ValueError(f"unknown log level {name!r}: use debug, info, warning, error, critical or none")
+    return level
+
+
 def get_logger(name: str) -> logging.Logger:
     """The logger Snakepit names ``name`` by: ``snakepit.<name>``, and ``snakepit.bridge.<x>`` for
     ``snakepit_bridge.<x>``. Its records reach the worker's stderr like any other."""

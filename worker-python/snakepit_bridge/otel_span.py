@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from snakepit_bridge.errors import CallFailure
 
 INSTRUMENTATION_SCOPE = "snakepit_bridge"
+
+logger = logging.getLogger(__name__)
 
 
 class OtelToolSpan:
@@ -51,6 +54,13 @@ class OtelToolSpan:
         otel_context.detach(token)  # type: ignore[arg-type]
 
     def end(self, failure: CallFailure | None, *, cancelled: bool, chunks: int | None) -> None:
+        try:
+            self._end(failure, cancelled=cancelled, chunks=chunks)
+        except Exception:
+            # A span processor that raises in on_end must not fail a call that succeeded, nor stall a stream.
+            logger.warning("ending the span of a tool call raised", exc_info=True)
+
+    def _end(self, failure: CallFailure | None, *, cancelled: bool, chunks: int | None) -> None:
         span = self._span
         if span.is_recording():
             outcome = "cancelled" if cancelled else "failed" if failure is not None else "completed"

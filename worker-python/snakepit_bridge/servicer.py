@@ -136,6 +136,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         leave: Callable[[], None],
     ) -> pb.ExecuteToolResponse | CallFailure:
         call: CallContext | None = None
+        outcome: pb.ExecuteToolResponse | CallFailure
         try:
             acknowledgment = Acknowledgment(context)
             tool, arguments, call = self._prepare(request, streaming=False, host=host)
@@ -153,18 +154,15 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 # Before the call counts as ended: the pool, told so by AwaitCall, may send the next at once.
                 leave()
                 self._end(call.call_id, ended)
-            response = _unary_response(tool.name, result, self._limits.max_message_bytes)
-            call.span.end(None, cancelled=False, chunks=None)
-            return response
-        except CallFailure as failure:
-            error = failure
+            outcome = _unary_response(tool.name, result, self._limits.max_message_bytes)
         except BaseException as exception:
             # Including SystemExit and KeyboardInterrupt raised by a tool: grpc would drop the
             # call without a status, and the client would wait for its deadline.
-            error = from_exception(exception)
+            outcome = from_exception(exception)
         if call is not None:
-            call.span.end(error, cancelled=call.cancelled(), chunks=None)
-        return error
+            failure = outcome if isinstance(outcome, CallFailure) else None
+            call.span.end(failure, cancelled=call.cancelled(), chunks=None)
+        return outcome
 
     def ExecuteStreamingTool(
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
@@ -223,7 +221,9 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             acknowledgment = Acknowledgment(context)
             tool, arguments, call = self._prepare(request, streaming=True, host=host)
             self._trace(call, context)
-        except CallFailure as failure:
+        except BaseException as exception:
+            # Else the worker would admit no other call; the client hears what went wrong, not a transport error.
+            failure = from_exception(exception)
             leave()
             if call is not None:
                 call.span.end(failure, cancelled=call.cancelled(), chunks=0)

@@ -11,6 +11,7 @@ imported and nothing recorded; log records still carry the caller's trace id.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Iterable
@@ -25,6 +26,8 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}
 _INVALID_TRACE_ID = "0" * 32
 # Never handed to a propagator, nor kept.
 _PRIVATE_METADATA = frozenset({"authorization"})
+
+logger = logging.getLogger(__name__)
 
 
 class ToolSpan(Protocol):
@@ -42,7 +45,8 @@ class ToolSpan(Protocol):
     def detach(self, token: object) -> None: ...
 
     def end(self, failure: CallFailure | None, *, cancelled: bool, chunks: int | None) -> None:
-        """Ends the span with the call's outcome (``chunks``: how many a stream produced)."""
+        """Ends the span with the call's outcome (``chunks``: how many a stream produced). Never raises:
+        telemetry that fails must not change the call's outcome."""
         ...
 
 
@@ -84,6 +88,11 @@ def start_tool_span(call: CallContext, metadata: Iterable[tuple[str, str | bytes
     if "opentelemetry.trace" not in sys.modules:
         traceparent = carrier.get("traceparent")
         return NO_SPAN if traceparent is None else UntracedSpan(trace_id_of(traceparent))
-    from snakepit_bridge.otel_span import OtelToolSpan
+    try:
+        from snakepit_bridge.otel_span import OtelToolSpan
 
-    return OtelToolSpan.start(call, carrier, worker_id)
+        return OtelToolSpan.start(call, carrier, worker_id)
+    except Exception:
+        # A broken SDK (a sampler that raises, say) costs the call its span, never its outcome.
+        logger.warning("cannot start the span of tool %s; it runs untraced", call.tool_name, exc_info=True)
+        return UntracedSpan(trace_id_of(carrier.get("traceparent")))

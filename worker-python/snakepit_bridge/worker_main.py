@@ -21,6 +21,7 @@ from snakepit_bridge.call_admission import waiting_room
 from snakepit_bridge.errors import from_exception
 from snakepit_bridge.grpc_services import Health
 from snakepit_bridge.log_records import WORKER_HANDLER_NAME, CallFilter, RecordFormatter
+from snakepit_bridge.logging_config import level_named
 from snakepit_bridge.server import TlsFiles, start_server
 from snakepit_bridge.servicer import BridgeServicer, Limits
 from snakepit_bridge.snakepit_api import run_lifecycle_hook
@@ -131,7 +132,7 @@ def _configure_logging(level: str, worker_id: str, *, structured: bool, record_f
         handler.setFormatter(
             logging.Formatter(f"%(asctime)s %(levelname)s [{worker_id}]%(snakepit_call)s %(name)s: %(message)s")
         )
-    logging.basicConfig(level=level.upper(), handlers=[handler])
+    logging.basicConfig(level=level_named(level), handlers=[handler])
 
 
 def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: bool = True) -> int:

@@ -18,6 +18,7 @@ from snakepit_bridge.call_context import CallContext, current_call
 from snakepit_bridge.chunk_pump import ChunkPump
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.proto import bridge_pb2 as pb
+from snakepit_bridge.tracing import UntracedSpan
 from snakepit_bridge.wire import ChunkBatchBuilder
 
 CALL_ID = "call-7"
@@ -483,6 +484,23 @@ def test_cancel_before_start_streams_nothing() -> None:
 
     handle.wait_finished()
     assert handle.drain() == []
+    assert pump.failure is None
+
+
+class SpanRaisingAtEnd(UntracedSpan):
+    def end(self, failure: CallFailure | None, *, cancelled: bool, chunks: int | None) -> None:
+        raise RuntimeError("processor bug")
+
+
+def test_the_pump_finishes_even_when_its_span_raises_as_it_ends() -> None:
+    context = CallContext(call_id=CALL_ID, tool_name="tool", session_id="")
+    context.span = SpanRaisingAtEnd()
+    pump = ChunkPump(lambda: iter([1, 2]), context, max_buffered_bytes=LARGE, max_chunk_bytes=LARGE)
+    handle = Started(pump, context)
+    pump.start()
+
+    assert values_of(handle.drain()) == [1, 2]
+    handle.wait_finished()
     assert pump.failure is None
 
 

@@ -414,6 +414,12 @@ def test_it_removes_the_sockets_directories_that_dead_pools_and_endpoints_left_w
         shutil.rmtree(live, ignore_errors=True)
 
 
+def test_snakepit_log_level_none_serves(serve_workers: Callable[..., Endpoint]) -> None:
+    endpoint = serve_workers(2, env={"SNAKEPIT_LOG_LEVEL": "none"})
+
+    assert endpoint.execute("pid") in endpoint.descendants()
+
+
 def test_a_process_that_cannot_start_fails_the_start_with_pythons_account(spawn_worker: SpawnWorker) -> None:
     process = spawn_worker(
         "serve", "--adapter", "no_such_module.Adapter", "--workers", "2", "--port", "0", env={"SNAKEPIT_TOKEN": TOKEN}

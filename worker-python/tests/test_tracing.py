@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import pytest
 import support
 from conftest import Bridge, StartBridge
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Sampler, SamplingResult
 from opentelemetry.trace import SpanKind, StatusCode
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.tracing import trace_id_of
@@ -191,6 +194,91 @@ def test_a_cancelled_call_is_the_spans_outcome_not_an_error(
     span = support.wait_until(lambda: [s for s in spans.get_finished_spans() if s.name == "snakepit.tool"])[0]
     assert span.attributes is not None and span.attributes["snakepit.outcome"] == "cancelled"
     assert span.status.status_code is StatusCode.UNSET
+
+
+@pytest.mark.parametrize("give_up", ["cancel", "deadline"])
+def test_a_unary_call_the_client_gave_up_on_is_the_spans_outcome(
+    bridge: Bridge, spans: InMemorySpanExporter, probe: support.Probe, give_up: str
+) -> None:
+    request = bridge.request("wait_for_cancel", "call-9", probe=probe.key)
+    timeout = support.TIMEOUT if give_up == "cancel" else 0.5
+    call = bridge.stub.ExecuteTool.future(request, metadata=metadata(), timeout=timeout)
+    assert probe.wait("started")
+    if give_up == "cancel":
+        assert call.cancel()
+
+    assert probe.wait("observed"), "the tool saw its call end"
+    span = support.wait_until(lambda: [s for s in spans.get_finished_spans() if s.name == "snakepit.tool"])[0]
+    assert span.attributes is not None and span.attributes["snakepit.outcome"] == "cancelled"
+    assert span.status.status_code is StatusCode.UNSET
+
+
+# --- an SDK that raises: telemetry never changes or stalls a call -------------------------------------
+
+
+class RaisingSampler(Sampler):
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        raise RuntimeError("sampler bug")
+
+    def get_description(self) -> str:
+        return "raising"
+
+
+class RaisingOnEnd(SpanProcessor):
+    def on_end(self, span: ReadableSpan) -> None:
+        raise RuntimeError("processor bug")
+
+
+def use_provider(monkeypatch: pytest.MonkeyPatch, provider: TracerProvider) -> None:
+    # The global provider is set once per process (see tracer_provider); the tool span finds it here.
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+
+
+def calls_in_a_row(bridge: Bridge) -> tuple[list[Any], bytes, list[Any]]:
+    """A stream, a unary call, then a stream again: each waits for the one before to release the worker."""
+
+    def stream() -> list[Any]:
+        batches = bridge.stub.ExecuteStreamingToolBatched(
+            bridge.request("count", n=2), metadata=metadata(), timeout=support.TIMEOUT
+        )
+        return [value for batch in batches for value in json.loads(batch.json_run)]
+
+    first = stream()
+    result = bridge.stub.ExecuteTool(bridge.request("add", a=2, b=3), metadata=metadata(), timeout=support.TIMEOUT)
+    return first, result.result, stream()
+
+
+def test_a_sampler_that_raises_costs_the_calls_their_spans_only(
+    bridge: Bridge, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    use_provider(monkeypatch, TracerProvider(sampler=RaisingSampler()))
+
+    with caplog.at_level(logging.WARNING, logger="snakepit_bridge.tracing"):
+        outcomes = calls_in_a_row(bridge)
+
+    assert outcomes == ([{"seq": 0}, {"seq": 1}], b"5", [{"seq": 0}, {"seq": 1}])
+    warnings = [record for record in caplog.records if record.name == "snakepit_bridge.tracing"]
+    assert len(warnings) == 3
+    assert all(record.exc_info and str(record.exc_info[1]) == "sampler bug" for record in warnings)
+
+
+def test_a_span_processor_that_raises_on_end_changes_no_outcome(
+    bridge: Bridge, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    provider.add_span_processor(RaisingOnEnd())
+    use_provider(monkeypatch, provider)
+
+    with caplog.at_level(logging.WARNING):
+        outcomes = calls_in_a_row(bridge)
+
+    assert outcomes == ([{"seq": 0}, {"seq": 1}], b"5", [{"seq": 0}, {"seq": 1}])
+    ended = exported.get_finished_spans()
+    assert [span.attributes and span.attributes["snakepit.outcome"] for span in ended] == ["completed"] * 3
+    assert "processor bug" in caplog.text
+    assert "Calling end() on an ended span" not in caplog.text, "each span is ended once"
 
 
 def test_trace_ids_are_read_from_traceparent_only_when_well_formed() -> None:

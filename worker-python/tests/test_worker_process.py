@@ -95,6 +95,27 @@ def test_worker_id_defaults_to_host_and_pid(spawn_worker: SpawnWorker) -> None:
     assert ready["worker_id"].endswith(f":{ready['pid']}")
 
 
+def test_snakepit_log_level_none_serves_and_logs_nothing(spawn_worker: SpawnWorker, channels: OpenStub) -> None:
+    worker, ready = start_ready(
+        spawn_worker, "--adapter", "sample_adapters.SampleAdapter", env={"SNAKEPIT_LOG_LEVEL": "none"}, token=TOKEN
+    )
+    stub = channels(ready["port"])
+
+    stub.ExecuteTool(request("log_warning", message="disk almost full"), metadata=auth(), timeout=support.TIMEOUT)
+
+    worker.stop()
+    assert "disk almost full" not in worker.stderr
+
+
+def test_an_unknown_log_level_fails_the_start_naming_the_levels(spawn_worker: SpawnWorker) -> None:
+    worker = spawn_worker("worker", "--adapter", "sample_adapters.SampleAdapter", "--log-level", "verbose")
+
+    assert worker.wait() != 0
+    assert worker.remaining_stdout() == []
+    last_line = worker.stderr.strip().splitlines()[-1]
+    assert last_line == "ValueError: unknown log level 'verbose': use debug, info, warning, error, critical or none"
+
+
 @pytest.mark.parametrize(
     ("adapter", "python_type", "message"),
     [
