@@ -7,6 +7,7 @@ import { CallScope, type InternalCallOptions } from './call/call-scope.js';
 import { pb, SESSION_AFFINITY_METADATA_KEY } from './contract/bridge-connection.js';
 import { SnakepitError } from './errors.js';
 import { MAX_TIMER_MS } from './timer-limit.js';
+import { callbackRefusal } from './callback-refusal.js';
 import { consumeWithCallback } from './call/consume-with-callback.js';
 import type { FlowControl } from './call/flow-control.js';
 import { iterateStream } from './call/iterate-stream.js';
@@ -233,6 +234,8 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     callback: ChunkCallback<ToolData<Tools, Name, T>>,
     options: CallOptions = {},
   ): Promise<void> {
+    const refusal = callbackRefusal(callback);
+    if (refusal !== undefined) return Promise.reject(new SnakepitError('invalid_arguments', refusal, { tool }));
     return consumeWithCallback((flow) => this.streamWithFlow<ToolData<Tools, Name, T>>(tool, args, options, flow), callback);
   }
 
@@ -348,7 +351,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
           request,
           {
             next: (chunk) => {
-              scope.countChunk();
+              scope.countChunk(chunk.isFinal);
               subscriber.next(chunk);
             },
             received: (bytes) => scope.countBytes(bytes),

@@ -2,7 +2,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SnakepitPool } from '../lib/index.js';
 import { batchChunks, chunkData, reduceProgress, takeUntilFinal, toChunkArray } from '../lib/operators/index.js';
-import { startTestPool } from './support/pools.js';
+import { nextEvent, startTestPool } from './support/pools.js';
 
 describe('operators on a real worker stream', () => {
   let pool: SnakepitPool;
@@ -24,6 +24,14 @@ describe('operators on a real worker stream', () => {
     expect(states.at(-2)).toMatchObject({ current: 50, total: 50, fraction: 1, done: false });
     expect(states.at(-1)).toMatchObject({ done: true, fraction: 1, percent: 100, last: { seq: 49 } });
     expect(states.every((state) => !Number.isNaN(state.fraction ?? 0))).toBe(true);
+  });
+
+  it('takeUntilFinal on a stream whose tool marks its final chunk: the call completed, it was not cancelled', async () => {
+    const finished = nextEvent(pool, 'call_finished', (event) => event.tool === 'count_final');
+
+    await lastValueFrom(pool.stream('count_final', { n: 3 }).pipe(takeUntilFinal()));
+
+    expect(await finished).toMatchObject({ outcome: 'completed', chunks: 3 });
   });
 
   it('chunkData, takeUntilFinal and toChunkArray', async () => {

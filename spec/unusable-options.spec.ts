@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallOptions, SnakepitPool } from '../lib/index.js';
 import { resolvePoolOptions } from '../lib/pool/pool-options.js';
-import { rejectionOf, startTestPool } from './support/pools.js';
+import { markerEvents, markerPath, rejectionOf, startTestPool } from './support/pools.js';
 
 /** Options plain JavaScript may pass, which the types would refuse. */
 const unusable = (options: Record<string, unknown>) => options as CallOptions;
@@ -32,6 +32,21 @@ describe('options a pool cannot use', () => {
     expect(pool.stats().busy).toBe(0);
     await expect(pool.execute('add', { a: 1, b: 2 })).resolves.toBe(3);
   });
+
+  it.each([undefined, null, 'log'])(
+    'executeStream refuses a callback %o with invalid_arguments, before the tool runs',
+    async (callback) => {
+      const marker = markerPath();
+      const error = await rejectionOf(pool.executeStream('ticker', { marker }, callback as unknown as () => void));
+
+      expect(error).toMatchObject({
+        code: 'invalid_arguments',
+        tool: 'ticker',
+        message: expect.stringMatching(/^executeStream needs a callback/),
+      });
+      expect(markerEvents(marker)).toEqual([]);
+    },
+  );
 
   it('refuses durations no timer can wait for (Node fires a longer one at once), in the pool options and close()', async () => {
     expect(() => resolvePoolOptions({ adapter: 'module.Adapter', queueTimeout: 2 ** 31 })).toThrow(

@@ -1,4 +1,5 @@
 import { Observable } from 'rxjs';
+import { callbackRefusal } from '../callback-refusal.js';
 import type { Chunk } from '../chunk.js';
 import { SnakepitError } from '../errors.js';
 import type { ToolInfo } from '../public-types.js';
@@ -132,6 +133,8 @@ function untypedClient(config: ReturnType<typeof resolveHttpClientOptions>): Unt
       callback: HttpChunkCallback<T>,
       callOptions: HttpCallOptions = {},
     ) {
+      const refusal = callbackRefusal(callback);
+      if (refusal !== undefined) return Promise.reject(new SnakepitError('invalid_arguments', refusal));
       return controlled(callOptions, (control) => runHttpStream<T>(config, control, { tool, args, options: callOptions }, callback));
     },
 

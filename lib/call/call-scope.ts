@@ -66,6 +66,7 @@ export class CallScope implements RegisteredCall {
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
   private chunks = 0;
+  private finalDelivered = false;
   private bytes = 0;
   private queueWaitMs: number | undefined;
   private readonly createdAt = performance.now();
@@ -174,8 +175,9 @@ export class CallScope implements RegisteredCall {
   }
 
   /** Counts a chunk delivered, for the call's `call_finished` event and its span. */
-  countChunk(): void {
+  countChunk(isFinal: boolean): void {
     if (this.chunks++ === 0) this.telemetry.firstChunk();
+    if (isFinal) this.finalDelivered = true;
   }
 
   /** Counts payload bytes received from the worker, for the call's span and metrics. */
@@ -220,9 +222,14 @@ export class CallScope implements RegisteredCall {
     });
   }
 
-  /** Ends the call from outside without a word: its consumer is gone. */
+  /**
+   * Ends the call from outside without a word: its consumer is gone. One that leaves once it has the final
+   * chunk (`takeUntilFinal()`) has the whole stream: the call completed, though the worker may still be
+   * closing the generator, which the cancel does not change.
+   */
   dispose(): void {
-    if (this.finish('cancelled', undefined, 'unsubscribed')) this.cancelRunning();
+    const ended = this.finalDelivered ? this.finish('completed') : this.finish('cancelled', undefined, 'unsubscribed');
+    if (ended) this.cancelRunning();
   }
 
   private cancelRunning(): void {

@@ -91,6 +91,15 @@ describe('createHttpClient, in Node, against the handler', () => {
       }
     });
 
+    it('refuses an executeStream without a callback, before any request', async () => {
+      const { server, client: http } = await client();
+
+      const error = await rejectionOf(http.executeStream('ticker', {}, undefined as unknown as () => void));
+
+      expect(error).toMatchObject({ code: 'invalid_arguments', message: expect.stringMatching(/^executeStream needs a callback/) });
+      expect(server.streamSockets).toEqual([]);
+    });
+
     it('refuses a timeout no timer can wait for (one fires at once past 2^31 - 1 ms), before any request', async () => {
       const http = createHttpClient({ baseUrl: 'http://127.0.0.1:9', fetch: () => Promise.reject(new Error('no request expected')) });
 

@@ -70,6 +70,9 @@ def tool_hints(name: str, function: Callable[..., object], signature: inspect.Si
         if parameter.kind is inspect.Parameter.VAR_KEYWORD:
             extra = hint
             continue
+        if parameter.default is None and hint is not Any:
+            # `limit: int = None`, as Snakepit adapters are often written: None, its default, is a value it takes.
+            hint = typing.Optional[hint]  # noqa: UP045  # a value made at run time, where `|` needs types
         parameters[parameter.name] = hint
         if parameter.default is inspect.Parameter.empty:
             required.add(parameter.name)

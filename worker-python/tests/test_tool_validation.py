@@ -194,6 +194,12 @@ def test_untyped_and_any_parameters_take_any_json_value() -> None:
     assert validate("anything", {"value": value}) == {"value": value}
 
 
+def test_a_parameter_whose_default_is_none_takes_none_whatever_its_annotation() -> None:
+    assert validate("snakepit_style", {"items": None, "limit": None}) == {"items": None, "limit": None}
+    assert validate("snakepit_style", {"items": [1], "limit": 3}) == {"items": [1], "limit": 3}
+    assert "argument 'limit' should be a valid integer" in refusal("snakepit_style", {"limit": "3"}).message
+
+
 def test_no_arguments_at_all() -> None:
     assert TYPES["when"].validate(b"") == {}
     assert refusal("when", {"x": 1}).message == "when(): unexpected argument 'x'"

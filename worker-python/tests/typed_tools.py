@@ -199,3 +199,8 @@ class TypedTools(BaseAdapter):
     @tool(supports_streaming=True)
     def binary_stream(self) -> Iterator[bytes]:
         yield b"\x00"
+
+    @tool
+    def snakepit_style(self, items: list = None, limit: int = None) -> int:  # type: ignore[assignment,type-arg]
+        """As Snakepit adapters are often written: a default of None where the annotation has no None."""
+        return len(items or [])
