@@ -201,6 +201,6 @@ class TypedTools(BaseAdapter):
         yield b"\x00"
 
     @tool
-    def snakepit_style(self, items: list = None, limit: int = None) -> int:  # type: ignore[assignment,type-arg]
+    def snakepit_style(self, items: list = None, limit: int = None) -> int:  # type: ignore[assignment,type-arg]  # noqa: RUF013
         """As Snakepit adapters are often written: a default of None where the annotation has no None."""
         return len(items or [])
