@@ -165,6 +165,12 @@ class SampleAdapter(BaseAdapter):
         return child.pid
 
     @tool
+    def note(self, probe: str, name: str) -> str:
+        """Records ``name`` under "ran" as it runs: the order in which calls ran, whatever order their answers take."""
+        support.probe(probe).record("ran", name)
+        return name
+
+    @tool
     def wait_for_cancel(self, probe: str) -> bool:
         found = support.probe(probe)
         found.set("started")
