@@ -24,7 +24,14 @@ const CONTENT_TYPES = {
 
 /** A file of the built app; any other path gets index.html, the app's only page. */
 async function serveApp(req, res) {
-  const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+  let path;
+  try {
+    path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+  } catch {
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end('the path is not valid percent-encoding\n');
+    return;
+  }
   let file = resolve(appDir, `.${normalize(path)}`);
   if (
     !file.startsWith(appDir) ||

@@ -14,7 +14,7 @@ import type {
   UntypedTools,
 } from '../typed-tools.js';
 import { resolveHttpClientOptions, type HttpCallOptions, type HttpClientOptions, type HttpToolArguments } from './http-client-options.js';
-import { callBody, CallControl, send, toolPath } from './http-request.js';
+import { callBody, CallControl, networkError, send, toolPath } from './http-request.js';
 import { runHttpStream, type HttpChunkCallback } from './http-stream-call.js';
 import { decodeWireValue, type WireResult } from './wire-format.js';
 
@@ -69,9 +69,20 @@ async function controlled<T>(options: HttpCallOptions, work: (control: CallContr
   }
 }
 
-async function readJson(response: Response): Promise<unknown> {
+/** The response's JSON; a body that stops or breaks while it is read fails as the call's end or the network's, not as the server's. */
+async function readJson(response: Response, control: CallControl): Promise<unknown> {
+  let text: string;
   try {
-    return await response.json();
+    text = await response.text();
+  } catch (error) {
+    if (control.stopped) throw control.reason();
+    throw networkError(
+      `the connection dropped while the answer was read: ${error instanceof Error ? error.message : String(error)}`,
+      error,
+    );
+  }
+  try {
+    return JSON.parse(text) as unknown;
   } catch {
     throw new SnakepitError('http_error', 'the server answered with something that is not JSON');
   }
@@ -145,7 +156,7 @@ function untypedClient(config: ReturnType<typeof resolveHttpClientOptions>): Unt
           path: toolPath('execute', tool),
           body: callBody(args, callOptions),
         });
-        const body = (await readJson(response)) as WireResult;
+        const body = (await readJson(response, control)) as WireResult;
         return decodeWireValue(body.result, body, config.arrow) as R;
       });
     },
@@ -153,7 +164,7 @@ function untypedClient(config: ReturnType<typeof resolveHttpClientOptions>): Unt
     tools(callOptions: Pick<HttpCallOptions, 'signal' | 'timeout'> = {}): Promise<readonly ToolInfo[]> {
       return controlled(callOptions, async (control) => {
         const response = await send(config, control, { method: 'GET', path: '/tools' });
-        return ((await readJson(response)) as { tools: readonly ToolInfo[] }).tools;
+        return ((await readJson(response, control)) as { tools: readonly ToolInfo[] }).tools;
       });
     },
   };

@@ -1,3 +1,4 @@
+import { fitsTimer, MAX_TIMER_MS } from '../timer-limit.js';
 import { SnakepitError } from '../errors.js';
 import type { ArrowReader } from './wire-format.js';
 
@@ -66,6 +67,13 @@ function nonNegative(value: unknown, name: string): number {
   return value;
 }
 
+/** A delay a timer waits for: a browser, as Node, fires one over MAX_TIMER_MS at once. */
+function timerDelay(value: unknown, name: string): number {
+  const ms = nonNegative(value, name);
+  if (!fitsTimer(ms)) throw invalid(`${name} must be a number of ms from 0, at most ${MAX_TIMER_MS} (about 24.8 days), got ${ms}`);
+  return ms;
+}
+
 export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHttpClientOptions {
   if (typeof options !== 'object' || options === null || typeof options.baseUrl !== 'string') {
     throw invalid("`baseUrl` is required: where the server mounted createHttpHandler, e.g. '/snakepit'");
@@ -78,7 +86,7 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
     headers: options.headers ?? {},
     credentials: options.credentials,
     fetch: fetchFunction,
-    retry: { attempts: Math.floor(nonNegative(retry.attempts, 'retry.attempts')), delay: nonNegative(retry.delay, 'retry.delay') },
+    retry: { attempts: Math.floor(nonNegative(retry.attempts, 'retry.attempts')), delay: timerDelay(retry.delay, 'retry.delay') },
     arrow: options.arrow,
   };
 }

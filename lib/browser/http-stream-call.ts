@@ -44,6 +44,7 @@ async function readResponse<T>(
   state: StreamState,
   onChunk: HttpChunkCallback<T>,
   arrow: ArrowReader | undefined,
+  control: CallControl,
 ): Promise<ResponseEnd> {
   const body = response.body;
   if (body === null) return 'dropped';
@@ -59,6 +60,8 @@ async function readResponse<T>(
       const ready = events;
       events = [];
       for (const event of ready) {
+        // Events already read are not delivered once the call is over (its timeout, its signal).
+        if (control.stopped) throw control.reason();
         if (event.event === SSE_EVENTS.chunk) {
           const chunk = decodeWireChunk<T>(eventData(event) as WireChunk, arrow);
           // A reconnection starts after the last chunk received; a chunk seen before is never delivered twice.
@@ -66,7 +69,7 @@ async function readResponse<T>(
           state.lastIndex = chunk.index;
           state.failures = 0;
           const pending = onChunk(chunk);
-          if (pending !== undefined) await pending;
+          if (pending !== undefined) await settledOrStopped(pending, control);
           if (chunk.isFinal) return 'final';
         } else if (event.event === SSE_EVENTS.start) {
           const start = eventData(event) as WireStreamStart;
@@ -81,6 +84,29 @@ async function readResponse<T>(
     // Stops the download; after the final chunk there is nothing left but the end.
     reader.cancel().catch(() => {});
   }
+}
+
+/**
+ * A callback's promise, or the end of the call if that comes first: a callback still busy (or one that
+ * never settles) cannot hold a call past its timeout or its signal.
+ */
+function settledOrStopped(pending: Promise<void>, control: CallControl): Promise<void> {
+  const { signal } = control;
+  return new Promise<void>((resolve, reject) => {
+    const stop = () => reject(control.reason());
+    if (signal.aborted) return stop();
+    signal.addEventListener('abort', stop, { once: true });
+    pending.then(
+      () => {
+        signal.removeEventListener('abort', stop);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', stop);
+        reject(error);
+      },
+    );
+  });
 }
 
 function wait(ms: number, signal: AbortSignal): Promise<void> {
@@ -113,7 +139,7 @@ export async function runHttpStream<T>(
   readStreamHeaders(response, state);
   try {
     for (;;) {
-      if ((await readResponse(response, state, onChunk, config.arrow)) === 'final') break;
+      if ((await readResponse(response, state, onChunk, config.arrow, control)) === 'final') break;
       if (control.stopped) throw control.reason();
       response = await reconnect(config, control, state);
     }

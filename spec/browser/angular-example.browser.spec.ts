@@ -113,4 +113,9 @@ describeInBrowser('the Angular example, end to end', () => {
 
     await expect(page.locator('#error').textContent()).resolves.toBe('ValueError: 99 epochs is too many for this demo (at most 50)');
   });
+
+  it('answers a path that is not valid percent-encoding with 400, and serves on', async () => {
+    expect((await fetch(`${server!.url}%E0%A4%A`)).status).toBe(400);
+    expect((await fetch(server!.url)).status).toBe(200);
+  });
 });

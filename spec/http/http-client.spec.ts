@@ -74,6 +74,23 @@ describe('createHttpClient, in Node, against the handler', () => {
       await waitUntil(() => markerEvents(timed).includes('closed'), 5_000, 'the timed-out generator to close');
     });
 
+    it('fails at its timeout, or as its signal aborts, while an executeStream callback is busy, and calls back no more', async () => {
+      const { client: http } = await client();
+      for (const [options, code] of [
+        [() => ({ timeout: 300 }), 'timeout'],
+        [() => ({ signal: AbortSignal.timeout(300) }), 'cancelled'],
+      ] as const) {
+        // A callback that never settles, then one slower than the deadline over the whole stream.
+        let calls = 0;
+        const never = rejectionOf(http.executeStream('count', { n: 10 }, () => new Promise<void>(() => calls++), options()));
+        expect(await never).toMatchObject({ code });
+        expect(calls).toBe(1);
+
+        const slow = http.executeStream('count', { n: 10 }, () => new Promise<void>((resolve) => setTimeout(resolve, 150)), options());
+        expect(await rejectionOf(slow)).toMatchObject({ code });
+      }
+    });
+
     it('rebuilds a large numpy array exactly, however its base64 was cut into pieces', async () => {
       const { client: http } = await client();
       const [chunk] = await lastValueFrom(
@@ -98,6 +115,17 @@ describe('createHttpClient, in Node, against the handler', () => {
 
       expect(error).toMatchObject({ code: 'invalid_arguments', message: expect.stringMatching(/^executeStream needs a callback/) });
       expect(server.streamSockets).toEqual([]);
+    });
+
+    it('refuses a retry delay no timer can wait for (one fires at once past 2^31 - 1 ms)', () => {
+      for (const delay of [2 ** 31, 1e12]) {
+        expect(() => createHttpClient({ baseUrl: '/api', retry: { attempts: 3, delay } })).toThrow(
+          expect.objectContaining({
+            code: 'invalid_arguments',
+            message: expect.stringMatching(/retry\.delay must be .* at most 2147483647/),
+          }),
+        );
+      }
     });
 
     it('refuses a timeout no timer can wait for (one fires at once past 2^31 - 1 ms), before any request', async () => {
@@ -244,6 +272,22 @@ describe('createHttpClient, in Node, against the handler', () => {
         status: 401,
       });
       expect(seen).toEqual(['Bearer t', 'Bearer t', undefined]);
+    });
+
+    it('gives timeout, cancelled and network_error when a result stops or breaks while it is read, not http_error', async () => {
+      // Status and headers, then part of the JSON; then nothing, or the connection goes.
+      const halfway = await serve((req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.write('{"result": [1, 2, ');
+        if (req.url?.includes('/execute/drop')) setTimeout(() => res.destroy(), 50);
+      });
+      servers.push(halfway);
+      const http = createHttpClient({ baseUrl: halfway.baseUrl });
+
+      expect(await rejectionOf(http.execute('stall', {}, { timeout: 300 }))).toMatchObject({ code: 'timeout' });
+      expect(await rejectionOf(http.execute('stall', {}, { signal: AbortSignal.timeout(300) }))).toMatchObject({ code: 'cancelled' });
+      expect(await rejectionOf(http.tools({ timeout: 300 }))).toMatchObject({ code: 'timeout' });
+      expect(await rejectionOf(http.execute('drop'))).toMatchObject({ code: 'network_error' });
     });
 
     it('fails with http_error when the server is not ours', async () => {
