@@ -12,7 +12,8 @@ const layersAbove = {
   pool: '^lib/(call|snakepit-pool|bridge-server|http|browser|cli)',
   call: '^lib/(snakepit-pool|bridge-server|http|browser|cli)',
 };
-const browserSafeValues = '^lib/(chunk|ndarray|errors|json-text|argument-path|quoted-input|timer-limit|typed-tools|public-types)\\.ts$';
+const browserSafeValues =
+  '^lib/(chunk|ndarray|errors|json-text|argument-path|quoted-input|timer-limit|callback-refusal|typed-tools|public-types)\\.ts$';
 
 module.exports = {
   forbidden: [
