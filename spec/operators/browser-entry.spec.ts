@@ -61,7 +61,7 @@ const ENTRIES = [
     name: 'snakepit-rx/browser',
     file: 'lib/browser/index.ts',
     allowed:
-      /^lib\/(browser|operators)\/[\w-]+\.ts$|^lib\/(chunk|ndarray|errors|json-text|argument-path|quoted-input|timer-limit|public-types)\.ts$|^node_modules\/(rxjs|tslib|eventsource-parser)\//,
+      /^lib\/(browser|operators)\/[\w-]+\.ts$|^lib\/(chunk|ndarray|errors|json-text|argument-path|quoted-input|timer-limit|callback-refusal|public-types)\.ts$|^node_modules\/(rxjs|tslib|eventsource-parser)\//,
     exports: [...OPERATORS, 'SnakepitError', 'SnakepitHttpError', 'createHttpClient', 'isSnakepitError'],
   },
 ];
