@@ -77,16 +77,17 @@ describe('createHttpClient, in Node, against the handler', () => {
     it('fails at its timeout, or as its signal aborts, while an executeStream callback is busy, and calls back no more', async () => {
       const { client: http } = await client();
       for (const [options, code] of [
-        [() => ({ timeout: 300 }), 'timeout'],
-        [() => ({ signal: AbortSignal.timeout(300) }), 'cancelled'],
+        [() => ({ timeout: 1_000 }), 'timeout'],
+        [() => ({ signal: AbortSignal.timeout(1_000) }), 'cancelled'],
       ] as const) {
-        // A callback that never settles, then one slower than the deadline over the whole stream.
+        // A callback that never settles (it is called once at most: the first chunk may come after the deadline)...
         let calls = 0;
         const never = rejectionOf(http.executeStream('count', { n: 10 }, () => new Promise<void>(() => calls++), options()));
         expect(await never).toMatchObject({ code });
-        expect(calls).toBe(1);
+        expect(calls).toBeLessThanOrEqual(1);
 
-        const slow = http.executeStream('count', { n: 10 }, () => new Promise<void>((resolve) => setTimeout(resolve, 150)), options());
+        // ...and callbacks that take longer, over the whole stream, than the deadline allows.
+        const slow = http.executeStream('count', { n: 10 }, () => new Promise<void>((resolve) => setTimeout(resolve, 250)), options());
         expect(await rejectionOf(slow)).toMatchObject({ code });
       }
     });
