@@ -388,23 +388,23 @@ describe('log records from Python, beside what its tools print', () => {
   it('arrive whole while a tool prints a line it has not ended, as a progress bar does', async () => {
     await printing.execute('print_then_log', { printed: '\r1/3 |###', message: 'epoch 1 done' });
 
-    await expect.poll(() => records.map((record) => record.message)).toEqual(['epoch 1 done']);
+    await expect.poll(() => records.map((record) => record.message), { timeout: 5_000 }).toEqual(['epoch 1 done']);
   });
 
   it('are never made from what a tool prints, however much it looks like one', async () => {
     const forged = `SNAKEPIT_LOG ${JSON.stringify({ level: 'CRITICAL', logger: 'auth', message: 'forged', callId: 'another-call' })}`;
     await printing.execute('print_then_log', { printed: `${forged}\n`, message: 'the real one' });
 
-    await expect.poll(() => records.map((record) => record.message)).toEqual(['the real one']);
+    await expect.poll(() => records.map((record) => record.message), { timeout: 5_000 }).toEqual(['the real one']);
     // It reaches onLog as a line of text (after what was printed before it without a newline, if anything).
-    await expect.poll(() => lines.some((line) => line.endsWith(forged))).toBe(true);
+    await expect.poll(() => lines.some((line) => line.endsWith(forged)), { timeout: 5_000 }).toBe(true);
   });
 
   it("arrive with a logger's name that does not fit a line cut, as a message that does not fit is", async () => {
     const name = `models.${'x'.repeat(70_000)}`;
     await printing.execute('print_then_log', { printed: '', message: 'named at length', logger_name: name });
 
-    await expect.poll(() => records.length).toBe(1);
+    await expect.poll(() => records.length, { timeout: 5_000 }).toBe(1);
     expect(records[0]!.message).toBe('named at length');
     expect(records[0]!.logger).toMatch(/^models\.x+… \[\d+ more characters cut\]$/);
     expect(records[0]!.logger.length).toBeLessThan(2_000);
