@@ -89,24 +89,31 @@ def arrow_payload(value: object) -> tuple[pb.Encoding, bytes] | None:
     if pandas is not None and isinstance(value, pandas.DataFrame):
         pyarrow = _pyarrow("pandas DataFrame")
         try:
-            table = _pandas_table(pandas, pyarrow, value)
-        except pyarrow.ArrowException as error:
-            raise Refused(
-                value,
-                Refusal(
-                    f"a pandas DataFrame that Arrow cannot convert ({error})",
-                    "give each column values of one type (DataFrame.astype), or convert it with pyarrow yourself",
-                ),
-            ) from None
-        return arrow_payload(table)
+            return arrow_payload(_pandas_table(pandas, pyarrow, value))
+        except (pyarrow.ArrowException, ValueError, TypeError) as error:
+            raise _cannot_convert(value, "pandas", error) from None
     polars = _loaded("polars")
     if polars is not None and isinstance(value, polars.DataFrame):
-        _pyarrow("polars DataFrame")
-        # The oldest compatibility level writes strings as large_string rather than the newer
-        # string_view, which apache-arrow's JavaScript reader does not read.
-        table = value.to_arrow(compat_level=polars.CompatLevel.oldest())
-        return arrow_payload(table)
+        pyarrow = _pyarrow("polars DataFrame")
+        try:
+            # The oldest compatibility level writes strings as large_string rather than the newer
+            # string_view, which apache-arrow's JavaScript reader does not read.
+            return arrow_payload(value.to_arrow(compat_level=polars.CompatLevel.oldest()))
+        except (pyarrow.ArrowException, ValueError, TypeError) as error:
+            raise _cannot_convert(value, "polars", error) from None
     return None
+
+
+def _cannot_convert(frame: object, library: str, error: Exception) -> Refused:
+    # pandas' own checks raise ValueError (duplicate column names), Arrow's ArrowException (mixed types, a
+    # polars Int128 column): either way the frame cannot travel, which is the value's fault, not the tool's.
+    return Refused(
+        frame,
+        Refusal(
+            f"a {library} DataFrame that Arrow cannot convert ({error})",
+            "give each column a unique name and values of one type Arrow has, or convert it with pyarrow yourself",
+        ),
+    )
 
 
 def is_arrow(value: object) -> bool:

@@ -41,10 +41,11 @@ _Produced = bytes | EncodedValue | OutgoingChunk
 
 
 def _unwrap(value: object) -> tuple[object, bool, Mapping[str, str] | None] | None:
-    """(data, is_final, metadata) of a chunk wrapper: any object with ``data`` and ``is_final``, such as
-    Snakepit's own showcase StreamChunk; None for a plain value."""
+    """(data, is_final, metadata) of a chunk wrapper: any object with ``data`` and a bool ``is_final``, such
+    as Snakepit's own showcase StreamChunk; None for a plain value (a DataFrame whose columns are named so is
+    one: its columns are attributes too)."""
     is_final = getattr(value, "is_final", _MISSING)
-    if is_final is _MISSING or not hasattr(value, "data"):
+    if not isinstance(is_final, bool) or not hasattr(value, "data"):
         return None
     metadata = getattr(value, "metadata", None)
     if metadata is not None and not (
@@ -54,7 +55,7 @@ def _unwrap(value: object) -> tuple[object, bool, Mapping[str, str] | None] | No
             code="serialization_error",
             message=f"the metadata of a {type(value).__qualname__} chunk must map str to str, got {metadata!r}",
         )
-    return value.data, bool(is_final), metadata
+    return value.data, is_final, metadata
 
 
 class ChunkPump:

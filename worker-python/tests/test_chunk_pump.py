@@ -279,6 +279,16 @@ def test_final_chunk_ends_the_stream_and_closes_the_generator(start_pump: StartP
     assert handle.finish_count == 1
 
 
+def test_a_dataframe_with_columns_named_data_and_is_final_is_data_not_a_chunk_wrapper(start_pump: StartPump) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"data": [1, 2], "is_final": [False, True]})
+    handle = start_pump(lambda: iter([frame]))
+    handle.drain()
+
+    assert handle.pump.failure is None
+
+
 def test_final_chunk_without_metadata_is_still_marked(start_pump: StartPump) -> None:
     handle = start_pump(lambda: iter([StreamChunk("only", is_final=True)]))
 

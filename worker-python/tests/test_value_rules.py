@@ -197,9 +197,12 @@ def test_other_unencodable_values_are_refused_where_they_are(value: Any, path: s
     assert refusal(value).message.startswith(f"{path} is ")
 
 
-def test_a_dataframe_that_arrow_cannot_convert_is_refused_where_it_is() -> None:
-    frame = pd.DataFrame({"mixed": [1, "a"]})
-
+@pytest.mark.parametrize(
+    "frame",
+    [pd.DataFrame({"mixed": [1, "a"]}), pd.DataFrame([[1, 2]], columns=["a", "a"])],
+    ids=["mixed-column", "duplicate-columns"],
+)
+def test_a_dataframe_that_arrow_cannot_convert_is_refused_where_it_is(frame: pd.DataFrame) -> None:
     alone = refusal(frame)
     with pytest.raises(CallFailure) as inside:
         encode_value({"frame": [0, frame]}, "chunk", 2)
@@ -207,6 +210,19 @@ def test_a_dataframe_that_arrow_cannot_convert_is_refused_where_it_is() -> None:
     for failure, path in ((alone, "result"), (inside.value, 'chunk[2]["frame"][1]')):
         assert failure.code == "serialization_error"
         assert failure.message.startswith(f"{path} is a pandas DataFrame that Arrow cannot convert (")
+
+
+def test_a_polars_dataframe_that_arrow_cannot_carry_is_refused_where_it_is() -> None:
+    polars = pytest.importorskip("polars")
+    frame = polars.DataFrame({"big": polars.Series([1], dtype=polars.Int128)})
+
+    alone = refusal(frame)
+    with pytest.raises(CallFailure) as inside:
+        encode_value({"frame": frame}, "chunk", 2)
+
+    for failure, path in ((alone, "result"), (inside.value, 'chunk[2]["frame"]')):
+        assert failure.code == "serialization_error"
+        assert failure.message.startswith(f"{path} is a polars DataFrame that Arrow cannot convert (")
 
 
 # JSON's keys are strings: the encoders write int, float, bool and None keys as text.
