@@ -3,7 +3,7 @@ import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toArrowTable } from 'snakepit-rx/arrow';
 import { createHttpClient } from '../lib/browser/index.js';
-import { chunkData, type SnakepitPool } from '../lib/index.js';
+import { chunkData, createBridgeServer, createPool, type SnakepitPool } from '../lib/index.js';
 import { startTestPool } from './support/pools.js';
 import { poolBehindHttpHandler } from './support/served-pools.js';
 
@@ -53,6 +53,12 @@ function expectEveryType(table: Table | RecordBatch): void {
   expect(Object.is(column(table, 'f64')[2], -0)).toBe(true);
 }
 
+/** The union column's values of the tables of arrow_union's chunks: the second chunk, and the third's `table`. */
+function unionValues(chunks: readonly unknown[]): unknown[][] {
+  const tables = [chunks[1] as Table, (chunks[2] as { table: Table }).table];
+  return tables.map((table): unknown[] => [...(table.getChild('u')! as Iterable<unknown>)]);
+}
+
 describe('Arrow data', () => {
   let pool: SnakepitPool;
 
@@ -86,6 +92,30 @@ describe('Arrow data', () => {
     const values = table.getChild('f64')!.data[0]!.values as Float64Array;
     expect(values.byteOffset % 8).toBe(0);
     expect(values.buffer.byteLength).toBeGreaterThan(values.byteLength * 10);
+  });
+
+  it('a table whose buffers apache-arrow must find aligned (a union column) arrives after other chunks, alone or inside a value', async () => {
+    const chunks = await lastValueFrom(pool.stream('arrow_union').pipe(chunkData(), toArray()));
+
+    expect(unionValues(chunks)).toEqual([
+      [1, 'b', 3],
+      [1, 'b', 3],
+    ]);
+  });
+
+  it('a table with a union column arrives through a bridge server too, alone and inside a value', async () => {
+    const server = await createBridgeServer(pool);
+    const relayed = await createPool({ adapter: 'test_adapter.TestAdapter', endpoints: [server.address] });
+    try {
+      const chunks = await lastValueFrom(relayed.stream('arrow_union').pipe(chunkData(), toArray()));
+      expect(unionValues(chunks)).toEqual([
+        [1, 'b', 3],
+        [1, 'b', 3],
+      ]);
+    } finally {
+      await relayed.close();
+      await server.close();
+    }
   });
 
   it('a pandas DataFrame arrives as a Table', async () => {

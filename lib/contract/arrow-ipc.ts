@@ -43,11 +43,14 @@ function loadArrow(): ArrowModule {
 
 /**
  * An Arrow IPC stream as an apache-arrow `Table` (or, with `batch`, its one
- * `RecordBatch`). apache-arrow views the stream's buffers in place where they
- * are 8-byte aligned, as the worker places them, and copies them otherwise.
+ * `RecordBatch`), its buffers viewed in place when the stream is 8-byte
+ * aligned, as the worker places it where it can. A stream that is not (after
+ * another chunk in its message, or relayed by a bridge server) is copied
+ * first: apache-arrow copies such buffers itself, but fails on some of them
+ * (a union column's type ids and offsets).
  */
 export function readArrow(bytes: Uint8Array, batch: boolean): Table | RecordBatch {
-  const table = loadArrow().tableFromIPC(bytes);
+  const table = loadArrow().tableFromIPC(bytes.byteOffset % 8 === 0 ? bytes : bytes.slice());
   if (!batch) return table;
   const [first] = table.batches;
   if (table.batches.length !== 1 || first === undefined) {

@@ -161,7 +161,7 @@ def attachments_size(attachments: Sequence[Attachment]) -> int:
 def encode_batch(
     json_items: Sequence[bytes | bytearray], chunks: list[OutgoingChunk], attachments: Sequence[Attachment] = ()
 ) -> bytes:
-    """A serialized ChunkBatch; the data of a first array chunk, and of array and Arrow attachments, lies where
+    """A serialized ChunkBatch; the data of a first array or Arrow chunk, and of array and Arrow attachments, lies where
     Node can view it in place. ``attachments`` name their chunks (counted from the batch's first)."""
     parts = [_field(_BATCH_JSON_RUN, b"[" + b",".join(json_items) + b"]")] if json_items else []
     first_data_offset = len(parts[0]) if parts else 0
@@ -171,7 +171,7 @@ def encode_batch(
         if position == 0:
             first_data_offset += len(opening)
         parts += (opening, chunk.data, tail)
-    if chunks and chunks[0].encoding == pb.ENCODING_NDARRAY:
+    if chunks and needs_alignment(chunks[0].encoding):
         padding = alignment_padding(first_data_offset)
         if padding:
             parts.insert(0, _field(_BATCH_PADDING, padding))
