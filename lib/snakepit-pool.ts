@@ -406,7 +406,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     }
     try {
       checkId('tool name', tool, this.limits.maxIdLength, true);
-      if (options.sessionId !== undefined) checkId('sessionId', options.sessionId, this.limits.maxIdLength, false);
+      if (options.sessionId !== undefined) checkId('sessionId', options.sessionId, this.limits.maxIdLength, true);
       const encoded = encodeArguments(args, this.limits);
       return new pb.ExecuteToolRequest({
         tool_name: tool,

@@ -1,3 +1,4 @@
+import { lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallOptions, SnakepitPool } from '../lib/index.js';
 import { resolvePoolOptions } from '../lib/pool/pool-options.js';
@@ -47,6 +48,15 @@ describe('options a pool cannot use', () => {
       expect(markerEvents(marker)).toEqual([]);
     },
   );
+
+  it('refuses an empty sessionId, which the HTTP handler and the bridge server read as no session, rather than making it one', async () => {
+    for (const run of [
+      () => pool.execute('add', { a: 1, b: 2 }, { sessionId: '' }),
+      () => lastValueFrom(pool.stream('count', { n: 2 }, { sessionId: '' })),
+    ]) {
+      expect(await rejectionOf(run())).toMatchObject({ code: 'invalid_arguments', message: 'the sessionId must not be empty' });
+    }
+  });
 
   it('refuses durations no timer can wait for (Node fires a longer one at once), in the pool options and close()', async () => {
     expect(() => resolvePoolOptions({ adapter: 'module.Adapter', queueTimeout: 2 ** 31 })).toThrow(

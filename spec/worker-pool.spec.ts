@@ -212,6 +212,24 @@ describe('WorkerPool: sessions', () => {
 
     expect(strict.lease?.worker).toBe(other.lease?.worker);
   });
+
+  it('lets a strict session whose worker is retired take an idle worker at once, however long the old one takes to exit', async () => {
+    const { pool, worker } = await start({ size: 2, workerTtlMs: 1000, healthCheckIntervalMs: 0 });
+    const session = acquire(pool, { sessionId: 's', sessionAffinity: 'strict' });
+    const strict = acquire(pool, { sessionId: 's', sessionAffinity: 'strict' });
+    expect(strict.lease).toBeUndefined();
+    const retired = session.lease!.worker as FakeWorker;
+    retired.exitsOnStop = false;
+    await vi.advanceTimersByTimeAsync(1_500);
+
+    // Past its TTL, the session's worker is retired as its call ends.
+    session.lease?.release();
+
+    expect(retired.stops).toHaveLength(1);
+    expect(strict.lease?.worker).toBe(retired === worker(0) ? worker(1) : worker(0));
+    retired.exitsOnStop = true;
+    await retired.stop(0);
+  });
 });
 
 describe('WorkerPool: recycling', () => {

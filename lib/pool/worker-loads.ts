@@ -64,8 +64,11 @@ export class WorkerLoads {
     load.freedAt = this.sequence++;
   }
 
-  /** Whether it takes calls: known, not closing, not gone. */
-  readonly inService = (worker: Worker): boolean => this.loads.get(worker)?.closing === undefined && !worker.exited;
+  /** Whether it takes calls: known (a retired worker is forgotten before it exits), not closing, not gone. */
+  readonly inService = (worker: Worker): boolean => {
+    const load = this.loads.get(worker);
+    return load !== undefined && load.closing === undefined && !worker.exited;
+  };
 
   hasRoom(worker: Worker): boolean {
     const load = this.loads.get(worker);

@@ -342,6 +342,8 @@ export class WorkerPool {
     }
     this.stopAside(worker, this.options.cancelGracePeriodMs);
     this.members.lost(load.member, worker.id, false);
+    // Strict sessions waiting for it take any worker now, not once it has exited (its clean-up may take long).
+    this.serveAllWaiters();
   }
 
   private join(worker: Worker, member: PoolMember): void {

@@ -21,6 +21,8 @@ export class FakeWorker implements Worker {
   readonly lossCode = 'worker_crashed';
   /** The grace period of each `stop()`. */
   readonly stops: number[] = [];
+  /** Whether `stop()` ends it at once; false: it stays until the spec ends it (an adapter's slow `cleanup()`). */
+  exitsOnStop = true;
   /** How many times the pool killed it. */
   kills = 0;
   /** The pool member it was started for (`'1'`..., or an endpoint). */
@@ -62,7 +64,7 @@ export class FakeWorker implements Worker {
 
   stop(graceMs: number): Promise<void> {
     this.stops.push(graceMs);
-    this.exitSignal.fire({ code: 0, signal: null, expected: true });
+    if (this.exitsOnStop) this.exitSignal.fire({ code: 0, signal: null, expected: true });
     return Promise.resolve();
   }
 
