@@ -355,7 +355,7 @@ export interface PoolStats {
   readonly idle: number;
   /** Calls waiting for a worker. */
   readonly queued: number;
-  /** Calls that got a worker, since the pool started. */
+  /** Times calls got a worker, since the pool started (a call retried on another worker, its first having died before the call reached it, counts twice). */
   readonly calls: number;
   /** Calls that ended with an error, since the pool started. */
   readonly errors: number;
