@@ -120,9 +120,9 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
       : (resolved.endpoints ?? Array.from({ length: resolved.size }, (_, slot) => String(slot + 1)));
     const { start, release } = remote ? remoteWorkers(options, resolved) : localWorkers(options, resolved, emit);
     let described: ReturnType<Worker['connection']['listTools']> | undefined;
-    const spawn = async (member: string) => {
+    const spawn = async (member: string, signal: AbortSignal) => {
       const startedAt = performance.now();
-      const worker = await start(member);
+      const worker = await start(member, signal);
       emit({ type: 'worker_started', workerId: worker.id, pid: worker.pid, startupMs: performance.now() - startedAt });
       // The first worker ready describes the adapter while the others still start (describing builds every
       // tool's schema: tens of ms). Awaited below; a pool that fails to start never reads it.
@@ -424,7 +424,8 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
 
 /** How a pool gets the worker of a member, and frees what its workers shared once they are all stopped. */
 interface WorkerSource {
-  readonly start: (member: string) => Promise<Worker>;
+  /** Starts a member's worker; `signal` aborts when the pool closes, and a start under way gives up. */
+  readonly start: (member: string, signal: AbortSignal) => Promise<Worker>;
   readonly release: () => void;
 }
 
@@ -434,10 +435,11 @@ function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions, emit:
   const token = randomBytes(24).toString('base64url');
   const sockets = resolved.transport === 'unix' ? SocketDirectory.create() : undefined;
   let workerCount = 0;
-  const start = () => {
+  const start = (_member: string, signal: AbortSignal) => {
     const id = `worker-${++workerCount}`;
     return WorkerProcess.start({
       id,
+      signal,
       python,
       adapter: options.adapter,
       pythonPath: resolved.pythonPath,

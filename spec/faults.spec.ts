@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createPool } from '../lib/index.js';
@@ -187,6 +187,33 @@ describe('closing with streams in flight', () => {
       await pool.close({ drain: true, drainTimeout: 200 });
       expect((await running).code).toBe('pool_closed');
     });
+  });
+
+  it('ends a worker still starting (its adapter loading), rather than wait for its start', async () => {
+    const hold = markerPath();
+    const marker = markerPath();
+    // A start timeout longer than the spec's: a close that waited for the start would fail the spec.
+    const pool = await createPool({
+      adapter: 'test_adapter.SlowToStartAdapter',
+      pythonPath: FIXTURES,
+      size: 1,
+      startTimeout: 60_000,
+      env: { SNAKEPIT_TEST_HOLD_FILE: hold, SNAKEPIT_TEST_HOLD_MARKER: marker },
+    });
+    const { pid } = await pool.execute<{ pid: number }>('whoami');
+    writeFileSync(hold, '');
+    process.kill(pid, 'SIGKILL');
+    await waitUntil(() => markerEvents(marker).includes('held'), 10_000, 'the replacement to be loading its adapter');
+    const events: string[] = [];
+    pool.events$.subscribe((event) => events.push(event.type));
+
+    try {
+      await pool.close({ gracePeriod: 500 });
+    } finally {
+      rmSync(hold, { force: true });
+    }
+
+    expect(events).not.toContain('worker_started');
   });
 
   it("stops the processes the workers' tools started", async () => {

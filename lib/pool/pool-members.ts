@@ -33,8 +33,8 @@ interface MemberRecord extends PoolMember {
 }
 
 export interface PoolMembersOptions {
-  /** Starts a member's worker. */
-  readonly spawn: (member: string) => Promise<Worker>;
+  /** Starts a member's worker; `signal` aborts when the pool closes, and a start under way gives up. */
+  readonly spawn: (member: string, signal: AbortSignal) => Promise<Worker>;
   readonly maxRestartAttempts: number;
   /** Whether members are endpoints: their joining and leaving are reported. */
   readonly endpoints: boolean;
@@ -57,6 +57,8 @@ export class PoolMembers {
   private readonly records = new Map<string, MemberRecord>();
   private readonly pendingStarts = new Set<Promise<unknown>>();
   private closed = false;
+  /** Aborted by close(): starts under way end their worker rather than make the close wait for them. */
+  private readonly starting = new AbortController();
   private restartCount = 0;
   private lastStartError: SnakepitError | undefined;
 
@@ -97,7 +99,7 @@ export class PoolMembers {
    */
   async start(names: readonly string[], all: boolean): Promise<void> {
     const records = names.map((name) => Object.assign(this.record(name), { tried: true }));
-    const results = await Promise.allSettled(records.map((record) => this.track(this.options.spawn(record.name))));
+    const results = await Promise.allSettled(records.map((record) => this.track(this.options.spawn(record.name, this.starting.signal))));
     const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
     const started = results.flatMap((result, index) => (result.status === 'fulfilled' ? [{ worker: result.value, index }] : []));
     if (started.length === 0 || (all && failures.length > 0)) {
@@ -157,6 +159,7 @@ export class PoolMembers {
   async close(): Promise<void> {
     this.closed = true;
     for (const record of this.records.values()) clearTimeout(record.timer);
+    this.starting.abort();
     await Promise.allSettled([...this.pendingStarts]);
   }
 
@@ -206,7 +209,7 @@ export class PoolMembers {
       if (this.closed || record.removed) return;
       const replacing = record.tried;
       record.tried = true;
-      this.track(this.options.spawn(record.name)).then(
+      this.track(this.options.spawn(record.name, this.starting.signal)).then(
         (worker) => {
           if (this.closed || record.removed) {
             this.drop(record);

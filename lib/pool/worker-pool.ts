@@ -19,8 +19,8 @@ export type WorkerPoolOptions = Pick<
 > & {
   /** What the pool runs a worker for from the start, by name: slots of child workers (`'1'`...), or endpoints. */
   readonly members: readonly string[];
-  /** Starts a member's worker; called again to replace it. */
-  readonly spawn: (member: string) => Promise<Worker>;
+  /** Starts a member's worker; called again to replace it. `signal` aborts when the pool closes. */
+  readonly spawn: (member: string, signal: AbortSignal) => Promise<Worker>;
   /** Whether every member must start for the pool to start (else one is enough, the rest keep trying). */
   readonly requireAllAtStart: boolean;
   /** Whether the members are endpoints: their joining and leaving are reported, and counted in `endpointCount`. */

@@ -36,6 +36,8 @@ export interface WorkerProcessOptions {
    */
   readonly socketPath: string | undefined;
   readonly startTimeoutMs: number;
+  /** Aborted when the pool closes: a worker still starting is ended rather than waited for. */
+  readonly signal?: AbortSignal;
   /** The worker's Python logging level; undefined: its default (`$SNAKEPIT_LOG_LEVEL`, else WARNING). */
   readonly logLevel?: string | undefined;
   /**
@@ -303,10 +305,18 @@ function readHandshake(
       () => reject(failure(`worker ${options.id} did not report ready within ${options.startTimeoutMs} ms`)),
       options.startTimeoutMs,
     );
+    const { signal } = options;
+    const closing = () =>
+      settle(() =>
+        reject(new SnakepitError('pool_closed', `the pool closed while worker ${options.id} was starting`, { workerId: options.id })),
+      );
     const settle = (outcome: () => void) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', closing);
       outcome();
     };
+    if (signal?.aborted) closing();
+    else signal?.addEventListener('abort', closing, { once: true });
     child.on('error', (error) =>
       settle(() =>
         reject(
