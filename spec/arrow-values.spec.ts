@@ -118,6 +118,22 @@ describe('Arrow data', () => {
     }
   });
 
+  it('through a bridge server, the arrays and Arrow data inside a value are still viewed in place: aligned in the message', async () => {
+    const server = await createBridgeServer(pool);
+    const relayed = await createPool({ adapter: 'test_adapter.TestAdapter', endpoints: [server.address] });
+    try {
+      const viewed = (values: ArrayBufferView) => values.byteOffset % 8 === 0 && values.buffer.byteLength > values.byteLength * 4;
+      const nested = await relayed.execute<{ frame: Table }>('arrow_value', { form: 'nested' });
+      expect(viewed(nested.frame.getChild('f64')!.data[0]!.values as Float64Array)).toBe(true);
+      const [chunk] = await lastValueFrom(relayed.stream('nested_binaries', { kinds: ['dtypes'] }).pipe(chunkData(), toArray()));
+      const float64 = (chunk as Record<string, { data: Float64Array }>)['float64']!.data;
+      expect(viewed(float64)).toBe(true);
+    } finally {
+      await relayed.close();
+      await server.close();
+    }
+  });
+
   it('a pandas DataFrame arrives as a Table', async () => {
     const table = await pool.execute<Table>('arrow_value', { form: 'pandas' });
     expect(table).toBeInstanceOf(Table);

@@ -1,5 +1,5 @@
 import { pb } from '../contract/bridge-connection.js';
-import { alignmentPadding, lengthDelimitedSize, varintSize } from '../contract/alignment.js';
+import { alignAttachments, alignmentPadding, lengthDelimitedSize, needsAlignment, varintSize } from '../contract/alignment.js';
 import { toToolChunk, type EncodedChunk } from './payload-encoding.js';
 
 /** How much one batched message carries, as the Python worker's default: small enough to keep latency low. */
@@ -54,10 +54,15 @@ export class ChunkBatchBuilder {
       }),
     );
     const chunks = this.chunks.map((encoded) => toToolChunk({ ...encoded, payload: { ...encoded.payload, attachments: [] } }));
-    const batch = new pb.ChunkBatch({ json_run: jsonRun, chunks, attachments });
+    const batch = new pb.ChunkBatch({ json_run: jsonRun, chunks });
     const first = this.chunks[0];
-    if (first !== undefined && first.payload.encoding === pb.Encoding.ENCODING_NDARRAY) {
+    if (first !== undefined && needsAlignment(first.payload.encoding)) {
       batch.padding = alignmentPadding(offsetOfFirstData(jsonRun.byteLength, first));
+    }
+    if (attachments.length > 0) {
+      // The attachments (field 4) come last: they start where the rest ends.
+      alignAttachments(batch.serialize().byteLength, attachments);
+      batch.attachments = attachments;
     }
     return batch;
   }

@@ -1,5 +1,5 @@
 import type { Chunk } from '../chunk.js';
-import { alignmentPadding, varintSize } from '../contract/alignment.js';
+import { alignAttachments, alignmentPadding, needsAlignment, varintSize } from '../contract/alignment.js';
 import { DECODED_BINARY, withAttachments } from '../contract/attachment-encoding.js';
 import { pb } from '../contract/bridge-connection.js';
 import { stringifyJson } from '../json-text.js';
@@ -59,30 +59,40 @@ export function encodeChunk(chunk: Chunk, callId: string): EncodedChunk {
   };
 }
 
+function arrayInfo(payload: Payload) {
+  return payload.array === undefined ? {} : { array: new pb.ArrayInfo({ dtype: payload.array.dtype, shape: [...payload.array.shape] }) };
+}
+
+/**
+ * A chunk as ExecuteStreamingTool sends it, its attachments aligned (a ToolChunk has no padding of its own:
+ * an array chunk's data is copied by the client, as the worker's own unbatched chunks are).
+ */
 export function toToolChunk(encoded: EncodedChunk): InstanceType<typeof pb.ToolChunk> {
   const { chunk, payload } = encoded;
-  return new pb.ToolChunk({
+  const fields = {
     chunk_id: encoded.chunkId,
     data: payload.bytes,
     is_final: chunk.isFinal,
     metadata: new Map(Object.entries(chunk.metadata)),
     encoding: payload.encoding,
-    ...(payload.array === undefined ? {} : { array: new pb.ArrayInfo({ dtype: payload.array.dtype, shape: [...payload.array.shape] }) }),
-    attachments: payload.attachments,
-  });
+    ...arrayInfo(payload),
+  };
+  // The attachments (field 7) come last: they start where the rest ends.
+  if (payload.attachments.length > 0) alignAttachments(new pb.ToolChunk(fields).serialize().byteLength, payload.attachments);
+  return new pb.ToolChunk({ ...fields, attachments: payload.attachments });
 }
 
 export function toExecuteToolResponse(result: unknown): InstanceType<typeof pb.ExecuteToolResponse> {
   const payload = encodePayload(result);
-  const response = new pb.ExecuteToolResponse({
-    result: payload.bytes,
-    encoding: payload.encoding,
-    ...(payload.array === undefined ? {} : { array: new pb.ArrayInfo({ dtype: payload.array.dtype, shape: [...payload.array.shape] }) }),
-    attachments: payload.attachments,
-  });
-  if (payload.encoding !== pb.Encoding.ENCODING_JSON && payload.encoding !== pb.Encoding.ENCODING_BYTES) {
+  const response = new pb.ExecuteToolResponse({ result: payload.bytes, encoding: payload.encoding, ...arrayInfo(payload) });
+  if (needsAlignment(payload.encoding)) {
     // Arrays and Arrow data are viewed in place. `result` (field 2) follows the padding: its tag, its length, then the data.
     response.padding = alignmentPadding(1 + varintSize(payload.bytes.byteLength));
+  }
+  if (payload.attachments.length > 0) {
+    // The attachments (field 5) come last: they start where the rest ends.
+    alignAttachments(response.serialize().byteLength, payload.attachments);
+    response.attachments = payload.attachments;
   }
   return response;
 }

@@ -9,8 +9,21 @@
  * field 1, written first, so its length moves everything after it. Without
  * the padding, the client copies the array instead: still correct, only slower.
  */
+import { pb } from './bridge-connection.js';
+
 const RECEIVER_OFFSET = 5;
 const ALIGNMENT = 8;
+
+type Encoding = InstanceType<typeof pb.Attachment>['encoding'];
+
+/** Whether a reader views data of this encoding in place (typed arrays, Arrow buffers), and so it is aligned. */
+export function needsAlignment(encoding: Encoding): boolean {
+  return (
+    encoding === pb.Encoding.ENCODING_NDARRAY ||
+    encoding === pb.Encoding.ENCODING_ARROW_TABLE ||
+    encoding === pb.Encoding.ENCODING_ARROW_RECORD_BATCH
+  );
+}
 
 /** Bytes taken by `value` as a protobuf varint. */
 export function varintSize(value: number): number {
@@ -31,4 +44,37 @@ export function alignmentPadding(offsetAfterPadding: number): Uint8Array {
     if ((RECEIVER_OFFSET + field + offsetAfterPadding) % ALIGNMENT === 0) return new Uint8Array(length);
   }
   throw new Error('unreachable: a padding of up to 10 bytes reaches every residue');
+}
+
+/** Bytes an attachment takes as a field of its message (tag, length, message). */
+function attachmentFieldSize(attachment: InstanceType<typeof pb.Attachment>): number {
+  return lengthDelimitedSize(attachment.serialize().byteLength);
+}
+
+/**
+ * Sets the padding of each attachment of a message whose attachments (its
+ * last fields, by number) start `offset` bytes into it, so that the data of
+ * arrays and Arrow streams lands at aligned offsets, as worker-python's
+ * align_attachments does.
+ */
+export function alignAttachments(offset: number, attachments: readonly InstanceType<typeof pb.Attachment>[]): void {
+  if (!attachments.some((attachment) => needsAlignment(attachment.encoding))) return;
+  let at = offset;
+  for (const attachment of attachments) {
+    attachment.padding = new Uint8Array(0);
+    if (needsAlignment(attachment.encoding)) {
+      const unpadded = attachment.serialize().byteLength;
+      // `data` (field 2) follows the padding (field 1): its tag and length, then the bytes.
+      const dataHead = 1 + varintSize(attachment.data.byteLength);
+      for (let length = 0; length < ALIGNMENT + 3; length += 1) {
+        const field = length === 0 ? 0 : lengthDelimitedSize(length);
+        const dataAt = at + 1 + varintSize(unpadded + field) + field + dataHead;
+        if ((RECEIVER_OFFSET + dataAt) % ALIGNMENT === 0) {
+          attachment.padding = new Uint8Array(length);
+          break;
+        }
+      }
+    }
+    at += attachmentFieldSize(attachment);
+  }
 }
