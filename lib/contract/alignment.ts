@@ -46,9 +46,19 @@ export function alignmentPadding(offsetAfterPadding: number): Uint8Array {
   throw new Error('unreachable: a padding of up to 10 bytes reaches every residue');
 }
 
-/** Bytes an attachment takes as a field of its message (tag, length, message). */
-function attachmentFieldSize(attachment: InstanceType<typeof pb.Attachment>): number {
-  return lengthDelimitedSize(attachment.serialize().byteLength);
+/**
+ * Bytes an attachment takes as a message, with a padding of `paddingLength`: measured without its data,
+ * which serializing would copy (an array of megabytes), and the data's field added.
+ */
+function attachmentSize(attachment: InstanceType<typeof pb.Attachment>, paddingLength: number): number {
+  const { encoding, chunk, placeholder } = attachment;
+  const rest = new pb.Attachment({ encoding, chunk, placeholder, ...(attachment.has_array ? { array: attachment.array } : {}) });
+  const dataLength = attachment.data.byteLength;
+  return (
+    rest.serialize().byteLength +
+    (dataLength === 0 ? 0 : lengthDelimitedSize(dataLength)) +
+    (paddingLength === 0 ? 0 : lengthDelimitedSize(paddingLength))
+  );
 }
 
 /**
@@ -61,20 +71,20 @@ export function alignAttachments(offset: number, attachments: readonly InstanceT
   if (!attachments.some((attachment) => needsAlignment(attachment.encoding))) return;
   let at = offset;
   for (const attachment of attachments) {
-    attachment.padding = new Uint8Array(0);
+    let paddingLength = 0;
     if (needsAlignment(attachment.encoding)) {
-      const unpadded = attachment.serialize().byteLength;
+      const unpadded = attachmentSize(attachment, 0);
       // `data` (field 2) follows the padding (field 1): its tag and length, then the bytes.
       const dataHead = 1 + varintSize(attachment.data.byteLength);
       for (let length = 0; length < ALIGNMENT + 3; length += 1) {
         const field = length === 0 ? 0 : lengthDelimitedSize(length);
-        const dataAt = at + 1 + varintSize(unpadded + field) + field + dataHead;
-        if ((RECEIVER_OFFSET + dataAt) % ALIGNMENT === 0) {
-          attachment.padding = new Uint8Array(length);
+        if ((RECEIVER_OFFSET + at + 1 + varintSize(unpadded + field) + field + dataHead) % ALIGNMENT === 0) {
+          paddingLength = length;
           break;
         }
       }
     }
-    at += attachmentFieldSize(attachment);
+    attachment.padding = new Uint8Array(paddingLength);
+    at += lengthDelimitedSize(attachmentSize(attachment, paddingLength));
   }
 }
