@@ -62,6 +62,13 @@ function typeCheck(name: string, source: string): Promise<Run> {
   return run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig]);
 }
 
+/** Asserts that `source` compiles without a word from tsc (see typeCheck). */
+async function expectToCompile(name: string, source: string): Promise<void> {
+  const compiled = await typeCheck(name, source);
+  expect(compiled.stdout).toBe('');
+  expect(compiled.code).toBe(0);
+}
+
 describe('snakepit-rx types', () => {
   it('writes a module exporting <Class>Tools, with each tool’s arguments, data or result, and whether it streams', async () => {
     const result = await snakepitRx(...TYPED);
@@ -90,7 +97,7 @@ describe('snakepit-rx types', () => {
   it('writes a module that code type-checks against, calls compile-time checked', async () => {
     const out = join(work, 'typed-adapter.ts');
     expect((await snakepitRx(...TYPED, '--out', out)).code).toBe(0);
-    const compiled = await typeCheck(
+    await expectToCompile(
       'usage.ts',
       `import { createPool, type Chunk, type SnakepitPool } from 'snakepit-rx';
 import type { Point, Progress, TypedAdapterTools } from './typed-adapter.js';
@@ -127,9 +134,6 @@ export async function use(): Promise<void> {
 }
 `,
     );
-
-    expect(compiled.stdout).toBe('');
-    expect(compiled.code).toBe(0);
   }, 120_000);
 
   it('gives same-named classes of different shapes names of their own, each type holding its own (two Outers, two Inners)', async () => {
@@ -141,7 +145,7 @@ export async function use(): Promise<void> {
     expect(module).toContain('export interface SecondArguments {\n  value: Outer2;\n}');
     expect(module).toContain('export interface Outer2 {\n  inner: Inner2;\n}');
     expect(module).toContain('export interface Inner2 {\n  b: string;\n}');
-    const compiled = await typeCheck(
+    await expectToCompile(
       'shared-names-usage.ts',
       `import type { SnakepitPool } from 'snakepit-rx';
 import type { SharedNamesAdapterTools } from './SharedNamesAdapter.js';
@@ -155,8 +159,6 @@ export async function use(pool: SnakepitPool<SharedNamesAdapterTools>): Promise<
 }
 `,
     );
-    expect(compiled.stdout).toBe('');
-    expect(compiled.code).toBe(0);
   }, 120_000);
 
   it('writes a module that compiles whatever the types are named (NdArray, Record, Float32Array), importing only what it uses', async () => {
@@ -169,7 +171,7 @@ export async function use(pool: SnakepitPool<SharedNamesAdapterTools>): Promise<
     expect(module).toContain('export interface SaveArguments {\n  record: Record;\n  point: Float32Array2;\n}');
     expect(mention).toContain("numpy's NdArray.size");
     expect(mention).not.toContain('import');
-    const compiled = await typeCheck(
+    await expectToCompile(
       'global-names-usage.ts',
       `import type { NdArray, SnakepitPool } from 'snakepit-rx';
 import type { GlobalNamesAdapterTools } from './GlobalNamesAdapter.js';
@@ -186,15 +188,13 @@ export async function use(pool: SnakepitPool<GlobalNamesAdapterTools>, other: Sn
 }
 `,
     );
-    expect(compiled.stdout).toBe('');
-    expect(compiled.code).toBe(0);
   }, 120_000);
 
   it('writes a field named __proto__ as a field', async () => {
     const module = await clashingModule('ProtoFieldAdapter');
 
     expect(module).toContain('export interface ProtoField {\n  __proto__: string;\n  x: number;\n}');
-    const compiled = await typeCheck(
+    await expectToCompile(
       'proto-field-usage.ts',
       `import type { SnakepitPool } from 'snakepit-rx';
 import type { ProtoField, ProtoFieldAdapterTools } from './ProtoFieldAdapter.js';
@@ -205,8 +205,6 @@ export async function use(pool: SnakepitPool<ProtoFieldAdapterTools>): Promise<v
 }
 `,
     );
-    expect(compiled.stdout).toBe('');
-    expect(compiled.code).toBe(0);
   }, 120_000);
 
   it('--check passes on an up-to-date file and fails, saying why, on a stale or missing one', async () => {

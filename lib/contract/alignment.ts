@@ -47,18 +47,14 @@ export function alignmentPadding(offsetAfterPadding: number): Uint8Array {
 }
 
 /**
- * Bytes an attachment takes as a message, with a padding of `paddingLength`: measured without its data,
- * which serializing would copy (an array of megabytes), and the data's field added.
+ * Bytes an attachment takes as a message without its padding: measured without its data, which
+ * serializing would copy (an array of megabytes), and the data's field added.
  */
-function attachmentSize(attachment: InstanceType<typeof pb.Attachment>, paddingLength: number): number {
+function unpaddedSize(attachment: InstanceType<typeof pb.Attachment>): number {
   const { encoding, chunk, placeholder } = attachment;
   const rest = new pb.Attachment({ encoding, chunk, placeholder, ...(attachment.has_array ? { array: attachment.array } : {}) });
   const dataLength = attachment.data.byteLength;
-  return (
-    rest.serialize().byteLength +
-    (dataLength === 0 ? 0 : lengthDelimitedSize(dataLength)) +
-    (paddingLength === 0 ? 0 : lengthDelimitedSize(paddingLength))
-  );
+  return rest.serialize().byteLength + (dataLength === 0 ? 0 : lengthDelimitedSize(dataLength));
 }
 
 /**
@@ -71,20 +67,21 @@ export function alignAttachments(offset: number, attachments: readonly InstanceT
   if (!attachments.some((attachment) => needsAlignment(attachment.encoding))) return;
   let at = offset;
   for (const attachment of attachments) {
-    let paddingLength = 0;
+    const unpadded = unpaddedSize(attachment);
+    let padding = 0;
     if (needsAlignment(attachment.encoding)) {
-      const unpadded = attachmentSize(attachment, 0);
       // `data` (field 2) follows the padding (field 1): its tag and length, then the bytes.
       const dataHead = 1 + varintSize(attachment.data.byteLength);
       for (let length = 0; length < ALIGNMENT + 3; length += 1) {
-        const field = length === 0 ? 0 : lengthDelimitedSize(length);
-        if ((RECEIVER_OFFSET + at + 1 + varintSize(unpadded + field) + field + dataHead) % ALIGNMENT === 0) {
-          paddingLength = length;
+        padding = length === 0 ? 0 : lengthDelimitedSize(length);
+        if ((RECEIVER_OFFSET + at + 1 + varintSize(unpadded + padding) + padding + dataHead) % ALIGNMENT === 0) {
+          attachment.padding = new Uint8Array(length);
           break;
         }
       }
+    } else {
+      attachment.padding = new Uint8Array(0);
     }
-    attachment.padding = new Uint8Array(paddingLength);
-    at += lengthDelimitedSize(attachmentSize(attachment, paddingLength));
+    at += lengthDelimitedSize(unpadded + padding);
   }
 }

@@ -13,7 +13,7 @@ const READY_PREFIX = 'SNAKEPIT_READY ';
 /** Written on a worker's stdin when the pool stops it (worker-python/snakepit_bridge/parent_pipe.py). */
 const STOP_LINE = 'stop\n';
 const FAILED_PREFIX = 'SNAKEPIT_FAILED ';
-const STDERR_TAIL_LINES = 20;
+const OUTPUT_TAIL_LINES = 20;
 
 export interface WorkerProcessOptions {
   readonly id: string;
@@ -135,11 +135,11 @@ export class WorkerProcess implements Worker {
     // A worker that dies at once breaks the pipe; its exit, not this write, reports why.
     child.stdin?.on('error', () => undefined);
     child.stdin?.write(`${options.token}\n`);
-    // The last lines of both, for the message of a worker that fails to start.
-    const stderrTail: string[] = [];
+    // The last lines of stderr and of the record pipe, for the message of a worker that fails to start.
+    const outputTail: string[] = [];
     const remember = (text: string) => {
-      stderrTail.push(text);
-      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+      outputTail.push(text);
+      if (outputTail.length > OUTPUT_TAIL_LINES) outputTail.shift();
     };
     readBoundedLines(child.stderr, (line) => {
       options.onLog(line, options.id);
@@ -158,7 +158,7 @@ export class WorkerProcess implements Worker {
     let handshake: Handshake;
     let address: string;
     try {
-      handshake = await readHandshake(child, exit, options, stderrTail);
+      handshake = await readHandshake(child, exit, options, outputTail);
       address = workerAddress(handshake, options);
     } catch (error) {
       await abandonStart(child, exit);
@@ -292,12 +292,12 @@ function readHandshake(
   child: ChildProcess,
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
   options: WorkerProcessOptions,
-  stderrTail: readonly string[],
+  outputTail: readonly string[],
 ): Promise<Handshake> {
   const failure = (message: string, details: { pythonType?: string; pythonTraceback?: string; cause?: unknown } = {}) =>
     new SnakepitError('worker_start_failed', message, {
       workerId: options.id,
-      hint: details.pythonTraceback ? undefined : stderrTail.join('\n') || undefined,
+      hint: details.pythonTraceback ? undefined : outputTail.join('\n') || undefined,
       ...details,
     });
   return new Promise<Handshake>((resolve, reject) => {
@@ -331,7 +331,7 @@ function readHandshake(
       setImmediate(() =>
         settle(() =>
           reject(
-            failure(`worker ${options.id} exited before it was ready (${signal ?? `code ${code}`}): ${stderrTail.at(-1) ?? 'no output'}`),
+            failure(`worker ${options.id} exited before it was ready (${signal ?? `code ${code}`}): ${outputTail.at(-1) ?? 'no output'}`),
           ),
         ),
       );
