@@ -39,13 +39,48 @@ function badRequest(message: string): SnakepitHttpError {
   return refusal(400, 'invalid_arguments', message, BODY_HINT);
 }
 
+/** A parameter's value, unquoted: RFC 9110 makes `charset="utf-8"` and `charset=utf-8` the same. */
+function parameterValue(raw: string): string {
+  return raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+}
+
 function isJsonType(contentType: string): boolean {
   const [type = '', ...parameters] = contentType
     .toLowerCase()
     .split(';')
     .map((part) => part.trim());
-  const charset = parameters.find((parameter) => parameter.startsWith('charset='))?.slice('charset='.length);
+  const charsets = parameters
+    .filter((parameter) => parameter.startsWith('charset='))
+    .map((parameter) => parameterValue(parameter.slice(8)));
+  // Two charsets contradict each other, or repeat one: either way which one the sender meant is a guess.
+  if (charsets.length > 1) return false;
+  const [charset] = charsets;
   return (type === 'application/json' || /^application\/[\w.+-]+\+json$/.test(type)) && (charset === undefined || charset === 'utf-8');
+}
+
+/**
+ * The request's one Content-Type; throws when it has several, which Node's parser would reduce to the
+ * first: a body is not read as one of two types its sender gave.
+ */
+function contentTypeOf(req: IncomingMessage): string | undefined {
+  const types = req.headersDistinct['content-type'];
+  if (types !== undefined && types.length > 1) {
+    throw badRequest(`the request has ${types.length} Content-Type headers; send one`);
+  }
+  return req.headers['content-type'];
+}
+
+/** Throws unless the body comes as it is: the handler decompresses nothing, and compressed bytes are no JSON text. */
+function checkContentEncoding(req: IncomingMessage): void {
+  const encoding = req.headers['content-encoding'];
+  const coding = encoding?.trim().toLowerCase();
+  if (encoding === undefined || coding === '' || coding === 'identity') return;
+  throw refusal(
+    415,
+    'invalid_arguments',
+    `the request body must not be compressed, got Content-Encoding ${quote(encoding)}`,
+    'send the JSON as it is, without Content-Encoding',
+  );
 }
 
 function hasBody(req: IncomingMessage): boolean {
@@ -109,8 +144,9 @@ async function bodyValue(req: IncomingMessage, limits: BodyLimits): Promise<unkn
   else if (parsed instanceof Uint8Array) text = utf8Text(parsed);
   else if (parsed !== undefined) return parsed;
   else {
-    const contentType = req.headers['content-type'];
+    const contentType = contentTypeOf(req);
     if (!hasBody(req) && contentType === undefined) return {};
+    checkContentEncoding(req);
     if (contentType === undefined || !isJsonType(contentType)) {
       throw refusal(
         415,

@@ -453,6 +453,51 @@ describe('createHttpHandler', () => {
       expect(await second.json()).toMatchObject({ code: 'pool_saturated' });
     });
 
+    it('reads a quoted charset as the same charset (RFC 9110), and refuses a charset given twice', async () => {
+      const { baseUrl } = await start();
+      const add = (contentType: string) =>
+        fetch(`${baseUrl}/execute/add`, { method: 'POST', headers: { 'Content-Type': contentType }, body: '{"args": {"a": 1, "b": 2}}' });
+
+      const quoted = await add('Application/JSON; Charset="UTF-8"');
+      expect(quoted.status).toBe(200);
+      expect(await quoted.json()).toEqual({ result: 3 });
+      const twice = await add('application/json; charset=utf-8; charset=latin1');
+      expect(twice.status).toBe(415);
+      expect(await twice.json()).toMatchObject({ code: 'invalid_arguments' });
+    });
+
+    it('refuses a body with two Content-Type headers rather than reading it as the first says', async () => {
+      const { port } = await start();
+      const body = '{"args": {"a": 1, "b": 2}}';
+      const socket = connect(port, '127.0.0.1');
+      socket.write(
+        'POST /execute/add HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Type: text/plain\r\n' +
+          `Content-Length: ${body.length}\r\n\r\n${body}`,
+      );
+      let answer = '';
+      socket.setEncoding('latin1').on('data', (part: string) => (answer += part));
+      await once(socket, 'end');
+      socket.destroy();
+
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        code: 'invalid_arguments',
+        message: expect.stringMatching(/Content-Type/),
+      });
+    });
+
+    it('refuses a compressed body with 415 rather than reading its bytes as JSON', async () => {
+      const { baseUrl } = await start();
+      const response = await fetch(`${baseUrl}/execute/add`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+        body: '{"args": {"a": 1, "b": 2}}',
+      });
+
+      expect(response.status).toBe(415);
+      expect(await response.json()).toMatchObject({ code: 'invalid_arguments', message: expect.stringMatching(/Content-Encoding/) });
+    });
+
     it('keeps serving after a client sends garbage on the socket', async () => {
       const { baseUrl, port } = await start();
       const socket = connect(port, '127.0.0.1');
