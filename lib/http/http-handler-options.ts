@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { DEFAULT_TIMEOUT_MS } from '../call/call-scope.js';
 import { SnakepitError } from '../errors.js';
+import { MAX_TIMER_MS } from '../timer-limit.js';
 
 /**
  * What `authorize(req)` may answer: `true` lets the request through;
@@ -81,6 +82,13 @@ function count(value: number | undefined, name: string, fallback: number, { zero
   return value;
 }
 
+/** A count of milliseconds that a timer runs for: timers fire at once past MAX_TIMER_MS (a heartbeat every millisecond). */
+function duration(value: number | undefined, name: string, fallback: number, { zero = false } = {}): number {
+  const ms = count(value, name, fallback, { zero });
+  if (ms > MAX_TIMER_MS) throw invalid(`${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${ms}`);
+  return ms;
+}
+
 function allowList(tools: unknown): ReadonlySet<string> | '*' {
   if (tools === '*') return '*';
   if (!Array.isArray(tools)) {
@@ -104,13 +112,13 @@ export function resolveHttpHandlerOptions(options: HttpHandlerOptions): Resolved
     tools: allowList(options.tools),
     authorize: options.authorize,
     maxBodyBytes: count(options.maxBodyBytes, 'maxBodyBytes', MIB),
-    bodyTimeoutMs: count(options.bodyTimeout, 'bodyTimeout', 10_000),
+    bodyTimeoutMs: duration(options.bodyTimeout, 'bodyTimeout', 10_000),
     maxConcurrentStreams: count(options.maxConcurrentStreams, 'maxConcurrentStreams', 100),
-    heartbeatIntervalMs: count(options.heartbeatInterval, 'heartbeatInterval', 15_000, { zero: true }),
+    heartbeatIntervalMs: duration(options.heartbeatInterval, 'heartbeatInterval', 15_000, { zero: true }),
     exposeTracebacks: options.exposeTracebacks === true,
-    resumeWindowMs: count(options.resumeWindow, 'resumeWindow', 0, { zero: true }),
+    resumeWindowMs: duration(options.resumeWindow, 'resumeWindow', 0, { zero: true }),
     resumeBufferBytes: count(options.resumeBufferBytes, 'resumeBufferBytes', 8 * MIB),
-    callTimeoutMs: count(options.callTimeout, 'callTimeout', DEFAULT_TIMEOUT_MS),
+    callTimeoutMs: duration(options.callTimeout, 'callTimeout', DEFAULT_TIMEOUT_MS),
     basePath: basePath.replace(/\/+$/, ''),
   };
 }

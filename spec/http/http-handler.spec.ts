@@ -247,6 +247,11 @@ describe('createHttpHandler', () => {
       ["'*' inside a list", { tools: ['*'] }],
       ['a tool name that is not a string', { tools: [1] }],
       ['a negative maxBodyBytes', { tools: '*', maxBodyBytes: -1 }],
+      // Timers fire at once past 2^31 - 1 ms: a heartbeat every millisecond, a body timed out at once.
+      ['a heartbeatInterval longer than a timer takes', { tools: '*', heartbeatInterval: 2 ** 31 }],
+      ['a bodyTimeout longer than a timer takes', { tools: '*', bodyTimeout: 2 ** 31 }],
+      ['a resumeWindow longer than a timer takes', { tools: '*', resumeWindow: 2 ** 31 }],
+      ['a callTimeout longer than a timer takes', { tools: '*', callTimeout: 2 ** 31 }],
     ])('refuses %s', (_, options) => {
       expect(() => createHttpHandler(pool, options as unknown as HttpHandlerOptions)).toThrow(
         expect.objectContaining({ code: 'invalid_arguments' }),
