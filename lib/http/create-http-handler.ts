@@ -79,6 +79,9 @@ function gone(res: ServerResponse): boolean {
 
 class HttpHandlerRoutes {
   private readonly streams = new Map<string, HttpStream>();
+  // Requests counted before their body is read: a body being read holds up to maxBodyBytes of the host's memory.
+  private streamsReadingBodies = 0;
+  private executing = 0;
 
   constructor(
     private readonly pool: SnakepitPool,
@@ -162,10 +165,14 @@ class HttpHandlerRoutes {
     return tool;
   }
 
-  private checkCapacity(res: ServerResponse): void {
-    if (this.streams.size < this.config.maxConcurrentStreams) return;
+  private checkCapacity(res: ServerResponse, running: number, limit: number, what: string): void {
+    if (running < limit) return;
     res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
-    throw refusal(503, 'pool_saturated', `this server already runs ${this.config.maxConcurrentStreams} streams; try again shortly`);
+    throw refusal(503, 'pool_saturated', `this server already runs ${limit} ${what}; try again shortly`);
+  }
+
+  private checkStreamCapacity(res: ServerResponse): void {
+    this.checkCapacity(res, this.streams.size + this.streamsReadingBodies, this.config.maxConcurrentStreams, 'streams');
   }
 
   private callOptions(body: CallBody, signal?: AbortSignal) {
@@ -178,10 +185,16 @@ class HttpHandlerRoutes {
 
   private async stream(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const tool = this.tool(name, true);
-    this.checkCapacity(res);
-    const body = await readCallBody(req, this.config);
+    this.checkStreamCapacity(res);
+    this.streamsReadingBodies++;
+    let body: CallBody;
+    try {
+      body = await readCallBody(req, this.config);
+    } finally {
+      this.streamsReadingBodies--;
+    }
     if (gone(res)) return;
-    this.checkCapacity(res);
+    this.checkStreamCapacity(res);
     const id = randomBytes(16).toString('base64url');
     const stream = new HttpStream(id, this.config, () => this.streams.delete(id));
     this.streams.set(id, stream);
@@ -192,8 +205,8 @@ class HttpHandlerRoutes {
 
   private async execute(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const tool = this.tool(name, false);
-    const body = await readCallBody(req, this.config);
-    if (gone(res)) return;
+    this.checkCapacity(res, this.executing, this.config.maxConcurrentCalls, 'calls');
+    this.executing++;
     // The client going away cancels the call.
     const controller = new AbortController();
     const onClose = () => {
@@ -201,12 +214,15 @@ class HttpHandlerRoutes {
     };
     res.once('close', onClose);
     try {
+      const body = await readCallBody(req, this.config);
+      if (gone(res)) return;
       const result = await this.pool.execute(tool.name, body.args, this.callOptions(body, controller.signal));
       if (!gone(res)) sendJson(res, 200, resultBody(result));
     } catch (error) {
       if (!controller.signal.aborted) throw error;
     } finally {
       res.off('close', onClose);
+      this.executing--;
     }
   }
 

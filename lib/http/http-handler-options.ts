@@ -24,8 +24,16 @@ export interface HttpHandlerOptions {
   readonly maxBodyBytes?: number;
   /** How long a client may take to send its request body, in ms; slower ones get 408. Default 10000. */
   readonly bodyTimeout?: number;
-  /** Streams this handler runs at once (including those waiting for a reconnection); past it, 503 with `Retry-After`. Default 100. */
+  /**
+   * Streams this handler runs at once (including those waiting for a reconnection, and those whose
+   * body is still being read); past it, 503 with `Retry-After`. Default 100.
+   */
   readonly maxConcurrentStreams?: number;
+  /**
+   * `POST /execute` calls this handler runs at once, from the moment their body
+   * starts to be read until they answer; past it, 503 with `Retry-After`. Default 100.
+   */
+  readonly maxConcurrentCalls?: number;
   /** Milliseconds between heartbeat comments on a stream response, so that proxies keep it open; 0: none. Default 15000. */
   readonly heartbeatInterval?: number;
   /** Send Python tracebacks to clients (`pythonTraceback`). Default false: they often reveal paths and code. */
@@ -60,6 +68,7 @@ export interface ResolvedHttpHandlerOptions {
   readonly maxBodyBytes: number;
   readonly bodyTimeoutMs: number;
   readonly maxConcurrentStreams: number;
+  readonly maxConcurrentCalls: number;
   readonly heartbeatIntervalMs: number;
   readonly exposeTracebacks: boolean;
   readonly resumeWindowMs: number;
@@ -114,6 +123,7 @@ export function resolveHttpHandlerOptions(options: HttpHandlerOptions): Resolved
     maxBodyBytes: count(options.maxBodyBytes, 'maxBodyBytes', MIB),
     bodyTimeoutMs: duration(options.bodyTimeout, 'bodyTimeout', 10_000),
     maxConcurrentStreams: count(options.maxConcurrentStreams, 'maxConcurrentStreams', 100),
+    maxConcurrentCalls: count(options.maxConcurrentCalls, 'maxConcurrentCalls', 100),
     heartbeatIntervalMs: duration(options.heartbeatInterval, 'heartbeatInterval', 15_000, { zero: true }),
     exposeTracebacks: options.exposeTracebacks === true,
     resumeWindowMs: duration(options.resumeWindow, 'resumeWindow', 0, { zero: true }),

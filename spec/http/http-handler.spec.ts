@@ -458,6 +458,72 @@ describe('createHttpHandler', () => {
       expect(await second.json()).toMatchObject({ code: 'pool_saturated' });
     });
 
+    // The slot is the request's from before its body is read: bodies being read hold memory too (up to maxBodyBytes each).
+    async function holdingSlotWhileSending(baseUrl: string, route: string, authorized: Promise<void>) {
+      const body = JSON.stringify({ args: { a: 1, b: 2 } });
+      const { req, response } = rawRequest(`${baseUrl}${route}`, {
+        headers: { 'Content-Type': 'application/json', 'Content-Length': String(body.length) },
+      });
+      req.write(body.slice(0, 5));
+      await authorized;
+      // The handler reserves its slot in the same turn as `authorize` answers.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return { finish: () => req.end(body.slice(5)), response };
+    }
+
+    function authorizeOnce() {
+      let seen!: () => void;
+      const authorized = new Promise<void>((resolve) => (seen = resolve));
+      return { authorized, authorize: () => (seen(), true) };
+    }
+
+    it('counts a stream whose body is still being read against maxConcurrentStreams', async () => {
+      const { authorized, authorize } = authorizeOnce();
+      const { baseUrl } = await start({ maxConcurrentStreams: 1, authorize });
+      const first = await holdingSlotWhileSending(baseUrl, '/stream/count', authorized);
+      const second = await postJson(`${baseUrl}/stream/count`, { args: { n: 1 } });
+      first.finish();
+
+      expect(second.status).toBe(503);
+      expect(second.headers.get('retry-after')).toBe('1');
+      expect(await second.json()).toMatchObject({ code: 'pool_saturated' });
+      expect((await first.response).statusCode).toBe(200);
+    });
+
+    it('answers 503 with Retry-After past maxConcurrentCalls /execute calls, counting those whose body is being read', async () => {
+      const { authorized, authorize } = authorizeOnce();
+      const { baseUrl } = await start({ maxConcurrentCalls: 1, authorize });
+      const first = await holdingSlotWhileSending(baseUrl, '/execute/add', authorized);
+      const second = await postJson(`${baseUrl}/execute/add`, { args: { a: 1, b: 2 } });
+      first.finish();
+
+      expect(second.status).toBe(503);
+      expect(second.headers.get('retry-after')).toBe('1');
+      expect(await second.json()).toMatchObject({ code: 'pool_saturated', message: expect.stringContaining('1 calls') });
+      const answered = await first.response;
+      expect(answered.statusCode).toBe(200);
+      expect(JSON.parse(await answered.text)).toEqual({ result: 3 });
+      const third = await postJson(`${baseUrl}/execute/add`, { args: { a: 2, b: 2 } });
+      expect(await third.json()).toEqual({ result: 4 });
+    });
+
+    it('holds an /execute slot while the call runs, and frees it when the client goes away', async () => {
+      const { baseUrl } = await start({ maxConcurrentCalls: 1, tools: [...EXPOSED, 'wait_for_cancel'] });
+      const marker = markerPath();
+      const controller = new AbortController();
+      const running = postJson(`${baseUrl}/execute/wait_for_cancel`, { args: { marker } }, {}, controller.signal).catch(() => undefined);
+      await waitUntil(() => markerEvents(marker).includes('started'), 10_000, 'the tool to start');
+      const refused = await postJson(`${baseUrl}/execute/add`, { args: { a: 1, b: 2 } });
+      controller.abort();
+      await running;
+      await waitUntil(() => markerEvents(marker).includes('cancelled'), 10_000, 'the tool to hear of the cancel');
+
+      expect(refused.status).toBe(503);
+      await waitUntil(() => pool.stats().busy === 0, 5_000, 'the cancelled call to end');
+      const after = await postJson(`${baseUrl}/execute/add`, { args: { a: 1, b: 2 } });
+      expect(await after.json()).toEqual({ result: 3 });
+    });
+
     it('reads a quoted charset as the same charset (RFC 9110), and refuses a charset given twice', async () => {
       const { baseUrl } = await start();
       const add = (contentType: string) =>
