@@ -235,6 +235,10 @@ class HttpHandlerRoutes {
   }
 
   private resume(streamId: string, req: IncomingMessage, res: ServerResponse): void {
+    // Without a window a dropped connection cancels its stream: a live one may only be read where it started.
+    if (this.config.resumeWindowMs === 0) {
+      throw refusal(404, 'invalid_arguments', 'this server keeps no stream for a reconnection (its resumeWindow is 0)');
+    }
     const header = req.headers['last-event-id'];
     const lastEventId = Array.isArray(header) ? header[0] : header;
     if (lastEventId !== undefined && !/^(-1|\d{1,15})$/.test(lastEventId.trim())) {

@@ -444,6 +444,23 @@ describe('createHttpHandler', () => {
       expect(events.at(-1)?.data).toMatchObject({ isFinal: true });
     });
 
+    it('refuses to resume a live stream on a server that keeps no stream for a reconnection (no resumeWindow)', async () => {
+      const { baseUrl } = await start();
+      const marker = markerPath();
+      const controller = new AbortController();
+      const live = await postJson(`${baseUrl}/stream/ticker`, { args: { marker } }, {}, controller.signal);
+      const reader = live.body!.getReader();
+      await reader.read();
+      const streamId = live.headers.get('snakepit-stream-id')!;
+      const taken = await fetch(`${baseUrl}/stream/resume/${streamId}`, { headers: { 'Last-Event-ID': '-1' } });
+      const next = await reader.read();
+      controller.abort();
+
+      expect(taken.status).toBe(404);
+      expect(await taken.json()).toMatchObject({ code: 'invalid_arguments', message: expect.stringContaining('resumeWindow') });
+      expect(next.done).toBe(false);
+    });
+
     it('answers 503 with Retry-After past maxConcurrentStreams', async () => {
       const { baseUrl } = await start({ maxConcurrentStreams: 1 });
       const marker = markerPath();
