@@ -25,6 +25,7 @@ from typing import Any
 import grpc
 
 from snakepit_bridge import unix_socket
+from snakepit_bridge.call_admission import waiting_room
 from snakepit_bridge.child_worker import ChildOptions, ChildStartFailed, ChildWorker
 from snakepit_bridge.dispatcher import Dispatcher
 from snakepit_bridge.dispatcher_service import DispatcherService
@@ -101,7 +102,8 @@ async def _serve_in(socket_dir: str | None, args: argparse.Namespace, worker_id:
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signal_number, stop.set)
 
-    dispatcher: Dispatcher[ChildWorker] = Dispatcher()
+    # As many calls wait as N single-process endpoints of these --threads would keep waiting.
+    dispatcher: Dispatcher[ChildWorker] = Dispatcher(max_waiting=args.workers * waiting_room(args.threads))
     options = ChildOptions(
         adapter=args.adapter,
         token=secrets.token_urlsafe(24),

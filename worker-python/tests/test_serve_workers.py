@@ -172,6 +172,32 @@ def test_runs_calls_at_once_each_in_a_process_of_its_own_and_queues_the_next(
     calls[1].cancel()
 
 
+def test_calls_beyond_what_its_processes_keep_waiting_are_refused_with_pool_saturated(
+    serve_workers: Callable[..., Endpoint], tmp_path: Path
+) -> None:
+    # With 6 threads a single process keeps 1 call waiting (call_admission.waiting_room): the dispatcher keeps as
+    # many for each of its processes, rather than hold every request that clients send in memory.
+    endpoint = serve_workers(2, "--threads", "6")
+    running = [endpoint.stream("marker_ticker", f"running-{n}", marker=str(tmp_path / f"marker-{n}")) for n in range(2)]
+    for call in running:
+        next(call)
+    one_done = threading.Event()
+    calls = []
+    for name in ("b", "c", "d"):
+        request = pb.ExecuteToolRequest(tool_name="pid", call_id=name)
+        calls.append(endpoint.stub.ExecuteTool.future(request, metadata=AUTH, timeout=2 * support.TIMEOUT))
+        calls[-1].add_done_callback(lambda _: one_done.set())
+    # Whichever arrives last finds the waiting room full, and is answered while the others still wait.
+    assert one_done.wait(support.TIMEOUT)
+    (refused,) = [call for call in calls if call.done()]
+    assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert support.error_detail(refused.exception()).code == "pool_saturated"
+    for call in running:
+        call.cancel()
+    processes = endpoint.descendants()
+    assert all(json.loads(call.result(support.TIMEOUT).result) in processes for call in calls if call is not refused)
+
+
 def test_a_cancel_reaches_the_generator_and_its_process_serves_the_next_call(
     serve_workers: Callable[..., Endpoint], tmp_path: Path
 ) -> None:
