@@ -19,7 +19,7 @@ import secrets
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -50,7 +50,8 @@ class AsyncTokenInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, token: str) -> None:
         self._expected = f"Bearer {token}".encode()
-        self._refusal: grpc.RpcMethodHandler[Any, Any] = grpc.unary_unary_rpc_method_handler(self._refuse)
+        # As server.TokenInterceptor's: answered without reading the request.
+        self._refusal: grpc.RpcMethodHandler[Any, Any] = grpc.stream_stream_rpc_method_handler(self._refuse)
 
     async def intercept_service(
         self,
@@ -62,7 +63,7 @@ class AsyncTokenInterceptor(grpc.aio.ServerInterceptor):
         return self._refusal
 
     @staticmethod
-    async def _refuse(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+    async def _refuse(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, bytes]) -> None:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token", UNAUTHENTICATED_TRAILERS)
 
 

@@ -133,6 +133,31 @@ def test_answers_ping_with_its_capacity_health_without_the_token_and_nothing_els
     assert tools.adapter == "sample_adapters.SampleAdapter"
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_call_without_the_token_is_refused_before_its_request_is_read(
+    serve_workers: Callable[..., Endpoint], workers: int
+) -> None:
+    endpoint = serve_workers(workers)
+    request = pb.ExecuteToolRequest(tool_name="echo", arguments=b"0" * (48 << 20)).SerializeToString()
+    before = _peak_memory_mib(endpoint.ready["pid"])
+    channel = grpc.insecure_channel(
+        f"127.0.0.1:{endpoint.ready['port']}", options=[("grpc.max_send_message_length", 64 << 20)]
+    )
+    execute = channel.unary_unary("/snakepit_rx.bridge.v1.BridgeService/ExecuteTool")
+    calls = [execute.future(request, timeout=support.TIMEOUT) for _ in range(4)]
+    for call in calls:
+        assert call.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert support.error_detail(call.exception()).code == "unauthenticated"
+    channel.close()
+    # Read, the four requests would take 192 MiB of the endpoint's memory at once; anyone can send them.
+    assert _peak_memory_mib(endpoint.ready["pid"]) - before < 48
+
+
+def _peak_memory_mib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) // 1024  # type: ignore[union-attr]
+
+
 def test_a_request_that_does_not_parse_is_invalid_arguments_on_every_method(
     serve_workers: Callable[..., Endpoint],
 ) -> None:
