@@ -463,9 +463,10 @@ function localWorkers(options: PoolOptions, resolved: ResolvedPoolOptions, emit:
 function remoteWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): WorkerSource {
   const { tls } = options;
   const channelCredentials = tls === undefined ? undefined : credentialsOf(tls);
-  const start = (endpoint: string) =>
+  const start = (endpoint: string, signal: AbortSignal) =>
     RemoteWorker.connect({
       endpoint,
+      signal,
       adapter: options.adapter,
       token: options.token,
       credentials: channelCredentials,

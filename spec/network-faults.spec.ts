@@ -8,7 +8,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, type PoolOptions, type SnakepitPool } from '../lib/index.js';
 import { FaultProxy } from './support/fault-proxy.js';
-import { markerPath, nextEvent, rejectionOf, reportFigure } from './support/pools.js';
+import { markerPath, nextEvent, rejectionOf, reportFigure, waitUntil } from './support/pools.js';
 import { serveWorker, type StandaloneWorker } from './support/serve.js';
 
 const TOKEN = 'network-faults-token';
@@ -167,4 +167,19 @@ describe('remote workers under network faults', () => {
     await joined;
     expect(pool.stats().workers).toBe(2);
   }, 60_000);
+
+  it('close() ends a reconnection under way to an endpoint that never answers, rather than wait for startTimeout', async () => {
+    const [good, silent] = await Promise.all([proxiedWorker(), proxiedWorker()]);
+    const pool = await remotePool([good.proxy.endpoint, silent.proxy.endpoint], { startTimeout: 20_000 });
+    const lost = nextEvent(pool, 'worker_exited', (event) => event.workerId === silent.proxy.endpoint);
+    silent.proxy.blackhole();
+    silent.proxy.reset();
+    await lost;
+    // The pool dials it again, and the black hole holds the attempt (the lost connection's own redial may be held too).
+    const held = silent.proxy.connections;
+    await waitUntil(() => silent.proxy.connections > held, 5_000, 'a reconnection attempt');
+    const closing = performance.now();
+    await pools.splice(0)[0]!.close();
+    expect(performance.now() - closing).toBeLessThan(2_000);
+  }, 30_000);
 });

@@ -14,6 +14,8 @@ export interface RemoteWorkerOptions {
   readonly channelOptions: Readonly<Record<string, string | number>>;
   readonly maxMessageBytes: number;
   readonly connectTimeoutMs: number;
+  /** Aborted when the pool closes: a connection attempt under way gives up at once (`pool_closed`). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Why an endpoint cannot serve: what its answer said, or that it did not answer. */
@@ -83,20 +85,38 @@ export class RemoteWorker implements Worker {
       channelOptions: options.channelOptions,
     });
     const deadline = () => new Date(Date.now() + options.connectTimeoutMs);
+    // An endpoint that accepts TCP but never answers holds each step until its deadline (startTimeout):
+    // a closing pool must not wait for that.
+    const { signal } = options;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () =>
+        reject(
+          new SnakepitError('pool_closed', `the pool closed while connecting to endpoint ${options.endpoint}`, {
+            workerId: options.endpoint,
+          }),
+        );
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => undefined);
+    const step = <T>(work: Promise<T>): Promise<T> => Promise.race([work, aborted]);
     let capacity: number;
     try {
-      await connection.connect(deadline());
-      const served = (await connection.listTools(deadline())).adapter;
+      await step(connection.connect(deadline()));
+      const served = (await step(connection.listTools(deadline()))).adapter;
       if (canonicalAdapter(served) !== canonicalAdapter(options.adapter)) {
         throw new SnakepitError('worker_start_failed', `endpoint ${options.endpoint} serves ${served}, not ${options.adapter}`, {
           workerId: options.endpoint,
         });
       }
       // 0 from a server older than the field: one call at a time, as before.
-      capacity = Math.max(1, (await connection.ping(deadline())).capacity);
+      capacity = Math.max(1, (await step(connection.ping(deadline()))).capacity);
     } catch (error) {
       connection.close();
       throw refusal(options.endpoint, error);
+    } finally {
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     }
     return new RemoteWorker(options.endpoint, connection, capacity);
   }

@@ -58,7 +58,10 @@ def _remember(table: OrderedDict[str, W | None], key: str, value: W | None, limi
 class Dispatcher(Generic[W]):
     """Grants worker processes to calls: at once when one is free, else in arrival order as they free up."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_waiting: int | None = None) -> None:
+        # Each waiting call holds its request, up to --max-message-bytes: without a bound, clients could fill
+        # the endpoint's memory. None: no bound.
+        self._max_waiting = max_waiting
         self._workers: set[W] = set()
         # Free processes, the one free the longest first: calls spread over every process.
         self._idle: deque[W] = deque()
@@ -121,7 +124,8 @@ class Dispatcher(Generic[W]):
             _remember(self._abandoned, call_id, None, MAX_REMEMBERED_CALLS)
 
     async def acquire(self, routing: Routing) -> W:
-        """A process for the call, once one is free; raises CallFailure for a call abandoned before it arrived, or while calls are refused (refuse())."""
+        """A process for the call, once one is free; raises CallFailure for a call abandoned before it arrived, while
+        calls are refused (refuse()), or when `max_waiting` calls already wait (pool_saturated)."""
         if routing.call_id in self._abandoned:
             del self._abandoned[routing.call_id]
             raise CallFailure(code="cancelled", message="the call was cancelled before it arrived")
@@ -133,6 +137,12 @@ class Dispatcher(Generic[W]):
             return worker
         if self._refusal is not None:
             raise dataclasses.replace(self._refusal)
+        if self._max_waiting is not None and len(self._waiters) >= self._max_waiting:
+            raise CallFailure(
+                code="pool_saturated",
+                message=f"every worker process runs a call and {len(self._waiters)} more wait, as many as it keeps",
+                hint="serve with more --workers to run more calls at once, or with more --threads to queue more",
+            )
         waiter: _Waiter[W] = _Waiter(routing, requires)
         self._waiters.append(waiter)
         try:

@@ -19,12 +19,13 @@ import secrets
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 
 from snakepit_bridge import unix_socket
+from snakepit_bridge.call_admission import waiting_room
 from snakepit_bridge.child_worker import ChildOptions, ChildStartFailed, ChildWorker
 from snakepit_bridge.dispatcher import Dispatcher
 from snakepit_bridge.dispatcher_service import DispatcherService
@@ -49,7 +50,8 @@ class AsyncTokenInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, token: str) -> None:
         self._expected = f"Bearer {token}".encode()
-        self._refusal: grpc.RpcMethodHandler[Any, Any] = grpc.unary_unary_rpc_method_handler(self._refuse)
+        # As server.TokenInterceptor's: answered without reading the request.
+        self._refusal: grpc.RpcMethodHandler[Any, Any] = grpc.stream_stream_rpc_method_handler(self._refuse)
 
     async def intercept_service(
         self,
@@ -61,7 +63,7 @@ class AsyncTokenInterceptor(grpc.aio.ServerInterceptor):
         return self._refusal
 
     @staticmethod
-    async def _refuse(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+    async def _refuse(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, bytes]) -> None:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token", UNAUTHENTICATED_TRAILERS)
 
 
@@ -101,7 +103,8 @@ async def _serve_in(socket_dir: str | None, args: argparse.Namespace, worker_id:
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signal_number, stop.set)
 
-    dispatcher: Dispatcher[ChildWorker] = Dispatcher()
+    # As many calls wait as N single-process endpoints of these --threads would keep waiting.
+    dispatcher: Dispatcher[ChildWorker] = Dispatcher(max_waiting=args.workers * waiting_room(args.threads))
     options = ChildOptions(
         adapter=args.adapter,
         token=secrets.token_urlsafe(24),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -50,7 +50,9 @@ class TokenInterceptor(grpc.ServerInterceptor):
 
     def __init__(self, token: str) -> None:
         self._expected = f"Bearer {token}".encode()
-        self._refusal: grpc.RpcMethodHandler[bytes, None] = grpc.unary_unary_rpc_method_handler(self._refuse)
+        # A handler of request streams, whatever the method: it answers without reading the request, which any
+        # client could make --max-message-bytes long.
+        self._refusal: grpc.RpcMethodHandler[Any, Any] = grpc.stream_stream_rpc_method_handler(self._refuse)
 
     def intercept_service(
         self,
@@ -62,7 +64,7 @@ class TokenInterceptor(grpc.ServerInterceptor):
         return self._refusal
 
     @staticmethod
-    def _refuse(request: bytes, context: grpc.ServicerContext) -> None:
+    def _refuse(requests: Iterator[bytes], context: grpc.ServicerContext) -> None:
         context.set_trailing_metadata(UNAUTHENTICATED_TRAILERS)
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token")
 

@@ -221,3 +221,25 @@ def test_while_refused_calls_fail_rather_than_wait_until_a_process_joins() -> No
         assert not (await pending(dispatcher, call("e"))).done(), "calls wait again once a process runs"
 
     run(scenario())
+
+
+def test_beyond_the_calls_it_keeps_waiting_a_call_is_refused_with_pool_saturated_at_once() -> None:
+    async def scenario() -> None:
+        dispatcher: Dispatcher[Process] = Dispatcher(max_waiting=2)
+        (p1,) = started(dispatcher, 1)
+        assert await dispatcher.acquire(call("a")) is p1
+        waiting = [await pending(dispatcher, call(name)) for name in ("b", "c")]
+        with pytest.raises(CallFailure) as refused:
+            await dispatcher.acquire(call("d"))
+        assert refused.value.code == "pool_saturated"
+        assert "2 more wait" in refused.value.message
+        # A call that leaves the queue makes room for another.
+        waiting[0].cancel()
+        await asyncio.gather(waiting[0], return_exceptions=True)
+        later = await pending(dispatcher, call("e"))
+        dispatcher.release(p1)
+        assert await waiting[1] is p1
+        dispatcher.release(p1)
+        assert await later is p1
+
+    run(scenario())

@@ -133,6 +133,31 @@ def test_answers_ping_with_its_capacity_health_without_the_token_and_nothing_els
     assert tools.adapter == "sample_adapters.SampleAdapter"
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_call_without_the_token_is_refused_before_its_request_is_read(
+    serve_workers: Callable[..., Endpoint], workers: int
+) -> None:
+    endpoint = serve_workers(workers)
+    request = pb.ExecuteToolRequest(tool_name="echo", arguments=b"0" * (48 << 20)).SerializeToString()
+    before = _peak_memory_mib(endpoint.ready["pid"])
+    channel = grpc.insecure_channel(
+        f"127.0.0.1:{endpoint.ready['port']}", options=[("grpc.max_send_message_length", 64 << 20)]
+    )
+    execute = channel.unary_unary("/snakepit_rx.bridge.v1.BridgeService/ExecuteTool")
+    calls = [execute.future(request, timeout=support.TIMEOUT) for _ in range(4)]
+    for call in calls:
+        assert call.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert support.error_detail(call.exception()).code == "unauthenticated"
+    channel.close()
+    # Read, the four requests would take 192 MiB of the endpoint's memory at once; anyone can send them.
+    assert _peak_memory_mib(endpoint.ready["pid"]) - before < 48
+
+
+def _peak_memory_mib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) // 1024  # type: ignore[union-attr]
+
+
 def test_a_request_that_does_not_parse_is_invalid_arguments_on_every_method(
     serve_workers: Callable[..., Endpoint],
 ) -> None:
@@ -170,6 +195,32 @@ def test_runs_calls_at_once_each_in_a_process_of_its_own_and_queues_the_next(
     waiting.join(support.TIMEOUT)
     assert third and third[0] in pids
     calls[1].cancel()
+
+
+def test_calls_beyond_what_its_processes_keep_waiting_are_refused_with_pool_saturated(
+    serve_workers: Callable[..., Endpoint], tmp_path: Path
+) -> None:
+    # With 6 threads a single process keeps 1 call waiting (call_admission.waiting_room): the dispatcher keeps as
+    # many for each of its processes, rather than hold every request that clients send in memory.
+    endpoint = serve_workers(2, "--threads", "6")
+    running = [endpoint.stream("marker_ticker", f"running-{n}", marker=str(tmp_path / f"marker-{n}")) for n in range(2)]
+    for call in running:
+        next(call)
+    one_done = threading.Event()
+    calls = []
+    for name in ("b", "c", "d"):
+        request = pb.ExecuteToolRequest(tool_name="pid", call_id=name)
+        calls.append(endpoint.stub.ExecuteTool.future(request, metadata=AUTH, timeout=2 * support.TIMEOUT))
+        calls[-1].add_done_callback(lambda _: one_done.set())
+    # Whichever arrives last finds the waiting room full, and is answered while the others still wait.
+    assert one_done.wait(support.TIMEOUT)
+    (refused,) = [call for call in calls if call.done()]
+    assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert support.error_detail(refused.exception()).code == "pool_saturated"
+    for call in running:
+        call.cancel()
+    processes = endpoint.descendants()
+    assert all(json.loads(call.result(support.TIMEOUT).result) in processes for call in calls if call is not refused)
 
 
 def test_a_cancel_reaches_the_generator_and_its_process_serves_the_next_call(
