@@ -176,10 +176,21 @@ describe('remote workers under network faults', () => {
     silent.proxy.reset();
     await lost;
     // The pool dials it again, and the black hole holds the attempt (the lost connection's own redial may be held too).
-    const held = silent.proxy.connections;
-    await waitUntil(() => silent.proxy.connections > held, 5_000, 'a reconnection attempt');
+    const held = silent.proxy.accepted;
+    await waitUntil(() => silent.proxy.accepted > held, 5_000, 'a reconnection attempt');
     const closing = performance.now();
     await pools.splice(0)[0]!.close();
     expect(performance.now() - closing).toBeLessThan(2_000);
   }, 30_000);
+
+  it('leaves no connection open behind a reconnection attempt to an endpoint that never answers (grpc/grpc-node#2785)', async () => {
+    const [good, silent] = await Promise.all([proxiedWorker(), proxiedWorker()]);
+    silent.proxy.blackhole();
+    await remotePool([good.proxy.endpoint, silent.proxy.endpoint], { startTimeout: 300 });
+    // The pool's start tried once; its reconnections (backoff 0, 100, 250, 500 ms...) try again, each held until startTimeout.
+    await waitUntil(() => silent.proxy.accepted >= 5, 20_000, 'five connection attempts');
+
+    await waitUntil(() => silent.proxy.connections <= 1, 5_000, 'the abandoned attempts to close their connections');
+    expect(silent.proxy.connections).toBeLessThanOrEqual(1);
+  }, 40_000);
 });

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { snakepit_rx } from '../../generated/bridge.js';
+import { SilentSocketReaping } from './silent-socket-reaping.js';
 import { checkWireBounds, WIRE_SCHEMAS, type WireMessageName } from './wire-bounds.js';
 
 export const pb = snakepit_rx.bridge.v1;
@@ -101,7 +102,7 @@ export class BridgeConnection implements BridgeClient {
     options: ConnectionOptions,
   ) {
     this.token = options.token;
-    this.client = new grpc.Client(address, options.credentials ?? grpc.credentials.createInsecure(), {
+    this.client = new grpc.Client(address, new SilentSocketReaping(options.credentials ?? grpc.credentials.createInsecure()), {
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': options.maxMessageBytes,
       // The default 64 KiB window caps large chunks at a few hundred MB/s.

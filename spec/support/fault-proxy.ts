@@ -18,7 +18,8 @@ interface Link {
  *   lets the held bytes through and relays again;
  * - `reset()`: every connection is reset (TCP RST) both ways, mid-stream;
  * - `blackhole()`: connections are accepted but never relayed nor answered,
- *   like an endpoint whose port is open but whose server is stuck.
+ *   like an endpoint whose port is open but whose server is stuck; a client
+ *   closing one is seen.
  */
 export class FaultProxy {
   private readonly links = new Set<Link>();
@@ -53,6 +54,9 @@ export class FaultProxy {
   get connections(): number {
     return this.links.size;
   }
+
+  /** Connections accepted in black-hole mode so far. */
+  accepted = 0;
 
   delay(ms: number): void {
     this.latencyMs = ms;
@@ -100,7 +104,10 @@ export class FaultProxy {
     if (this.mode === 'blackhole') {
       const link: Link = { client, upstream: undefined };
       this.links.add(link);
-      client.pause();
+      this.accepted++;
+      // What the client sends is read and dropped, so that its closing the connection is seen (and counted).
+      client.on('data', () => undefined);
+      client.on('end', () => client.destroy());
       client.on('close', () => this.links.delete(link));
       return;
     }
