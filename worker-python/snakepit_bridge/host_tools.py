@@ -3,7 +3,8 @@
 A call's host tools travel on the call's own gRPC stream (the ``...WithHostTools`` methods), so that
 they work for remote workers too, which cannot connect back to Node. This module holds one call's
 side of it: the pending host-tool calls and what their answers become in Python. It imports only
-the standard library: ``snakepit_bridge.SessionContext`` is built on it.
+the standard library at import time (``snakepit_bridge.SessionContext`` is built on it); the worker's
+encoder is imported by the first request.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-
-# Arguments travel as JSON, as Node reads them; NaN and Infinity are not JSON.
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 class HostToolError(RuntimeError):
@@ -46,6 +44,19 @@ class HostToolNotFoundError(ValueError):
 Outcome = tuple[bytes, None] | tuple[None, tuple[str, str]]
 
 
+def _encode_arguments(name: str, arguments: dict[str, object]) -> bytes:
+    """The arguments as Node will read them, under the rules of results: the standard library's encoder
+    would send an integer beyond 2^53 that JavaScript rounds, and merge keys such as 1 and "1"."""
+    from snakepit_bridge.encoding import encode_json
+    from snakepit_bridge.errors import CallFailure
+
+    try:
+        return encode_json(arguments, "arguments")
+    except CallFailure as failure:
+        hint = f" ({failure.hint})" if failure.hint else ""
+        raise TypeError(f"arguments of host tool {name!r} cannot be sent as JSON: {failure.message}{hint}") from failure
+
+
 class HostToolChannel:
     """One tool call's link to the host's tools: queues requests for the call's stream, and matches
     Node's answers to them.
@@ -72,10 +83,7 @@ class HostToolChannel:
             raise HostToolNotFoundError(
                 f"no host tool named {name!r}: the pool registers {registered} (createPool({{ hostTools }}) in Node)"
             )
-        try:
-            encoded = _encode(arguments).encode()
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"arguments of host tool {name!r} cannot be sent as JSON: {error}") from error
+        encoded = _encode_arguments(name, arguments)
         future: concurrent.futures.Future[object] = concurrent.futures.Future()
         with self.condition:
             if self._closed is not None:
