@@ -213,6 +213,60 @@ describe('host tools through an endpoint of serve --workers 2 (its dispatcher re
   });
 });
 
+describe('host tools whose answers would not fit in a message (maxMessageBytes)', () => {
+  const MAX_MESSAGE_BYTES = 256 * 1024;
+  let pool: SnakepitPool;
+
+  beforeAll(async () => {
+    pool = await createPool({
+      adapter: ADAPTER,
+      size: 1,
+      pythonPath: FIXTURES,
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      onLog: () => undefined,
+      hostTools: {
+        large: ({ size }) => 'x'.repeat(size as number),
+        longError: ({ size }) => {
+          throw new RangeError('y'.repeat(size as number));
+        },
+      },
+    });
+  });
+  afterAll(() => pool?.close());
+
+  it('a result over the limit raises a HostToolError in Python saying so, and the call goes on', async () => {
+    const outcome = await pool.execute<{ exception: string; message: string; error_type: string }>('host_tool_outcome', {
+      name: 'large',
+      arguments: { size: MAX_MESSAGE_BYTES },
+    });
+    expect(outcome).toMatchObject({ exception: 'HostToolError', error_type: 'SnakepitError' });
+    expect(outcome.message).toMatch(/^host tool 'large' returned 262146 bytes of JSON, over the pool's maxMessageBytes \(262144\)/);
+    await expect(pool.execute('host_tool_outcome', { name: 'large', arguments: { size: 1000 } })).resolves.toEqual({
+      result: 'x'.repeat(1000),
+    });
+  });
+
+  it('arguments over the limit raise a ValueError in Python before they are sent, and the call goes on', async () => {
+    const outcome = await pool.execute<{ exception: string; message: string }>('host_tool_with_large_arguments', {
+      name: 'large',
+      size: MAX_MESSAGE_BYTES,
+    });
+    expect(outcome.exception).toBe('ValueError');
+    expect(outcome.message).toMatch(/^arguments of host tool 'large' are \d+ bytes of JSON, over the \d+-byte message limit/);
+    await expect(pool.execute('host_tool_with_large_arguments', { name: 'large', size: 10 })).resolves.toEqual({ result: 'x' });
+  });
+
+  it("an error's message is cut to 2 KiB, marked where cut, rather than failing the call", async () => {
+    const outcome = await pool.execute<{ exception: string; message: string; error_type: string }>('host_tool_outcome', {
+      name: 'longError',
+      arguments: { size: MAX_MESSAGE_BYTES },
+    });
+    expect(outcome).toMatchObject({ exception: 'HostToolError', error_type: 'RangeError' });
+    expect(outcome.message).toMatch(/^y+… \[cut: [\d,]+ more characters\]$/);
+    expect(Buffer.byteLength(outcome.message)).toBeLessThanOrEqual(2048);
+  });
+});
+
 describe('a pool without host tools', () => {
   it('runs calls on the plain methods, where a tool asking for a host tool gets a ValueError', async () => {
     const pool = await createPool({ adapter: ADAPTER, size: 1, pythonPath: FIXTURES, onLog: () => undefined });

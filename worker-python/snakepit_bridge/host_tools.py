@@ -66,8 +66,12 @@ class HostToolChannel:
     request, to start reading answers: ``settle`` each, then ``close`` at the end of the stream.
     """
 
-    def __init__(self, names: Iterable[str], start_reading: Callable[[], None]) -> None:
+    def __init__(
+        self, names: Iterable[str], start_reading: Callable[[], None], *, max_arguments_bytes: int | None = None
+    ) -> None:
         self.names = tuple(names)
+        # A request larger than the call's message limit would fail the whole call, past the tool's reach.
+        self._max_arguments_bytes = max_arguments_bytes
         self.condition = threading.Condition()
         self._start_reading = start_reading
         self._reading = False
@@ -84,6 +88,12 @@ class HostToolChannel:
                 f"no host tool named {name!r}: the pool registers {registered} (createPool({{ hostTools }}) in Node)"
             )
         encoded = _encode_arguments(name, arguments)
+        if self._max_arguments_bytes is not None and len(encoded) > self._max_arguments_bytes:
+            raise ValueError(
+                f"arguments of host tool {name!r} are {len(encoded)} bytes of JSON, over the "
+                f"{self._max_arguments_bytes}-byte message limit: pass large data by reference, "
+                "or raise the pool's maxMessageBytes"
+            )
         future: concurrent.futures.Future[object] = concurrent.futures.Future()
         with self.condition:
             if self._closed is not None:

@@ -77,6 +77,11 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         self.admission = CallAdmission(limits.max_waiting_calls)
 
     @property
+    def max_host_arguments_bytes(self) -> int:
+        """The largest JSON of a host tool's arguments that fits in one message of the call's stream."""
+        return self._limits.max_message_bytes - _MESSAGE_OVERHEAD_BYTES
+
+    @property
     def worker_id(self) -> str:
         return self._worker_id
 

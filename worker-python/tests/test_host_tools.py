@@ -186,6 +186,15 @@ def test_a_channel_sends_arguments_in_the_json_forms_results_take() -> None:
     assert json.loads(arguments) == {"when": "2024-01-02T03:04:05+00:00", "pair": [1, 2], "zero": -0.0, "key": {"1": "a"}}
 
 
+def test_a_channel_refuses_arguments_over_the_message_limit_before_sending_them() -> None:
+    channel = HostToolChannel(["double"], lambda: None, max_arguments_bytes=1000)
+    with pytest.raises(ValueError, match=r"arguments of host tool 'double' are 1012 bytes of JSON, over the 1000-byte"):
+        channel.request("double", {"value": "x" * 1000})
+    assert channel.take_requests() == []
+    channel.request("double", {"value": "x" * 900})
+    assert len(channel.take_requests()) == 1
+
+
 def test_a_closed_channel_fails_pending_and_later_calls() -> None:
     channel = HostToolChannel(["double"], lambda: None)
     pending = channel.request("double", {"value": 1})
