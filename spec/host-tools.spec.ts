@@ -42,6 +42,7 @@ function hostTools() {
       );
     },
     unsendable: () => BigInt(1),
+    buffer: () => Buffer.from('ab'),
   };
   return { tools, seen, slowStarted, slowAborted };
 }
@@ -67,7 +68,7 @@ describe('host tools: Python tools call Node functions registered with createPoo
   });
 
   it("the session context lists them, under Snakepit's name and ours", async () => {
-    const names = ['add', 'explode', 'slow', 'unsendable', 'whoami'];
+    const names = ['add', 'buffer', 'explode', 'slow', 'unsendable', 'whoami'];
     await expect(pool.execute('host_tool_names')).resolves.toEqual({ elixir_tools: names, host_tools: names });
   });
 
@@ -114,11 +115,19 @@ describe('host tools: Python tools call Node functions registered with createPoo
     });
   });
 
+  it('a host tool returning a Buffer raises in Python rather than sending {"type": "Buffer", ...}', async () => {
+    await expect(pool.execute('host_tool_outcome', { name: 'buffer' })).resolves.toEqual({
+      exception: 'HostToolError',
+      message: `host tool 'buffer' returned a value JSON cannot carry: the result is a Buffer, which JSON would encode as {"type": "Buffer", ...}; convert it first`,
+      error_type: 'TypeError',
+    });
+  });
+
   it('a host tool that is not registered raises a ValueError naming those that are, without asking Node', async () => {
     const result = await pool.execute<{ exception: string; message: string }>('unregistered_host_tool');
     expect(result.exception).toBe('HostToolNotFoundError');
     expect(result.message).toContain("no host tool named 'not_there'");
-    expect(result.message).toContain('add, explode, slow, unsendable, whoami');
+    expect(result.message).toContain('add, buffer, explode, slow, unsendable, whoami');
   });
 
   it("serves tools that call host tools to a bridge server's clients: the host tools are its pool's", async () => {
