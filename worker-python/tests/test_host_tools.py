@@ -180,10 +180,15 @@ def test_a_channel_refuses_arguments_node_would_receive_changed(value: object, m
 
 def test_a_channel_sends_arguments_in_the_json_forms_results_take() -> None:
     channel = HostToolChannel(["double"], lambda: None)
-    when = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    when = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
     channel.request("double", {"when": when, "pair": (1, 2), "zero": -0.0, "key": {1: "a"}})
     [(_, _, arguments)] = channel.take_requests()
-    assert json.loads(arguments) == {"when": "2024-01-02T03:04:05+00:00", "pair": [1, 2], "zero": -0.0, "key": {"1": "a"}}
+    assert json.loads(arguments) == {
+        "when": "2024-01-02T03:04:05+00:00",
+        "pair": [1, 2],
+        "zero": -0.0,
+        "key": {"1": "a"},
+    }
 
 
 def test_a_channel_refuses_arguments_over_the_message_limit_before_sending_them() -> None:
