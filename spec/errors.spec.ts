@@ -41,10 +41,9 @@ describe('errors, each leaving the pool serving', () => {
     ['NaN', { a: Number.NaN, b: 2 }, /arguments\.a is NaN/],
     ['a Map', { a: new Map(), b: 2 }, /arguments\.a is a Map/],
     ['an undefined array item', { a: [undefined], b: 2 }, /arguments\.a\[0\] is undefined/],
-    // eslint-disable-next-line no-sparse-arrays
     [
       'an empty slot of a sparse array',
-      { a: [1, , 3], b: 2 },
+      { a: Object.assign(new Array<number>(3), { 0: 1, 2: 3 }), b: 2 },
       /arguments\.a\[1\] is an empty slot of a sparse array, which JSON would encode as null/,
     ],
     ['an invalid Date', { a: new Date(Number.NaN), b: 2 }, /arguments\.a is an invalid Date, which JSON would encode as null/],
