@@ -381,7 +381,12 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
   private hostToolRelay(request: InstanceType<typeof pb.ExecuteToolRequest>, options: CallOptions): HostToolRelay | undefined {
     return this.hostTools === undefined
       ? undefined
-      : new HostToolRelay(this.hostTools, { callId: request.call_id, sessionId: options.sessionId }, this.limits.maxArgumentDepth);
+      : new HostToolRelay(
+          this.hostTools,
+          { callId: request.call_id, sessionId: options.sessionId },
+          this.limits.maxArgumentDepth,
+          this.maxMessageBytes,
+        );
   }
 
   /**

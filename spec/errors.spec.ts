@@ -41,6 +41,29 @@ describe('errors, each leaving the pool serving', () => {
     ['NaN', { a: Number.NaN, b: 2 }, /arguments\.a is NaN/],
     ['a Map', { a: new Map(), b: 2 }, /arguments\.a is a Map/],
     ['an undefined array item', { a: [undefined], b: 2 }, /arguments\.a\[0\] is undefined/],
+    [
+      'an empty slot of a sparse array',
+      { a: Object.assign(new Array<number>(3), { 0: 1, 2: 3 }), b: 2 },
+      /arguments\.a\[1\] is an empty slot of a sparse array, which JSON would encode as null/,
+    ],
+    ['an invalid Date', { a: new Date(Number.NaN), b: 2 }, /arguments\.a is an invalid Date, which JSON would encode as null/],
+    ['NaN that a toJSON returns', { a: { toJSON: () => ({ n: Number.NaN }) }, b: 2 }, /arguments\.a\.n is NaN/],
+    [
+      'an integer beyond 2^53 that a toJSON returns',
+      { a: { toJSON: () => 2 ** 60 }, b: 2 },
+      /arguments\.a is 1152921504606847000, an integer beyond/,
+    ],
+    ['a function that a toJSON returns inside an object', { a: { toJSON: () => ({ f: () => 1 }) }, b: 2 }, /arguments\.a\.f is a function/],
+    ['a Map that a toJSON returns', { a: { toJSON: () => new Map() }, b: 2 }, /arguments\.a is a Map/],
+    ['a Promise', { a: Promise.resolve(1), b: 2 }, /arguments\.a is a Promise, which JSON would encode as \{\}; await it first/],
+    ['a RegExp', { a: /x/, b: 2 }, /arguments\.a is a RegExp, which JSON would encode as \{\}/],
+    ['an Error', { a: new Error('x'), b: 2 }, /arguments\.a is an Error, which JSON would encode as \{\}/],
+    [
+      'a Buffer that a toJSON returns',
+      { a: { toJSON: () => Buffer.from('ab') }, b: 2 },
+      /arguments\.a is a Buffer, which JSON would encode as \{"type": "Buffer", \.\.\.\}/,
+    ],
+    ['a boxed NaN', { a: Object(Number.NaN) as unknown, b: 2 }, /arguments\.a is NaN/],
   ])('invalid_arguments for %s, before anything is sent', async (_, args, message) => {
     const error = await rejectionOf(pool.execute('add', args));
     expect(error.code).toBe('invalid_arguments');

@@ -42,6 +42,7 @@ function hostTools() {
       );
     },
     unsendable: () => BigInt(1),
+    buffer: () => Buffer.from('ab'),
   };
   return { tools, seen, slowStarted, slowAborted };
 }
@@ -67,7 +68,7 @@ describe('host tools: Python tools call Node functions registered with createPoo
   });
 
   it("the session context lists them, under Snakepit's name and ours", async () => {
-    const names = ['add', 'explode', 'slow', 'unsendable', 'whoami'];
+    const names = ['add', 'buffer', 'explode', 'slow', 'unsendable', 'whoami'];
     await expect(pool.execute('host_tool_names')).resolves.toEqual({ elixir_tools: names, host_tools: names });
   });
 
@@ -114,11 +115,19 @@ describe('host tools: Python tools call Node functions registered with createPoo
     });
   });
 
+  it('a host tool returning a Buffer raises in Python rather than sending {"type": "Buffer", ...}', async () => {
+    await expect(pool.execute('host_tool_outcome', { name: 'buffer' })).resolves.toEqual({
+      exception: 'HostToolError',
+      message: `host tool 'buffer' returned a value JSON cannot carry: the result is a Buffer, which JSON would encode as {"type": "Buffer", ...}; convert it first`,
+      error_type: 'TypeError',
+    });
+  });
+
   it('a host tool that is not registered raises a ValueError naming those that are, without asking Node', async () => {
     const result = await pool.execute<{ exception: string; message: string }>('unregistered_host_tool');
     expect(result.exception).toBe('HostToolNotFoundError');
     expect(result.message).toContain("no host tool named 'not_there'");
-    expect(result.message).toContain('add, explode, slow, unsendable, whoami');
+    expect(result.message).toContain('add, buffer, explode, slow, unsendable, whoami');
   });
 
   it("serves tools that call host tools to a bridge server's clients: the host tools are its pool's", async () => {
@@ -210,6 +219,60 @@ describe('host tools through an endpoint of serve --workers 2 (its dispatcher re
     await waitUntil(() => markerEvents(marker).includes('closed'), 10_000, 'the generator to be closed');
     expect(markerEvents(marker)).toEqual(['host call cancelled', 'closed']);
     await expect(pool.execute('add_on_host', { a: 1, b: 1 })).resolves.toBe(2);
+  });
+});
+
+describe('host tools whose answers would not fit in a message (maxMessageBytes)', () => {
+  const MAX_MESSAGE_BYTES = 256 * 1024;
+  let pool: SnakepitPool;
+
+  beforeAll(async () => {
+    pool = await createPool({
+      adapter: ADAPTER,
+      size: 1,
+      pythonPath: FIXTURES,
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      onLog: () => undefined,
+      hostTools: {
+        large: ({ size }) => 'x'.repeat(size as number),
+        longError: ({ size }) => {
+          throw new RangeError('y'.repeat(size as number));
+        },
+      },
+    });
+  });
+  afterAll(() => pool?.close());
+
+  it('a result over the limit raises a HostToolError in Python saying so, and the call goes on', async () => {
+    const outcome = await pool.execute<{ exception: string; message: string; error_type: string }>('host_tool_outcome', {
+      name: 'large',
+      arguments: { size: MAX_MESSAGE_BYTES },
+    });
+    expect(outcome).toMatchObject({ exception: 'HostToolError', error_type: 'SnakepitError' });
+    expect(outcome.message).toMatch(/^host tool 'large' returned 262146 bytes of JSON, over the pool's maxMessageBytes \(262144\)/);
+    await expect(pool.execute('host_tool_outcome', { name: 'large', arguments: { size: 1000 } })).resolves.toEqual({
+      result: 'x'.repeat(1000),
+    });
+  });
+
+  it('arguments over the limit raise a ValueError in Python before they are sent, and the call goes on', async () => {
+    const outcome = await pool.execute<{ exception: string; message: string }>('host_tool_with_large_arguments', {
+      name: 'large',
+      size: MAX_MESSAGE_BYTES,
+    });
+    expect(outcome.exception).toBe('ValueError');
+    expect(outcome.message).toMatch(/^arguments of host tool 'large' are \d+ bytes of JSON, over the \d+-byte message limit/);
+    await expect(pool.execute('host_tool_with_large_arguments', { name: 'large', size: 10 })).resolves.toEqual({ result: 'x' });
+  });
+
+  it("an error's message is cut to 2 KiB, marked where cut, rather than failing the call", async () => {
+    const outcome = await pool.execute<{ exception: string; message: string; error_type: string }>('host_tool_outcome', {
+      name: 'longError',
+      arguments: { size: MAX_MESSAGE_BYTES },
+    });
+    expect(outcome).toMatchObject({ exception: 'HostToolError', error_type: 'RangeError' });
+    expect(outcome.message).toMatch(/^y+… \[cut: [\d,]+ more characters\]$/);
+    expect(Buffer.byteLength(outcome.message)).toBeLessThanOrEqual(2048);
   });
 });
 

@@ -21,7 +21,18 @@ function kindOf(value: unknown): string | undefined {
   if (value instanceof Map) return 'a Map';
   if (value instanceof Set) return 'a Set';
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `a ${value.constructor.name}`;
+  if (value instanceof Promise) return 'a Promise';
+  if (value instanceof RegExp) return 'a RegExp';
+  if (value instanceof Error) return /^[AEIOU]/.test(value.name) ? `an ${value.name}` : `a ${value.name}`;
+  if (value instanceof WeakMap) return 'a WeakMap';
+  if (value instanceof WeakSet) return 'a WeakSet';
   return undefined;
+}
+
+/** A replacer sees what a toJSON returned: an invalid Date's is null, which would arrive as a valid null. */
+function isInvalidDate(holder: unknown, key: string): boolean {
+  const original = (holder as Record<string, unknown> | null | undefined)?.[key];
+  return original instanceof Date && Number.isNaN(original.getTime());
 }
 
 type Base64Encoder = (this: Uint8Array) => string;
@@ -125,14 +136,17 @@ function lossRefuser(): (this: unknown, key: string, value: unknown) => unknown 
     const kind = kindOf(value);
     const undefinedInArray = value === undefined && Array.isArray(this);
     const isObject = typeof value === 'object' && value !== null;
+    const invalidDate = value === null && isInvalidDate(this, key);
     // Paths are built for objects and refusals only: the usual number or string costs nothing more.
-    if (kind === undefined && !undefinedInArray && !isObject) return value;
+    if (kind === undefined && !undefinedInArray && !isObject && !invalidDate) return value;
     const holder = paths.get(this);
     // The root is the one value whose holder has no path: JSON.stringify's wrapper, { "": value }.
     const path = holder === undefined ? 'arguments' : memberPath(holder, Array.isArray(this) ? Number(key) : key);
+    if (kind === 'a Promise') refuse(path, 'is a Promise, which JSON would encode as {}; await it first');
     if (kind !== undefined) {
       refuse(path, `is ${kind}, ${isObject ? 'which JSON would encode as {}; convert it first' : 'which JSON cannot represent'}`);
     }
+    if (invalidDate) refuse(path, 'is an invalid Date, which JSON would encode as null');
     if (undefinedInArray) refuse(path, 'is undefined in an array, which JSON would turn into null');
     paths.set(value, path);
     return value;

@@ -9,6 +9,7 @@ import {
   type HostToolCall,
   type ToolMessage,
 } from '../contract/bridge-connection.js';
+import { cutEnd } from '../contract/truncation.js';
 import { SnakepitError } from '../errors.js';
 import type { HostTool } from '../public-types.js';
 import { encodeJson } from './tool-arguments.js';
@@ -17,10 +18,15 @@ type HostStream = ClientDuplexStream<HostMessage, ToolMessage>;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+// An answer larger than the pool's maxMessageBytes would fail the whole call's stream: an error's
+// message is cut as statuses cut Python's (2 KiB), and a result's JSON leaves room for its envelope.
+const MESSAGE_BYTES = 2048;
+const NAME_BYTES = 256;
+const ENVELOPE_BYTES = 64;
+
 function failure(error: unknown): InstanceType<typeof pb.HostToolFailure> {
-  return error instanceof Error
-    ? new pb.HostToolFailure({ message: error.message, type: error.name })
-    : new pb.HostToolFailure({ message: String(error), type: typeof error });
+  const [message, type] = error instanceof Error ? [error.message, error.name] : [String(error), typeof error];
+  return new pb.HostToolFailure({ message: cutEnd(message, MESSAGE_BYTES), type: cutEnd(type, NAME_BYTES) });
 }
 
 function parseArguments(call: HostToolCall): Record<string, unknown> {
@@ -48,6 +54,8 @@ export class HostToolRelay {
     private readonly call: { readonly callId: string; readonly sessionId: string | undefined },
     /** How deep a result may nest: the pool's `maxArgumentDepth`, as for what goes the other way. */
     private readonly maxResultDepth: number,
+    /** The pool's `maxMessageBytes`: the largest answer the worker accepts. */
+    private readonly maxMessageBytes: number,
   ) {}
 
   /** The request with the names of the host tools its tool may call. */
@@ -140,6 +148,11 @@ export class HostToolRelay {
           this.settle(id, {
             error: failure(new TypeError(`host tool '${name}' returned a value JSON cannot carry: ${(error as Error).message}`)),
           });
+          return;
+        }
+        if (result.byteLength + ENVELOPE_BYTES > this.maxMessageBytes) {
+          const message = `host tool '${name}' returned ${result.byteLength} bytes of JSON, over the pool's maxMessageBytes (${this.maxMessageBytes})`;
+          this.settle(id, { error: failure(new SnakepitError('chunk_too_large', message)) });
           return;
         }
         this.settle(id, { result });

@@ -15,7 +15,27 @@ function describe(value: unknown): string {
   if (value instanceof Map) return 'a Map';
   if (value instanceof Set) return 'a Set';
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `a ${value.constructor.name}`;
+  if (value instanceof Error) return /^[AEIOU]/.test(value.name) ? `an ${value.name}` : `a ${value.name}`;
+  if (value instanceof Promise) return 'a Promise';
+  if (value instanceof RegExp) return 'a RegExp';
+  if (value instanceof WeakMap) return 'a WeakMap';
+  if (value instanceof WeakSet) return 'a WeakSet';
   return typeof value;
+}
+
+/** Objects whose contents JSON.stringify does not see, so that they would arrive as `{}`. */
+function isOpaqueObject(value: object): boolean {
+  return (
+    value instanceof Map ||
+    value instanceof Set ||
+    ArrayBuffer.isView(value) ||
+    value instanceof ArrayBuffer ||
+    value instanceof Error ||
+    value instanceof Promise ||
+    value instanceof RegExp ||
+    value instanceof WeakMap ||
+    value instanceof WeakSet
+  );
 }
 
 const JSON_HINT = 'values travel as JSON: use objects, arrays, strings, finite numbers, booleans and null';
@@ -114,12 +134,36 @@ interface CheckState {
 }
 
 /**
+ * Checks what JSON.stringify would write for a value with a toJSON: what that
+ * returns (called with the key, as JSON.stringify calls it), which it writes
+ * as it writes any value but without calling a toJSON of that value again.
+ */
+function checkToJson(value: { toJSON: (key: string) => unknown }, path: string, state: CheckState, key: string): void {
+  state.toJson = true;
+  // Date's toJSON gives null for an invalid date, which would arrive as a valid null.
+  if (value instanceof Date && Number.isNaN(value.getTime())) refuse(path, 'is an invalid Date, which JSON would encode as null');
+  let replaced: unknown;
+  try {
+    replaced = value.toJSON(key);
+  } catch (error) {
+    refuse(path, `cannot be encoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (replaced === undefined) refuse(path, 'encodes as nothing (a toJSON returned undefined)');
+  // Binary values there would be written by JSON's rules (Buffer's toJSON has run), not as attachments.
+  const inner: CheckState = { ...state, binaries: false };
+  check(replaced, path, inner, key, true);
+  state.negativeZero ||= inner.negativeZero;
+}
+
+/**
  * Checks that the value survives JSON unchanged, so that nothing is silently
  * dropped or altered on the way: JSON.stringify would turn a function into
- * nothing, NaN into null and a Map into {}. Refuses nesting deeper than the
- * limit before it could exhaust a stack.
+ * nothing, NaN into null, a Map into {} and an empty slot of an array into
+ * null. Refuses nesting deeper than the limit before it could exhaust a
+ * stack. `key` is the value's key in its parent, as a toJSON receives it;
+ * `replaced` says that the value is what a toJSON returned.
  */
-function check(value: unknown, path: string, state: CheckState): void {
+function check(value: unknown, path: string, state: CheckState, key = '', replaced = false): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -146,21 +190,35 @@ function check(value: unknown, path: string, state: CheckState): void {
     state.binaryCount += 1;
     return;
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    state.toJson = true;
+  // Where binary values cannot travel, a Buffer's toJSON would make {"type": "Buffer", "data": [...]} of it.
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    refuse(
+      path,
+      `is ${describe(value)}, which JSON would encode as ${value instanceof Buffer ? '{"type": "Buffer", ...}' : '{}'}; convert it first`,
+    );
+  }
+  if (!replaced && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    checkToJson(value as { toJSON: (key: string) => unknown }, path, state, key);
     return;
   }
-  if (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
-    refuse(path, `is ${describe(value)}, which JSON would encode as {}; convert it first`);
+  // JSON.stringify writes a boxed number as the number it holds (a boxed NaN as null).
+  if (value instanceof Number) {
+    check(value.valueOf(), path, state);
+    return;
   }
+  if (value instanceof Promise) refuse(path, 'is a Promise, which JSON would encode as {}; await it first');
+  if (isOpaqueObject(value)) refuse(path, `is ${describe(value)}, which JSON would encode as {}; convert it first`);
   if (ancestors.length >= state.maxDepth) refuseDepth(path, state.maxDepth);
   ancestors.push(value);
   if (Array.isArray(value)) {
-    value.forEach((item: unknown, index) => check(item, memberPath(path, index), state));
+    for (let index = 0; index < value.length; index += 1) {
+      if (!(index in value)) refuse(memberPath(path, index), 'is an empty slot of a sparse array, which JSON would encode as null');
+      check(value[index], memberPath(path, index), state, String(index));
+    }
   } else {
-    for (const [key, item] of Object.entries(value)) {
+    for (const [name, item] of Object.entries(value)) {
       // An undefined property is an argument left out, as JSON.stringify treats it.
-      if (item !== undefined) check(item, memberPath(path, key), state);
+      if (item !== undefined) check(item, memberPath(path, name), state, name);
     }
   }
   ancestors.pop();

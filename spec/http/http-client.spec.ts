@@ -149,6 +149,13 @@ describe('createHttpClient, in Node, against the handler', () => {
         [{ m: { n: new Map() } }, 'arguments.m.n'],
         [{ u: [[undefined]] }, 'arguments.u[0][0]'],
         [{ x: Number.POSITIVE_INFINITY }, 'arguments.x'],
+        [{ d: [new Date(Number.NaN)] }, 'arguments.d[0]'],
+        [{ t: { toJSON: () => ({ n: Number.NaN }) } }, 'arguments.t.n'],
+        [{ p: { q: Promise.resolve(1) } }, 'arguments.p.q'],
+        [{ r: /x/ }, 'arguments.r'],
+        [{ e: new TypeError('x') }, 'arguments.e'],
+        // eslint-disable-next-line no-sparse-arrays
+        [{ s: [1, , 3] }, 'arguments.s[1]'],
       ] as const) {
         const starts = expect.stringMatching(new RegExp(`^${path.replace(/[.[\]]/g, '\\$&')} is `));
         expect(await rejectionOf(lastValueFrom(http.stream('count', args)))).toMatchObject({ code: 'invalid_arguments', message: starts });

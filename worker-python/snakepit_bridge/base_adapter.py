@@ -59,10 +59,23 @@ class ToolInfo:
     parameters: tuple[ParameterInfo, ...]
     function: Callable[..., object]
     signature: inspect.Signature
+    reserved: frozenset[str] = frozenset()
+    """Names that ``**kwargs`` would take but the call cannot pass as keywords (a method's ``self``)."""
 
     def bind(self, arguments: dict[str, object]) -> inspect.BoundArguments:
         """Checks keyword arguments against the signature; raises TypeError naming the culprit."""
         return self.signature.bind(**arguments)
+
+    def run(self, arguments: dict[str, object]) -> object:
+        """Calls the tool with its (validated) arguments, each given by name; positional-only ones are passed
+        by position, since Python refuses them as keywords."""
+        positional: list[object] = []
+        keywords = dict(arguments)
+        only = [p for p in self.signature.parameters.values() if p.kind is inspect.Parameter.POSITIONAL_ONLY]
+        given = [index for index, parameter in enumerate(only) if parameter.name in keywords]
+        for parameter in only[: given[-1] + 1 if given else 0]:
+            positional.append(keywords.pop(parameter.name, parameter.default))
+        return self.function(*positional, **keywords)
 
 
 @overload
@@ -166,6 +179,25 @@ def _describe(name: str, function: Callable[..., object], options: ToolOptions) 
         parameters=parameters,
         function=function,
         signature=signature,
+        reserved=_reserved_keywords(function, signature),
+    )
+
+
+def _reserved_keywords(function: Callable[..., object], signature: inspect.Signature) -> frozenset[str]:
+    """The parameters a bound method (or a context tool) takes before those its signature shows: a keyword
+    of that name, which ``**kwargs`` would accept, would give it twice."""
+    underlying = getattr(function, "__func__", None) or getattr(function, "handler", None)
+    if underlying is None or not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+        return frozenset()
+    try:
+        hidden = inspect.signature(underlying).parameters.values()
+    except (TypeError, ValueError):
+        return frozenset()
+    return frozenset(
+        p.name
+        for p in hidden
+        if p.name not in signature.parameters
+        and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     )
 
 

@@ -32,7 +32,8 @@ class ExecuteToolDispatch:
         self.description = inspect.getdoc(handler) or ""
         self.supports_streaming = inspect.isgeneratorfunction(handler) or inspect.isasyncgenfunction(handler)
 
-    def __call__(self, **arguments: object) -> object:
+    def __call__(self, /, **arguments: object) -> object:
+        # Positional-only self: a tool's keyword named 'self' is one of its arguments.
         return self._execute_tool(tool_name=self.name, arguments=arguments, context=current_session_context())
 
 

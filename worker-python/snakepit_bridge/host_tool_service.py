@@ -125,5 +125,9 @@ class HostToolService:
                 self._worker_id,
             )
         # Closed by the call's cancellation (CallContext.cancel), or when the reader finds the stream's end.
-        channel = HostToolChannel(first.request.host_tools, lambda: _read_answers(requests, channel))
+        channel = HostToolChannel(
+            first.request.host_tools,
+            lambda: _read_answers(requests, channel),
+            max_arguments_bytes=self._servicer.max_host_arguments_bytes,
+        )
         return first.request, channel

@@ -3,7 +3,8 @@
 A call's host tools travel on the call's own gRPC stream (the ``...WithHostTools`` methods), so that
 they work for remote workers too, which cannot connect back to Node. This module holds one call's
 side of it: the pending host-tool calls and what their answers become in Python. It imports only
-the standard library: ``snakepit_bridge.SessionContext`` is built on it.
+the standard library at import time (``snakepit_bridge.SessionContext`` is built on it); the worker's
+encoder is imported by the first request.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-
-# Arguments travel as JSON, as Node reads them; NaN and Infinity are not JSON.
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 class HostToolError(RuntimeError):
@@ -46,6 +44,19 @@ class HostToolNotFoundError(ValueError):
 Outcome = tuple[bytes, None] | tuple[None, tuple[str, str]]
 
 
+def _encode_arguments(name: str, arguments: dict[str, object]) -> bytes:
+    """The arguments as Node will read them, under the rules of results: the standard library's encoder
+    would send an integer beyond 2^53 that JavaScript rounds, and merge keys such as 1 and "1"."""
+    from snakepit_bridge.encoding import encode_json
+    from snakepit_bridge.errors import CallFailure
+
+    try:
+        return encode_json(arguments, "arguments")
+    except CallFailure as failure:
+        hint = f" ({failure.hint})" if failure.hint else ""
+        raise TypeError(f"arguments of host tool {name!r} cannot be sent as JSON: {failure.message}{hint}") from failure
+
+
 class HostToolChannel:
     """One tool call's link to the host's tools: queues requests for the call's stream, and matches
     Node's answers to them.
@@ -55,8 +66,12 @@ class HostToolChannel:
     request, to start reading answers: ``settle`` each, then ``close`` at the end of the stream.
     """
 
-    def __init__(self, names: Iterable[str], start_reading: Callable[[], None]) -> None:
+    def __init__(
+        self, names: Iterable[str], start_reading: Callable[[], None], *, max_arguments_bytes: int | None = None
+    ) -> None:
         self.names = tuple(names)
+        # A request larger than the call's message limit would fail the whole call, past the tool's reach.
+        self._max_arguments_bytes = max_arguments_bytes
         self.condition = threading.Condition()
         self._start_reading = start_reading
         self._reading = False
@@ -72,10 +87,13 @@ class HostToolChannel:
             raise HostToolNotFoundError(
                 f"no host tool named {name!r}: the pool registers {registered} (createPool({{ hostTools }}) in Node)"
             )
-        try:
-            encoded = _encode(arguments).encode()
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"arguments of host tool {name!r} cannot be sent as JSON: {error}") from error
+        encoded = _encode_arguments(name, arguments)
+        if self._max_arguments_bytes is not None and len(encoded) > self._max_arguments_bytes:
+            raise ValueError(
+                f"arguments of host tool {name!r} are {len(encoded)} bytes of JSON, over the "
+                f"{self._max_arguments_bytes}-byte message limit: pass large data by reference, "
+                "or raise the pool's maxMessageBytes"
+            )
         future: concurrent.futures.Future[object] = concurrent.futures.Future()
         with self.condition:
             if self._closed is not None:

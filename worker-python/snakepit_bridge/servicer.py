@@ -77,6 +77,11 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         self.admission = CallAdmission(limits.max_waiting_calls)
 
     @property
+    def max_host_arguments_bytes(self) -> int:
+        """The largest JSON of a host tool's arguments that fits in one message of the call's stream."""
+        return self._limits.max_message_bytes - _MESSAGE_OVERHEAD_BYTES
+
+    @property
     def worker_id(self) -> str:
         return self._worker_id
 
@@ -147,7 +152,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
             ended = self._begin(call.call_id)
             try:
                 with call.active():
-                    result = tool.function(**arguments)
+                    result = tool.run(arguments)
                     if inspect.isawaitable(result):
                         result = self._await(result, call)
             finally:
@@ -245,7 +250,7 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
                 self._end(call_id, ended)
 
         pump = ChunkPump(
-            lambda: tool.function(**arguments),
+            lambda: tool.run(arguments),
             call,
             max_buffered_bytes=self._limits.max_buffered_bytes,
             max_chunk_bytes=self._limits.max_message_bytes - _MESSAGE_OVERHEAD_BYTES,
@@ -326,6 +331,13 @@ class BridgeServicer(bridge_pb2_grpc.BridgeServiceServicer):
         # The JSON rules first (an object; no integer beyond ±(2^53-1), which pydantic would take), then the
         # signature, converting to its types (an ISO string to a datetime...), binary arguments put in place.
         arguments = decode_arguments(raw)
+        clashing = sorted(tool.reserved.intersection(arguments))
+        if clashing:
+            raise CallFailure(
+                code="invalid_arguments",
+                message=f"{tool.name}(): " + "; ".join(f"unexpected argument {name!r}" for name in clashing),
+                hint=f"parameters: {', '.join(parameter.name for parameter in tool.parameters) or 'none'}",
+            )
         binaries = decode_binary_arguments(attachments)
         if binaries:
             check_placeholders(raw, binaries)

@@ -5,8 +5,10 @@ Here the host is this test, answering HostToolCalls as a Node pool would.
 
 from __future__ import annotations
 
+import datetime
 import json
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -158,6 +160,44 @@ def test_a_channel_refuses_arguments_json_cannot_carry() -> None:
     with pytest.raises(TypeError, match="cannot be sent as JSON"):
         channel.request("double", {"value": float("nan")})
     assert channel.take_requests() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (2**60, 'arguments["value"] is the integer 1152921504606846976, beyond ±(2^53-1)'),
+        (10**400, 'arguments["value"] is the integer'),
+        ({1: "a", "1": "b"}, 'arguments["value"] is a dict whose keys 1 and \'1\' are both written "1"'),
+    ],
+    ids=["integer beyond 2^53", "integer beyond a double", "keys that JSON would merge"],
+)
+def test_a_channel_refuses_arguments_node_would_receive_changed(value: object, message: str) -> None:
+    channel = HostToolChannel(["double"], lambda: None)
+    with pytest.raises(TypeError, match=re.escape(message)):
+        channel.request("double", {"value": value})
+    assert channel.take_requests() == []
+
+
+def test_a_channel_sends_arguments_in_the_json_forms_results_take() -> None:
+    channel = HostToolChannel(["double"], lambda: None)
+    when = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    channel.request("double", {"when": when, "pair": (1, 2), "zero": -0.0, "key": {1: "a"}})
+    [(_, _, arguments)] = channel.take_requests()
+    assert json.loads(arguments) == {
+        "when": "2024-01-02T03:04:05+00:00",
+        "pair": [1, 2],
+        "zero": -0.0,
+        "key": {"1": "a"},
+    }
+
+
+def test_a_channel_refuses_arguments_over_the_message_limit_before_sending_them() -> None:
+    channel = HostToolChannel(["double"], lambda: None, max_arguments_bytes=1000)
+    with pytest.raises(ValueError, match=r"arguments of host tool 'double' are 1012 bytes of JSON, over the 1000-byte"):
+        channel.request("double", {"value": "x" * 1000})
+    assert channel.take_requests() == []
+    channel.request("double", {"value": "x" * 900})
+    assert len(channel.take_requests()) == 1
 
 
 def test_a_closed_channel_fails_pending_and_later_calls() -> None:

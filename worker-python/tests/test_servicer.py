@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import support
 from conftest import ADAPTER_NAME, WORKER_ID, Bridge, StartBridge
+from snakepit_bridge.base_adapter import BaseAdapter, tool
 from snakepit_bridge.proto import bridge_pb2 as pb
 from snakepit_bridge.servicer import Limits
 
@@ -675,3 +676,33 @@ def test_a_call_is_acknowledged_before_its_tool_runs(bridge: Bridge, probe: supp
     assert acknowledged.wait(support.TIMEOUT), "no initial metadata while the tool runs"
     assert not probe.is_set("observed")
     call.cancel()
+
+
+class _KeywordTools(BaseAdapter):
+    @tool
+    def options(self, a: int, **rest: int) -> object:
+        return {"a": a, **rest}
+
+    @tool
+    def positional(self, a: int, /, b: int = 0, **rest: int) -> object:
+        return {"a": a, "b": b, "rest": rest}
+
+
+def _raw_call(bridge: Bridge, tool_name: str, arguments: dict[str, object]) -> pb.ExecuteToolResponse:
+    request = pb.ExecuteToolRequest(tool_name=tool_name, arguments=json.dumps(arguments).encode(), call_id="call")
+    return bridge.stub.ExecuteTool(request, metadata=bridge.metadata, timeout=support.TIMEOUT)
+
+
+def test_a_keyword_that_names_the_adapter_itself_is_an_unexpected_argument_not_a_python_error(
+    start_bridge: StartBridge,
+) -> None:
+    bridge = start_bridge(adapter=_KeywordTools())
+    _, detail = failure_of(lambda: _raw_call(bridge, "options", {"a": 1, "self": 2}))
+    assert (detail.code, detail.message) == ("invalid_arguments", "options(): unexpected argument 'self'")
+    assert json.loads(_raw_call(bridge, "options", {"a": 1, "b": 2}).result) == {"a": 1, "b": 2}
+
+
+def test_positional_only_parameters_are_given_by_name_as_every_parameter_is(start_bridge: StartBridge) -> None:
+    bridge = start_bridge(adapter=_KeywordTools())
+    result = _raw_call(bridge, "positional", {"a": 1, "b": 2, "c": 3}).result
+    assert json.loads(result) == {"a": 1, "b": 2, "rest": {"c": 3}}

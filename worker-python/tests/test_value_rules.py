@@ -291,3 +291,30 @@ def test_argument_integers_beyond_2_53_are_invalid_arguments_where_they_are(raw:
     assert raised.value.code == "invalid_arguments"
     assert raised.value.message.startswith(f"{path} is the integer ")
     assert "string" in raised.value.hint
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'{"a": NaN}', 'arguments["a"] is NaN, which JSON cannot represent'),
+        (b'{"a": [1, Infinity]}', 'arguments["a"][1] is Infinity, which JSON cannot represent'),
+        (b'{"a": {"b": -Infinity}}', 'arguments["a"]["b"] is -Infinity, which JSON cannot represent'),
+        (b'{"a": 1e400}', 'arguments["a"] is 1e400, beyond the largest float: it would arrive as inf'),
+        (b'{"a": -2.5E+308}', 'arguments["a"] is -2.5E+308, beyond the largest float: it would arrive as -inf'),
+        (b'{"a": 1' + b"0" * 400 + b".5}", 'arguments["a"] is 10000000000000000000'),
+    ],
+    ids=["NaN", "Infinity", "-Infinity", "overflowing exponent", "overflowing negative", "overflowing digits"],
+)
+def test_arguments_that_are_not_finite_numbers_are_invalid_arguments_where_they_are(raw: bytes, message: str) -> None:
+    """Python's json reads NaN and Infinity, which are not JSON, and a float too large as inf: a bridge
+    server's clients could send either, and the tool would get a value nobody sent."""
+    with pytest.raises(CallFailure) as raised:
+        decode_arguments(raw)
+
+    assert raised.value.code == "invalid_arguments"
+    assert raised.value.message.startswith(message)
+
+
+def test_text_that_looks_like_a_non_finite_number_is_only_text() -> None:
+    raw = b'{"a": "NaN Infinity 1e400", "b": 1e300, "c": -1.5e-400}'
+    assert same(decode_arguments(raw), {"a": "NaN Infinity 1e400", "b": 1e300, "c": -0.0})
