@@ -18,6 +18,7 @@ the custom keyword ``x-snakepit-type``:
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import sys
@@ -30,6 +31,7 @@ from typing import Any
 import typing_extensions
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     ConfigDict,
     TypeAdapter,
     ValidationError,
@@ -255,7 +257,7 @@ def _argument_type(annotation: object, binary: bool) -> object:
 def _plain_argument(annotation: object) -> object | None:
     if annotation is bytes:
         return _BYTES_SCHEMA
-    return _array_argument(annotation, binary=False)
+    return _enum_argument(annotation) or _array_argument(annotation, binary=False)
 
 
 def _binary_argument(annotation: object) -> object | None:
@@ -264,7 +266,26 @@ def _binary_argument(annotation: object) -> object | None:
         return _BYTES_ARGUMENT
     if annotation is Any or annotation is object:
         return _ANY_ARGUMENT
-    return _array_argument(annotation, binary=True)
+    return _enum_argument(annotation) or _array_argument(annotation, binary=True)
+
+
+def _enum_argument(annotation: object) -> object | None:
+    """An Enum with integer values, refusing booleans: pydantic looks members up by value, and Python's
+    ``True == 1`` would make ``true`` arrive as the member of value 1 (``false`` as an IntFlag's 0)."""
+    if not (isinstance(annotation, type) and issubclass(annotation, enum.Enum)):
+        return None
+    values = [member.value for member in annotation]
+    if not any(isinstance(value, int) and not isinstance(value, bool) for value in values):
+        return None
+    shown = [repr(value) for value in values]
+    expected = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+
+    def refuse_booleans(value: object) -> object:
+        if isinstance(value, bool):
+            raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected})
+        return value
+
+    return typing.Annotated[annotation, BeforeValidator(refuse_booleans)]
 
 
 def _attached(value: object, info: ValidationInfo, kind: type) -> object | None:

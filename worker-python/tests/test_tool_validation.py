@@ -11,7 +11,7 @@ import pytest
 from snakepit_bridge.base_adapter import tools_of
 from snakepit_bridge.errors import CallFailure
 from snakepit_bridge.tool_types import types_of
-from typed_tools import Color, Person, Point, TypedTools
+from typed_tools import Access, Color, Person, Point, Priority, TypedTools
 
 TYPES = types_of(tools_of(TypedTools()).values())
 
@@ -67,6 +67,23 @@ def test_a_wrong_missing_or_unknown_argument_is_named_with_what_was_expected(
 
     assert failure.message == message
     assert failure.hint == "parameters: count, ratio, name, flag, nothing"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"priority": True}, "numbered(): argument 'priority' should be 1 or 2, got true"),
+        ({"priority": 2, "access": False}, "numbered(): argument 'access' should be 1 or 2, got false"),
+    ],
+    ids=["true for an IntEnum", "false for an IntFlag"],
+)
+def test_a_boolean_is_not_taken_for_an_enum_member_of_value_1_or_0(arguments: dict[str, Any], message: str) -> None:
+    # true == 1 in Python, and pydantic looks members up by value: true would arrive as Priority.LOW.
+    assert refusal("numbered", arguments).message == message
+
+
+def test_integers_still_pick_int_enum_members() -> None:
+    assert validate("numbered", {"priority": 2, "access": 3}) == {"priority": Priority.HIGH, "access": Access(3)}
 
 
 def test_every_problem_is_named_in_one_message() -> None:

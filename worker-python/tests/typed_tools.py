@@ -27,6 +27,16 @@ class Color(enum.Enum):
     BLUE = "blue"
 
 
+class Priority(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class Access(enum.IntFlag):
+    READ = 1
+    WRITE = 2
+
+
 @dataclasses.dataclass
 class Point:
     """A point in the plane."""
@@ -82,6 +92,10 @@ class TypedTools(BaseAdapter):
         key: int | str = 0,
     ) -> int | str:
         return maybe if maybe is not None else mode
+
+    @tool
+    def numbered(self, priority: Priority, access: Access = Access.READ) -> int:
+        return int(priority) + int(access)
 
     @tool
     def records(self, progress: Progress, tree: TreeNode, point: Point, person: Person) -> Batch:
