@@ -27,6 +27,16 @@ describe('createHttpHandler', () => {
     return server;
   }
 
+  /** A `ticker` stream with its first event read: its call runs until `controller.abort()`. */
+  async function liveTicker(baseUrl: string) {
+    const marker = markerPath();
+    const controller = new AbortController();
+    const response = await postJson(`${baseUrl}/stream/ticker`, { args: { marker } }, {}, controller.signal);
+    const reader = response.body!.getReader();
+    await reader.read();
+    return { marker, controller, response, reader };
+  }
+
   describe('POST /stream/:tool', () => {
     it('answers an event stream: the stream id, then one chunk event per chunk, ids being the indices', async () => {
       const { baseUrl } = await start();
@@ -91,11 +101,7 @@ describe('createHttpHandler', () => {
 
     it('cancels the call at once when the client goes away: the generator closes and the worker is free', async () => {
       const { baseUrl } = await start();
-      const marker = markerPath();
-      const controller = new AbortController();
-      const response = await postJson(`${baseUrl}/stream/ticker`, { args: { marker } }, {}, controller.signal);
-      const reader = response.body!.getReader();
-      await reader.read();
+      const { marker, controller } = await liveTicker(baseUrl);
       // The first bytes are the `stream` event, written before the pooled call starts: leave once the tool runs.
       await waitUntil(() => markerEvents(marker).includes('started'), 5_000, 'the tool to start');
       controller.abort();
@@ -446,12 +452,8 @@ describe('createHttpHandler', () => {
 
     it('refuses to resume a live stream on a server that keeps no stream for a reconnection (no resumeWindow)', async () => {
       const { baseUrl } = await start();
-      const marker = markerPath();
-      const controller = new AbortController();
-      const live = await postJson(`${baseUrl}/stream/ticker`, { args: { marker } }, {}, controller.signal);
-      const reader = live.body!.getReader();
-      await reader.read();
-      const streamId = live.headers.get('snakepit-stream-id')!;
+      const { controller, response, reader } = await liveTicker(baseUrl);
+      const streamId = response.headers.get('snakepit-stream-id')!;
       const taken = await fetch(`${baseUrl}/stream/resume/${streamId}`, { headers: { 'Last-Event-ID': '-1' } });
       const next = await reader.read();
       controller.abort();
@@ -463,10 +465,7 @@ describe('createHttpHandler', () => {
 
     it('answers 503 with Retry-After past maxConcurrentStreams', async () => {
       const { baseUrl } = await start({ maxConcurrentStreams: 1 });
-      const marker = markerPath();
-      const controller = new AbortController();
-      const first = await postJson(`${baseUrl}/stream/ticker`, { args: { marker } }, {}, controller.signal);
-      await first.body!.getReader().read();
+      const { controller } = await liveTicker(baseUrl);
       const second = await postJson(`${baseUrl}/stream/count`, { args: { n: 1 } });
       controller.abort();
 
