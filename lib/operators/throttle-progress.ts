@@ -39,7 +39,14 @@ export function throttleProgress<T>(ms: number, scheduler: SchedulerLike = async
       const emit = (state: Progress<T>): void => {
         // The window opens before delivery, so that a state the consumer
         // causes synchronously is throttled too.
-        window = scheduler.schedule(endWindow, ms);
+        let ended = false;
+        const opened = scheduler.schedule(() => {
+          ended = true;
+          endWindow();
+        }, ms);
+        // A scheduler may run the end at once (queueScheduler with 0 ms):
+        // that window is over, and keeping it would hold every later state.
+        if (!ended) window = opened;
         subscriber.next(state);
       };
       const endWindow = (): void => {

@@ -1,4 +1,4 @@
-import { mergeMap, of, Subject } from 'rxjs';
+import { mergeMap, of, queueScheduler, Subject, throttleTime } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { throttleProgress, type Progress } from 'snakepit-rx/operators';
@@ -191,6 +191,22 @@ describe('throttleProgress', () => {
         [6, 2],
       ]);
     });
+  });
+
+  it('should keep passing states on with a scheduler that runs a 0 ms window at once, as throttleTime does', () => {
+    // queueScheduler runs work of no delay synchronously: the window has closed before schedule() returns.
+    const source = new Subject<Progress>();
+    const received: number[] = [];
+    const throttled: number[] = [];
+    source.pipe(throttleProgress(0, queueScheduler)).subscribe((p) => received.push(p.current));
+    source.pipe(throttleTime(0, queueScheduler, { leading: true, trailing: true })).subscribe((p) => throttled.push(p.current));
+
+    source.next(values.a);
+    source.next(values.b);
+    source.next(values.c);
+
+    expect(throttled).toEqual([1, 2, 3]);
+    expect(received).toEqual(throttled);
   });
 
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('should throw a TypeError for ms %s', (ms) => {
