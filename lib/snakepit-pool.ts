@@ -219,7 +219,7 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     tool: Name,
     ...[args, options]: ToolCallParameters<Tools, Name, CallOptions>
   ): Observable<Chunk<ToolData<Tools, Name, T>>> {
-    return this.streamWithFlow<ToolData<Tools, Name, T>>(tool, args, options ?? {}, undefined);
+    return this.streamWithFlow<ToolData<Tools, Name, T>>(tool, args, options === undefined ? {} : options, undefined);
   }
 
   /**
@@ -407,6 +407,12 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
   ): InstanceType<typeof pb.ExecuteToolRequest> | undefined {
     if (this.closing !== undefined) {
       fail(new SnakepitError('pool_closed', 'the pool is closed'));
+      return undefined;
+    }
+    // Plain JavaScript may pass anything here: null would fail as a TypeError below, and a string or a number
+    // would run the call with none of the options meant.
+    if (typeof options !== 'object' || options === null) {
+      fail(new SnakepitError('invalid_arguments', `options must be an object, got ${options === null ? 'null' : typeof options}`, { tool }));
       return undefined;
     }
     try {

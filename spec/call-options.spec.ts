@@ -34,6 +34,19 @@ describe('call options', () => {
     });
   });
 
+  describe('the options object', () => {
+    // Plain JavaScript may pass null or a string where the options go: each way of calling refuses it the same way.
+    it.each([null, 'fast', 5])('refuses %s as options with invalid_arguments on every method', async (options) => {
+      const given = options as never;
+      const expected = { name: 'SnakepitError', code: 'invalid_arguments', message: expect.stringContaining('options must be an object') };
+      await expect(pool.execute('add', { a: 1, b: 2 }, given)).rejects.toMatchObject(expected);
+      await expect(pool.executeStream('count', { n: 1 }, () => {}, given)).rejects.toMatchObject(expected);
+      await expect(lastValueFrom(pool.stream('count', { n: 1 }, given))).rejects.toMatchObject(expected);
+      await expect(pool.iterate('count', { n: 1 }, given).next()).rejects.toMatchObject(expected);
+      expect(pool.stats()).toMatchObject({ busy: 0, queued: 0 });
+    });
+  });
+
   describe('signal', () => {
     it('cancels a running stream with `cancelled` and closes the generator', async () => {
       const marker = markerPath();
