@@ -23,8 +23,10 @@ export function estimatePayloadBytes(data: unknown): number {
   let nestedBinary = 0;
   let text: string | undefined;
   try {
-    text = JSON.stringify(data, (_key, value: unknown) => {
-      const length = viewLength(value);
+    text = JSON.stringify(data, function (this: Readonly<Record<string, unknown>>, key: string, value: unknown) {
+      // The replacer gets what toJSON made of a value (a Buffer's is its bytes as an array of numbers); the
+      // holder still has the value itself.
+      const length = viewLength(this[key]);
       if (length === undefined) return value;
       nestedBinary += length;
       return null;

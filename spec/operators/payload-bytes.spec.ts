@@ -32,6 +32,12 @@ describe('estimatePayloadBytes', () => {
     expect(estimatePayloadBytes({ name: 'x', pixels: new Uint8Array(1000) })).toBe(26 + 1000);
   });
 
+  it('should count a nested Buffer by its byteLength, not by the JSON its toJSON makes', () => {
+    // Buffer.prototype.toJSON turns 1000 bytes into {"type":"Buffer","data":[0,0,...]}, about 2000 bytes of text.
+    expect(estimatePayloadBytes({ name: 'x', pixels: Buffer.alloc(1000) })).toBe(26 + 1000);
+    expect(estimatePayloadBytes([Buffer.alloc(10)])).toBe('[null]'.length + 10);
+  });
+
   it('should count 0 for a value JSON cannot serialise, rather than throw', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic['self'] = cyclic;
