@@ -55,6 +55,18 @@ describe('pool.executeStream()', () => {
     ).rejects.toThrow('async bug');
   });
 
+  it("rejects with the error of a thenable's then() and cancels the stream, rather than throw it out of reach", async () => {
+    const marker = markerPath();
+    const mistake = new Error('then bug');
+    const broken = {
+      then: () => {
+        throw mistake;
+      },
+    };
+    await expect(pool.executeStream('ticker', { marker }, (chunk) => (chunk.index === 2 ? broken : undefined))).rejects.toBe(mistake);
+    await waitUntil(() => markerEvents(marker).includes('closed'), 5_000, 'the generator to be closed');
+  }, 10_000);
+
   it('pauses the worker while an async callback is busy: the generator waits, then everything arrives in order', async () => {
     const total = 20_000;
     const { received, done, release, produced } = heldBackStream(pool, total);

@@ -26,16 +26,16 @@ export function consumeWithCallback<T>(stream: (flow: FlowControl) => Observable
     };
     subscription = stream(flow).subscribe({
       next(chunk) {
-        let result: unknown;
+        // The callback's thenable is user code too: a `then` that throws would otherwise escape into RxJS,
+        // which rethrows it out of reach as an uncaught exception, and this promise would never settle.
         try {
-          result = callback(chunk);
+          const result = callback(chunk);
+          if (isPromiseLike(result)) {
+            flow.pause();
+            result.then(() => flow.resume(), failWith);
+          }
         } catch (error) {
           failWith(error);
-          return;
-        }
-        if (isPromiseLike(result)) {
-          flow.pause();
-          result.then(() => flow.resume(), failWith);
         }
       },
       error: failWith,
