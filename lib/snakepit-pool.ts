@@ -412,7 +412,9 @@ export class SnakepitPool<Tools extends ToolsShape<Tools> = UntypedTools> {
     // Plain JavaScript may pass anything here: null would fail as a TypeError below, and a string or a number
     // would run the call with none of the options meant.
     if (typeof options !== 'object' || options === null) {
-      fail(new SnakepitError('invalid_arguments', `options must be an object, got ${options === null ? 'null' : typeof options}`, { tool }));
+      fail(
+        new SnakepitError('invalid_arguments', `options must be an object, got ${options === null ? 'null' : typeof options}`, { tool }),
+      );
       return undefined;
     }
     try {
