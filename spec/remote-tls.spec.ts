@@ -100,6 +100,40 @@ describe.skipIf(!hasOpenssl)('remote workers over TLS (pool → serve --tls-cert
     expect(ms).toBeLessThan(FAST);
   });
 
+  describe('with --tls-client-ca (mutual TLS)', () => {
+    async function serveMutual(): Promise<StandaloneWorker> {
+      const { server, ca } = certificates;
+      const served = await serveWorker({
+        token: TOKEN,
+        extraArgs: ['--tls-cert', server.certPath, '--tls-key', server.keyPath, '--tls-client-ca', ca.certPath],
+      });
+      started.push(served);
+      return served;
+    }
+
+    it('serves a pool whose client certificate the CA signed', async () => {
+      const served = await serveMutual();
+      const { ca, client } = certificates;
+      const pool = await connect(served.endpoint, { ca: ca.cert, cert: client.cert, key: client.key });
+      await expect(pool.execute('add', { a: 1, b: 2 })).resolves.toBe(3);
+    });
+
+    it.each([
+      ['without a client certificate', () => ({ ca: certificates.ca.cert })],
+      [
+        'whose client certificate another CA signed',
+        () => ({ ca: certificates.ca.cert, cert: certificates.wrongCa.cert, key: certificates.wrongCa.key }),
+      ],
+    ])('refuses at once a pool %s, saying the endpoint refused its certificate', async (_, tls) => {
+      const served = await serveMutual();
+      const { error, ms } = await refusal(served.endpoint, tls());
+      expect(error.code).toBe('worker_start_failed');
+      expect(error.message).toMatch(/refused the pool's client certificate/);
+      expect(error.hint).toMatch(/tls\.cert/);
+      expect(ms).toBeLessThan(FAST);
+    });
+  });
+
   it('still waits for an endpoint that does not listen yet, as before (startTimeout)', async () => {
     const served = await serve();
     const endpoint = served.endpoint;

@@ -97,6 +97,11 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     serve.add_argument("--tls-cert", default=None, help="PEM certificate chain; serves TLS with --tls-key")
     serve.add_argument("--tls-key", default=None, help="PEM private key")
     serve.add_argument(
+        "--tls-client-ca",
+        default=None,
+        help="PEM CA certificates; with it, clients must present a certificate one of them signed (mutual TLS)",
+    )
+    serve.add_argument(
         "--workers",
         type=_positive(int),
         default=1,

@@ -105,7 +105,10 @@ def _refuse_key() -> bytes:
 
 def read_tls(args: argparse.Namespace) -> TlsFiles | None:
     cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    client_ca_path: str | None = getattr(args, "tls_client_ca", None)
     if not cert and not key:
+        if client_ca_path:
+            raise UnusableTlsFiles("--tls-client-ca needs --tls-cert and --tls-key: clients are checked over TLS")
         return None
     if not cert or not key:
         raise UnusableTlsFiles("--tls-cert and --tls-key go together")
@@ -120,7 +123,15 @@ def read_tls(args: argparse.Namespace) -> TlsFiles | None:
         if error.reason == "KEY_VALUES_MISMATCH":
             raise UnusableTlsFiles(f"--tls-key {key} is not the key of --tls-cert {cert}") from None
         raise UnusableTlsFiles(f"--tls-key {key} is not a PEM private key ({error})") from None
-    return TlsFiles(certificate_chain=chain, private_key=private_key)
+    client_ca = None
+    if client_ca_path:
+        client_ca = Path(client_ca_path).read_bytes()
+        try:
+            ssl.create_default_context().load_verify_locations(cadata=client_ca.decode("ascii", errors="replace"))
+        except (ssl.SSLError, ValueError) as error:
+            # grpcio would start, and refuse every client.
+            raise UnusableTlsFiles(f"--tls-client-ca {client_ca_path} holds no PEM certificate ({error})") from None
+    return TlsFiles(certificate_chain=chain, private_key=private_key, client_ca=client_ca)
 
 
 def _stop_own_children() -> None:

@@ -112,3 +112,21 @@ def test_good_tls_files_serve(spawn_worker: SpawnWorker, tmp_path: Path) -> None
     worker = spawn_worker(*SERVE, "--tls-cert", str(certificate), "--tls-key", str(key), env={"SNAKEPIT_TOKEN": TOKEN})
 
     worker.handshake(READY)
+
+
+@needs_openssl
+def test_a_client_ca_that_is_not_pem_or_without_a_certificate_is_refused(
+    spawn_worker: SpawnWorker, tmp_path: Path
+) -> None:
+    key, certificate = _key_and_certificate(tmp_path, "server")
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not PEM at all\n", encoding="utf-8")
+    env = {"SNAKEPIT_TOKEN": TOKEN}
+
+    not_pem = _refusal(
+        spawn_worker, "--tls-cert", str(certificate), "--tls-key", str(key), "--tls-client-ca", str(garbage), env=env
+    )
+    alone = _refusal(spawn_worker, "--tls-client-ca", str(certificate), env=env)
+
+    assert "--tls-client-ca" in not_pem and "no PEM certificate" in not_pem
+    assert "needs --tls-cert and --tls-key" in alone
