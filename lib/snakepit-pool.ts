@@ -484,6 +484,7 @@ function remoteWorkers(options: PoolOptions, resolved: ResolvedPoolOptions): Wor
       token: options.token,
       credentials: channelCredentials,
       channelOptions: tls?.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {},
+      tls,
       maxMessageBytes: resolved.maxMessageBytes,
       connectTimeoutMs: resolved.startTimeoutMs,
     });

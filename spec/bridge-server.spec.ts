@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -670,6 +671,22 @@ describe.skipIf(!hasOpenssl)('createBridgeServer() with TLS (self-signed certifi
       secure.close();
       plain.close();
       await server.close();
+    }
+  });
+
+  it("refuses TLS material that does not parse, or a key that is not the certificate's, with invalid_arguments naming it", async () => {
+    const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    for (const [tls, named] of [
+      [{ cert: 'not a certificate', key }, '`tls.cert`'],
+      [{ cert, key: 'not a key' }, '`tls.key`'],
+      [{ cert, key: otherKey }, '`tls.key` is not the key of `tls.cert`'],
+      // A CA that does not parse would have refused every client certificate, silently.
+      [{ cert, key, ca: 'not a certificate', requireClientCert: true }, '`tls.ca`'],
+    ] as const) {
+      await expect(createBridgeServer(pool, { tls })).rejects.toMatchObject({
+        code: 'invalid_arguments',
+        message: expect.stringContaining(named),
+      });
     }
   });
 

@@ -1,4 +1,5 @@
 import { tokenRefusal } from '../contract/bearer-token.js';
+import { tlsMaterialProblem } from '../contract/tls-material.js';
 import { randomBytes } from 'node:crypto';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { SnakepitError } from '../errors.js';
@@ -29,6 +30,8 @@ function credentialsFor(tls: BridgeServerTlsOptions | undefined): ServerCredenti
   if (tls === undefined) return ServerCredentials.createInsecure();
   if (!tls.cert || !tls.key) throw invalid('`tls` needs both `cert` and `key` (PEM)');
   if (tls.requireClientCert && !tls.ca) throw invalid('`tls.requireClientCert` needs `tls.ca` to check client certificates against');
+  const problem = tlsMaterialProblem('tls', tls);
+  if (problem !== undefined) throw invalid(problem);
   return ServerCredentials.createSsl(
     tls.ca ? Buffer.from(tls.ca) : null,
     [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }],

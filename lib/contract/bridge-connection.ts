@@ -113,10 +113,53 @@ export class BridgeConnection implements BridgeClient {
     });
   }
 
-  /** Resolves once the channel is connected, so that the first call does not pay for the handshake. */
-  connect(deadline: Date): Promise<void> {
+  /**
+   * Resolves once the channel is connected, so that the first call does not pay for the handshake.
+   * `explain` hears why each failed attempt failed, and ends the wait with the error it returns: grpc-js
+   * retries until the deadline whatever the failure, and tells it only to a call.
+   */
+  connect(deadline: Date, explain?: (lastError: string) => Promise<Error | undefined>): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.client.waitForReady(deadline, (error) => (error ? reject(error) : resolve()));
+      let settled = false;
+      this.client.waitForReady(deadline, (error) => {
+        settled = true;
+        if (error) reject(error);
+        else resolve();
+      });
+      if (explain === undefined) return;
+      const channel = this.client.getChannel();
+      const watch = (state: grpc.connectivityState): void => {
+        if (settled || state === grpc.connectivityState.SHUTDOWN) return;
+        if (state === grpc.connectivityState.TRANSIENT_FAILURE) {
+          void this.lastConnectionError(deadline)
+            .then((lastError) => (lastError === undefined || settled ? undefined : explain(lastError)))
+            .then((error) => {
+              if (error === undefined || settled) return;
+              settled = true;
+              reject(error);
+            });
+        }
+        channel.watchConnectivityState(state, deadline, (error) => {
+          if (!error) watch(channel.getConnectivityState(false));
+        });
+      };
+      watch(channel.getConnectivityState(false));
+    });
+  }
+
+  /** What grpc-js says of the last failed connection attempt: a call that does not wait for the channel fails with it. */
+  private lastConnectionError(deadline: Date): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      this.client.makeUnaryRequest(
+        methodPath('Ping'),
+        serialize,
+        (bytes: Buffer) => bytes,
+        new pb.PingRequest(),
+        // With the token: should the channel connect meanwhile, this is an ordinary health ping.
+        this.metadata(),
+        { deadline },
+        (error) => resolve(error?.code === grpc.status.UNAVAILABLE ? error.details : undefined),
+      );
     });
   }
 

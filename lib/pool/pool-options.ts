@@ -1,4 +1,5 @@
 import { tokenRefusal } from '../contract/bearer-token.js';
+import { tlsMaterialProblem } from '../contract/tls-material.js';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { availableParallelism } from 'node:os';
 import { SnakepitError } from '../errors.js';
@@ -163,6 +164,12 @@ function isArray(value: unknown): value is readonly unknown[] {
   return Array.isArray(value);
 }
 
+function checkTls({ tls }: PoolOptions): void {
+  if (tls === undefined) return;
+  const problem = tlsMaterialProblem('tls', tls);
+  if (problem !== undefined) throw invalid(problem);
+}
+
 function resolveEndpointList(options: PoolOptions): readonly string[] | undefined {
   const { endpoints } = options;
   if (endpoints === undefined) {
@@ -171,6 +178,7 @@ function resolveEndpointList(options: PoolOptions): readonly string[] | undefine
     }
     return undefined;
   }
+  checkTls(options);
   if (!isArray(endpoints) || endpoints.length === 0) throw invalid('`endpoints` must be a non-empty array of "host:port"');
   for (const endpoint of endpoints) {
     if (typeof endpoint !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(endpoint)) {

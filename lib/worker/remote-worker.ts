@@ -2,6 +2,7 @@ import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-j
 import { BridgeConnection, SERVICE_NAME } from '../contract/bridge-connection.js';
 import { ERROR_METADATA_KEY, errorFromStatus, isTransportFailure } from '../contract/error-from-status.js';
 import { SnakepitError } from '../errors.js';
+import { handshakeRefusal, type ClientTls } from './handshake-refusal.js';
 import { ExitSignal, type Worker, type WorkerExit } from './worker.js';
 
 export interface RemoteWorkerOptions {
@@ -12,6 +13,8 @@ export interface RemoteWorkerOptions {
   readonly token: string | undefined;
   readonly credentials: ChannelCredentials | undefined;
   readonly channelOptions: Readonly<Record<string, string | number>>;
+  /** The pool's `tls`, from which `credentials` were made: to tell why a handshake fails. */
+  readonly tls?: ClientTls | undefined;
   readonly maxMessageBytes: number;
   readonly connectTimeoutMs: number;
   /** Aborted when the pool closes: a connection attempt under way gives up at once (`pool_closed`). */
@@ -103,7 +106,8 @@ export class RemoteWorker implements Worker {
     const step = <T>(work: Promise<T>): Promise<T> => Promise.race([work, aborted]);
     let capacity: number;
     try {
-      await step(connection.connect(deadline()));
+      const connectBy = deadline();
+      await step(connection.connect(connectBy, (lastError) => handshakeRefusal(options.endpoint, lastError, options.tls, connectBy)));
       const served = (await step(connection.listTools(deadline()))).adapter;
       if (canonicalAdapter(served) !== canonicalAdapter(options.adapter)) {
         throw new SnakepitError('worker_start_failed', `endpoint ${options.endpoint} serves ${served}, not ${options.adapter}`, {

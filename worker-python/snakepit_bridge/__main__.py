@@ -86,9 +86,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     serve.add_argument("--port", type=int, default=50051)
     serve.add_argument(
         "--token-env",
-        default="SNAKEPIT_TOKEN",
-        help="environment variable holding the token; removed at start, but /proc/<pid>/environ keeps it: "
-        "prefer --token-file",
+        default=None,
+        help="environment variable holding the token (default SNAKEPIT_TOKEN; named, it must be set); removed at "
+        "start, but /proc/<pid>/environ keeps it: prefer --token-file",
     )
     serve.add_argument("--token-file", default=None, help="file holding the token (overrides --token-env)")
     serve.add_argument(
@@ -96,6 +96,11 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     serve.add_argument("--tls-cert", default=None, help="PEM certificate chain; serves TLS with --tls-key")
     serve.add_argument("--tls-key", default=None, help="PEM private key")
+    serve.add_argument(
+        "--tls-client-ca",
+        default=None,
+        help="PEM CA certificates; with it, clients must present a certificate one of them signed (mutual TLS)",
+    )
     serve.add_argument(
         "--workers",
         type=_positive(int),

@@ -131,9 +131,7 @@ async def _serve_in(socket_dir: str | None, args: argparse.Namespace, worker_id:
         if tls is None:
             port = server.add_insecure_port(address)
         else:
-            port = server.add_secure_port(
-                address, grpc.ssl_server_credentials([(tls.private_key, tls.certificate_chain)])
-            )
+            port = server.add_secure_port(address, tls.server_credentials())
         if port == 0:
             raise OSError(f"cannot listen on {address}")
         await server.start()

@@ -26,6 +26,15 @@ R = TypeVar("R")
 class TlsFiles:
     certificate_chain: bytes
     private_key: bytes
+    # CA certificates a client's certificate must be signed by (mutual TLS); None: clients need none.
+    client_ca: bytes | None = None
+
+    def server_credentials(self) -> grpc.ServerCredentials:
+        return grpc.ssl_server_credentials(
+            [(self.private_key, self.certificate_chain)],
+            root_certificates=self.client_ca,
+            require_client_auth=self.client_ca is not None,
+        )
 
 
 def may_pass(handler_call_details: grpc.HandlerCallDetails, expected: bytes) -> bool:
@@ -158,8 +167,7 @@ def start_server(
     if tls is None:
         bound = server.add_insecure_port(address)
     else:
-        credentials = grpc.ssl_server_credentials([(tls.private_key, tls.certificate_chain)])
-        bound = server.add_secure_port(address, credentials)
+        bound = server.add_secure_port(address, tls.server_credentials())
     if bound == 0:
         raise OSError(f"cannot listen on {address}")
     server.start()

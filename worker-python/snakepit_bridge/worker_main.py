@@ -10,6 +10,7 @@ import os
 import select
 import signal
 import socket
+import ssl
 import sys
 import threading
 from pathlib import Path
@@ -93,13 +94,44 @@ def _stop_when_parent_dies(parent: parent_pipe.ParentPipe, stop: _StopRequest) -
     threading.Thread(target=watch, name="snakepit-parent-watch", daemon=True).start()
 
 
+class UnusableTlsFiles(ValueError):
+    """--tls-cert and --tls-key that could not serve TLS: said at start, rather than as grpcio's "Failed to bind"."""
+
+
+def _refuse_key() -> bytes:
+    # load_cert_chain would otherwise ask for the passphrase on the terminal; grpcio cannot use it anyway.
+    raise UnusableTlsFiles("--tls-key is encrypted: give the key without a passphrase (grpcio cannot read one)")
+
+
 def read_tls(args: argparse.Namespace) -> TlsFiles | None:
     cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    client_ca_path: str | None = getattr(args, "tls_client_ca", None)
     if not cert and not key:
+        if client_ca_path:
+            raise UnusableTlsFiles("--tls-client-ca needs --tls-cert and --tls-key: clients are checked over TLS")
         return None
     if not cert or not key:
-        raise ValueError("--tls-cert and --tls-key go together")
-    return TlsFiles(certificate_chain=Path(cert).read_bytes(), private_key=Path(key).read_bytes())
+        raise UnusableTlsFiles("--tls-cert and --tls-key go together")
+    chain, private_key = Path(cert).read_bytes(), Path(key).read_bytes()
+    try:
+        ssl.create_default_context().load_verify_locations(cadata=chain.decode("ascii", errors="replace"))
+    except (ssl.SSLError, ValueError) as error:
+        raise UnusableTlsFiles(f"--tls-cert {cert} is not a PEM certificate chain ({error})") from None
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=_refuse_key)
+    except ssl.SSLError as error:
+        if error.reason == "KEY_VALUES_MISMATCH":
+            raise UnusableTlsFiles(f"--tls-key {key} is not the key of --tls-cert {cert}") from None
+        raise UnusableTlsFiles(f"--tls-key {key} is not a PEM private key ({error})") from None
+    client_ca = None
+    if client_ca_path:
+        client_ca = Path(client_ca_path).read_bytes()
+        try:
+            ssl.create_default_context().load_verify_locations(cadata=client_ca.decode("ascii", errors="replace"))
+        except (ssl.SSLError, ValueError) as error:
+            # grpcio would start, and refuse every client.
+            raise UnusableTlsFiles(f"--tls-client-ca {client_ca_path} holds no PEM certificate ({error})") from None
+    return TlsFiles(certificate_chain=chain, private_key=private_key, client_ca=client_ca)
 
 
 def _stop_own_children() -> None:
@@ -158,9 +190,10 @@ def run(args: argparse.Namespace, *, token: str | None = None, watch_parent: boo
         if not child:
             token = read_serve_token(args.token_file, args.token_env)
         check_exposure(args.host, token, insecure=getattr(args, "insecure", False))
+        # Before the adapter loads, so that files that cannot serve fail at once, not after initialize().
+        tls = read_tls(args)
         adapter, adapter_name = load_adapter(args.adapter)
         run_lifecycle_hook(adapter, "initialize")
-        tls = read_tls(args)
         limits = Limits(max_message_bytes=args.max_message_bytes, max_waiting_calls=waiting_room(args.threads))
         servicer = BridgeServicer(adapter, adapter_name, worker_id, limits)
         health = Health()

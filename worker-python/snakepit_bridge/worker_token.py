@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -31,12 +32,45 @@ def read_token_line(parent_pipe: int) -> str | None:
     return line.decode().strip() or None
 
 
-def read_serve_token(token_file: str | None, token_env: str) -> str | None:
-    """The token of a standalone server: from its file, else from the variable, which is removed."""
-    from_environment = os.environ.pop(token_env, None)
+DEFAULT_TOKEN_ENV = "SNAKEPIT_TOKEN"
+# What gRPC metadata carries as sent: printable ASCII, without spaces at the ends (a client strips them).
+_SENDABLE_TOKEN = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
+
+
+class UnusableToken(ValueError):
+    """A token was asked for (--token-file, --token-env) but none that a client could send was found."""
+
+
+def read_serve_token(token_file: str | None, token_env: str | None) -> str | None:
+    """The token of a standalone server: from its file, else from the variable, which is removed.
+
+    An operator who names a file or a variable means the server to have a token: an empty file or an unset
+    variable is refused rather than taken for none, which would serve every tool to anyone on loopback (or,
+    with --insecure, beyond). Only the default variable may be absent or empty. Messages never quote a token.
+    """
+    from_environment = os.environ.pop(token_env or DEFAULT_TOKEN_ENV, None)
     if token_file:
-        return Path(token_file).read_text(encoding="utf-8").strip() or None
-    return from_environment or None
+        # A file's final newline is not the token's.
+        token = Path(token_file).read_text(encoding="utf-8").strip()
+        if not token:
+            raise UnusableToken(f"--token-file {token_file} is empty: put the token in it, or leave out --token-file")
+        source = f"the token in --token-file {token_file}"
+    elif token_env is not None:
+        if not from_environment:
+            raise UnusableToken(
+                f"--token-env {token_env}: the variable is not set, or empty; set it, or leave out --token-env"
+            )
+        token, source = from_environment, f"the token in ${token_env}"
+    else:
+        if not from_environment:
+            return None
+        token, source = from_environment, f"the token in ${DEFAULT_TOKEN_ENV}"
+    if not _SENDABLE_TOKEN.fullmatch(token):
+        raise UnusableToken(
+            f"{source} is not printable ASCII without spaces at its ends: gRPC metadata could not carry it, "
+            "and every call would be refused"
+        )
+    return token
 
 
 def _is_loopback(host: str) -> bool:
