@@ -41,6 +41,14 @@ class BenchAdapter(GuideAdapter):
         for _ in range(count):
             yield block
 
+    @tool(description="count records, each followed by busy_ms of Python computing", supports_streaming=True)
+    def compute_after_yield(self, count: int, busy_ms: float) -> Iterator[dict[str, Any]]:
+        for seq in range(count):
+            yield {"seq": seq, "yielded_at": time.time()}
+            until = time.perf_counter() + busy_ms / 1000.0
+            while time.perf_counter() < until:
+                pass
+
     @tool(description="one small record", supports_streaming=True)
     def first(self) -> Iterator[dict[str, Any]]:
         yield small_record(0)

@@ -165,6 +165,10 @@ class SampleAdapter(BaseAdapter):
         return child.pid
 
     @tool
+    def switch_interval(self) -> float:
+        return sys.getswitchinterval()
+
+    @tool
     def note(self, probe: str, name: str) -> str:
         """Records ``name`` under "ran" as it runs: the order in which calls ran, whatever order their answers take."""
         support.probe(probe).record("ran", name)

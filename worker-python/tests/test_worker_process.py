@@ -62,6 +62,16 @@ def test_ready_line_then_calls_work(spawn_worker: SpawnWorker, channels: OpenStu
     )
 
 
+def test_a_worker_lets_its_sending_thread_have_the_gil_within_a_millisecond(
+    spawn_worker: SpawnWorker, channels: OpenStub
+) -> None:
+    # A chunk waits for the sending thread while the tool computes on: Python's 5 ms switch interval delayed it.
+    _, ready = start_ready(spawn_worker, "--adapter", "sample_adapters:SampleAdapter", token=TOKEN)
+    answer = channels(ready["port"]).ExecuteTool(request("switch_interval"), metadata=auth(), timeout=support.TIMEOUT)
+
+    assert json.loads(answer.result) == 0.001
+
+
 def test_a_child_worker_takes_its_token_from_stdin_never_from_its_environment(
     spawn_worker: SpawnWorker, channels: OpenStub
 ) -> None:
